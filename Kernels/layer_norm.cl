@@ -1,0 +1,54 @@
+// =================================================================================================
+// layer_norm.cl: layer normalisation over the last dimension, with affine weight and bias
+//
+//   y[r][c] = (x[r][c] − mean_r) / sqrt(var_r + epsilon) · weight[c] + bias[c]
+//
+// Layout: x, y are [rows][width] row-major float32 (y may alias x); weight, bias are [width].
+//
+// Algorithm: one work-group of GROUP_SIZE work-items per row. Pass 1 tree-reduces the sum (mean),
+//   pass 2 the sum of squared deviations from that mean (two passes are exact where the
+//   E[x²] − E[x]² shortcut cancels catastrophically), pass 3 writes. Each work-item strides by
+//   GROUP_SIZE, so the group reads consecutive words at every step.
+//
+// Tunables (-D): GROUP_SIZE (a power of two, at most the device's work-group limit).
+// =================================================================================================
+
+#ifndef GROUP_SIZE
+#define GROUP_SIZE 64
+#endif
+
+#define REDUCE_SUM(scratch, value)                                               \
+    scratch[local] = (value);                                                    \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                \
+    for (int half = GROUP_SIZE / 2; half > 0; half >>= 1) {                      \
+        if (local < half) scratch[local] += scratch[local + half];               \
+        barrier(CLK_LOCAL_MEM_FENCE);                                            \
+    }
+
+__kernel __attribute__((reqd_work_group_size(GROUP_SIZE, 1, 1)))
+void layer_norm(const int width, const float epsilon,
+                __global const float* x, __global const float* weight, __global const float* bias,
+                __global float* y) {
+    const int row = get_group_id(0);
+    const int local = get_local_id(0);
+    __global const float* input = x + (size_t)row * width;
+    __global float* output = y + (size_t)row * width;
+    __local float scratch[GROUP_SIZE];
+
+    float sum = 0.0f;
+    for (int column = local; column < width; column += GROUP_SIZE) sum += input[column];
+    REDUCE_SUM(scratch, sum)
+    const float mean = scratch[0] / width;
+    barrier(CLK_LOCAL_MEM_FENCE);
+
+    float squares = 0.0f;
+    for (int column = local; column < width; column += GROUP_SIZE) {
+        const float centered = input[column] - mean;
+        squares += centered * centered;
+    }
+    REDUCE_SUM(scratch, squares)
+    const float inverse = rsqrt(scratch[0] / width + epsilon);
+
+    for (int column = local; column < width; column += GROUP_SIZE)
+        output[column] = (input[column] - mean) * inverse * weight[column] + bias[column];
+}

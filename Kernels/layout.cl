@@ -1,0 +1,43 @@
+// =================================================================================================
+// layout.cl: data movement: row gather, axis permutation, device copy
+//
+//   gather_rows:  y[r][c] = table[indices[r]][c]        (embedding lookup, token pooling)
+//   permute:      y = x with axes reordered, up to 6 axes (attention head split, image patches)
+//   copy_values:  y[i] = x[i]                            (the bandwidth yardstick of the benchmarks)
+//
+// Layout: row-major float32; indices are int32, checked on the host to lie inside the table.
+// permute: the output is walked in row-major order; outputShape[a] and inputStride[a] describe,
+//   for output axis a, its size and the input stride it moves along (the host pads to 6 axes with
+//   size-1 axes). One work-item per output element: consecutive work-items write consecutive
+//   words; reads are strided by the permutation.
+// gather_rows: a 2-D range (width, rows); consecutive work-items copy consecutive words of a row.
+// Tunables: none.
+// =================================================================================================
+
+__kernel void gather_rows(const int width, __global const float* table, __global const int* indices,
+                          __global float* y) {
+    const int column = get_global_id(0);
+    const int row = get_global_id(1);
+    if (column < width) y[(size_t)row * width + column] = table[(size_t)indices[row] * width + column];
+}
+
+__kernel void permute(const int count,
+                      const int size0, const int size1, const int size2, const int size3, const int size4, const int size5,
+                      const int stride0, const int stride1, const int stride2, const int stride3, const int stride4, const int stride5,
+                      __global const float* x, __global float* y) {
+    const int index = get_global_id(0);
+    if (index >= count) return;
+    int remainder = index;
+    const int i5 = remainder % size5; remainder /= size5;
+    const int i4 = remainder % size4; remainder /= size4;
+    const int i3 = remainder % size3; remainder /= size3;
+    const int i2 = remainder % size2; remainder /= size2;
+    const int i1 = remainder % size1; remainder /= size1;
+    const int i0 = remainder;
+    y[index] = x[i0 * stride0 + i1 * stride1 + i2 * stride2 + i3 * stride3 + i4 * stride4 + i5 * stride5];
+}
+
+__kernel void copy_values(const int count, __global const float* x, __global float* y) {
+    const int index = get_global_id(0);
+    if (index < count) y[index] = x[index];
+}

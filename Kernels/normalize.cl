@@ -1,0 +1,39 @@
+// =================================================================================================
+// normalize.cl: row L2 normalisation (the building block of cosine similarity)
+//
+//   y[r][c] = x[r][c] / ||x[r]||₂   (a row of zeros stays zero)
+//
+// Layout: x, y are [rows][width] row-major float32; y may alias x.
+// Cosine similarity of A [m][d] and B [n][d] is normalise(A) · normalise(B)ᵀ: the host runs this
+//   kernel on both and then matmul.cl, so the similarity matrix gets the tuned product.
+//
+// Algorithm: one work-group of GROUP_SIZE work-items per row; the sum of squares is tree-reduced
+//   in local memory, then every work-item scales its strided share of the row.
+//
+// Tunables (-D): GROUP_SIZE (a power of two, at most the device's work-group limit).
+// =================================================================================================
+
+#ifndef GROUP_SIZE
+#define GROUP_SIZE 64
+#endif
+
+__kernel __attribute__((reqd_work_group_size(GROUP_SIZE, 1, 1)))
+void l2_normalize_rows(const int width, __global const float* x, __global float* y) {
+    const int row = get_group_id(0);
+    const int local = get_local_id(0);
+    __global const float* input = x + (size_t)row * width;
+    __global float* output = y + (size_t)row * width;
+    __local float scratch[GROUP_SIZE];
+
+    float squares = 0.0f;
+    for (int column = local; column < width; column += GROUP_SIZE) squares += input[column] * input[column];
+    scratch[local] = squares;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int half = GROUP_SIZE / 2; half > 0; half >>= 1) {
+        if (local < half) scratch[local] += scratch[local + half];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    const float total = scratch[0];
+    const float inverse = total > 0.0f ? rsqrt(total) : 0.0f;
+    for (int column = local; column < width; column += GROUP_SIZE) output[column] = input[column] * inverse;
+}

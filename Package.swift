@@ -1,0 +1,72 @@
+// swift-tools-version: 6.0
+//
+// UPAdapter: unsupervised prototype adaptation of CLIP, with OpenCL kernels and a CPU twin.
+
+import PackageDescription
+
+let package = Package(
+    name: "UPAdapter",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "upadapter", targets: ["upadapter"]),
+        .library(name: "Compute", targets: ["Compute"]),
+        .library(name: "CLIPEncoder", targets: ["CLIPEncoder"]),
+        .library(name: "ConfidentSelector", targets: ["ConfidentSelector"]),
+        .library(name: "PrototypeTrainer", targets: ["PrototypeTrainer"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // System-library shims: the only places C headers enter the project.
+        .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // Embeds Kernels/*.cl into the Compute module at build time.
+        .executableTarget(name: "KernelEmbedder", path: "Sources/KernelEmbedder"),
+        .plugin(
+            name: "EmbedKernels",
+            capability: .buildTool(),
+            dependencies: ["KernelEmbedder"],
+            path: "Plugins/EmbedKernels"
+        ),
+
+        .target(
+            name: "Compute",
+            dependencies: ["COpenCL", "CBLAS"],
+            plugins: ["EmbedKernels"]
+        ),
+        .target(name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib"]),
+        .target(name: "ConfidentSelector", dependencies: ["Compute"]),
+        .target(name: "PrototypeTrainer", dependencies: ["Compute"]),
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "upadapter",
+            dependencies: [
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Experiments",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute"]),
+        .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"]),
+        .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"]),
+        .testTarget(
+            name: "ExperimentsTests",
+            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// The CLIPEncoder module.

@@ -1,0 +1,2 @@
+// zlib, for gzip-compressed inputs (OpenAI's BPE merges file, IDX datasets).
+#include <zlib.h>

@@ -1,0 +1,116 @@
+/// Element-wise nonlinearity applied by `Backend.activation`.
+public enum Activation: String, Sendable, CaseIterable {
+    /// CLIP's `x · sigmoid(1.702 x)`.
+    case quickGELU
+    /// The exact GELU `x · Φ(x) = 0.5 x (1 + erf(x / √2))`.
+    case gelu
+}
+
+/// How `Backend.matmul` combines its operands: `C = alpha · op(A) · op(B) + beta · C + bias`.
+public struct MatmulOptions: Sendable, Equatable {
+    /// Use `Aᵀ`: `A` is stored `[batch, k, m]` instead of `[batch, m, k]`.
+    public var transposeA: Bool
+    /// Use `Bᵀ`: `B` is stored `[batch, n, k]` instead of `[batch, k, n]` (a linear layer's `[out, in]` weight).
+    public var transposeB: Bool
+    /// Scale of the product.
+    public var alpha: Float
+    /// Scale of the existing contents of `C`; 0 overwrites (and ignores whatever `C` held, NaN included).
+    public var beta: Float
+
+    public init(transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1, beta: Float = 0) {
+        self.transposeA = transposeA
+        self.transposeB = transposeB
+        self.alpha = alpha
+        self.beta = beta
+    }
+}
+
+/// A compute device: owns tensor memory and runs the operations every model in the project is
+/// built from. `CPUBackend` and `OpenCLBackend` implement it; model code sees only this protocol.
+///
+/// Shapes: the last one or two dimensions of a tensor are the matrix or row dimensions, the
+/// leading ones are flattened into a batch or row count. Outputs are passed in (`into:`), so a
+/// caller can reuse buffers across batches; an output may not alias an input unless stated.
+public protocol Backend: AnyObject, Sendable {
+    /// Short name such as `cpu` or `opencl:0`.
+    var name: String { get }
+    /// One line describing the device, for logs and run records.
+    var deviceDescription: String { get }
+
+    /// A tensor of `shape` with unspecified contents.
+    /// - Throws: `ComputeError.allocationFailed` when the memory cannot be had.
+    func makeTensor(shape: [Int]) throws -> Tensor
+    /// Copies `values` (row-major, `shape.product` of them) into `tensor`.
+    func write(_ values: [Float], to tensor: Tensor) throws
+    /// The elements of `tensor`, row-major. Waits for pending work on the tensor.
+    func read(_ tensor: Tensor) throws -> [Float]
+    /// Copies `source` into `destination` (same element count).
+    func copy(_ source: Tensor, to destination: Tensor) throws
+    /// Sets every element of `tensor` to `value`.
+    func fill(_ tensor: Tensor, with value: Float) throws
+    /// Blocks until all submitted work has finished.
+    func synchronize() throws
+
+    /// Matrix product `C = alpha · op(A) · op(B) + beta · C (+ bias)`, batched.
+    ///
+    /// - `a`: `[batchA, m, k]` (`[batchA, k, m]` when `transposeA`); `batchA` is 1 or `batch`.
+    /// - `b`: `[batchB, k, n]` (`[batchB, n, k]` when `transposeB`); `batchB` is 1 or `batch`.
+    /// - `bias`: optional `[n]`, added to every row of every product.
+    /// - `c`: `[batch, m, n]`. Leading dimensions beyond the last two are flattened into the batch.
+    func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws
+
+    /// Row-wise softmax of `scale · x`, numerically stable (the row maximum is subtracted).
+    ///
+    /// - `x`, `y`: `[rows, columns]` (leading dimensions flattened into rows); `y` may be `x`.
+    /// - `causalMask`: treat `x` as stacked `[columns, columns]` score matrices and give weight 0
+    ///   to column `j > i` in row `i` of each (the text tower's attention).
+    func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws
+
+    /// Layer normalisation over the last dimension: `y = (x − mean) / √(var + ε) · weight + bias`.
+    ///
+    /// - `x`, `y`: `[rows, width]`; `weight`, `bias`: `[width]`; `y` may be `x`.
+    func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws
+
+    /// Scales every row to unit L2 norm (rows of zeros stay zero). `x`, `y`: `[rows, width]`.
+    func l2NormalizeRows(_ x: Tensor, into y: Tensor) throws
+
+    /// Cosine similarity of every row of `a` with every row of `b`.
+    ///
+    /// - `a`: `[m, width]`, `b`: `[n, width]`, `c`: `[m, n]`.
+    func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws
+
+    /// Element-wise activation. `x`, `y`: same element count; `y` may be `x`.
+    func activation(_ kind: Activation, _ x: Tensor, into y: Tensor) throws
+
+    /// Element-wise `c = a + b`, where `b` is either the same size as `a` or a row `[width]`
+    /// (or any block whose size divides `a`'s) broadcast over `a`'s leading dimensions.
+    /// `c` may be `a`.
+    func add(_ a: Tensor, _ b: Tensor, into c: Tensor) throws
+
+    /// Element-wise `y = factor · x`. `y` may be `x`.
+    func scale(_ x: Tensor, by factor: Float, into y: Tensor) throws
+
+    /// Copies rows of `table` `[rows, width]` selected by `indices` into `y` `[indices.count, width]`:
+    /// embedding lookups and pooling (class token, end-of-text position).
+    func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws
+
+    /// Reorders the axes of `x`: `y.shape[i] == x.shape[permutation[i]]`. At most 6 axes.
+    /// Used to split attention heads (`[b, t, h, d] → [b, h, t, d]`) and to cut images into
+    /// patches (`[b, c, gy, p, gx, p] → [b, gy, gx, c, p, p]`).
+    func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws
+}
+
+extension Backend {
+    /// A new tensor holding `values` with `shape`.
+    /// - Throws: `ComputeError.shapeMismatch` when the value count does not match the shape.
+    public func upload(_ values: [Float], shape: [Int]) throws -> Tensor {
+        let tensor = try makeTensor(shape: shape)
+        try write(values, to: tensor)
+        return tensor
+    }
+
+    /// `matmul` without bias.
+    public func matmul(_ a: Tensor, _ b: Tensor, into c: Tensor, options: MatmulOptions = MatmulOptions()) throws {
+        try matmul(a, b, bias: nil, into: c, options: options)
+    }
+}

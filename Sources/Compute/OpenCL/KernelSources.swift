@@ -1,0 +1,23 @@
+import Foundation
+
+/// Finds the OpenCL C source of a kernel file: from `UPADAPTER_KERNEL_DIR` when that variable
+/// names a folder holding the file (for kernel work without rebuilding), else the copy embedded
+/// in the binary at build time from `Kernels/`.
+public enum KernelSources {
+    /// The environment variable that points at a folder of `.cl` files overriding the embedded ones.
+    public static let overrideVariable = "UPADAPTER_KERNEL_DIR"
+
+    /// Names of the embedded kernel files, sorted.
+    public static var embeddedFiles: [String] { EmbeddedKernels.sources.keys.sorted() }
+
+    /// The source text of `file` (for example `matmul.cl`).
+    /// - Throws: `ComputeError.kernelSourceMissing` when neither place has it.
+    public static func source(of file: String) throws -> String {
+        if let directory = ProcessInfo.processInfo.environment[overrideVariable], !directory.isEmpty {
+            let path = URL(fileURLWithPath: directory).appendingPathComponent(file).path
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) { return text }
+        }
+        guard let text = EmbeddedKernels.sources[file] else { throw ComputeError.kernelSourceMissing(file: file) }
+        return text
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import COpenCL
+
+/// Throws `ComputeError.openCL` naming `call` unless `status` is `CL_SUCCESS`. Every OpenCL call
+/// in the project goes through this one helper.
+@inline(__always)
+func check(_ status: cl_int, _ call: String) throws {
+    if status != CL_SUCCESS { throw ComputeError.openCL(call: call, status: status) }
+}
+
+/// An OpenCL device found by discovery, with the facts `upadapter devices` prints and the
+/// backend uses to pick kernel variants.
+public struct OpenCLDeviceInfo: Sendable {
+    /// Position in the process-wide device list: the `N` of `opencl:N`.
+    public let index: Int
+    public let platformName: String
+    public let platformVersion: String
+    public let name: String
+    public let vendor: String
+    /// `GPU`, `CPU`, `accelerator` or `other`.
+    public let type: String
+    public let computeUnits: Int
+    public let globalMemoryBytes: UInt64
+    public let localMemoryBytes: UInt64
+    public let maxAllocationBytes: UInt64
+    public let maxWorkGroupSize: Int
+    public let openCLCVersion: String
+    public let driverVersion: String
+    let handle: DeviceHandle
+
+    public var isGPU: Bool { type == "GPU" }
+}
+
+/// A `cl_device_id`. Device ids are immutable handles owned by the driver, valid for the
+/// process's lifetime and usable from any thread, hence `@unchecked Sendable`.
+final class DeviceHandle: @unchecked Sendable {
+    let id: cl_device_id
+    let platform: cl_platform_id
+    init(id: cl_device_id, platform: cl_platform_id) {
+        self.id = id
+        self.platform = platform
+    }
+}
+
+/// The process-wide result of OpenCL discovery. Swift runs a global's initialiser exactly once,
+/// even under concurrent first use: PoCL crashes or reports no device when several threads
+/// discover at the same time.
+private let discoveryResult: Result<[OpenCLDeviceInfo], ComputeError> = {
+    do { return .success(try discoverDevices()) } catch let error as ComputeError {
+        return .failure(error)
+    } catch {
+        return .failure(.invalidArgument(operation: "OpenCL discovery", message: "\(error)"))
+    }
+}()
+
+/// Every OpenCL device on every platform, discovered once per process.
+public enum OpenCLDiscovery {
+    /// The devices, in platform order then device order; empty when no OpenCL driver is installed.
+    /// - Throws: `ComputeError.openCL` when a driver is installed but discovery fails.
+    public static func devices() throws -> [OpenCLDeviceInfo] {
+        try discoveryResult.get()
+    }
+}
+
+private func discoverDevices() throws -> [OpenCLDeviceInfo] {
+    var platformCount: cl_uint = 0
+    let status = clGetPlatformIDs(0, nil, &platformCount)
+    // The ICD loader answers CL_PLATFORM_NOT_FOUND_KHR (-1001) when no driver is installed.
+    if status == -1001 || platformCount == 0 { return [] }
+    try check(status, "clGetPlatformIDs")
+    var platforms = [cl_platform_id?](repeating: nil, count: Int(platformCount))
+    try check(clGetPlatformIDs(platformCount, &platforms, nil), "clGetPlatformIDs")
+
+    var devices: [OpenCLDeviceInfo] = []
+    for case let platform? in platforms {
+        var deviceCount: cl_uint = 0
+        let deviceStatus = clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &deviceCount)
+        if deviceStatus == CL_DEVICE_NOT_FOUND || deviceCount == 0 { continue }
+        try check(deviceStatus, "clGetDeviceIDs")
+        var ids = [cl_device_id?](repeating: nil, count: Int(deviceCount))
+        try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &ids, nil), "clGetDeviceIDs")
+        let platformName = try platformString(platform, cl_platform_info(CL_PLATFORM_NAME))
+        let platformVersion = try platformString(platform, cl_platform_info(CL_PLATFORM_VERSION))
+        for case let id? in ids {
+            let typeBits: cl_device_type = try deviceValue(id, CL_DEVICE_TYPE)
+            let type: String
+            if typeBits & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 { type = "GPU" }
+            else if typeBits & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { type = "CPU" }
+            else if typeBits & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { type = "accelerator" }
+            else { type = "other" }
+            devices.append(OpenCLDeviceInfo(
+                index: devices.count,
+                platformName: platformName,
+                platformVersion: platformVersion,
+                name: try deviceString(id, CL_DEVICE_NAME),
+                vendor: try deviceString(id, CL_DEVICE_VENDOR),
+                type: type,
+                computeUnits: Int(try deviceValue(id, CL_DEVICE_MAX_COMPUTE_UNITS) as cl_uint),
+                globalMemoryBytes: try deviceValue(id, CL_DEVICE_GLOBAL_MEM_SIZE),
+                localMemoryBytes: try deviceValue(id, CL_DEVICE_LOCAL_MEM_SIZE),
+                maxAllocationBytes: try deviceValue(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE),
+                maxWorkGroupSize: Int(try deviceValue(id, CL_DEVICE_MAX_WORK_GROUP_SIZE) as Int),
+                openCLCVersion: try deviceString(id, CL_DEVICE_OPENCL_C_VERSION),
+                driverVersion: try deviceString(id, CL_DRIVER_VERSION),
+                handle: DeviceHandle(id: id, platform: platform)))
+        }
+    }
+    return devices
+}
+
+private func platformString(_ platform: cl_platform_id, _ parameter: cl_platform_info) throws -> String {
+    var size = 0
+    try check(clGetPlatformInfo(platform, parameter, 0, nil, &size), "clGetPlatformInfo")
+    var bytes = [CChar](repeating: 0, count: size + 1)
+    try check(clGetPlatformInfo(platform, parameter, size, &bytes, nil), "clGetPlatformInfo")
+    return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        .trimmingCharacters(in: .whitespaces)
+}
+
+func deviceString(_ device: cl_device_id, _ parameter: Int32) throws -> String {
+    var size = 0
+    try check(clGetDeviceInfo(device, cl_device_info(parameter), 0, nil, &size), "clGetDeviceInfo")
+    var bytes = [CChar](repeating: 0, count: size + 1)
+    try check(clGetDeviceInfo(device, cl_device_info(parameter), size, &bytes, nil), "clGetDeviceInfo")
+    return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        .trimmingCharacters(in: .whitespaces)
+}
+
+func deviceValue<Value: FixedWidthInteger>(_ device: cl_device_id, _ parameter: Int32) throws -> Value {
+    var value: Value = 0
+    try check(clGetDeviceInfo(device, cl_device_info(parameter), MemoryLayout<Value>.size, &value, nil), "clGetDeviceInfo")
+    return value
+}
+
