@@ -1,3 +1,5 @@
+import Foundation
+
 /// The agreement of two float arrays under `|actual − expected| ≤ atol + rtol · |expected|`:
 /// how kernels are checked against the CPU twin and encoders against reference fixtures.
 public struct Comparison: Sendable, CustomStringConvertible {
@@ -36,8 +38,8 @@ public struct Comparison: Sendable, CustomStringConvertible {
         maxRelativeError = maxRelative
         mismatchCount = mismatches
         firstMismatches = first
-        absoluteTolerance = absoluteTolerance
-        relativeTolerance = relativeTolerance
+        self.absoluteTolerance = absoluteTolerance
+        self.relativeTolerance = relativeTolerance
     }
 
     /// Whether every element is within the tolerance.
@@ -80,11 +82,8 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         (0..<count).map { _ in
             let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &self)
             let u2 = Double.random(in: 0..<1, using: &self)
-            return mean + standardDeviation * Float((-2 * _log(u1)).squareRoot() * _cos(2 * .pi * u2))
+            return mean + standardDeviation * Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
         }
     }
 }
 
-import Foundation
-private func _log(_ x: Double) -> Double { Foundation.log(x) }
-private func _cos(_ x: Double) -> Double { Foundation.cos(x) }
