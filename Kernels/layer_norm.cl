@@ -18,10 +18,10 @@
 #endif
 
 #define REDUCE_SUM(scratch, value)                                               \
-    scratch[local] = (value);                                                    \
+    scratch[lane] = (value);                                                    \
     barrier(CLK_LOCAL_MEM_FENCE);                                                \
-    for (int half = GROUP_SIZE / 2; half > 0; half >>= 1) {                      \
-        if (local < half) scratch[local] += scratch[local + half];               \
+    for (int offset = GROUP_SIZE / 2; offset > 0; offset >>= 1) {                      \
+        if (lane < offset) scratch[lane] += scratch[lane + offset];               \
         barrier(CLK_LOCAL_MEM_FENCE);                                            \
     }
 
@@ -30,25 +30,25 @@ void layer_norm(const int width, const float epsilon,
                 __global const float* x, __global const float* weight, __global const float* bias,
                 __global float* y) {
     const int row = get_group_id(0);
-    const int local = get_local_id(0);
+    const int lane = get_local_id(0);
     __global const float* input = x + (size_t)row * width;
     __global float* output = y + (size_t)row * width;
     __local float scratch[GROUP_SIZE];
 
     float sum = 0.0f;
-    for (int column = local; column < width; column += GROUP_SIZE) sum += input[column];
+    for (int column = lane; column < width; column += GROUP_SIZE) sum += input[column];
     REDUCE_SUM(scratch, sum)
     const float mean = scratch[0] / width;
     barrier(CLK_LOCAL_MEM_FENCE);
 
     float squares = 0.0f;
-    for (int column = local; column < width; column += GROUP_SIZE) {
+    for (int column = lane; column < width; column += GROUP_SIZE) {
         const float centered = input[column] - mean;
         squares += centered * centered;
     }
     REDUCE_SUM(scratch, squares)
     const float inverse = rsqrt(scratch[0] / width + epsilon);
 
-    for (int column = local; column < width; column += GROUP_SIZE)
+    for (int column = lane; column < width; column += GROUP_SIZE)
         output[column] = (input[column] - mean) * inverse * weight[column] + bias[column];
 }

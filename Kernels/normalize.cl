@@ -20,20 +20,20 @@
 __kernel __attribute__((reqd_work_group_size(GROUP_SIZE, 1, 1)))
 void l2_normalize_rows(const int width, __global const float* x, __global float* y) {
     const int row = get_group_id(0);
-    const int local = get_local_id(0);
+    const int lane = get_local_id(0);
     __global const float* input = x + (size_t)row * width;
     __global float* output = y + (size_t)row * width;
     __local float scratch[GROUP_SIZE];
 
     float squares = 0.0f;
-    for (int column = local; column < width; column += GROUP_SIZE) squares += input[column] * input[column];
-    scratch[local] = squares;
+    for (int column = lane; column < width; column += GROUP_SIZE) squares += input[column] * input[column];
+    scratch[lane] = squares;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = GROUP_SIZE / 2; half > 0; half >>= 1) {
-        if (local < half) scratch[local] += scratch[local + half];
+    for (int offset = GROUP_SIZE / 2; offset > 0; offset >>= 1) {
+        if (lane < offset) scratch[lane] += scratch[lane + offset];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     const float total = scratch[0];
     const float inverse = total > 0.0f ? rsqrt(total) : 0.0f;
-    for (int column = local; column < width; column += GROUP_SIZE) output[column] = input[column] * inverse;
+    for (int column = lane; column < width; column += GROUP_SIZE) output[column] = input[column] * inverse;
 }

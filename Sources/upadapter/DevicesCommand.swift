@@ -1,0 +1,47 @@
+import ArgumentParser
+import Compute
+import Foundation
+
+struct DevicesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "List every backend and OpenCL device this machine offers.")
+
+    func run() throws {
+        let blas = BLASInfo.current
+        let cpu = CPUFeatures.current
+        print("cpu            CPU backend: \(cpu.modelName), \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("               BLAS: OpenBLAS, core \(blas.coreName), \(blas.threads) threads (\(blas.configuration))")
+        if let warning = blas.fallbackWarning { print("               warning: \(warning)") }
+        print("cpu-reference  plain-loop CPU twin (for checks; slow)")
+        let devices: [OpenCLDeviceInfo]
+        do {
+            devices = try OpenCLDiscovery.devices()
+        } catch {
+            print("opencl         discovery failed: \(error)")
+            return
+        }
+        if devices.isEmpty {
+            print("opencl         no OpenCL platform found (install an OpenCL driver, e.g. pocl-opencl-icd for CPUs)")
+        }
+        for device in devices {
+            print("opencl:\(device.index)       \(device.name)")
+            print("               type \(device.type), platform \(device.platformName) (\(device.platformVersion))")
+            print("               \(device.computeUnits) compute units, global memory \(formatBytes(device.globalMemoryBytes)), "
+                  + "local memory \(formatBytes(device.localMemoryBytes)), max work-group \(device.maxWorkGroupSize)")
+            print("               \(device.openCLCVersion), driver \(device.driverVersion)")
+        }
+        let chosen = (try? DeviceSelection.auto.makeBackend())?.name ?? "cpu"
+        print("auto           → \(chosen)")
+    }
+}
+
+func formatBytes(_ bytes: UInt64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+    var value = Double(bytes), unit = 0
+    while value >= 1024 && unit < units.count - 1 {
+        value /= 1024
+        unit += 1
+    }
+    return String(format: unit == 0 ? "%.0f %@" : "%.1f %@", value, units[unit])
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Compute
+import Foundation
+
+struct KernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Check the kernels against the CPU twin, or measure their throughput.",
+        subcommands: [Check.self, Bench.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run every operation against the plain-loop CPU twin on odd shapes; exit 1 on any mismatch.")
+
+        @OptionGroup var deviceOptions: DeviceOptions
+        @Option(help: "Seed of the random inputs.") var seed: UInt64 = 2024
+
+        func run() throws {
+            let backend = try deviceOptions.makeBackend()
+            print("checking \(backend.name): \(backend.deviceDescription)")
+            let results = try KernelCheck.run(on: backend, seed: seed)
+            let operationWidth = max(10, results.map(\.operation.count).max() ?? 0)
+            let shapeWidth = max(10, results.map(\.shape.count).max() ?? 0)
+            print(pad("operation", operationWidth) + "  " + pad("shape", shapeWidth) + "  max abs err   max rel err   result")
+            for result in results {
+                print(pad(result.operation, operationWidth) + "  " + pad(result.shape, shapeWidth) + "  "
+                      + String(format: "%-12.3e  %-12.3e  ", result.comparison.maxAbsoluteError, result.comparison.maxRelativeError)
+                      + (result.passed ? "pass" : "FAIL: \(result.comparison)"))
+            }
+            let failed = results.filter { !$0.passed }.count
+            print("\(results.count - failed) passed, \(failed) failed")
+            if failed > 0 { throw ExitCode(1) }
+        }
+    }
+
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure matmul GFLOP/s and softmax / layer-norm / copy GB/s at the encoder's shapes.")
+
+        @OptionGroup var deviceOptions: DeviceOptions
+        @Option(help: "Timed runs per figure; the median is reported.") var repeats: Int = 5
+        @Flag(help: "Print one JSON object instead of a table.") var json = false
+
+        func run() throws {
+            let backend = try deviceOptions.makeBackend()
+            if !json { print("benchmarking \(backend.name): \(backend.deviceDescription)") }
+            var figures = try KernelBenchmark.run(on: backend, repeats: repeats)
+            figures.append(try KernelBenchmark.rawSGEMM(repeats: repeats))
+            if json {
+                let report = BenchReport(
+                    device: backend.name, deviceDescription: backend.deviceDescription,
+                    blasCore: BLASInfo.current.coreName, date: ISO8601DateFormatter().string(from: Date()), figures: figures)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                for figure in figures {
+                    print(pad(figure.name, 56) + String(format: "%10.2f %@   (%.3f ms)", figure.value, figure.unit, figure.seconds * 1000))
+                }
+                if let warning = BLASInfo.current.fallbackWarning { print("warning: \(warning)") }
+            }
+        }
+    }
+}
+
+struct BenchReport: Codable {
+    let device: String
+    let deviceDescription: String
+    let blasCore: String
+    let date: String
+    let figures: [KernelBenchmark.Figure]
+}
+
+func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// The `upadapter` command-line tool.
+@main
+struct UPAdapterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upadapter",
+        abstract: "Adapt CLIP to an unlabeled image collection with unsupervised prototypes.",
+        discussion: """
+            Devices: --device auto (first OpenCL GPU, else CPU), cpu, cpu-reference, opencl, opencl:N,
+            or the UPADAPTER_DEVICE environment variable.
+            """,
+        subcommands: [DevicesCommand.self, KernelsCommand.self]
+    )
+}
