@@ -10,12 +10,18 @@ public enum KernelSources {
     /// Names of the embedded kernel files, sorted.
     public static var embeddedFiles: [String] { EmbeddedKernels.sources.keys.sorted() }
 
-    /// The source text of `file` (for example `matmul.cl`).
+    /// The folder named by `UPADAPTER_KERNEL_DIR`, if set.
+    public static var overrideDirectory: URL? {
+        guard let directory = ProcessInfo.processInfo.environment[overrideVariable], !directory.isEmpty else { return nil }
+        return URL(fileURLWithPath: directory)
+    }
+
+    /// The source text of `file` (for example `matmul.cl`), from `directory` when it holds the
+    /// file, else the embedded copy.
     /// - Throws: `ComputeError.kernelSourceMissing` when neither place has it.
-    public static func source(of file: String) throws -> String {
-        if let directory = ProcessInfo.processInfo.environment[overrideVariable], !directory.isEmpty {
-            let path = URL(fileURLWithPath: directory).appendingPathComponent(file).path
-            if let text = try? String(contentsOfFile: path, encoding: .utf8) { return text }
+    public static func source(of file: String, overrideDirectory directory: URL? = overrideDirectory) throws -> String {
+        if let directory, let text = try? String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8) {
+            return text
         }
         guard let text = EmbeddedKernels.sources[file] else { throw ComputeError.kernelSourceMissing(file: file) }
         return text

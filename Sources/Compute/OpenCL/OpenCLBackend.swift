@@ -45,11 +45,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private let placeholder: cl_mem
     /// The matrix-product kernel in use.
     public let matmulVariant: MatmulVariant
+    /// Where kernel sources override the embedded ones (`UPADAPTER_KERNEL_DIR` by default).
+    public let kernelDirectory: URL?
 
     /// Opens device `index` of `OpenCLDiscovery.devices()`.
     /// - Throws: `ComputeError.deviceNotFound` for an index that does not exist, or the
     ///   OpenCL error of context or queue creation.
-    public init(deviceIndex: Int = 0, matmulVariant: MatmulVariant? = nil) throws {
+    /// - Parameters:
+    ///   - matmulVariant: the matrix-product kernel; by default chosen from the device type.
+    ///   - kernelDirectory: a folder whose `.cl` files replace the embedded ones.
+    public init(deviceIndex: Int = 0, matmulVariant: MatmulVariant? = nil,
+                kernelDirectory: URL? = KernelSources.overrideDirectory) throws {
+        self.kernelDirectory = kernelDirectory
         let devices = try OpenCLDiscovery.devices()
         guard devices.indices.contains(deviceIndex) else {
             throw ComputeError.deviceNotFound(
@@ -329,7 +336,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             .joined(separator: " ")
         let key = file + "|" + options
         if let program = programs[key] { return program }
-        let source = try KernelSources.source(of: file)
+        let source = try KernelSources.source(of: file, overrideDirectory: kernelDirectory)
         var status: cl_int = 0
         let program: cl_program? = source.withCString { text in
             var pointer: UnsafePointer<CChar>? = text

@@ -1,0 +1,51 @@
+# UPAdapter: the two commands of the README, and their parts.
+#
+#   make demo   installs the system packages if missing, builds in release mode, runs the main job
+#   make test   installs the system packages if missing, builds and runs every test
+#
+# Packages: PoCL (CPU OpenCL driver) + OpenCL headers/loader, OpenBLAS, libpng, libjpeg-turbo,
+# zlib, and Fashion-MNIST for the demo.
+
+DEBIAN_PACKAGES = pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libopenblas-dev libpng-dev \
+                  libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev clinfo dataset-fashion-mnist
+SWIFT ?= swift
+
+.PHONY: demo test deps build release check bench clean
+
+deps:
+	@missing=$$(for package in $(DEBIAN_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || echo $$package; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" -eq 0 ]; then \
+	    echo "installing: $$missing"; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	  else \
+	    echo "missing Debian packages: $$missing"; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y $$missing   (or: sudo make deps)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --disable-xctest
+
+check: release
+	.build/release/upadapter kernels check --device cpu
+	.build/release/upadapter kernels check --device opencl
+
+bench: release
+	.build/release/upadapter kernels bench --device cpu
+	.build/release/upadapter kernels bench --device opencl
+
+demo: check bench
+
+clean:
+	rm -rf .build

@@ -1,0 +1,31 @@
+import Compute
+import Foundation
+import Testing
+
+/// The OpenCL backend under test, or `nil` with a visible note when this machine has no OpenCL
+/// device. With `CI=true` a missing device is a failure: CI installs PoCL and must run these tests.
+func openCLBackendForTesting() throws -> OpenCLBackend? {
+    let devices = try OpenCLDiscovery.devices()
+    if devices.isEmpty {
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            Issue.record("CI=true but no OpenCL device was found: install pocl-opencl-icd")
+        } else {
+            print("note: no OpenCL device found; OpenCL tests skipped (install pocl-opencl-icd to run them)")
+        }
+        return nil
+    }
+    return try sharedOpenCLBackend.get()
+}
+
+/// One OpenCL backend for the whole test process, so programs are built once.
+private let sharedOpenCLBackend: Result<OpenCLBackend, Error> = Result { try OpenCLBackend(deviceIndex: 0) }
+
+/// Every backend to test: the CPU fast path and, where present, OpenCL.
+func backendsForTesting() throws -> [any Backend] {
+    var backends: [any Backend] = [CPUBackend()]
+    if let openCL = try openCLBackendForTesting() { backends.append(openCL) }
+    return backends
+}
+
+/// The folder of this test target's fixtures.
+let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
