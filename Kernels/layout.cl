@@ -4,6 +4,10 @@
 //   gather_rows:  y[r][c] = table[indices[r]][c]        (embedding lookup, token pooling)
 //   permute:      y = x with axes reordered, up to 6 axes (attention head split, image patches)
 //   copy_values:  y[i] = x[i]                            (the bandwidth yardstick of the benchmarks)
+//   pack_panels:  y[b][p][k][l] = X_b[k][p · panelWidth + l], 0 past `outer`, where X_b is an
+//                 [inner][outer] view of x_b given by strides (element (k, o) at
+//                 k · strideInner + o · strideOuter, so a transpose is just other strides);
+//                 the panel layout matmul_packed reads
 //
 // Layout: row-major float32; indices are int32, checked on the host to lie inside the table.
 // permute: the output is walked in row-major order; outputShape[a] and inputStride[a] describe,
@@ -40,4 +44,18 @@ __kernel void permute(const int count,
 __kernel void copy_values(const int count, __global const float* x, __global float* y) {
     const int index = get_global_id(0);
     if (index < count) y[index] = x[index];
+}
+
+__kernel void pack_panels(const int inner, const int outer, const int panelWidth,
+                          const int strideInner, const int strideOuter, const int batchStride,
+                          __global const float* x, __global float* y) {
+    const int o = get_global_id(0);
+    const int k = get_global_id(1);
+    const int batch = get_global_id(2);
+    const int panels = (outer + panelWidth - 1) / panelWidth;
+    if (o >= panels * panelWidth || k >= inner) return;
+    x += (size_t)batch * batchStride;
+    y += (size_t)batch * panels * panelWidth * inner;
+    const float value = o < outer ? x[(size_t)k * strideInner + (size_t)o * strideOuter] : 0.0f;
+    y[((size_t)(o / panelWidth) * inner + k) * panelWidth + (o % panelWidth)] = value;
 }

@@ -17,14 +17,17 @@
 //   outputs in registers, spaced by the work-group size so that neighbouring work-items read
 //   neighbouring local-memory words. Global traffic drops by TILE_M (for B) and TILE_N (for A).
 //
-// matmul_direct (CPU devices such as PoCL): no local memory and no barriers, which CPU drivers
-//   emulate with loops and spills. Each work-item owns WORK_M rows and WORK_N columns spaced by the
-//   global width, so that consecutive work-items read consecutive words of B and a driver that
-//   vectorises across work-items (PoCL does) turns every B load into one vector load, while the
-//   A element is a scalar broadcast. Only the untransposed layout: the host transposes op(A) and
-//   op(B) into scratch buffers first when needed (O(K · (M + N)) work next to O(M · N · K)).
+// matmul_packed (CPU devices such as PoCL): no local memory and no barriers, which CPU drivers
+//   emulate with loops over work-items and spills. Explicit SIMD instead, like a BLAS micro-kernel:
+//   each work-item keeps WORK_M × VECTORS accumulators of VECTOR_WIDTH floats in registers; per step
+//   along K it loads VECTORS vectors of B and broadcasts WORK_M elements of A, so every load feeds
+//   several fused multiply-adds. Both operands are first packed into panels (O(K · (M + N)) work
+//   next to O(M · N · K)) so that each work-item streams contiguous memory: unpacked rows of
+//   4 KiB pitch would all map to the same cache sets. With AVX-512 (VECTOR_WIDTH 16) the host picks
+//   WORK_M 12, VECTORS 2: 24 accumulators + 2 B vectors of the 32 vector registers.
 //
-// Tunables (-D): TILE_M, TILE_N, TILE_K, WORK_M, WORK_N; TRANSPOSE_A, TRANSPOSE_B.
+// Tunables (-D): TILE_M, TILE_N, TILE_K, WORK_M, WORK_N (tiled); WORK_M, VECTORS, VECTOR_WIDTH
+//   (4, 8 or 16) (packed); TRANSPOSE_A, TRANSPOSE_B (tiled).
 // =================================================================================================
 
 #ifndef TILE_M
@@ -42,9 +45,21 @@
 #ifndef WORK_N
 #define WORK_N 4
 #endif
+#ifndef VECTOR_WIDTH
+#define VECTOR_WIDTH 8
+#endif
+#ifndef VECTORS
+#define VECTORS 2
+#endif
 #ifndef TRANSPOSE_A
 #define TRANSPOSE_A 0
 #endif
+
+#define CONCATENATE_(a, b) a##b
+#define CONCATENATE(a, b) CONCATENATE_(a, b)
+#define floatV CONCATENATE(float, VECTOR_WIDTH)
+#define vloadV CONCATENATE(vload, VECTOR_WIDTH)
+#define vstoreV CONCATENATE(vstore, VECTOR_WIDTH)
 #ifndef TRANSPOSE_B
 #define TRANSPOSE_B 0
 #endif
@@ -133,50 +148,65 @@ void matmul_tiled(const int M, const int N, const int K, const int strideA, cons
     }
 }
 
-// Global size: (ceil(N / WORK_N), ceil(M / WORK_M), batch). Work-item (x, y) owns rows
-// y·WORK_M + wm and columns x + wn · get_global_size(0).
-__kernel void matmul_direct(const int M, const int N, const int K, const int strideA, const int strideB,
+// matmul_packed: work-item (x, y) owns the WORK_M × (VECTORS · VECTOR_WIDTH) block of C at rows
+// y · WORK_M …, columns x · VECTORS · VECTOR_WIDTH …. Operands are packed in panels (pack_panels in
+// layout.cl), zero-padded at the edges:
+//   A: [batch][ceil(M / WORK_M)][K][WORK_M]                          (WORK_M rows of op(A) per panel)
+//   B: [batch][ceil(N / (VECTORS · VECTOR_WIDTH))][K][VECTORS · VECTOR_WIDTH]   (columns of op(B))
+// so each work-item reads two contiguous streams. strideA / strideB are the packed batch strides.
+// Global size: (ceil(N / (VECTORS · VECTOR_WIDTH)), ceil(M / WORK_M), batch), work-groups of 1.
+__kernel void matmul_packed(const int M, const int N, const int K, const int strideA, const int strideB,
                             const float alpha, const float beta, const int hasBias,
                             __global const float* restrict A, __global const float* restrict B,
                             __global const float* restrict bias, __global float* restrict C) {
     const int batch = get_global_id(2);
-    A += batch * strideA;
-    B += batch * strideB;
-    C += batch * M * N;
+    const int panelColumn = get_global_id(0);
+    const int panelRow = get_global_id(1);
+    const int firstColumn = panelColumn * VECTOR_WIDTH * VECTORS;
+    const int firstRow = panelRow * WORK_M;
+    if (firstColumn >= N || firstRow >= M) return;
+    __global const float* panelA = A + (size_t)batch * strideA + (size_t)panelRow * K * WORK_M;
+    __global const float* panelB = B + (size_t)batch * strideB + (size_t)panelColumn * K * VECTOR_WIDTH * VECTORS;
+    C += (size_t)batch * M * N;
 
-    const int columnStep = get_global_size(0);
-    const int firstColumn = get_global_id(0);
-    const int firstRow = get_global_id(1) * WORK_M;
-
-    // Rows and columns past the edge are clamped for loading and skipped when storing.
-    int rows[WORK_M], columns[WORK_N];
-    for (int wm = 0; wm < WORK_M; ++wm) rows[wm] = min(firstRow + wm, M - 1);
-    for (int wn = 0; wn < WORK_N; ++wn) columns[wn] = min(firstColumn + wn * columnStep, N - 1);
-
-    float accumulator[WORK_M][WORK_N];
-    for (int wm = 0; wm < WORK_M; ++wm)
-        for (int wn = 0; wn < WORK_N; ++wn) accumulator[wm][wn] = 0.0f;
+    // The loops over the register block are unrolled so the accumulators stay in registers.
+    floatV accumulator[WORK_M][VECTORS];
+    _Pragma("unroll") for (int wm = 0; wm < WORK_M; ++wm)
+        _Pragma("unroll") for (int v = 0; v < VECTORS; ++v) accumulator[wm][v] = (floatV)(0.0f);
 
     for (int inner = 0; inner < K; ++inner) {
-        float valuesB[WORK_N];
-        for (int wn = 0; wn < WORK_N; ++wn) valuesB[wn] = B[inner * N + columns[wn]];
-        for (int wm = 0; wm < WORK_M; ++wm) {
-            const float valueA = A[rows[wm] * K + inner];
-            for (int wn = 0; wn < WORK_N; ++wn)
-                accumulator[wm][wn] = fma(valueA, valuesB[wn], accumulator[wm][wn]);
+        floatV valuesB[VECTORS];
+        _Pragma("unroll") for (int v = 0; v < VECTORS; ++v) valuesB[v] = vloadV(inner * VECTORS + v, panelB);
+        _Pragma("unroll") for (int wm = 0; wm < WORK_M; ++wm) {
+            const floatV valueA = (floatV)(panelA[inner * WORK_M + wm]);
+            _Pragma("unroll") for (int v = 0; v < VECTORS; ++v)
+                accumulator[wm][v] = fma(valueA, valuesB[v], accumulator[wm][v]);
         }
     }
 
-    for (int wm = 0; wm < WORK_M; ++wm) {
+    _Pragma("unroll") for (int wm = 0; wm < WORK_M; ++wm) {
         const int row = firstRow + wm;
         if (row >= M) break;
-        for (int wn = 0; wn < WORK_N; ++wn) {
-            const int column = firstColumn + wn * columnStep;
-            if (column >= N) break;
-            float value = alpha * accumulator[wm][wn];
-            if (beta != 0.0f) value += beta * C[row * N + column];
-            if (hasBias) value += bias[column];
-            C[row * N + column] = value;
+        _Pragma("unroll") for (int v = 0; v < VECTORS; ++v) {
+            const int column = firstColumn + v * VECTOR_WIDTH;
+            const int columns = min(VECTOR_WIDTH, N - column);
+            if (columns <= 0) break;
+            __global float* output = C + (size_t)row * N + column;
+            floatV value = alpha * accumulator[wm][v];
+            if (columns == VECTOR_WIDTH) {
+                if (beta != 0.0f) value += beta * vloadV(0, output);
+                if (hasBias) value += vloadV(0, bias + column);
+                vstoreV(value, 0, output);
+            } else {
+                float lanes[VECTOR_WIDTH];
+                vstoreV(value, 0, lanes);
+                for (int lane = 0; lane < columns; ++lane) {
+                    float element = lanes[lane];
+                    if (beta != 0.0f) element += beta * output[lane];
+                    if (hasBias) element += bias[column + lane];
+                    output[lane] = element;
+                }
+            }
         }
     }
 }

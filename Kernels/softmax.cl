@@ -10,6 +10,10 @@
 //   words; the row maximum and then the sum of exp(scale · x − max) are tree-reduced in lane
 //   memory; a last pass writes exp(·) / sum. Three reads and one write of the row.
 //
+// softmax_rows_serial (CPU devices): one work-item per row, no barriers (CPU drivers emulate them
+//   with loops over work-items). Each pass walks the row in float8 vectors with per-lane partial
+//   maxima and sums, combined at the end of the pass, plus a scalar tail.
+//
 // Tunables (-D): GROUP_SIZE (a power of two, at most the device's work-group limit).
 // =================================================================================================
 
@@ -51,4 +55,41 @@ void softmax_rows(const int width, const float scale, const int causalMask,
 
     for (int column = lane; column < width; column += GROUP_SIZE)
         output[column] = column < visible ? exp(scale * input[column] - maximum) * inverse : 0.0f;
+}
+
+// Horizontal maximum and sum of a float8.
+#define MAX8(v) fmax(fmax(fmax((v).s0, (v).s1), fmax((v).s2, (v).s3)), fmax(fmax((v).s4, (v).s5), fmax((v).s6, (v).s7)))
+#define SUM8(v) ((((v).s0 + (v).s1) + ((v).s2 + (v).s3)) + (((v).s4 + (v).s5) + ((v).s6 + (v).s7)))
+
+__kernel void softmax_rows_serial(const int rows, const int width, const float scale, const int causalMask,
+                                  __global const float* x, __global float* y) {
+    const int row = get_global_id(0);
+    if (row >= rows) return;
+    __global const float* input = x + (size_t)row * width;
+    __global float* output = y + (size_t)row * width;
+    const int visible = causalMask ? (row % width) + 1 : width;
+    const int vectorEnd = visible & ~7;
+
+    float8 maxima = (float8)(-INFINITY);
+    for (int column = 0; column < vectorEnd; column += 8) maxima = fmax(maxima, scale * vload8(0, input + column));
+    float maximum = MAX8(maxima);
+    for (int column = vectorEnd; column < visible; ++column) maximum = fmax(maximum, scale * input[column]);
+
+    float8 sums = (float8)(0.0f);
+    for (int column = 0; column < vectorEnd; column += 8) {
+        const float8 value = exp(scale * vload8(0, input + column) - maximum);
+        vstore8(value, 0, output + column);
+        sums += value;
+    }
+    float sum = SUM8(sums);
+    for (int column = vectorEnd; column < visible; ++column) {
+        const float value = exp(scale * input[column] - maximum);
+        output[column] = value;
+        sum += value;
+    }
+
+    const float inverse = 1.0f / sum;
+    for (int column = 0; column < vectorEnd; column += 8) vstore8(vload8(0, output + column) * inverse, 0, output + column);
+    for (int column = vectorEnd; column < visible; ++column) output[column] *= inverse;
+    for (int column = visible; column < width; ++column) output[column] = 0.0f;
 }

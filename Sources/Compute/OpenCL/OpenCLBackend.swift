@@ -31,9 +31,21 @@ enum KernelArgument {
 public final class OpenCLBackend: Backend, @unchecked Sendable {
     // @unchecked: the mutable caches are guarded by `lock`; the handles are thread-safe.
 
-    /// Which matrix-product kernel runs; by default `direct` on CPU devices, `tiled` elsewhere.
+    /// Which matrix-product kernel runs; by default `vector` on CPU devices, `tiled` elsewhere.
     public enum MatmulVariant: String, Sendable, CaseIterable {
-        case tiled, direct
+        /// Local-memory tiles, register blocks spread over the work-group (GPUs).
+        case tiled
+        /// Explicit SIMD register blocks over operands packed in panels, no local memory (CPU drivers).
+        case packed
+    }
+
+    /// How row reductions (softmax, layer norm, L2 normalisation) are laid out; by default
+    /// `itemPerRow` on CPU devices, `groupPerRow` elsewhere.
+    public enum RowVariant: String, Sendable, CaseIterable {
+        /// One work-group per row, tree reduction in local memory (GPUs).
+        case groupPerRow
+        /// One work-item per row, float8 loops, no barriers (CPU drivers).
+        case itemPerRow
     }
 
     public let device: OpenCLDeviceInfo
@@ -45,6 +57,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private let placeholder: cl_mem
     /// The matrix-product kernel in use.
     public let matmulVariant: MatmulVariant
+    /// The row-reduction layout in use.
+    public let rowVariant: RowVariant
     /// Where kernel sources override the embedded ones (`UPADAPTER_KERNEL_DIR` by default).
     public let kernelDirectory: URL?
 
@@ -54,7 +68,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// - Parameters:
     ///   - matmulVariant: the matrix-product kernel; by default chosen from the device type.
     ///   - kernelDirectory: a folder whose `.cl` files replace the embedded ones.
-    public init(deviceIndex: Int = 0, matmulVariant: MatmulVariant? = nil,
+    public init(deviceIndex: Int = 0, matmulVariant: MatmulVariant? = nil, rowVariant: RowVariant? = nil,
                 kernelDirectory: URL? = KernelSources.overrideDirectory) throws {
         self.kernelDirectory = kernelDirectory
         let devices = try OpenCLDiscovery.devices()
@@ -80,7 +94,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw ComputeError.openCL(call: "clCreateBuffer", status: status)
         }
         self.placeholder = placeholder
-        self.matmulVariant = matmulVariant ?? (device.type == "CPU" ? .direct : .tiled)
+        self.matmulVariant = matmulVariant ?? (device.type == "CPU" ? .packed : .tiled)
+        self.rowVariant = rowVariant ?? (device.type == "CPU" ? .itemPerRow : .groupPerRow)
     }
 
     deinit {
@@ -175,7 +190,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
         let g = try validateMatmul(a, b, bias: bias, c, options)
         guard g.m > 0, g.n > 0, g.batch > 0 else { return }
-        var memoryA = try memory(a, "matmul", "A"), memoryB = try memory(b, "matmul", "B")
+        let memoryA = try memory(a, "matmul", "A"), memoryB = try memory(b, "matmul", "B")
         let memoryC = try memory(c, "matmul", "C")
         let memoryBias = try bias.map { try memory($0, "matmul", "bias") } ?? placeholder
         let common: (Int32, Int32) -> [KernelArgument] = { strideA, strideB in
@@ -191,49 +206,54 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             try launch("matmul.cl", "matmul_tiled", defines: defines,
                        global: [roundUp(g.n, tile) / 4, roundUp(g.m, tile) / 4, g.batch], local: [threads, threads, 1],
                        arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
-        case .direct:
-            // The direct kernel reads op(A) and op(B) untransposed: transpose into scratch first.
-            var scratch: [Tensor] = []
-            if options.transposeA {
-                let batchA = g.strideA == 0 ? 1 : g.batch
-                let transposed = try makeTensor(shape: [batchA, g.m, g.k])
-                try permute(try a.reshaped([batchA, g.k, g.m]), permutation: [0, 2, 1], into: transposed)
-                memoryA = try memory(transposed, "matmul", "A")
-                scratch.append(transposed)
-            }
-            if options.transposeB {
-                let batchB = g.strideB == 0 ? 1 : g.batch
-                let transposed = try makeTensor(shape: [batchB, g.k, g.n])
-                try permute(try b.reshaped([batchB, g.n, g.k]), permutation: [0, 2, 1], into: transposed)
-                memoryB = try memory(transposed, "matmul", "B")
-                scratch.append(transposed)
-            }
-            let work = (m: 4, n: 4), localWidth = 16
-            let defines = ["WORK_M": work.m, "WORK_N": work.n]
-            let columnItems = roundUp((g.n + work.n - 1) / work.n, localWidth)
-            try launch("matmul.cl", "matmul_direct", defines: defines,
-                       global: [columnItems, (g.m + work.m - 1) / work.m, g.batch], local: [localWidth, 1, 1],
-                       arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
-            withExtendedLifetime(scratch) {}
+        case .packed:
+            // The register block fits the vector registers: 32 of 16 floats with AVX-512,
+            // 16 of 8 with AVX2, fewer and narrower elsewhere.
+            let vectorWidth = [16, 8, 4].first { $0 <= max(device.preferredVectorWidth, 4) } ?? 4
+            let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
+            let panelWidth = vectorWidth * vectors
+            let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
+            let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
+            let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
+            let packedB = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
+            // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
+            try packPanels(memoryA, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
+                           strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
+                           batch: batchA, into: packedA)
+            try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth,
+                           strideInner: options.transposeB ? 1 : g.n, strideOuter: options.transposeB ? g.k : 1,
+                           batch: batchB, into: packedB)
+            try launch("matmul.cl", "matmul_packed",
+                       defines: ["WORK_M": rowsPerItem, "VECTORS": vectors, "VECTOR_WIDTH": vectorWidth],
+                       global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
+                       arguments: common(Int32(g.strideA == 0 ? 0 : packedA.count / batchA), Int32(g.strideB == 0 ? 0 : packedB.count / batchB))
+                           + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
+                              .buffer(memoryBias), .buffer(memoryC)])
         }
+    }
+
+    /// Packs the `[inner][outer]` view of each batch matrix of `source` (element (k, o) at
+    /// `k · strideInner + o · strideOuter`) into panels of `panelWidth` columns of that view.
+    private func packPanels(_ source: cl_mem, inner: Int, outer: Int, panelWidth: Int, strideInner: Int, strideOuter: Int,
+                            batch: Int, into packed: Tensor) throws {
+        try launch("layout.cl", "pack_panels", global: [roundUp(outer, panelWidth), inner, batch], local: nil, arguments: [
+            .int(Int32(inner)), .int(Int32(outer)), .int(Int32(panelWidth)), .int(Int32(strideInner)), .int(Int32(strideOuter)),
+            .int(Int32(inner * outer)), .buffer(source), .buffer(try memory(packed, "matmul", "packed operand")),
+        ])
     }
 
     public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
         let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
         guard rows > 0 else { return }
-        let group = reductionGroupSize(width: width)
-        try launch("softmax.cl", "softmax_rows", defines: ["GROUP_SIZE": group], global: [rows * group], local: [group], arguments: [
-            .int(Int32(width)), .float(scale), .int(causalMask ? 1 : 0),
-            .buffer(try memory(x, "softmax", "x")), .buffer(try memory(y, "softmax", "y")),
-        ])
+        let buffers: [KernelArgument] = [.buffer(try memory(x, "softmax", "x")), .buffer(try memory(y, "softmax", "y"))]
+        let parameters: [KernelArgument] = [.int(Int32(width)), .float(scale), .int(causalMask ? 1 : 0)]
+        try launchRows("softmax.cl", "softmax_rows", rows: rows, width: width, parameters: parameters, buffers: buffers)
     }
 
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
         let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
         guard rows > 0 else { return }
-        let group = reductionGroupSize(width: width)
-        try launch("layer_norm.cl", "layer_norm", defines: ["GROUP_SIZE": group], global: [rows * group], local: [group], arguments: [
-            .int(Int32(width)), .float(epsilon),
+        try launchRows("layer_norm.cl", "layer_norm", rows: rows, width: width, parameters: [.int(Int32(width)), .float(epsilon)], buffers: [
             .buffer(try memory(x, "layerNorm", "x")), .buffer(try memory(weight, "layerNorm", "weight")),
             .buffer(try memory(bias, "layerNorm", "bias")), .buffer(try memory(y, "layerNorm", "y")),
         ])
@@ -243,9 +263,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
         try requireSameCount(x, y, operation: "l2Normalize")
         guard rows > 0 else { return }
-        let group = reductionGroupSize(width: width)
-        try launch("normalize.cl", "l2_normalize_rows", defines: ["GROUP_SIZE": group], global: [rows * group], local: [group], arguments: [
-            .int(Int32(width)), .buffer(try memory(x, "l2Normalize", "x")), .buffer(try memory(y, "l2Normalize", "y")),
+        try launchRows("normalize.cl", "l2_normalize_rows", rows: rows, width: width, parameters: [.int(Int32(width))], buffers: [
+            .buffer(try memory(x, "l2Normalize", "x")), .buffer(try memory(y, "l2Normalize", "y")),
         ])
     }
 
@@ -314,6 +333,22 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     }
 
     // MARK: Programs and launches
+
+    /// Launches a row reduction in the layout of `rowVariant`: `kernel` over one work-group per
+    /// row, or `kernel_serial` (which takes the row count first) over one work-item per row.
+    private func launchRows(_ file: String, _ kernel: String, rows: Int, width: Int,
+                            parameters: [KernelArgument], buffers: [KernelArgument]) throws {
+        switch rowVariant {
+        case .groupPerRow:
+            let group = reductionGroupSize(width: width)
+            try launch(file, kernel, defines: ["GROUP_SIZE": group], global: [rows * group], local: [group],
+                       arguments: parameters + buffers)
+        case .itemPerRow:
+            let group = 16
+            try launch(file, kernel + "_serial", global: [roundUp(rows, group)], local: [group],
+                       arguments: [.int(Int32(rows))] + parameters + buffers)
+        }
+    }
 
     /// A power-of-two work-group size for one-row-per-group reductions: about a quarter of the
     /// row's width, between 32 and min(256, the device limit).

@@ -26,6 +26,8 @@ public struct OpenCLDeviceInfo: Sendable {
     public let maxWorkGroupSize: Int
     public let openCLCVersion: String
     public let driverVersion: String
+    /// Preferred float vector width (16 on AVX-512 CPUs under PoCL, often 1 on GPUs).
+    public let preferredVectorWidth: Int
     let handle: DeviceHandle
 
     public var isGPU: Bool { type == "GPU" }
@@ -102,6 +104,7 @@ private func discoverDevices() throws -> [OpenCLDeviceInfo] {
                 maxWorkGroupSize: Int(try deviceValue(id, CL_DEVICE_MAX_WORK_GROUP_SIZE) as Int),
                 openCLCVersion: try deviceString(id, CL_DEVICE_OPENCL_C_VERSION),
                 driverVersion: try deviceString(id, CL_DRIVER_VERSION),
+                preferredVectorWidth: Int(try deviceValue(id, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT) as cl_uint),
                 handle: DeviceHandle(id: id, platform: platform)))
         }
     }
