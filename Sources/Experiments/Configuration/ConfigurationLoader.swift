@@ -13,7 +13,7 @@ enum ConfigurationLoader {
     /// The merged tree of YAML text (with `base:` paths relative to `baseDirectory`).
     static func load(yaml: String, baseDirectory: URL, sourceName: String) throws -> ConfigurationNode {
         let pseudoFile = baseDirectory.appendingPathComponent(sourceName)
-        let node = try ConfigurationNode.parse(yaml: yaml, file: pseudoFile, sourceName: sourceName)
+        let node = try ConfigurationNode.parse(yaml: yaml, file: pseudoFile, sourceName: pseudoFile.path)
             ?? .mapping([], origin: .file(pseudoFile, line: nil))
         return try resolveBase(of: node, file: pseudoFile, chain: [pseudoFile])
     }

@@ -43,6 +43,14 @@ struct ConfigurationNode: Sendable {
     struct Entry: Sendable {
         var key: String
         var value: ConfigurationNode
+        /// Where the key itself was written (its line), for errors about the key.
+        var keyOrigin: ConfigurationOrigin
+
+        init(key: String, value: ConfigurationNode, keyOrigin: ConfigurationOrigin? = nil) {
+            self.key = key
+            self.value = value
+            self.keyOrigin = keyOrigin ?? value.origin
+        }
     }
 
     enum Content: Sendable {
@@ -129,7 +137,9 @@ extension ConfigurationNode {
                 if entries.contains(where: { $0.key == key }) {
                     throw ExperimentsError.invalidYAML(file: "\(origin)", reason: "key '\(key)' appears twice in one mapping")
                 }
-                entries.append(Entry(key: key, value: try convert(valueNode, file: file, sourceName: sourceName)))
+                let keyOrigin: ConfigurationOrigin = file.map { .file($0, line: keyNode.mark?.line) } ?? .override(sourceName)
+                entries.append(Entry(
+                    key: key, value: try convert(valueNode, file: file, sourceName: sourceName), keyOrigin: keyOrigin))
             }
             return ConfigurationNode(content: .mapping(entries), origin: origin)
         case .alias:
@@ -177,7 +187,8 @@ extension ConfigurationNode {
                         lines.append(contentsOf: nested.dropFirst())
                     }
                 }
-            case .sequence(let elements) where !elements.isEmpty && elements.allSatisfy({ if case .scalar(let t, _) = $0.content { return t.count > 40 } else { return false } }):
+            case .sequence(let elements) where entry.value.inlineText.count + indent + key.count > 96:
+                // Long lists of scalars (template ensembles) one element per line.
                 lines.append("\(padding)\(key):")
                 for element in elements { lines.append("\(padding)  - \(element.inlineText)") }
             default:

@@ -30,7 +30,7 @@ final class ConfigurationDecodingContext {
                     .map { reader.keyPath($0) }
                     ?? allKnownPaths.first { $0.split(separator: ".").last.map(String.init) == entry.key }
                 throw ExperimentsError.unknownKey(
-                    keyPath: reader.keyPath(entry.key), file: "\(entry.value.origin)", suggestion: suggestion)
+                    keyPath: reader.keyPath(entry.key), file: "\(entry.keyOrigin)", suggestion: suggestion)
             }
         }
         if let first = problems.first { throw first }

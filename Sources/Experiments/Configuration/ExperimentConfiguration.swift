@@ -33,9 +33,8 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         self.model = model
         self.dataset = dataset
         self.prompts = prompts
-        let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-        cacheDirectory = workingDirectory.appendingPathComponent("cache", isDirectory: true)
-        runsDirectory = workingDirectory.appendingPathComponent("runs", isDirectory: true)
+        cacheDirectory = resolvePath("cache", relativeTo: ConfigurationOrigin.resolved.baseDirectory)
+        runsDirectory = resolvePath("runs", relativeTo: ConfigurationOrigin.resolved.baseDirectory)
     }
 
     /// Loads `file` and its `base:` chain.
@@ -118,9 +117,8 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         if (try? DeviceSelection(parsing: configuration.device)) == nil {
             root.invalid("device", value: configuration.device, reason: "expected auto, cpu, cpu-reference, opencl or opencl:N")
         }
-        let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-        configuration.cacheDirectory = root.path("cache_dir") ?? workingDirectory.appendingPathComponent("cache", isDirectory: true)
-        configuration.runsDirectory = root.path("runs_dir") ?? workingDirectory.appendingPathComponent("runs", isDirectory: true)
+        configuration.cacheDirectory = root.path("cache_dir") ?? configuration.cacheDirectory
+        configuration.runsDirectory = root.path("runs_dir") ?? configuration.runsDirectory
         configuration.extraction = Extraction(reading: root.section("extraction"))
         try context.finish()
         return configuration

@@ -18,9 +18,7 @@ public enum CoOpDataset: String, CaseIterable, Sendable {
     /// `OxfordFlowers` and `DescribableTextures`.
     public init?(named name: String) {
         let key = name.lowercased().filter { $0 != "_" && $0 != "-" && $0 != " " }
-        let aliases: [String: CoOpDataset] = ["oxfordflowers": .flowers102, "flowers": .flowers102,
-                                              "describabletextures": .dtd, "aircraft": .fgvcAircraft,
-                                              "pets": .oxfordPets, "cars": .stanfordCars]
+        let aliases: [String: CoOpDataset] = ["oxfordflowers": .flowers102, "describabletextures": .dtd]
         if let found = Self.allCases.first(where: { $0.rawValue.lowercased() == key }) {
             self = found
         } else if let alias = aliases[key] {
