@@ -238,10 +238,10 @@ for split_name, prefix, count in [("train", "train", 6), ("test", "t10k", 4)]:
     images_data = idx_bytes(0x00000803, [count, rows, cols], pixels)
     labels_data = idx_bytes(0x00000801, [count], labels)
     # Gzipped in idx/, raw in idx_raw/.
-    with gzip.open(os.path.join(idx_dir, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
-        f.write(images_data)
-    with gzip.open(os.path.join(idx_dir, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
-        f.write(labels_data)
+    # mtime=0 and no file name in the header keep the output byte-for-byte reproducible.
+    for name, data in [(f"{prefix}-images-idx3-ubyte.gz", images_data), (f"{prefix}-labels-idx1-ubyte.gz", labels_data)]:
+        with open(os.path.join(idx_dir, name), "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+            f.write(data)
     os.makedirs(os.path.join(ROOT, "idx_raw"), exist_ok=True)
     with open(os.path.join(ROOT, "idx_raw", f"{prefix}-images-idx3-ubyte"), "wb") as f:
         f.write(images_data)
