@@ -1,0 +1,144 @@
+import Compute
+import Foundation
+
+/// A complete experiment configuration, read from YAML.
+///
+/// A file may name a parent with `base: other.yaml` (relative to itself); the child's keys
+/// override the parent's, sections merge key by key. Relative paths resolve against the
+/// folder of the file that wrote them (`~` is the home folder, `/...` is absolute); paths left
+/// at their defaults (`cache_dir`, `runs_dir`) resolve against the working directory.
+/// Unknown keys, wrong types and missing required keys are errors naming the key path and
+/// the file. See docs/configuration.md for every key.
+public struct ExperimentConfiguration: Sendable, Equatable {
+    public var model: Model
+    public var dataset: Dataset
+    public var prompts: Prompts
+    public var selection = Selection()
+    public var prototypes = Prototypes()
+    public var adapter = Adapter()
+    public var training = Training()
+    public var baselines = Baselines()
+    /// `auto`, `cpu`, `cpu-reference`, `opencl` or `opencl:N`.
+    public var device = "auto"
+    /// Where extracted features are cached.
+    public var cacheDirectory: URL
+    /// Where run folders (resolved config, metrics) are written.
+    public var runsDirectory: URL
+    public var extraction = Extraction()
+    /// The file this configuration was loaded from, if any.
+    public var sourceFile: URL?
+
+    /// A configuration with every optional section at its default.
+    public init(model: Model, dataset: Dataset, prompts: Prompts) {
+        self.model = model
+        self.dataset = dataset
+        self.prompts = prompts
+        cacheDirectory = resolvePath("cache", relativeTo: ConfigurationOrigin.resolved.baseDirectory)
+        runsDirectory = resolvePath("runs", relativeTo: ConfigurationOrigin.resolved.baseDirectory)
+    }
+
+    /// Loads `file` and its `base:` chain.
+    /// - Throws: `ExperimentsError` naming the file and key path of the first problem.
+    public static func load(from file: URL) throws -> ExperimentConfiguration {
+        let tree = try ConfigurationLoader.load(file: file)
+        var configuration = try decode(tree, documentName: file.standardizedFileURL.path)
+        configuration.sourceFile = file.standardizedFileURL
+        return configuration
+    }
+
+    /// Reads a configuration from YAML text; `base:` and relative paths resolve against
+    /// `baseDirectory`.
+    /// - Throws: `ExperimentsError` naming `sourceName` and the key path of the first problem.
+    public init(yaml: String, baseDirectory: URL, sourceName: String = "configuration.yaml") throws {
+        let tree = try ConfigurationLoader.load(yaml: yaml, baseDirectory: baseDirectory, sourceName: sourceName)
+        self = try Self.decode(tree, documentName: baseDirectory.appendingPathComponent(sourceName).path)
+    }
+
+    /// A copy with `--set key.path=value` overrides applied in order. Values are YAML
+    /// (`8`, `0.5`, `true`, `[1, 2]`, `null` to reset to the default); relative paths resolve
+    /// against the working directory.
+    /// - Throws: `invalidOverride` for a malformed override, or the error of the resulting
+    ///   configuration (unknown key, wrong type, ...) naming the override.
+    public func applying(overrides: [String]) throws -> ExperimentConfiguration {
+        guard !overrides.isEmpty else { return self }
+        var tree = self.tree
+        for text in overrides {
+            let override = try ConfigurationOverride(parsing: text)
+            tree = try tree.setting(override.value, at: override.path[...], override: text)
+        }
+        let name = (sourceFile?.path ?? "configuration") + " with --set overrides"
+        var configuration = try Self.decode(tree, documentName: name)
+        configuration.sourceFile = sourceFile
+        return configuration
+    }
+
+    /// The whole configuration as YAML, every key present (defaults included), paths absolute.
+    /// Loading it back gives an equal configuration.
+    public func resolvedYAML() -> String {
+        var text = "# Resolved UPAdapter configuration"
+        if let sourceFile { text += " (from \(sourceFile.path))" }
+        return text + "\n" + tree.yamlText()
+    }
+
+    /// Checks that the model folder and the dataset's root (and files named by the dataset
+    /// section) exist.
+    /// - Throws: `ExperimentsError.pathNotFound` naming the key.
+    public func checkPaths() throws {
+        func require(_ url: URL?, _ keyPath: String) throws {
+            guard let url else { return }
+            guard FileManager.default.fileExists(atPath: url.path) else {
+                throw ExperimentsError.pathNotFound(keyPath: keyPath, path: url.path)
+            }
+        }
+        try require(model.path, "model.path")
+        try require(dataset.root ?? (dataset.kind == .idx ? IDXSource.defaultFashionMNISTFolder : nil), "dataset.root")
+        try require(dataset.classNamesFile, "dataset.class_names_file")
+        try require(dataset.idx.trainImages, "dataset.idx.train_images")
+        try require(dataset.idx.trainLabels, "dataset.idx.train_labels")
+        try require(dataset.idx.testImages, "dataset.idx.test_images")
+        try require(dataset.idx.testLabels, "dataset.idx.test_labels")
+    }
+
+    // MARK: Decoding and encoding
+
+    private static func decode(_ tree: ConfigurationNode, documentName: String) throws -> ExperimentConfiguration {
+        let context = ConfigurationDecodingContext(documentName: documentName)
+        let root = ConfigurationReader(node: tree, path: "", context: context)
+        let model = Model(reading: root.section("model"))
+        let dataset = Dataset(reading: root.section("dataset"))
+        let prompts = Prompts(reading: root.section("prompts"))
+        var configuration = ExperimentConfiguration(model: model, dataset: dataset, prompts: prompts)
+        configuration.selection = Selection(reading: root.section("selection"))
+        configuration.prototypes = Prototypes(reading: root.section("prototypes"))
+        configuration.adapter = Adapter(reading: root.section("adapter"))
+        configuration.training = Training(reading: root.section("training"))
+        configuration.baselines = Baselines(reading: root.section("baselines"))
+        configuration.device = root.string("device", default: "auto")
+        if (try? DeviceSelection(parsing: configuration.device)) == nil {
+            root.invalid("device", value: configuration.device, reason: "expected auto, cpu, cpu-reference, opencl or opencl:N")
+        }
+        configuration.cacheDirectory = root.path("cache_dir") ?? configuration.cacheDirectory
+        configuration.runsDirectory = root.path("runs_dir") ?? configuration.runsDirectory
+        configuration.extraction = Extraction(reading: root.section("extraction"))
+        try context.finish()
+        return configuration
+    }
+
+    /// The configuration as a tree, in documentation order.
+    private var tree: ConfigurationNode {
+        .section([
+            ("model", model.node),
+            ("dataset", dataset.node),
+            ("prompts", prompts.node),
+            ("selection", selection.node),
+            ("prototypes", prototypes.node),
+            ("adapter", adapter.node),
+            ("training", training.node),
+            ("baselines", baselines.node),
+            ("device", .string(device)),
+            ("cache_dir", .path(cacheDirectory)),
+            ("runs_dir", .path(runsDirectory)),
+            ("extraction", extraction.node),
+        ])
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// One file of the IDX format used by MNIST and Fashion-MNIST, gzipped or not: a big-endian
+/// magic number `0x0000 08 NN` (two zero bytes, type 0x08 = unsigned byte, NN dimensions),
+/// NN big-endian 32-bit sizes, then the bytes in row-major order.
+public struct IDXFile: Sendable, Equatable {
+    /// The sizes, for example `[10000, 28, 28]` for images or `[10000]` for labels.
+    public var dimensions: [Int]
+    /// The values, `dimensions.reduce(1, *)` bytes.
+    public var values: [UInt8]
+
+    /// The magic number of an images file: unsigned bytes, 3 dimensions.
+    public static let imagesMagic: UInt32 = 0x0000_0803
+    /// The magic number of a labels file: unsigned bytes, 1 dimension.
+    public static let labelsMagic: UInt32 = 0x0000_0801
+
+    /// Reads an IDX file and checks its magic number and size.
+    /// - Parameter expectedMagic: `imagesMagic` or `labelsMagic`.
+    /// - Throws: `ExperimentsError.splitFileMissing` when absent, `malformedIDX` for a wrong magic
+    ///   number or a size that does not match the header, `decompressionFailed` for bad gzip data.
+    public init(contentsOf url: URL, expectedMagic: UInt32, dataset: String) throws {
+        guard FileSystem.isFile(url) else { throw ExperimentsError.splitFileMissing(dataset: dataset, path: url.path) }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw ExperimentsError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        let bytes = GzipInflater.isGzip(data) ? try GzipInflater.inflate(data, file: url.path) : [UInt8](data)
+        try self.init(bytes: bytes, expectedMagic: expectedMagic, file: url.path)
+    }
+
+    /// Parses IDX bytes (already inflated).
+    init(bytes: [UInt8], expectedMagic: UInt32, file: String) throws {
+        func word(at offset: Int) -> UInt32 {
+            (UInt32(bytes[offset]) << 24) | (UInt32(bytes[offset + 1]) << 16) | (UInt32(bytes[offset + 2]) << 8) | UInt32(bytes[offset + 3])
+        }
+        guard bytes.count >= 4 else {
+            throw ExperimentsError.malformedIDX(file: file, reason: "\(bytes.count) bytes, too short for a header")
+        }
+        let magic = word(at: 0)
+        guard magic == expectedMagic else {
+            throw ExperimentsError.malformedIDX(
+                file: file, reason: "magic number 0x\(hex(magic)), expected 0x\(hex(expectedMagic))")
+        }
+        let dimensionCount = Int(magic & 0xff)
+        let headerSize = 4 + 4 * dimensionCount
+        guard bytes.count >= headerSize else {
+            throw ExperimentsError.malformedIDX(file: file, reason: "\(bytes.count) bytes, header needs \(headerSize)")
+        }
+        let dimensions = (0..<dimensionCount).map { Int(word(at: 4 + 4 * $0)) }
+        let (valueCount, overflow) = dimensions.reduce((1, false)) { partial, size in
+            let (product, didOverflow) = partial.0.multipliedReportingOverflow(by: size)
+            return (product, partial.1 || didOverflow)
+        }
+        guard !overflow, bytes.count - headerSize == valueCount else {
+            throw ExperimentsError.malformedIDX(
+                file: file,
+                reason: "header says \(dimensions.map(String.init).joined(separator: "×")) = \(valueCount) values, file holds \(bytes.count - headerSize)")
+        }
+        self.dimensions = dimensions
+        self.values = Array(bytes[headerSize...])
+    }
+}
+
+private func hex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+}
