@@ -90,11 +90,26 @@ def png_chunk(kind, payload):
     return struct.pack(">I", len(payload)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
 
 
-def png_bytes(width, height, bit_depth, colour_type, rows):
-    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
-    raw = b"".join(b"\x00" + row for row in rows)  # filter type 0 on every row
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
+def png_bytes(width, height, bit_depth, colour_type, rows, extra_chunks=b"", interlaced=False):
+    """A PNG of `rows` (raw sample bytes per row, filter type 0); with `interlaced`, `rows` is
+    the list of Adam7 passes, each a list of rows."""
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 1 if interlaced else 0)
+    if interlaced:
+        raw = b"".join(b"\x00" + row for rows_of_pass in rows for row in rows_of_pass)
+    else:
+        raw = b"".join(b"\x00" + row for row in rows)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + extra_chunks
             + png_chunk(b"IDAT", zlib.compress(raw, 9)) + png_chunk(b"IEND", b""))
+
+
+def adam7_passes(array):
+    """The seven Adam7 sub-images of an [h, w, c] array (PNG specification, section 8.2)."""
+    starts = [(0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2), (1, 0, 2, 1)]
+    passes = []
+    for row0, col0, row_step, col_step in starts:
+        sub = array[row0::row_step, col0::col_step]
+        passes.append([row.tobytes() for row in sub] if sub.shape[0] and sub.shape[1] else [])
+    return passes
 
 
 # ----------------------------------------------------------------------------------------------
@@ -165,6 +180,14 @@ def make_images():
     wide = np.clip(wide, 0, 65535).astype(">u2")
     (IMAGES / "rgb16.png").write_bytes(png_bytes(24, 18, 16, 2, [row.tobytes() for row in wide]))
 
+    # A gAMA chunk of 1.0 (linear light): PIL ignores it, so the stored samples are the pixels.
+    gamma = scene(19, 13, 16)
+    (IMAGES / "gamma.png").write_bytes(png_bytes(19, 13, 8, 2, [row.tobytes() for row in gamma],
+                                                 extra_chunks=png_chunk(b"gAMA", struct.pack(">I", 100000))))
+    # Adam7 interlacing.
+    interlaced = scene(23, 17, 17)
+    (IMAGES / "interlaced.png").write_bytes(png_bytes(23, 17, 8, 2, adam7_passes(interlaced), interlaced=True))
+
     Image.fromarray(scene(80, 60, 9)).save(IMAGES / "rgb.jpg", quality=90)
     Image.fromarray(scene(40, 50, 10)).convert("L").save(IMAGES / "grey.jpg", quality=90)
     Image.fromarray(scene(45, 35, 14)).save(IMAGES / "progressive.jpg", quality=85, progressive=True)
@@ -205,7 +228,7 @@ def make_images():
         raise SystemExit(f"PIL decodes {name}, which should be corrupt")
 
     decoded_names = ["rgb.png", "grey.png", "grey_alpha.png", "palette.png", "rgba.png", "tall.png",
-                     "rgb16.png", "rgb.jpg", "grey.jpg", "cmyk.jpg", "jpeg_named.png", "progressive.jpg",
+                     "rgb16.png", "gamma.png", "interlaced.png", "rgb.jpg", "grey.jpg", "cmyk.jpg", "jpeg_named.png", "progressive.jpg",
                      "rgb444.jpg"]
     tensors = {}
     for name in decoded_names:

@@ -55,7 +55,10 @@ private func preprocessingCases() -> [PreprocessingCase] {
 struct ImageDecodingTests {
     @Test(
         "PNG decodes to exactly PIL's convert(\"RGB\") pixels",
-        arguments: ["rgb.png", "grey.png", "grey_alpha.png", "palette.png", "rgba.png", "tall.png"])
+        arguments: [
+            "rgb.png", "grey.png", "grey_alpha.png", "palette.png", "rgba.png", "tall.png", "gamma.png",
+            "interlaced.png",
+        ])
     func pngMatchesPIL(name: String) throws {
         let image = try ImageDecoder.decode(file: imageFile(name))
         let reference = try referencePixels(name)

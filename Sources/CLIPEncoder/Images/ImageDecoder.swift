@@ -7,8 +7,8 @@ import Foundation
 /// - PNG (libpng's simplified API): every colour type and bit depth; transparency is dropped,
 ///   not composited, as `convert("RGB")` does. Exact for 8-bit files; 16-bit samples are
 ///   scaled to 8 bits with rounding where PIL keeps the high byte (a difference of at most 1),
-///   and 16-bit greyscale is scaled where PIL clips values above 255. libpng honours a `gAMA`
-///   chunk that differs from sRGB while PIL ignores it.
+///   and 16-bit greyscale is scaled where PIL clips values above 255. A `gAMA` chunk is
+///   ignored, as PIL ignores it (libpng would otherwise convert the samples to sRGB gamma).
 /// - JPEG (TurboJPEG): RGB/YCbCr, greyscale, and CMYK/YCCK (converted as `R = C·K/255` on the
 ///   inverted values Adobe files store, which is PIL's conversion). Same IDCT and upsampling
 ///   as PIL's default, so pixels agree up to libjpeg-turbo version differences. A truncated

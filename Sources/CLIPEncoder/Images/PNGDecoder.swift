@@ -5,7 +5,10 @@ import Foundation
 enum PNGDecoder {
     /// Decodes PNG `data`; see `ImageDecoder` for the conventions.
     static func decode(data: Data, path: String, maximumPixelCount: Int) throws -> RGBImage {
-        try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> RGBImage in
+        // libpng converts samples from a gAMA chunk's gamma to sRGB; PIL ignores gAMA. Hiding
+        // the chunk from libpng makes both return the stored samples.
+        let data = withoutGammaChunks(data) ?? data
+        return try data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> RGBImage in
             var image = png_image()
             image.version = UInt32(PNG_IMAGE_VERSION)
             defer { png_image_free(&image) }
@@ -53,5 +56,35 @@ enum PNGDecoder {
             return String(decoding: bytes[..<length], as: UTF8.self)
         }
         return .imageDecodingFailed(path: path, format: "PNG", reason: text.isEmpty ? "unknown libpng error" : text)
+    }
+
+    /// `data` without its `gAMA` chunks, or nil when it has none. Only chunks before the first
+    /// `IDAT` are looked at (where the format places `gAMA`); a damaged chunk length stops the
+    /// scan and leaves the data for libpng to judge.
+    static func withoutGammaChunks(_ data: Data) -> Data? {
+        let gammaChunks = data.withUnsafeBytes { bytes -> [Range<Int>] in
+            var found: [Range<Int>] = []
+            var offset = 8  // after the signature
+            while offset + 12 <= bytes.count {
+                let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+                let type = String(decoding: bytes[(offset + 4)..<(offset + 8)], as: UTF8.self)
+                let end = offset + 12 + length  // length, type, data, CRC
+                guard end <= bytes.count, type != "IDAT" else { break }
+                if type == "gAMA" { found.append(offset..<end) }
+                offset = end
+            }
+            return found
+        }
+        guard !gammaChunks.isEmpty else { return nil }
+        let bytes = [UInt8](data)
+        var result = [UInt8]()
+        result.reserveCapacity(bytes.count)
+        var copied = 0
+        for chunk in gammaChunks {
+            result.append(contentsOf: bytes[copied..<chunk.lowerBound])
+            copied = chunk.upperBound
+        }
+        result.append(contentsOf: bytes[copied...])
+        return Data(result)
     }
 }

@@ -14,6 +14,15 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
     /// Interpolation of the resize (`resample`, PIL's numeric code).
     public var resample: ResampleFilter = .bicubic
 
+    /// A short text that changes whenever the preprocessed values would, for cache keys,
+    /// e.g. `resize224-bicubic-crop224-mean0.48145466,0.4578275,0.40821073-std...`.
+    public var identifier: String {
+        let filter = resample == .bicubic ? "bicubic" : "bilinear"
+        let mean = imageMean.map { "\($0)" }.joined(separator: ",")
+        let deviation = imageStandardDeviation.map { "\($0)" }.joined(separator: ",")
+        return "resize\(shortestEdge)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)"
+    }
+
     /// CLIP's preprocessing: 224 pixels, bicubic, OpenAI's mean and standard deviation.
     public init() {}
 

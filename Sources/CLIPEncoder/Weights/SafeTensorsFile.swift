@@ -106,10 +106,16 @@ public final class SafeTensorsFile: Sendable {
             [Float](unsafeUninitializedCapacity: count) { output, initialized in
                 switch info.dtype {
                 case .float32:
+                    #if _endian(little)
+                    if count > 0, let source = bytes.baseAddress, let target = output.baseAddress {
+                        UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: 4 * count)
+                    }
+                    #else
                     for index in 0..<count {
                         let word = bytes.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self)
                         output[index] = Float(bitPattern: UInt32(littleEndian: word))
                     }
+                    #endif
                 case .float16:
                     for index in 0..<count {
                         let half = bytes.loadUnaligned(fromByteOffset: 2 * index, as: UInt16.self)
