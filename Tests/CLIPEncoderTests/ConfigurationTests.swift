@@ -142,6 +142,20 @@ struct ConfigurationTests {
         #expect(configuration.cropSize == reference.crop_size)
         #expect(configuration.resample == .bicubic)
     }
+
+    @Test("The preprocessing identifier changes with every setting")
+    func preprocessingIdentifier() throws {
+        let standard = PreprocessorConfiguration()
+        let old = try PreprocessorConfiguration(contentsOf: configurationFile("preprocessor_old_layout.json"))
+        var shifted = standard
+        shifted.imageMean[2] += 0.001
+        var bilinear = standard
+        bilinear.resample = .bilinear
+        let identifiers = [standard, old, shifted, bilinear, PreprocessorConfiguration(shortestEdge: 224, cropSize: 200)]
+            .map(\.identifier)
+        #expect(Set(identifiers).count == identifiers.count)
+        #expect(standard.identifier == PreprocessorConfiguration().identifier)
+    }
 }
 
 private struct BadKeys: Decodable {
