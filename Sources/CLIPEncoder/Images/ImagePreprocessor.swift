@@ -27,8 +27,9 @@ public struct ImagePreprocessor: Sendable {
         self.maximumPixelCount = maximumPixelCount
     }
 
-    /// Elements of one preprocessed image: `3 × cropSize × cropSize`.
-    public var elementsPerImage: Int { 3 * configuration.cropSize * configuration.cropSize }
+    /// Elements of one preprocessed image: `3 × cropSize × cropSize` (0 for a non-positive
+    /// crop size, which yields empty results rather than a crash).
+    public var elementsPerImage: Int { 3 * max(configuration.cropSize, 0) * max(configuration.cropSize, 0) }
 
     /// Decodes and preprocesses the image files, in order.
     /// - Returns: `[batch, 3, cropSize, cropSize]` floats, channel-major per image.
@@ -67,6 +68,7 @@ public struct ImagePreprocessor: Sendable {
     /// `shortestEdge`: the longer side is `Int(shortestEdge × longer / shorter)`.
     public static func resizedSize(width: Int, height: Int, shortestEdge: Int) -> (width: Int, height: Int) {
         let shorter = min(width, height)
+        guard shorter > 0 else { return (0, 0) }
         let longer = max(width, height)
         // Same correctly rounded double quotient as Python's `int * int / int`, then truncated.
         let newLonger = Int(Double(shortestEdge * longer) / Double(shorter))
@@ -76,7 +78,7 @@ public struct ImagePreprocessor: Sendable {
     /// The center `cropSize × cropSize` square of `image`, padding with black where the image
     /// is smaller.
     public func centerCrop(_ image: RGBImage) -> RGBImage {
-        let crop = configuration.cropSize
+        let crop = max(configuration.cropSize, 0)
         let left = Self.cropOffset(side: image.width, crop: crop)
         let top = Self.cropOffset(side: image.height, crop: crop)
         var pixels = [UInt8](repeating: 0, count: crop * crop * 3)

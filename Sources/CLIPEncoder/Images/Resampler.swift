@@ -74,8 +74,12 @@ enum Resampler {
     }
 
     /// `image` resized to `width × height` with `filter`.
+    /// A non-positive target size gives an image without pixels.
     static func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter) -> RGBImage {
         if width == image.width && height == image.height { return image }
+        guard width > 0, height > 0 else {
+            return RGBImage(checkedWidth: max(width, 0), height: max(height, 0), pixels: [])
+        }
         var pixels = image.pixels
         var currentWidth = image.width
         var currentHeight = image.height
