@@ -1,0 +1,76 @@
+import CJPEG
+import Foundation
+
+/// JPEG decoding through the TurboJPEG API (errors come back as return codes).
+enum JPEGDecoder {
+    /// Decodes JPEG `data`; see `ImageDecoder` for the conventions.
+    static func decode(data: Data, path: String, maximumPixelCount: Int) throws -> RGBImage {
+        guard let handle = tjInitDecompress() else {
+            throw CLIPEncoderError.imageDecodingFailed(
+                path: path, format: "JPEG", reason: "could not create a TurboJPEG decompressor")
+        }
+        defer { tjDestroy(handle) }
+
+        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> RGBImage in
+            let source = raw.bindMemory(to: UInt8.self)
+            guard let base = source.baseAddress else { throw CLIPEncoderError.emptyImageFile(path: path) }
+            let size = UInt(source.count)
+
+            var width: Int32 = 0
+            var height: Int32 = 0
+            var subsampling: Int32 = 0
+            var colorspace: Int32 = 0
+            guard tjDecompressHeader3(handle, base, size, &width, &height, &subsampling, &colorspace) == 0 else {
+                throw failure(handle, path: path)
+            }
+            try ImageDecoder.checkSize(
+                width: Int(width), height: Int(height), limit: maximumPixelCount, path: path, format: "JPEG")
+
+            let pixelCount = Int(width) * Int(height)
+            let isCMYK = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
+            let channels = isCMYK ? 4 : 3
+            let format = isCMYK ? TJPF_CMYK : TJPF_RGB
+            var decoded = [UInt8](repeating: 0, count: pixelCount * channels)
+            let status = decoded.withUnsafeMutableBufferPointer { target in
+                tjDecompress2(
+                    handle, base, size, target.baseAddress, width, width * Int32(channels), height,
+                    Int32(format.rawValue), TJFLAG_LIMITSCANS)
+            }
+            if status != 0 {
+                // Warnings leave a complete image, except the one for data that ends early,
+                // which PIL reports as a truncated file.
+                let message = errorText(handle)
+                let isWarning = tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue)
+                if !isWarning || message.contains("Premature end") {
+                    throw CLIPEncoderError.imageDecodingFailed(path: path, format: "JPEG", reason: message)
+                }
+            }
+            let rgb = isCMYK ? rgbFromInvertedCMYK(decoded, pixelCount: pixelCount) : decoded
+            return RGBImage(checkedWidth: Int(width), height: Int(height), pixels: rgb)
+        }
+    }
+
+    /// RGB from CMYK as stored by Adobe applications (inverted: 255 means no ink), the
+    /// convention libjpeg passes through: each colour is `round(inverted colour × inverted
+    /// black / 255)`, the formula PIL uses on the un-inverted values.
+    static func rgbFromInvertedCMYK(_ cmyk: [UInt8], pixelCount: Int) -> [UInt8] {
+        var rgb = [UInt8](repeating: 0, count: pixelCount * 3)
+        for pixel in 0..<pixelCount {
+            let black = Int(cmyk[4 * pixel + 3])
+            for channel in 0..<3 {
+                let product = Int(cmyk[4 * pixel + channel]) * black
+                rgb[3 * pixel + channel] = UInt8((product + 127) / 255)
+            }
+        }
+        return rgb
+    }
+
+    private static func errorText(_ handle: tjhandle) -> String {
+        guard let text = tjGetErrorStr2(handle) else { return "unknown TurboJPEG error" }
+        return String(cString: text)
+    }
+
+    private static func failure(_ handle: tjhandle, path: String) -> CLIPEncoderError {
+        .imageDecodingFailed(path: path, format: "JPEG", reason: errorText(handle))
+    }
+}

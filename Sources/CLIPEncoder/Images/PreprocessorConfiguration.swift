@@ -1,0 +1,114 @@
+import Foundation
+
+/// How images are prepared for the vision tower, read from a Hugging Face
+/// `preprocessor_config.json`; CLIP's values when the file is absent.
+public struct PreprocessorConfiguration: Sendable, Equatable {
+    /// Per-channel mean subtracted after scaling to [0, 1] (R, G, B).
+    public var imageMean: [Float] = [0.48145466, 0.4578275, 0.40821073]
+    /// Per-channel standard deviation divided by after subtracting the mean (R, G, B).
+    public var imageStandardDeviation: [Float] = [0.26862954, 0.26130258, 0.27577711]
+    /// The shorter side is resized to this many pixels (`size` / `size.shortest_edge`).
+    public var shortestEdge: Int = 224
+    /// Side of the square center crop (`crop_size`); the output is `[3, cropSize, cropSize]`.
+    public var cropSize: Int = 224
+    /// Interpolation of the resize (`resample`, PIL's numeric code).
+    public var resample: ResampleFilter = .bicubic
+
+    /// A short text that changes whenever the preprocessed values would, for cache keys,
+    /// e.g. `resize224-bicubic-crop224-mean0.48145466,0.4578275,0.40821073-std...`.
+    public var identifier: String {
+        let filter = resample == .bicubic ? "bicubic" : "bilinear"
+        let mean = imageMean.map { "\($0)" }.joined(separator: ",")
+        let deviation = imageStandardDeviation.map { "\($0)" }.joined(separator: ",")
+        return "resize\(shortestEdge)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)"
+    }
+
+    /// CLIP's preprocessing: 224 pixels, bicubic, OpenAI's mean and standard deviation.
+    public init() {}
+
+    /// A configuration with the given sizes and CLIP's mean, standard deviation and filter.
+    public init(shortestEdge: Int, cropSize: Int) {
+        self.shortestEdge = shortestEdge
+        self.cropSize = cropSize
+    }
+
+    /// Reads `preprocessor_config.json` from `folder`, or returns the CLIP defaults when the
+    /// folder has no such file.
+    /// - Throws: as `init(contentsOf:)`.
+    public init(modelFolder folder: URL) throws {
+        let file = folder.appendingPathComponent("preprocessor_config.json")
+        if FileManager.default.fileExists(atPath: file.path) {
+            try self.init(contentsOf: file)
+        } else {
+            self.init()
+        }
+    }
+
+    /// Reads a `preprocessor_config.json`; missing keys keep CLIP's values.
+    /// - Throws: `CLIPEncoderError.fileAccessFailed` when unreadable, `.invalidConfiguration`
+    ///   naming the key for a malformed or unsupported value.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw CLIPEncoderError.fileAccessFailed(path: url.path, operation: "read", reason: error.localizedDescription)
+        }
+        try self.init(json: data, path: url.path)
+    }
+
+    /// Reads preprocessor configuration JSON `data`; `path` names it in errors.
+    /// - Throws: `CLIPEncoderError.invalidConfiguration` naming the key.
+    public init(json data: Data, path: String) throws {
+        let reader = try ConfigurationReader(data: data, path: path)
+        imageMean = try Self.triple(reader, "image_mean", default: imageMean)
+        imageStandardDeviation = try Self.triple(reader, "image_std", default: imageStandardDeviation)
+        guard imageStandardDeviation.allSatisfy({ $0 > 0 }) else {
+            throw reader.failure("image_std", "every value must be positive, got \(imageStandardDeviation)")
+        }
+        shortestEdge = try Self.size(reader, "size", members: ["shortest_edge"], default: shortestEdge)
+        cropSize = try Self.size(reader, "crop_size", members: ["height", "width"], default: cropSize)
+        let code = try reader.integer("resample", default: resample.rawValue)
+        guard let filter = ResampleFilter(rawValue: code) else {
+            throw reader.failure("resample", "unsupported filter code \(code) (supported: 2 bilinear, 3 bicubic)")
+        }
+        resample = filter
+        for flag in ["do_resize", "do_center_crop"] {
+            if case .bool(false) = reader.value(flag) {
+                throw reader.failure(flag, "false is not supported: CLIP images are always resized and cropped")
+            }
+        }
+        if case .bool(false) = reader.value("do_normalize") {
+            imageMean = [0, 0, 0]
+            imageStandardDeviation = [1, 1, 1]
+        }
+    }
+
+    private static func triple(_ reader: ConfigurationReader, _ key: String, default defaultValue: [Float]) throws -> [Float] {
+        guard let value = reader.value(key) else { return defaultValue }
+        guard let numbers = value.doubleArray, numbers.count == 3, numbers.allSatisfy(\.isFinite) else {
+            throw reader.failure(key, "expected three numbers (R, G, B)")
+        }
+        return numbers.map { Float($0) }
+    }
+
+    /// A size given as an integer or as an object whose `members` must all hold the same
+    /// positive integer (e.g. `{"height": 224, "width": 224}`).
+    private static func size(
+        _ reader: ConfigurationReader, _ key: String, members: [String], default defaultValue: Int
+    ) throws -> Int {
+        guard let value = reader.value(key) else { return defaultValue }
+        if value.objectValue != nil, let object = try reader.object(key) {
+            let sizes = try members.map { member -> Int in
+                guard object.has(member) else { throw object.failure(member, "missing") }
+                return try object.positiveInteger(member, default: 0)
+            }
+            guard let first = sizes.first, sizes.allSatisfy({ $0 == first }) else {
+                throw reader.failure(key, "only square sizes are supported, got \(sizes)")
+            }
+            return first
+        }
+        guard value.integerValue != nil else { throw reader.failure(key, "expected an integer or an object") }
+        return try reader.positiveInteger(key, default: defaultValue)
+    }
+}
