@@ -59,13 +59,14 @@ let package = Package(
             ]
         ),
 
-        .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
-        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute"]),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"]),
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer"]
+            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer"],
+            exclude: ["Fixtures"]
         ),
     ],
     swiftLanguageModes: [.v6]
