@@ -30,6 +30,15 @@ public enum CLIPEncoderError: Error, CustomStringConvertible, Equatable {
     /// `vision_config.hidden_size`.
     case invalidConfiguration(path: String, key: String, reason: String)
 
+    // MARK: Model
+
+    /// A model directory lacks a required file or holds one the encoder cannot use.
+    case invalidModelDirectory(path: String, reason: String)
+    /// Token sequences handed to the text tower are unusable (ragged, too long, unknown ids).
+    case invalidTokens(reason: String)
+    /// Pixels handed to the vision tower do not match the model's image size.
+    case invalidPixels(expected: [Int], actualCount: Int)
+
     // MARK: Images
 
     /// An image file holds no bytes at all.
@@ -62,6 +71,12 @@ public enum CLIPEncoderError: Error, CustomStringConvertible, Equatable {
             return "\(path): cannot write tensor '\(tensor)': \(reason)"
         case .invalidConfiguration(let path, let key, let reason):
             return "\(path): \(key): \(reason)"
+        case .invalidModelDirectory(let path, let reason):
+            return "\(path): not a usable CLIP model directory: \(reason)"
+        case .invalidTokens(let reason):
+            return "invalid token sequences: \(reason)"
+        case .invalidPixels(let expected, let actualCount):
+            return "pixels do not match the model: expected \(expected) (\(expected.reduce(1, *)) values), got \(actualCount) values"
         case .emptyImageFile(let path):
             return "\(path): image file is empty"
         case .unrecognizedImageFormat(let path):

@@ -1,0 +1,112 @@
+import Compute
+import Foundation
+
+/// A CLIP model loaded from a Hugging Face model directory (`config.json`, `model.safetensors`,
+/// optionally `preprocessor_config.json`), with both towers' weights on one backend.
+///
+/// Embeddings are returned as the upstream `get_image_features` / `get_text_features` give them
+/// (not normalised); `normalize: true` L2-normalises each row. One model may be shared by
+/// several tasks: calls are serialised, since the towers reuse their scratch buffers.
+public final class CLIPModel: @unchecked Sendable {
+    // @unchecked: the towers' mutable scratch buffers are only touched under `lock`.
+
+    /// The model directory.
+    public let directory: URL
+    public let configuration: CLIPConfiguration
+    public let preprocessorConfiguration: PreprocessorConfiguration
+    public let backend: any Backend
+    /// A digest of `config.json` and the weights file: the model's identity in cache keys.
+    public let digest: String
+    private let vision: VisionTower
+    private let text: TextTower
+    private let lock = NSLock()
+
+    /// Loads the model in `directory` onto `backend`.
+    /// - Throws: `CLIPEncoderError` naming the missing file, the malformed configuration key, or the
+    ///   tensor that is missing or mis-shaped.
+    public init(directory: URL, backend: any Backend) throws {
+        self.directory = directory
+        self.backend = backend
+        let configurationFile = directory.appendingPathComponent("config.json")
+        let weightsFile = directory.appendingPathComponent("model.safetensors")
+        let manager = FileManager.default
+        guard manager.fileExists(atPath: configurationFile.path) else {
+            throw CLIPEncoderError.invalidModelDirectory(path: directory.path, reason: "config.json is missing")
+        }
+        guard manager.fileExists(atPath: weightsFile.path) else {
+            let hint = manager.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
+                ? " (only pytorch_model.bin is present: convert it with safetensors, e.g. `CLIPModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)`)"
+                : ""
+            throw CLIPEncoderError.invalidModelDirectory(path: directory.path, reason: "model.safetensors is missing" + hint)
+        }
+        configuration = try CLIPConfiguration(contentsOf: configurationFile)
+        preprocessorConfiguration = try PreprocessorConfiguration(modelFolder: directory)
+        let file = try SafeTensorsFile(url: weightsFile)
+        let loader = WeightLoader(file: file, backend: backend)
+        vision = try VisionTower(loader: loader, configuration: configuration.vision, projectionSize: configuration.projectionSize)
+        text = try TextTower(loader: loader, configuration: configuration.text, projectionSize: configuration.projectionSize)
+        digest = try Self.digest(configurationFile: configurationFile, weightsFile: weightsFile)
+    }
+
+    /// The embedding width (`projection_dim`).
+    public var embeddingSize: Int { configuration.projectionSize }
+
+    /// Image embeddings `[batch, projection]`, row-major.
+    ///
+    /// - Parameter pixels: preprocessed images `[batch, 3, size, size]` (see `ImagePreprocessor`).
+    /// - Throws: `CLIPEncoderError.invalidPixels` when the count does not match whole images.
+    public func encodeImages(pixels: [Float], normalize: Bool = false) throws -> [Float] {
+        let c = configuration.vision
+        let perImage = c.channelCount * c.imageSize * c.imageSize
+        guard perImage > 0, pixels.count % perImage == 0 else {
+            throw CLIPEncoderError.invalidPixels(expected: [pixels.count / max(perImage, 1), c.channelCount, c.imageSize, c.imageSize], actualCount: pixels.count)
+        }
+        let batch = pixels.count / perImage
+        guard batch > 0 else { return [] }
+        let embeddings = try lock.withLock { try vision.encode(pixels: pixels, batch: batch) }
+        return normalize ? Self.normalizedRows(embeddings, width: embeddingSize) : embeddings
+    }
+
+    /// Text embeddings `[batch, projection]` for token sequences of one length (≤ the context
+    /// length), each `[SOT] … [EOT]` zero-padded as the tokenizer gives them.
+    public func encodeTokens(_ sequences: [[Int32]], normalize: Bool = false) throws -> [Float] {
+        guard !sequences.isEmpty else { return [] }
+        let embeddings = try lock.withLock { try text.encode(tokens: sequences) }
+        return normalize ? Self.normalizedRows(embeddings, width: embeddingSize) : embeddings
+    }
+
+    /// Each row of `values` (`[rows, width]`) divided by its L2 norm.
+    public static func normalizedRows(_ values: [Float], width: Int) -> [Float] {
+        var result = values
+        for start in stride(from: 0, to: values.count, by: width) {
+            let norm = values[start..<start + width].reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+            if norm > 0 { for index in start..<start + width { result[index] = Float(Double(values[index]) / norm) } }
+        }
+        return result
+    }
+
+    /// FNV-1a over 64-bit words of `config.json` and the whole weights file (about 1 GB/s).
+    private static func digest(configurationFile: URL, weightsFile: URL) throws -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ data: Data) {
+            data.withUnsafeBytes { bytes in
+                let words = bytes.count / 8
+                for index in 0..<words {
+                    hash ^= bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)
+                    hash = hash &* 0x100_0000_01b3
+                }
+                for index in (words * 8)..<bytes.count {
+                    hash ^= UInt64(bytes[index])
+                    hash = hash &* 0x100_0000_01b3
+                }
+            }
+        }
+        mix(try Data(contentsOf: configurationFile))
+        guard let handle = FileHandle(forReadingAtPath: weightsFile.path) else {
+            throw CLIPEncoderError.fileAccessFailed(path: weightsFile.path, operation: "open", reason: "cannot read")
+        }
+        defer { try? handle.close() }
+        while let chunk = try handle.read(upToCount: 1 << 24), !chunk.isEmpty { mix(chunk) }
+        return String(hash, radix: 16)
+    }
+}

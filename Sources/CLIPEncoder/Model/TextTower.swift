@@ -1,0 +1,81 @@
+import Compute
+
+/// CLIP's text transformer: token + position embeddings → causal blocks → `final_layer_norm` →
+/// the state at each sequence's end-of-text token (its largest token id) → `text_projection`.
+final class TextTower {
+    let configuration: CLIPConfiguration.Text
+    let projectionSize: Int
+    let backend: any Backend
+    /// `[vocabulary, width]`.
+    let tokenEmbedding: Tensor
+    /// `[maximumPositions, width]`.
+    let positionEmbedding: Tensor
+    let finalLayerNorm: LayerNormWeights
+    /// `[projection, width]`.
+    let projection: Tensor
+    let encoder: TransformerEncoder
+    private var workspace: EncoderWorkspace?
+    private var extra: (pooled: Tensor, output: Tensor)?
+
+    init(loader: WeightLoader, configuration: CLIPConfiguration.Text, projectionSize: Int) throws {
+        let c = configuration, width = c.hiddenSize
+        self.configuration = c
+        self.projectionSize = projectionSize
+        backend = loader.backend
+        tokenEmbedding = try loader.tensor("text_model.embeddings.token_embedding.weight", shape: [c.vocabularySize, width])
+        positionEmbedding = try loader.tensor("text_model.embeddings.position_embedding.weight", shape: [c.maximumPositionCount, width])
+        finalLayerNorm = try loader.layerNorm("text_model.final_layer_norm", width: width)
+        projection = try loader.tensor("text_projection.weight", shape: [projectionSize, width])
+        encoder = TransformerEncoder(
+            shape: TransformerShape(width: width, intermediate: c.intermediateSize, headCount: c.headCount,
+                                    layerNormEpsilon: c.layerNormEpsilon, activation: c.activation),
+            layers: try (0..<c.layerCount).map {
+                try loader.encoderLayer("text_model.encoder", index: $0, width: width, intermediate: c.intermediateSize)
+            })
+    }
+
+    /// Text embeddings (not normalised), `[batch, projection]`.
+    ///
+    /// - Parameter tokens: `batch` sequences of equal length ≤ the context length, each
+    ///   `[SOT] … [EOT]` zero-padded.
+    /// - Throws: `CLIPEncoderError.invalidTokens` for ragged, over-long or out-of-vocabulary input.
+    func encode(tokens sequences: [[Int32]]) throws -> [Float] {
+        let c = configuration, width = c.hiddenSize, batch = sequences.count
+        guard let length = sequences.first?.count, length > 0 else { return [] }
+        guard sequences.allSatisfy({ $0.count == length }), length <= c.maximumPositionCount else {
+            throw CLIPEncoderError.invalidTokens(reason: "sequences must share one length of at most \(c.maximumPositionCount) tokens")
+        }
+        if let bad = sequences.joined().first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
+            throw CLIPEncoderError.invalidTokens(reason: "token id \(bad) outside the vocabulary of \(c.vocabularySize)")
+        }
+        let (workspace, pooledBuffer, outputBuffer) = try buffers(batch: batch, length: length)
+        let hidden = try workspace.hidden.prefix(shape: [batch, length, width])
+        try backend.gatherRows(tokenEmbedding, indices: Array(sequences.joined()), into: try hidden.reshaped([batch * length, width]))
+        try backend.add(hidden, try positionEmbedding.prefix(shape: [length, width]), into: hidden)
+        let states = try encoder(workspace, backend: backend, batch: batch, tokens: length, causalMask: true)
+        // Only the pooled rows need the final layer norm: it acts on each row alone.
+        let endPositions = sequences.enumerated().map { index, sequence in
+            Int32(index * length + (sequence.indices.max { sequence[$0] < sequence[$1] } ?? 0))
+        }
+        let pooled = try pooledBuffer.prefix(shape: [batch, width])
+        try backend.gatherRows(states, indices: endPositions, into: pooled)
+        try backend.layerNorm(pooled, weight: finalLayerNorm.weight, bias: finalLayerNorm.bias, epsilon: c.layerNormEpsilon, into: pooled)
+        let output = try outputBuffer.prefix(shape: [batch, projectionSize])
+        try backend.matmul(pooled, projection, bias: nil, into: output, options: MatmulOptions(transposeB: true))
+        return try backend.read(output)
+    }
+
+    private func buffers(batch: Int, length: Int) throws -> (EncoderWorkspace, Tensor, Tensor) {
+        let c = configuration
+        if let workspace, workspace.capacityRows >= batch * c.maximumPositionCount, let extra,
+           extra.pooled.storage.capacity >= batch * c.hiddenSize {
+            return (workspace, extra.pooled, extra.output)
+        }
+        // Sized for full-length sequences, so shorter ones reuse the same buffers.
+        let created = try EncoderWorkspace(backend: backend, shape: encoder.shape, batch: batch, tokens: c.maximumPositionCount)
+        let buffers = (pooled: try backend.makeTensor(shape: [batch * c.hiddenSize]), output: try backend.makeTensor(shape: [batch * projectionSize]))
+        workspace = created
+        extra = buffers
+        return (created, buffers.pooled, buffers.output)
+    }
+}

@@ -1,0 +1,106 @@
+import Compute
+
+/// The sizes of one transformer tower.
+struct TransformerShape {
+    let width: Int
+    let intermediate: Int
+    let headCount: Int
+    let layerNormEpsilon: Float
+    let activation: Activation
+    var headSize: Int { width / headCount }
+}
+
+/// Scratch tensors of one tower, allocated once for the largest batch and viewed with smaller
+/// shapes for smaller batches, so memory stays flat over any number of batches.
+final class EncoderWorkspace {
+    let capacityRows: Int
+    let hidden: Tensor, normed: Tensor
+    let query: Tensor, key: Tensor, value: Tensor
+    let queryHeads: Tensor, keyHeads: Tensor, valueHeads: Tensor
+    let scores: Tensor
+    let contextHeads: Tensor, context: Tensor, projected: Tensor
+    let intermediate: Tensor
+
+    /// - Parameters: maximum `batch` and `tokens` per sequence.
+    init(backend: any Backend, shape: TransformerShape, batch: Int, tokens: Int) throws {
+        let rows = batch * tokens
+        capacityRows = rows
+        func make(_ count: Int) throws -> Tensor { try backend.makeTensor(shape: [count]) }
+        hidden = try make(rows * shape.width)
+        normed = try make(rows * shape.width)
+        query = try make(rows * shape.width)
+        key = try make(rows * shape.width)
+        value = try make(rows * shape.width)
+        queryHeads = try make(rows * shape.width)
+        keyHeads = try make(rows * shape.width)
+        valueHeads = try make(rows * shape.width)
+        scores = try make(batch * shape.headCount * tokens * tokens)
+        contextHeads = try make(rows * shape.width)
+        context = try make(rows * shape.width)
+        projected = try make(rows * shape.width)
+        intermediate = try make(rows * shape.intermediate)
+    }
+}
+
+/// Runs the pre-norm transformer blocks shared by CLIP's vision and text towers, with nothing
+/// but `Backend` operations.
+struct TransformerEncoder {
+    let shape: TransformerShape
+    let layers: [EncoderLayerWeights]
+
+    /// Applies every layer to `workspace.hidden` in place.
+    ///
+    /// - Parameters:
+    ///   - batch: sequences in the batch; `tokens`: tokens per sequence.
+    ///   - causalMask: mask attention to later tokens (text tower).
+    /// - Returns: the hidden states `[batch · tokens, width]` (a view of `workspace.hidden`).
+    func callAsFunction(_ workspace: EncoderWorkspace, backend: any Backend, batch: Int, tokens: Int, causalMask: Bool) throws -> Tensor {
+        let rows = batch * tokens, width = shape.width, heads = shape.headCount, headSize = shape.headSize
+        let hidden = try workspace.hidden.prefix(shape: [rows, width])
+        let normed = try workspace.normed.prefix(shape: [rows, width])
+        let query = try workspace.query.prefix(shape: [rows, width])
+        let key = try workspace.key.prefix(shape: [rows, width])
+        let value = try workspace.value.prefix(shape: [rows, width])
+        let headsShape = [batch * heads, tokens, headSize]
+        let queryHeads = try workspace.queryHeads.prefix(shape: headsShape)
+        let keyHeads = try workspace.keyHeads.prefix(shape: headsShape)
+        let valueHeads = try workspace.valueHeads.prefix(shape: headsShape)
+        let scores = try workspace.scores.prefix(shape: [batch * heads, tokens, tokens])
+        let contextHeads = try workspace.contextHeads.prefix(shape: headsShape)
+        let context = try workspace.context.prefix(shape: [rows, width])
+        let projected = try workspace.projected.prefix(shape: [rows, width])
+        let intermediate = try workspace.intermediate.prefix(shape: [rows, shape.intermediate])
+        let transposed = MatmulOptions(transposeB: true)
+        let split = [0, 2, 1, 3]  // [batch, tokens, heads, headSize] ↔ [batch, heads, tokens, headSize]
+
+        for layer in layers {
+            // Attention: x + out(softmax(q kᵀ / √d) v) over ln1(x).
+            try backend.layerNorm(hidden, weight: layer.layerNorm1.weight, bias: layer.layerNorm1.bias,
+                                  epsilon: shape.layerNormEpsilon, into: normed)
+            try backend.matmul(normed, layer.query.weight, bias: layer.query.bias, into: query, options: transposed)
+            try backend.matmul(normed, layer.key.weight, bias: layer.key.bias, into: key, options: transposed)
+            try backend.matmul(normed, layer.value.weight, bias: layer.value.bias, into: value, options: transposed)
+            let tokenMajor = [batch, tokens, heads, headSize]
+            try backend.permute(try query.reshaped(tokenMajor), permutation: split, into: queryHeads)
+            try backend.permute(try key.reshaped(tokenMajor), permutation: split, into: keyHeads)
+            try backend.permute(try value.reshaped(tokenMajor), permutation: split, into: valueHeads)
+            try backend.matmul(queryHeads, keyHeads, bias: nil, into: scores,
+                               options: MatmulOptions(transposeB: true, alpha: 1 / Float(headSize).squareRoot()))
+            try backend.softmaxRows(scores, into: scores, scale: 1, causalMask: causalMask)
+            try backend.matmul(scores, valueHeads, into: contextHeads)
+            try backend.permute(try contextHeads.reshaped([batch, heads, tokens, headSize]), permutation: split,
+                                into: try context.reshaped(tokenMajor))
+            try backend.matmul(context, layer.output.weight, bias: layer.output.bias, into: projected, options: transposed)
+            try backend.add(hidden, projected, into: hidden)
+
+            // MLP: x + fc2(act(fc1(ln2(x)))).
+            try backend.layerNorm(hidden, weight: layer.layerNorm2.weight, bias: layer.layerNorm2.bias,
+                                  epsilon: shape.layerNormEpsilon, into: normed)
+            try backend.matmul(normed, layer.fc1.weight, bias: layer.fc1.bias, into: intermediate, options: transposed)
+            try backend.activation(shape.activation, intermediate, into: intermediate)
+            try backend.matmul(intermediate, layer.fc2.weight, bias: layer.fc2.bias, into: projected, options: transposed)
+            try backend.add(hidden, projected, into: hidden)
+        }
+        return hidden
+    }
+}

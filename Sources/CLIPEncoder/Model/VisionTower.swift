@@ -1,0 +1,112 @@
+import Compute
+
+/// CLIP's vision transformer: patches → tokens (class token first) → position embedding →
+/// `pre_layrnorm` → blocks → `post_layernorm` of the class token → `visual_projection`.
+final class VisionTower {
+    let configuration: CLIPConfiguration.Vision
+    let projectionSize: Int
+    let backend: any Backend
+    /// `[width, channels · patch · patch]`, the patch convolution as a matrix.
+    let patchWeight: Tensor
+    /// `[tokens, width]`: position embedding, with the class embedding added to row 0.
+    let tokenOffsets: Tensor
+    let preLayerNorm: LayerNormWeights
+    let postLayerNorm: LayerNormWeights
+    /// `[projection, width]`.
+    let projection: Tensor
+    let encoder: TransformerEncoder
+    private var workspace: EncoderWorkspace?
+    private var pooled: (normed: Tensor, pooled: Tensor, output: Tensor, patches: Tensor)?
+
+    init(loader: WeightLoader, configuration: CLIPConfiguration.Vision, projectionSize: Int) throws {
+        let c = configuration, width = c.hiddenSize, patchLength = c.channelCount * c.patchSize * c.patchSize
+        self.configuration = c
+        self.projectionSize = projectionSize
+        backend = loader.backend
+        let weight = try loader.values("vision_model.embeddings.patch_embedding.weight",
+                                       shape: [width, c.channelCount, c.patchSize, c.patchSize])
+        patchWeight = try backend.upload(weight, shape: [width, patchLength])
+        let classEmbedding = try loader.values("vision_model.embeddings.class_embedding", shape: [width])
+        var positions = try loader.values("vision_model.embeddings.position_embedding.weight", shape: [c.tokenCount, width])
+        for column in 0..<width { positions[column] += classEmbedding[column] }
+        tokenOffsets = try backend.upload(positions, shape: [c.tokenCount, width])
+        preLayerNorm = try loader.layerNorm("vision_model.pre_layrnorm", width: width)
+        postLayerNorm = try loader.layerNorm("vision_model.post_layernorm", width: width)
+        projection = try loader.tensor("visual_projection.weight", shape: [projectionSize, width])
+        encoder = TransformerEncoder(
+            shape: TransformerShape(width: width, intermediate: c.intermediateSize, headCount: c.headCount,
+                                    layerNormEpsilon: c.layerNormEpsilon, activation: c.activation),
+            layers: try (0..<c.layerCount).map {
+                try loader.encoderLayer("vision_model.encoder", index: $0, width: width, intermediate: c.intermediateSize)
+            })
+    }
+
+    /// Image embeddings (not normalised), `[batch, projection]`.
+    ///
+    /// - Parameter pixels: preprocessed images `[batch, channels, size, size]`, row-major.
+    func encode(pixels: [Float], batch: Int) throws -> [Float] {
+        let c = configuration, width = c.hiddenSize, tokens = c.tokenCount
+        let patchLength = c.channelCount * c.patchSize * c.patchSize
+        let buffers = try buffers(batch: batch)
+        // Cut the images into patch rows on the host (the pixels are uploaded anyway): row 0 of
+        // each image stays zero, so the class token's slot gets only its embedding.
+        let patches = patchRows(pixels: pixels, batch: batch)
+        let patchMatrix = try buffers.patches.prefix(shape: [batch * tokens, patchLength])
+        try backend.write(patches, to: patchMatrix)
+        let hidden = try buffers.workspace.hidden.prefix(shape: [batch, tokens, width])
+        try backend.matmul(patchMatrix, patchWeight, bias: nil, into: try hidden.reshaped([batch * tokens, width]),
+                           options: MatmulOptions(transposeB: true))
+        try backend.add(hidden, tokenOffsets, into: hidden)
+        try backend.layerNorm(hidden, weight: preLayerNorm.weight, bias: preLayerNorm.bias, epsilon: c.layerNormEpsilon, into: hidden)
+        let states = try encoder(buffers.workspace, backend: backend, batch: batch, tokens: tokens, causalMask: false)
+        let classRows = try buffers.pooled.prefix(shape: [batch, width])
+        try backend.gatherRows(states, indices: (0..<batch).map { Int32($0 * tokens) }, into: classRows)
+        let normed = try buffers.normed.prefix(shape: [batch, width])
+        try backend.layerNorm(classRows, weight: postLayerNorm.weight, bias: postLayerNorm.bias, epsilon: c.layerNormEpsilon, into: normed)
+        let output = try buffers.output.prefix(shape: [batch, projectionSize])
+        try backend.matmul(normed, projection, bias: nil, into: output, options: MatmulOptions(transposeB: true))
+        return try backend.read(output)
+    }
+
+    /// `[batch, tokens, channels · patch · patch]` with a zero row before each image's patches,
+    /// patches in row-major grid order, each flattened channel-major like the convolution weight.
+    func patchRows(pixels: [Float], batch: Int) -> [Float] {
+        let c = configuration, p = c.patchSize, grid = c.patchesPerSide, size = c.imageSize, channels = c.channelCount
+        let patchLength = channels * p * p, tokens = c.tokenCount
+        var rows = [Float](repeating: 0, count: batch * tokens * patchLength)
+        pixels.withUnsafeBufferPointer { source in
+            rows.withUnsafeMutableBufferPointer { target in
+                for image in 0..<batch {
+                    let imageBase = image * channels * size * size
+                    for gridY in 0..<grid {
+                        for gridX in 0..<grid {
+                            let rowBase = (image * tokens + 1 + gridY * grid + gridX) * patchLength
+                            for channel in 0..<channels {
+                                for y in 0..<p {
+                                    let sourceBase = imageBase + (channel * size + gridY * p + y) * size + gridX * p
+                                    let targetBase = rowBase + (channel * p + y) * p
+                                    for x in 0..<p { target[targetBase + x] = source[sourceBase + x] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return rows
+    }
+
+    private func buffers(batch: Int) throws -> (workspace: EncoderWorkspace, patches: Tensor, pooled: Tensor, normed: Tensor, output: Tensor) {
+        let c = configuration, width = c.hiddenSize
+        if let workspace, workspace.capacityRows >= batch * c.tokenCount, let pooled {
+            return (workspace, pooled.patches, pooled.pooled, pooled.normed, pooled.output)
+        }
+        let created = try EncoderWorkspace(backend: backend, shape: encoder.shape, batch: batch, tokens: c.tokenCount)
+        let buffers = (normed: try backend.makeTensor(shape: [batch * width]), pooled: try backend.makeTensor(shape: [batch * width]),
+                       output: try backend.makeTensor(shape: [batch * projectionSize]),
+                       patches: try backend.makeTensor(shape: [batch * c.tokenCount * c.channelCount * c.patchSize * c.patchSize]))
+        workspace = created
+        pooled = buffers
+        return (created, buffers.patches, buffers.pooled, buffers.normed, buffers.output)
+    }
+}
