@@ -406,7 +406,7 @@ def long_strings():
         "fits_74": " ".join(words),
         "too_long_sentence": "a photo of a very long description " * 12,
         "too_long_cjk": "日本語のテキスト" * 20,
-        "too_long_emoji": "😀 " * 40,
+        "too_long_emoji": "😀 " * 80,
         "too_long_digits": "1234567890" * 10,
         "long_word": "supercalifragilisticexpialidocious" * 3,
         "fits_long_word": "pneumonoultramicroscopicsilicovolcanoconiosis",
@@ -526,11 +526,12 @@ def write_entity_table():
     lines.append("")
     lines.append("/// HTML5 character-reference data used by ``HTMLUnescaper``.")
     lines.append("enum HTMLEntityTable {")
-    lines.append("    /// Named references, one `name<TAB>value` per line; names that end without `;` are the")
-    lines.append("    /// legacy forms a browser also accepts without the semicolon.")
+    lines.append("    /// Named references, one `name value...` per line, the value as hexadecimal code points;")
+    lines.append("    /// names that end without `;` are the legacy forms also accepted without the semicolon.")
     lines.append("    static let namedReferences: String = \"\"\"")
     for name, value in names:
-        lines.append("        " + swift_escape(name) + "\\t" + swift_escape(value))
+        assert all(0x21 <= ord(c) <= 0x7E for c in name), name
+        lines.append("        " + name + " " + " ".join("%X" % ord(c) for c in value))
     lines.append("        \"\"\"")
     lines.append("")
     lines.append("    /// Numeric references replaced by another character (`&#128;` is `€`), as `[number: value]`.")
@@ -589,7 +590,15 @@ def main():
         if open_clip_tokenizer([text], context_length=CONTEXT_LENGTH)[0].tolist() != entry["ids"]:
             open_clip_differs += 1
 
+    merges_text = gzip.open(bpe_path).read()
+    merges_lines = merges_text.decode("utf-8").split("\n")
     corpus = {
+        "mergesFile": {
+            "decompressedBytes": len(merges_text),
+            "lineCount": len(merges_lines),
+            "firstLine": merges_lines[0],
+            "lastUsedLine": merges_lines[48894],
+        },
         "reference": "OpenAI CLIP simple_tokenizer (via open_clip/tokenizer.py with OpenAI's special "
                      "tokens and whitespace cleaning), ftfy %s, regex %s" % (ftfy.__version__, regex.__version__),
         "contextLength": CONTEXT_LENGTH,

@@ -4,2240 +4,2240 @@
 
 /// HTML5 character-reference data used by ``HTMLUnescaper``.
 enum HTMLEntityTable {
-    /// Named references, one `name<TAB>value` per line; names that end without `;` are the
-    /// legacy forms a browser also accepts without the semicolon.
+    /// Named references, one `name value...` per line, the value as hexadecimal code points;
+    /// names that end without `;` are the legacy forms also accepted without the semicolon.
     static let namedReferences: String = """
-        AElig\t\u{C6}
-        AElig;\t\u{C6}
-        AMP\t&
-        AMP;\t&
-        Aacute\t\u{C1}
-        Aacute;\t\u{C1}
-        Abreve;\t\u{102}
-        Acirc\t\u{C2}
-        Acirc;\t\u{C2}
-        Acy;\t\u{410}
-        Afr;\t\u{1D504}
-        Agrave\t\u{C0}
-        Agrave;\t\u{C0}
-        Alpha;\t\u{391}
-        Amacr;\t\u{100}
-        And;\t\u{2A53}
-        Aogon;\t\u{104}
-        Aopf;\t\u{1D538}
-        ApplyFunction;\t\u{2061}
-        Aring\t\u{C5}
-        Aring;\t\u{C5}
-        Ascr;\t\u{1D49C}
-        Assign;\t\u{2254}
-        Atilde\t\u{C3}
-        Atilde;\t\u{C3}
-        Auml\t\u{C4}
-        Auml;\t\u{C4}
-        Backslash;\t\u{2216}
-        Barv;\t\u{2AE7}
-        Barwed;\t\u{2306}
-        Bcy;\t\u{411}
-        Because;\t\u{2235}
-        Bernoullis;\t\u{212C}
-        Beta;\t\u{392}
-        Bfr;\t\u{1D505}
-        Bopf;\t\u{1D539}
-        Breve;\t\u{2D8}
-        Bscr;\t\u{212C}
-        Bumpeq;\t\u{224E}
-        CHcy;\t\u{427}
-        COPY\t\u{A9}
-        COPY;\t\u{A9}
-        Cacute;\t\u{106}
-        Cap;\t\u{22D2}
-        CapitalDifferentialD;\t\u{2145}
-        Cayleys;\t\u{212D}
-        Ccaron;\t\u{10C}
-        Ccedil\t\u{C7}
-        Ccedil;\t\u{C7}
-        Ccirc;\t\u{108}
-        Cconint;\t\u{2230}
-        Cdot;\t\u{10A}
-        Cedilla;\t\u{B8}
-        CenterDot;\t\u{B7}
-        Cfr;\t\u{212D}
-        Chi;\t\u{3A7}
-        CircleDot;\t\u{2299}
-        CircleMinus;\t\u{2296}
-        CirclePlus;\t\u{2295}
-        CircleTimes;\t\u{2297}
-        ClockwiseContourIntegral;\t\u{2232}
-        CloseCurlyDoubleQuote;\t\u{201D}
-        CloseCurlyQuote;\t\u{2019}
-        Colon;\t\u{2237}
-        Colone;\t\u{2A74}
-        Congruent;\t\u{2261}
-        Conint;\t\u{222F}
-        ContourIntegral;\t\u{222E}
-        Copf;\t\u{2102}
-        Coproduct;\t\u{2210}
-        CounterClockwiseContourIntegral;\t\u{2233}
-        Cross;\t\u{2A2F}
-        Cscr;\t\u{1D49E}
-        Cup;\t\u{22D3}
-        CupCap;\t\u{224D}
-        DD;\t\u{2145}
-        DDotrahd;\t\u{2911}
-        DJcy;\t\u{402}
-        DScy;\t\u{405}
-        DZcy;\t\u{40F}
-        Dagger;\t\u{2021}
-        Darr;\t\u{21A1}
-        Dashv;\t\u{2AE4}
-        Dcaron;\t\u{10E}
-        Dcy;\t\u{414}
-        Del;\t\u{2207}
-        Delta;\t\u{394}
-        Dfr;\t\u{1D507}
-        DiacriticalAcute;\t\u{B4}
-        DiacriticalDot;\t\u{2D9}
-        DiacriticalDoubleAcute;\t\u{2DD}
-        DiacriticalGrave;\t`
-        DiacriticalTilde;\t\u{2DC}
-        Diamond;\t\u{22C4}
-        DifferentialD;\t\u{2146}
-        Dopf;\t\u{1D53B}
-        Dot;\t\u{A8}
-        DotDot;\t\u{20DC}
-        DotEqual;\t\u{2250}
-        DoubleContourIntegral;\t\u{222F}
-        DoubleDot;\t\u{A8}
-        DoubleDownArrow;\t\u{21D3}
-        DoubleLeftArrow;\t\u{21D0}
-        DoubleLeftRightArrow;\t\u{21D4}
-        DoubleLeftTee;\t\u{2AE4}
-        DoubleLongLeftArrow;\t\u{27F8}
-        DoubleLongLeftRightArrow;\t\u{27FA}
-        DoubleLongRightArrow;\t\u{27F9}
-        DoubleRightArrow;\t\u{21D2}
-        DoubleRightTee;\t\u{22A8}
-        DoubleUpArrow;\t\u{21D1}
-        DoubleUpDownArrow;\t\u{21D5}
-        DoubleVerticalBar;\t\u{2225}
-        DownArrow;\t\u{2193}
-        DownArrowBar;\t\u{2913}
-        DownArrowUpArrow;\t\u{21F5}
-        DownBreve;\t\u{311}
-        DownLeftRightVector;\t\u{2950}
-        DownLeftTeeVector;\t\u{295E}
-        DownLeftVector;\t\u{21BD}
-        DownLeftVectorBar;\t\u{2956}
-        DownRightTeeVector;\t\u{295F}
-        DownRightVector;\t\u{21C1}
-        DownRightVectorBar;\t\u{2957}
-        DownTee;\t\u{22A4}
-        DownTeeArrow;\t\u{21A7}
-        Downarrow;\t\u{21D3}
-        Dscr;\t\u{1D49F}
-        Dstrok;\t\u{110}
-        ENG;\t\u{14A}
-        ETH\t\u{D0}
-        ETH;\t\u{D0}
-        Eacute\t\u{C9}
-        Eacute;\t\u{C9}
-        Ecaron;\t\u{11A}
-        Ecirc\t\u{CA}
-        Ecirc;\t\u{CA}
-        Ecy;\t\u{42D}
-        Edot;\t\u{116}
-        Efr;\t\u{1D508}
-        Egrave\t\u{C8}
-        Egrave;\t\u{C8}
-        Element;\t\u{2208}
-        Emacr;\t\u{112}
-        EmptySmallSquare;\t\u{25FB}
-        EmptyVerySmallSquare;\t\u{25AB}
-        Eogon;\t\u{118}
-        Eopf;\t\u{1D53C}
-        Epsilon;\t\u{395}
-        Equal;\t\u{2A75}
-        EqualTilde;\t\u{2242}
-        Equilibrium;\t\u{21CC}
-        Escr;\t\u{2130}
-        Esim;\t\u{2A73}
-        Eta;\t\u{397}
-        Euml\t\u{CB}
-        Euml;\t\u{CB}
-        Exists;\t\u{2203}
-        ExponentialE;\t\u{2147}
-        Fcy;\t\u{424}
-        Ffr;\t\u{1D509}
-        FilledSmallSquare;\t\u{25FC}
-        FilledVerySmallSquare;\t\u{25AA}
-        Fopf;\t\u{1D53D}
-        ForAll;\t\u{2200}
-        Fouriertrf;\t\u{2131}
-        Fscr;\t\u{2131}
-        GJcy;\t\u{403}
-        GT\t>
-        GT;\t>
-        Gamma;\t\u{393}
-        Gammad;\t\u{3DC}
-        Gbreve;\t\u{11E}
-        Gcedil;\t\u{122}
-        Gcirc;\t\u{11C}
-        Gcy;\t\u{413}
-        Gdot;\t\u{120}
-        Gfr;\t\u{1D50A}
-        Gg;\t\u{22D9}
-        Gopf;\t\u{1D53E}
-        GreaterEqual;\t\u{2265}
-        GreaterEqualLess;\t\u{22DB}
-        GreaterFullEqual;\t\u{2267}
-        GreaterGreater;\t\u{2AA2}
-        GreaterLess;\t\u{2277}
-        GreaterSlantEqual;\t\u{2A7E}
-        GreaterTilde;\t\u{2273}
-        Gscr;\t\u{1D4A2}
-        Gt;\t\u{226B}
-        HARDcy;\t\u{42A}
-        Hacek;\t\u{2C7}
-        Hat;\t^
-        Hcirc;\t\u{124}
-        Hfr;\t\u{210C}
-        HilbertSpace;\t\u{210B}
-        Hopf;\t\u{210D}
-        HorizontalLine;\t\u{2500}
-        Hscr;\t\u{210B}
-        Hstrok;\t\u{126}
-        HumpDownHump;\t\u{224E}
-        HumpEqual;\t\u{224F}
-        IEcy;\t\u{415}
-        IJlig;\t\u{132}
-        IOcy;\t\u{401}
-        Iacute\t\u{CD}
-        Iacute;\t\u{CD}
-        Icirc\t\u{CE}
-        Icirc;\t\u{CE}
-        Icy;\t\u{418}
-        Idot;\t\u{130}
-        Ifr;\t\u{2111}
-        Igrave\t\u{CC}
-        Igrave;\t\u{CC}
-        Im;\t\u{2111}
-        Imacr;\t\u{12A}
-        ImaginaryI;\t\u{2148}
-        Implies;\t\u{21D2}
-        Int;\t\u{222C}
-        Integral;\t\u{222B}
-        Intersection;\t\u{22C2}
-        InvisibleComma;\t\u{2063}
-        InvisibleTimes;\t\u{2062}
-        Iogon;\t\u{12E}
-        Iopf;\t\u{1D540}
-        Iota;\t\u{399}
-        Iscr;\t\u{2110}
-        Itilde;\t\u{128}
-        Iukcy;\t\u{406}
-        Iuml\t\u{CF}
-        Iuml;\t\u{CF}
-        Jcirc;\t\u{134}
-        Jcy;\t\u{419}
-        Jfr;\t\u{1D50D}
-        Jopf;\t\u{1D541}
-        Jscr;\t\u{1D4A5}
-        Jsercy;\t\u{408}
-        Jukcy;\t\u{404}
-        KHcy;\t\u{425}
-        KJcy;\t\u{40C}
-        Kappa;\t\u{39A}
-        Kcedil;\t\u{136}
-        Kcy;\t\u{41A}
-        Kfr;\t\u{1D50E}
-        Kopf;\t\u{1D542}
-        Kscr;\t\u{1D4A6}
-        LJcy;\t\u{409}
-        LT\t<
-        LT;\t<
-        Lacute;\t\u{139}
-        Lambda;\t\u{39B}
-        Lang;\t\u{27EA}
-        Laplacetrf;\t\u{2112}
-        Larr;\t\u{219E}
-        Lcaron;\t\u{13D}
-        Lcedil;\t\u{13B}
-        Lcy;\t\u{41B}
-        LeftAngleBracket;\t\u{27E8}
-        LeftArrow;\t\u{2190}
-        LeftArrowBar;\t\u{21E4}
-        LeftArrowRightArrow;\t\u{21C6}
-        LeftCeiling;\t\u{2308}
-        LeftDoubleBracket;\t\u{27E6}
-        LeftDownTeeVector;\t\u{2961}
-        LeftDownVector;\t\u{21C3}
-        LeftDownVectorBar;\t\u{2959}
-        LeftFloor;\t\u{230A}
-        LeftRightArrow;\t\u{2194}
-        LeftRightVector;\t\u{294E}
-        LeftTee;\t\u{22A3}
-        LeftTeeArrow;\t\u{21A4}
-        LeftTeeVector;\t\u{295A}
-        LeftTriangle;\t\u{22B2}
-        LeftTriangleBar;\t\u{29CF}
-        LeftTriangleEqual;\t\u{22B4}
-        LeftUpDownVector;\t\u{2951}
-        LeftUpTeeVector;\t\u{2960}
-        LeftUpVector;\t\u{21BF}
-        LeftUpVectorBar;\t\u{2958}
-        LeftVector;\t\u{21BC}
-        LeftVectorBar;\t\u{2952}
-        Leftarrow;\t\u{21D0}
-        Leftrightarrow;\t\u{21D4}
-        LessEqualGreater;\t\u{22DA}
-        LessFullEqual;\t\u{2266}
-        LessGreater;\t\u{2276}
-        LessLess;\t\u{2AA1}
-        LessSlantEqual;\t\u{2A7D}
-        LessTilde;\t\u{2272}
-        Lfr;\t\u{1D50F}
-        Ll;\t\u{22D8}
-        Lleftarrow;\t\u{21DA}
-        Lmidot;\t\u{13F}
-        LongLeftArrow;\t\u{27F5}
-        LongLeftRightArrow;\t\u{27F7}
-        LongRightArrow;\t\u{27F6}
-        Longleftarrow;\t\u{27F8}
-        Longleftrightarrow;\t\u{27FA}
-        Longrightarrow;\t\u{27F9}
-        Lopf;\t\u{1D543}
-        LowerLeftArrow;\t\u{2199}
-        LowerRightArrow;\t\u{2198}
-        Lscr;\t\u{2112}
-        Lsh;\t\u{21B0}
-        Lstrok;\t\u{141}
-        Lt;\t\u{226A}
-        Map;\t\u{2905}
-        Mcy;\t\u{41C}
-        MediumSpace;\t\u{205F}
-        Mellintrf;\t\u{2133}
-        Mfr;\t\u{1D510}
-        MinusPlus;\t\u{2213}
-        Mopf;\t\u{1D544}
-        Mscr;\t\u{2133}
-        Mu;\t\u{39C}
-        NJcy;\t\u{40A}
-        Nacute;\t\u{143}
-        Ncaron;\t\u{147}
-        Ncedil;\t\u{145}
-        Ncy;\t\u{41D}
-        NegativeMediumSpace;\t\u{200B}
-        NegativeThickSpace;\t\u{200B}
-        NegativeThinSpace;\t\u{200B}
-        NegativeVeryThinSpace;\t\u{200B}
-        NestedGreaterGreater;\t\u{226B}
-        NestedLessLess;\t\u{226A}
-        NewLine;\t\u{A}
-        Nfr;\t\u{1D511}
-        NoBreak;\t\u{2060}
-        NonBreakingSpace;\t\u{A0}
-        Nopf;\t\u{2115}
-        Not;\t\u{2AEC}
-        NotCongruent;\t\u{2262}
-        NotCupCap;\t\u{226D}
-        NotDoubleVerticalBar;\t\u{2226}
-        NotElement;\t\u{2209}
-        NotEqual;\t\u{2260}
-        NotEqualTilde;\t\u{2242}\u{338}
-        NotExists;\t\u{2204}
-        NotGreater;\t\u{226F}
-        NotGreaterEqual;\t\u{2271}
-        NotGreaterFullEqual;\t\u{2267}\u{338}
-        NotGreaterGreater;\t\u{226B}\u{338}
-        NotGreaterLess;\t\u{2279}
-        NotGreaterSlantEqual;\t\u{2A7E}\u{338}
-        NotGreaterTilde;\t\u{2275}
-        NotHumpDownHump;\t\u{224E}\u{338}
-        NotHumpEqual;\t\u{224F}\u{338}
-        NotLeftTriangle;\t\u{22EA}
-        NotLeftTriangleBar;\t\u{29CF}\u{338}
-        NotLeftTriangleEqual;\t\u{22EC}
-        NotLess;\t\u{226E}
-        NotLessEqual;\t\u{2270}
-        NotLessGreater;\t\u{2278}
-        NotLessLess;\t\u{226A}\u{338}
-        NotLessSlantEqual;\t\u{2A7D}\u{338}
-        NotLessTilde;\t\u{2274}
-        NotNestedGreaterGreater;\t\u{2AA2}\u{338}
-        NotNestedLessLess;\t\u{2AA1}\u{338}
-        NotPrecedes;\t\u{2280}
-        NotPrecedesEqual;\t\u{2AAF}\u{338}
-        NotPrecedesSlantEqual;\t\u{22E0}
-        NotReverseElement;\t\u{220C}
-        NotRightTriangle;\t\u{22EB}
-        NotRightTriangleBar;\t\u{29D0}\u{338}
-        NotRightTriangleEqual;\t\u{22ED}
-        NotSquareSubset;\t\u{228F}\u{338}
-        NotSquareSubsetEqual;\t\u{22E2}
-        NotSquareSuperset;\t\u{2290}\u{338}
-        NotSquareSupersetEqual;\t\u{22E3}
-        NotSubset;\t\u{2282}\u{20D2}
-        NotSubsetEqual;\t\u{2288}
-        NotSucceeds;\t\u{2281}
-        NotSucceedsEqual;\t\u{2AB0}\u{338}
-        NotSucceedsSlantEqual;\t\u{22E1}
-        NotSucceedsTilde;\t\u{227F}\u{338}
-        NotSuperset;\t\u{2283}\u{20D2}
-        NotSupersetEqual;\t\u{2289}
-        NotTilde;\t\u{2241}
-        NotTildeEqual;\t\u{2244}
-        NotTildeFullEqual;\t\u{2247}
-        NotTildeTilde;\t\u{2249}
-        NotVerticalBar;\t\u{2224}
-        Nscr;\t\u{1D4A9}
-        Ntilde\t\u{D1}
-        Ntilde;\t\u{D1}
-        Nu;\t\u{39D}
-        OElig;\t\u{152}
-        Oacute\t\u{D3}
-        Oacute;\t\u{D3}
-        Ocirc\t\u{D4}
-        Ocirc;\t\u{D4}
-        Ocy;\t\u{41E}
-        Odblac;\t\u{150}
-        Ofr;\t\u{1D512}
-        Ograve\t\u{D2}
-        Ograve;\t\u{D2}
-        Omacr;\t\u{14C}
-        Omega;\t\u{3A9}
-        Omicron;\t\u{39F}
-        Oopf;\t\u{1D546}
-        OpenCurlyDoubleQuote;\t\u{201C}
-        OpenCurlyQuote;\t\u{2018}
-        Or;\t\u{2A54}
-        Oscr;\t\u{1D4AA}
-        Oslash\t\u{D8}
-        Oslash;\t\u{D8}
-        Otilde\t\u{D5}
-        Otilde;\t\u{D5}
-        Otimes;\t\u{2A37}
-        Ouml\t\u{D6}
-        Ouml;\t\u{D6}
-        OverBar;\t\u{203E}
-        OverBrace;\t\u{23DE}
-        OverBracket;\t\u{23B4}
-        OverParenthesis;\t\u{23DC}
-        PartialD;\t\u{2202}
-        Pcy;\t\u{41F}
-        Pfr;\t\u{1D513}
-        Phi;\t\u{3A6}
-        Pi;\t\u{3A0}
-        PlusMinus;\t\u{B1}
-        Poincareplane;\t\u{210C}
-        Popf;\t\u{2119}
-        Pr;\t\u{2ABB}
-        Precedes;\t\u{227A}
-        PrecedesEqual;\t\u{2AAF}
-        PrecedesSlantEqual;\t\u{227C}
-        PrecedesTilde;\t\u{227E}
-        Prime;\t\u{2033}
-        Product;\t\u{220F}
-        Proportion;\t\u{2237}
-        Proportional;\t\u{221D}
-        Pscr;\t\u{1D4AB}
-        Psi;\t\u{3A8}
-        QUOT\t\u{22}
-        QUOT;\t\u{22}
-        Qfr;\t\u{1D514}
-        Qopf;\t\u{211A}
-        Qscr;\t\u{1D4AC}
-        RBarr;\t\u{2910}
-        REG\t\u{AE}
-        REG;\t\u{AE}
-        Racute;\t\u{154}
-        Rang;\t\u{27EB}
-        Rarr;\t\u{21A0}
-        Rarrtl;\t\u{2916}
-        Rcaron;\t\u{158}
-        Rcedil;\t\u{156}
-        Rcy;\t\u{420}
-        Re;\t\u{211C}
-        ReverseElement;\t\u{220B}
-        ReverseEquilibrium;\t\u{21CB}
-        ReverseUpEquilibrium;\t\u{296F}
-        Rfr;\t\u{211C}
-        Rho;\t\u{3A1}
-        RightAngleBracket;\t\u{27E9}
-        RightArrow;\t\u{2192}
-        RightArrowBar;\t\u{21E5}
-        RightArrowLeftArrow;\t\u{21C4}
-        RightCeiling;\t\u{2309}
-        RightDoubleBracket;\t\u{27E7}
-        RightDownTeeVector;\t\u{295D}
-        RightDownVector;\t\u{21C2}
-        RightDownVectorBar;\t\u{2955}
-        RightFloor;\t\u{230B}
-        RightTee;\t\u{22A2}
-        RightTeeArrow;\t\u{21A6}
-        RightTeeVector;\t\u{295B}
-        RightTriangle;\t\u{22B3}
-        RightTriangleBar;\t\u{29D0}
-        RightTriangleEqual;\t\u{22B5}
-        RightUpDownVector;\t\u{294F}
-        RightUpTeeVector;\t\u{295C}
-        RightUpVector;\t\u{21BE}
-        RightUpVectorBar;\t\u{2954}
-        RightVector;\t\u{21C0}
-        RightVectorBar;\t\u{2953}
-        Rightarrow;\t\u{21D2}
-        Ropf;\t\u{211D}
-        RoundImplies;\t\u{2970}
-        Rrightarrow;\t\u{21DB}
-        Rscr;\t\u{211B}
-        Rsh;\t\u{21B1}
-        RuleDelayed;\t\u{29F4}
-        SHCHcy;\t\u{429}
-        SHcy;\t\u{428}
-        SOFTcy;\t\u{42C}
-        Sacute;\t\u{15A}
-        Sc;\t\u{2ABC}
-        Scaron;\t\u{160}
-        Scedil;\t\u{15E}
-        Scirc;\t\u{15C}
-        Scy;\t\u{421}
-        Sfr;\t\u{1D516}
-        ShortDownArrow;\t\u{2193}
-        ShortLeftArrow;\t\u{2190}
-        ShortRightArrow;\t\u{2192}
-        ShortUpArrow;\t\u{2191}
-        Sigma;\t\u{3A3}
-        SmallCircle;\t\u{2218}
-        Sopf;\t\u{1D54A}
-        Sqrt;\t\u{221A}
-        Square;\t\u{25A1}
-        SquareIntersection;\t\u{2293}
-        SquareSubset;\t\u{228F}
-        SquareSubsetEqual;\t\u{2291}
-        SquareSuperset;\t\u{2290}
-        SquareSupersetEqual;\t\u{2292}
-        SquareUnion;\t\u{2294}
-        Sscr;\t\u{1D4AE}
-        Star;\t\u{22C6}
-        Sub;\t\u{22D0}
-        Subset;\t\u{22D0}
-        SubsetEqual;\t\u{2286}
-        Succeeds;\t\u{227B}
-        SucceedsEqual;\t\u{2AB0}
-        SucceedsSlantEqual;\t\u{227D}
-        SucceedsTilde;\t\u{227F}
-        SuchThat;\t\u{220B}
-        Sum;\t\u{2211}
-        Sup;\t\u{22D1}
-        Superset;\t\u{2283}
-        SupersetEqual;\t\u{2287}
-        Supset;\t\u{22D1}
-        THORN\t\u{DE}
-        THORN;\t\u{DE}
-        TRADE;\t\u{2122}
-        TSHcy;\t\u{40B}
-        TScy;\t\u{426}
-        Tab;\t\u{9}
-        Tau;\t\u{3A4}
-        Tcaron;\t\u{164}
-        Tcedil;\t\u{162}
-        Tcy;\t\u{422}
-        Tfr;\t\u{1D517}
-        Therefore;\t\u{2234}
-        Theta;\t\u{398}
-        ThickSpace;\t\u{205F}\u{200A}
-        ThinSpace;\t\u{2009}
-        Tilde;\t\u{223C}
-        TildeEqual;\t\u{2243}
-        TildeFullEqual;\t\u{2245}
-        TildeTilde;\t\u{2248}
-        Topf;\t\u{1D54B}
-        TripleDot;\t\u{20DB}
-        Tscr;\t\u{1D4AF}
-        Tstrok;\t\u{166}
-        Uacute\t\u{DA}
-        Uacute;\t\u{DA}
-        Uarr;\t\u{219F}
-        Uarrocir;\t\u{2949}
-        Ubrcy;\t\u{40E}
-        Ubreve;\t\u{16C}
-        Ucirc\t\u{DB}
-        Ucirc;\t\u{DB}
-        Ucy;\t\u{423}
-        Udblac;\t\u{170}
-        Ufr;\t\u{1D518}
-        Ugrave\t\u{D9}
-        Ugrave;\t\u{D9}
-        Umacr;\t\u{16A}
-        UnderBar;\t_
-        UnderBrace;\t\u{23DF}
-        UnderBracket;\t\u{23B5}
-        UnderParenthesis;\t\u{23DD}
-        Union;\t\u{22C3}
-        UnionPlus;\t\u{228E}
-        Uogon;\t\u{172}
-        Uopf;\t\u{1D54C}
-        UpArrow;\t\u{2191}
-        UpArrowBar;\t\u{2912}
-        UpArrowDownArrow;\t\u{21C5}
-        UpDownArrow;\t\u{2195}
-        UpEquilibrium;\t\u{296E}
-        UpTee;\t\u{22A5}
-        UpTeeArrow;\t\u{21A5}
-        Uparrow;\t\u{21D1}
-        Updownarrow;\t\u{21D5}
-        UpperLeftArrow;\t\u{2196}
-        UpperRightArrow;\t\u{2197}
-        Upsi;\t\u{3D2}
-        Upsilon;\t\u{3A5}
-        Uring;\t\u{16E}
-        Uscr;\t\u{1D4B0}
-        Utilde;\t\u{168}
-        Uuml\t\u{DC}
-        Uuml;\t\u{DC}
-        VDash;\t\u{22AB}
-        Vbar;\t\u{2AEB}
-        Vcy;\t\u{412}
-        Vdash;\t\u{22A9}
-        Vdashl;\t\u{2AE6}
-        Vee;\t\u{22C1}
-        Verbar;\t\u{2016}
-        Vert;\t\u{2016}
-        VerticalBar;\t\u{2223}
-        VerticalLine;\t|
-        VerticalSeparator;\t\u{2758}
-        VerticalTilde;\t\u{2240}
-        VeryThinSpace;\t\u{200A}
-        Vfr;\t\u{1D519}
-        Vopf;\t\u{1D54D}
-        Vscr;\t\u{1D4B1}
-        Vvdash;\t\u{22AA}
-        Wcirc;\t\u{174}
-        Wedge;\t\u{22C0}
-        Wfr;\t\u{1D51A}
-        Wopf;\t\u{1D54E}
-        Wscr;\t\u{1D4B2}
-        Xfr;\t\u{1D51B}
-        Xi;\t\u{39E}
-        Xopf;\t\u{1D54F}
-        Xscr;\t\u{1D4B3}
-        YAcy;\t\u{42F}
-        YIcy;\t\u{407}
-        YUcy;\t\u{42E}
-        Yacute\t\u{DD}
-        Yacute;\t\u{DD}
-        Ycirc;\t\u{176}
-        Ycy;\t\u{42B}
-        Yfr;\t\u{1D51C}
-        Yopf;\t\u{1D550}
-        Yscr;\t\u{1D4B4}
-        Yuml;\t\u{178}
-        ZHcy;\t\u{416}
-        Zacute;\t\u{179}
-        Zcaron;\t\u{17D}
-        Zcy;\t\u{417}
-        Zdot;\t\u{17B}
-        ZeroWidthSpace;\t\u{200B}
-        Zeta;\t\u{396}
-        Zfr;\t\u{2128}
-        Zopf;\t\u{2124}
-        Zscr;\t\u{1D4B5}
-        aacute\t\u{E1}
-        aacute;\t\u{E1}
-        abreve;\t\u{103}
-        ac;\t\u{223E}
-        acE;\t\u{223E}\u{333}
-        acd;\t\u{223F}
-        acirc\t\u{E2}
-        acirc;\t\u{E2}
-        acute\t\u{B4}
-        acute;\t\u{B4}
-        acy;\t\u{430}
-        aelig\t\u{E6}
-        aelig;\t\u{E6}
-        af;\t\u{2061}
-        afr;\t\u{1D51E}
-        agrave\t\u{E0}
-        agrave;\t\u{E0}
-        alefsym;\t\u{2135}
-        aleph;\t\u{2135}
-        alpha;\t\u{3B1}
-        amacr;\t\u{101}
-        amalg;\t\u{2A3F}
-        amp\t&
-        amp;\t&
-        and;\t\u{2227}
-        andand;\t\u{2A55}
-        andd;\t\u{2A5C}
-        andslope;\t\u{2A58}
-        andv;\t\u{2A5A}
-        ang;\t\u{2220}
-        ange;\t\u{29A4}
-        angle;\t\u{2220}
-        angmsd;\t\u{2221}
-        angmsdaa;\t\u{29A8}
-        angmsdab;\t\u{29A9}
-        angmsdac;\t\u{29AA}
-        angmsdad;\t\u{29AB}
-        angmsdae;\t\u{29AC}
-        angmsdaf;\t\u{29AD}
-        angmsdag;\t\u{29AE}
-        angmsdah;\t\u{29AF}
-        angrt;\t\u{221F}
-        angrtvb;\t\u{22BE}
-        angrtvbd;\t\u{299D}
-        angsph;\t\u{2222}
-        angst;\t\u{C5}
-        angzarr;\t\u{237C}
-        aogon;\t\u{105}
-        aopf;\t\u{1D552}
-        ap;\t\u{2248}
-        apE;\t\u{2A70}
-        apacir;\t\u{2A6F}
-        ape;\t\u{224A}
-        apid;\t\u{224B}
-        apos;\t'
-        approx;\t\u{2248}
-        approxeq;\t\u{224A}
-        aring\t\u{E5}
-        aring;\t\u{E5}
-        ascr;\t\u{1D4B6}
-        ast;\t*
-        asymp;\t\u{2248}
-        asympeq;\t\u{224D}
-        atilde\t\u{E3}
-        atilde;\t\u{E3}
-        auml\t\u{E4}
-        auml;\t\u{E4}
-        awconint;\t\u{2233}
-        awint;\t\u{2A11}
-        bNot;\t\u{2AED}
-        backcong;\t\u{224C}
-        backepsilon;\t\u{3F6}
-        backprime;\t\u{2035}
-        backsim;\t\u{223D}
-        backsimeq;\t\u{22CD}
-        barvee;\t\u{22BD}
-        barwed;\t\u{2305}
-        barwedge;\t\u{2305}
-        bbrk;\t\u{23B5}
-        bbrktbrk;\t\u{23B6}
-        bcong;\t\u{224C}
-        bcy;\t\u{431}
-        bdquo;\t\u{201E}
-        becaus;\t\u{2235}
-        because;\t\u{2235}
-        bemptyv;\t\u{29B0}
-        bepsi;\t\u{3F6}
-        bernou;\t\u{212C}
-        beta;\t\u{3B2}
-        beth;\t\u{2136}
-        between;\t\u{226C}
-        bfr;\t\u{1D51F}
-        bigcap;\t\u{22C2}
-        bigcirc;\t\u{25EF}
-        bigcup;\t\u{22C3}
-        bigodot;\t\u{2A00}
-        bigoplus;\t\u{2A01}
-        bigotimes;\t\u{2A02}
-        bigsqcup;\t\u{2A06}
-        bigstar;\t\u{2605}
-        bigtriangledown;\t\u{25BD}
-        bigtriangleup;\t\u{25B3}
-        biguplus;\t\u{2A04}
-        bigvee;\t\u{22C1}
-        bigwedge;\t\u{22C0}
-        bkarow;\t\u{290D}
-        blacklozenge;\t\u{29EB}
-        blacksquare;\t\u{25AA}
-        blacktriangle;\t\u{25B4}
-        blacktriangledown;\t\u{25BE}
-        blacktriangleleft;\t\u{25C2}
-        blacktriangleright;\t\u{25B8}
-        blank;\t\u{2423}
-        blk12;\t\u{2592}
-        blk14;\t\u{2591}
-        blk34;\t\u{2593}
-        block;\t\u{2588}
-        bne;\t=\u{20E5}
-        bnequiv;\t\u{2261}\u{20E5}
-        bnot;\t\u{2310}
-        bopf;\t\u{1D553}
-        bot;\t\u{22A5}
-        bottom;\t\u{22A5}
-        bowtie;\t\u{22C8}
-        boxDL;\t\u{2557}
-        boxDR;\t\u{2554}
-        boxDl;\t\u{2556}
-        boxDr;\t\u{2553}
-        boxH;\t\u{2550}
-        boxHD;\t\u{2566}
-        boxHU;\t\u{2569}
-        boxHd;\t\u{2564}
-        boxHu;\t\u{2567}
-        boxUL;\t\u{255D}
-        boxUR;\t\u{255A}
-        boxUl;\t\u{255C}
-        boxUr;\t\u{2559}
-        boxV;\t\u{2551}
-        boxVH;\t\u{256C}
-        boxVL;\t\u{2563}
-        boxVR;\t\u{2560}
-        boxVh;\t\u{256B}
-        boxVl;\t\u{2562}
-        boxVr;\t\u{255F}
-        boxbox;\t\u{29C9}
-        boxdL;\t\u{2555}
-        boxdR;\t\u{2552}
-        boxdl;\t\u{2510}
-        boxdr;\t\u{250C}
-        boxh;\t\u{2500}
-        boxhD;\t\u{2565}
-        boxhU;\t\u{2568}
-        boxhd;\t\u{252C}
-        boxhu;\t\u{2534}
-        boxminus;\t\u{229F}
-        boxplus;\t\u{229E}
-        boxtimes;\t\u{22A0}
-        boxuL;\t\u{255B}
-        boxuR;\t\u{2558}
-        boxul;\t\u{2518}
-        boxur;\t\u{2514}
-        boxv;\t\u{2502}
-        boxvH;\t\u{256A}
-        boxvL;\t\u{2561}
-        boxvR;\t\u{255E}
-        boxvh;\t\u{253C}
-        boxvl;\t\u{2524}
-        boxvr;\t\u{251C}
-        bprime;\t\u{2035}
-        breve;\t\u{2D8}
-        brvbar\t\u{A6}
-        brvbar;\t\u{A6}
-        bscr;\t\u{1D4B7}
-        bsemi;\t\u{204F}
-        bsim;\t\u{223D}
-        bsime;\t\u{22CD}
-        bsol;\t\u{5C}
-        bsolb;\t\u{29C5}
-        bsolhsub;\t\u{27C8}
-        bull;\t\u{2022}
-        bullet;\t\u{2022}
-        bump;\t\u{224E}
-        bumpE;\t\u{2AAE}
-        bumpe;\t\u{224F}
-        bumpeq;\t\u{224F}
-        cacute;\t\u{107}
-        cap;\t\u{2229}
-        capand;\t\u{2A44}
-        capbrcup;\t\u{2A49}
-        capcap;\t\u{2A4B}
-        capcup;\t\u{2A47}
-        capdot;\t\u{2A40}
-        caps;\t\u{2229}\u{FE00}
-        caret;\t\u{2041}
-        caron;\t\u{2C7}
-        ccaps;\t\u{2A4D}
-        ccaron;\t\u{10D}
-        ccedil\t\u{E7}
-        ccedil;\t\u{E7}
-        ccirc;\t\u{109}
-        ccups;\t\u{2A4C}
-        ccupssm;\t\u{2A50}
-        cdot;\t\u{10B}
-        cedil\t\u{B8}
-        cedil;\t\u{B8}
-        cemptyv;\t\u{29B2}
-        cent\t\u{A2}
-        cent;\t\u{A2}
-        centerdot;\t\u{B7}
-        cfr;\t\u{1D520}
-        chcy;\t\u{447}
-        check;\t\u{2713}
-        checkmark;\t\u{2713}
-        chi;\t\u{3C7}
-        cir;\t\u{25CB}
-        cirE;\t\u{29C3}
-        circ;\t\u{2C6}
-        circeq;\t\u{2257}
-        circlearrowleft;\t\u{21BA}
-        circlearrowright;\t\u{21BB}
-        circledR;\t\u{AE}
-        circledS;\t\u{24C8}
-        circledast;\t\u{229B}
-        circledcirc;\t\u{229A}
-        circleddash;\t\u{229D}
-        cire;\t\u{2257}
-        cirfnint;\t\u{2A10}
-        cirmid;\t\u{2AEF}
-        cirscir;\t\u{29C2}
-        clubs;\t\u{2663}
-        clubsuit;\t\u{2663}
-        colon;\t:
-        colone;\t\u{2254}
-        coloneq;\t\u{2254}
-        comma;\t,
-        commat;\t@
-        comp;\t\u{2201}
-        compfn;\t\u{2218}
-        complement;\t\u{2201}
-        complexes;\t\u{2102}
-        cong;\t\u{2245}
-        congdot;\t\u{2A6D}
-        conint;\t\u{222E}
-        copf;\t\u{1D554}
-        coprod;\t\u{2210}
-        copy\t\u{A9}
-        copy;\t\u{A9}
-        copysr;\t\u{2117}
-        crarr;\t\u{21B5}
-        cross;\t\u{2717}
-        cscr;\t\u{1D4B8}
-        csub;\t\u{2ACF}
-        csube;\t\u{2AD1}
-        csup;\t\u{2AD0}
-        csupe;\t\u{2AD2}
-        ctdot;\t\u{22EF}
-        cudarrl;\t\u{2938}
-        cudarrr;\t\u{2935}
-        cuepr;\t\u{22DE}
-        cuesc;\t\u{22DF}
-        cularr;\t\u{21B6}
-        cularrp;\t\u{293D}
-        cup;\t\u{222A}
-        cupbrcap;\t\u{2A48}
-        cupcap;\t\u{2A46}
-        cupcup;\t\u{2A4A}
-        cupdot;\t\u{228D}
-        cupor;\t\u{2A45}
-        cups;\t\u{222A}\u{FE00}
-        curarr;\t\u{21B7}
-        curarrm;\t\u{293C}
-        curlyeqprec;\t\u{22DE}
-        curlyeqsucc;\t\u{22DF}
-        curlyvee;\t\u{22CE}
-        curlywedge;\t\u{22CF}
-        curren\t\u{A4}
-        curren;\t\u{A4}
-        curvearrowleft;\t\u{21B6}
-        curvearrowright;\t\u{21B7}
-        cuvee;\t\u{22CE}
-        cuwed;\t\u{22CF}
-        cwconint;\t\u{2232}
-        cwint;\t\u{2231}
-        cylcty;\t\u{232D}
-        dArr;\t\u{21D3}
-        dHar;\t\u{2965}
-        dagger;\t\u{2020}
-        daleth;\t\u{2138}
-        darr;\t\u{2193}
-        dash;\t\u{2010}
-        dashv;\t\u{22A3}
-        dbkarow;\t\u{290F}
-        dblac;\t\u{2DD}
-        dcaron;\t\u{10F}
-        dcy;\t\u{434}
-        dd;\t\u{2146}
-        ddagger;\t\u{2021}
-        ddarr;\t\u{21CA}
-        ddotseq;\t\u{2A77}
-        deg\t\u{B0}
-        deg;\t\u{B0}
-        delta;\t\u{3B4}
-        demptyv;\t\u{29B1}
-        dfisht;\t\u{297F}
-        dfr;\t\u{1D521}
-        dharl;\t\u{21C3}
-        dharr;\t\u{21C2}
-        diam;\t\u{22C4}
-        diamond;\t\u{22C4}
-        diamondsuit;\t\u{2666}
-        diams;\t\u{2666}
-        die;\t\u{A8}
-        digamma;\t\u{3DD}
-        disin;\t\u{22F2}
-        div;\t\u{F7}
-        divide\t\u{F7}
-        divide;\t\u{F7}
-        divideontimes;\t\u{22C7}
-        divonx;\t\u{22C7}
-        djcy;\t\u{452}
-        dlcorn;\t\u{231E}
-        dlcrop;\t\u{230D}
-        dollar;\t$
-        dopf;\t\u{1D555}
-        dot;\t\u{2D9}
-        doteq;\t\u{2250}
-        doteqdot;\t\u{2251}
-        dotminus;\t\u{2238}
-        dotplus;\t\u{2214}
-        dotsquare;\t\u{22A1}
-        doublebarwedge;\t\u{2306}
-        downarrow;\t\u{2193}
-        downdownarrows;\t\u{21CA}
-        downharpoonleft;\t\u{21C3}
-        downharpoonright;\t\u{21C2}
-        drbkarow;\t\u{2910}
-        drcorn;\t\u{231F}
-        drcrop;\t\u{230C}
-        dscr;\t\u{1D4B9}
-        dscy;\t\u{455}
-        dsol;\t\u{29F6}
-        dstrok;\t\u{111}
-        dtdot;\t\u{22F1}
-        dtri;\t\u{25BF}
-        dtrif;\t\u{25BE}
-        duarr;\t\u{21F5}
-        duhar;\t\u{296F}
-        dwangle;\t\u{29A6}
-        dzcy;\t\u{45F}
-        dzigrarr;\t\u{27FF}
-        eDDot;\t\u{2A77}
-        eDot;\t\u{2251}
-        eacute\t\u{E9}
-        eacute;\t\u{E9}
-        easter;\t\u{2A6E}
-        ecaron;\t\u{11B}
-        ecir;\t\u{2256}
-        ecirc\t\u{EA}
-        ecirc;\t\u{EA}
-        ecolon;\t\u{2255}
-        ecy;\t\u{44D}
-        edot;\t\u{117}
-        ee;\t\u{2147}
-        efDot;\t\u{2252}
-        efr;\t\u{1D522}
-        eg;\t\u{2A9A}
-        egrave\t\u{E8}
-        egrave;\t\u{E8}
-        egs;\t\u{2A96}
-        egsdot;\t\u{2A98}
-        el;\t\u{2A99}
-        elinters;\t\u{23E7}
-        ell;\t\u{2113}
-        els;\t\u{2A95}
-        elsdot;\t\u{2A97}
-        emacr;\t\u{113}
-        empty;\t\u{2205}
-        emptyset;\t\u{2205}
-        emptyv;\t\u{2205}
-        emsp13;\t\u{2004}
-        emsp14;\t\u{2005}
-        emsp;\t\u{2003}
-        eng;\t\u{14B}
-        ensp;\t\u{2002}
-        eogon;\t\u{119}
-        eopf;\t\u{1D556}
-        epar;\t\u{22D5}
-        eparsl;\t\u{29E3}
-        eplus;\t\u{2A71}
-        epsi;\t\u{3B5}
-        epsilon;\t\u{3B5}
-        epsiv;\t\u{3F5}
-        eqcirc;\t\u{2256}
-        eqcolon;\t\u{2255}
-        eqsim;\t\u{2242}
-        eqslantgtr;\t\u{2A96}
-        eqslantless;\t\u{2A95}
-        equals;\t=
-        equest;\t\u{225F}
-        equiv;\t\u{2261}
-        equivDD;\t\u{2A78}
-        eqvparsl;\t\u{29E5}
-        erDot;\t\u{2253}
-        erarr;\t\u{2971}
-        escr;\t\u{212F}
-        esdot;\t\u{2250}
-        esim;\t\u{2242}
-        eta;\t\u{3B7}
-        eth\t\u{F0}
-        eth;\t\u{F0}
-        euml\t\u{EB}
-        euml;\t\u{EB}
-        euro;\t\u{20AC}
-        excl;\t!
-        exist;\t\u{2203}
-        expectation;\t\u{2130}
-        exponentiale;\t\u{2147}
-        fallingdotseq;\t\u{2252}
-        fcy;\t\u{444}
-        female;\t\u{2640}
-        ffilig;\t\u{FB03}
-        fflig;\t\u{FB00}
-        ffllig;\t\u{FB04}
-        ffr;\t\u{1D523}
-        filig;\t\u{FB01}
-        fjlig;\tfj
-        flat;\t\u{266D}
-        fllig;\t\u{FB02}
-        fltns;\t\u{25B1}
-        fnof;\t\u{192}
-        fopf;\t\u{1D557}
-        forall;\t\u{2200}
-        fork;\t\u{22D4}
-        forkv;\t\u{2AD9}
-        fpartint;\t\u{2A0D}
-        frac12\t\u{BD}
-        frac12;\t\u{BD}
-        frac13;\t\u{2153}
-        frac14\t\u{BC}
-        frac14;\t\u{BC}
-        frac15;\t\u{2155}
-        frac16;\t\u{2159}
-        frac18;\t\u{215B}
-        frac23;\t\u{2154}
-        frac25;\t\u{2156}
-        frac34\t\u{BE}
-        frac34;\t\u{BE}
-        frac35;\t\u{2157}
-        frac38;\t\u{215C}
-        frac45;\t\u{2158}
-        frac56;\t\u{215A}
-        frac58;\t\u{215D}
-        frac78;\t\u{215E}
-        frasl;\t\u{2044}
-        frown;\t\u{2322}
-        fscr;\t\u{1D4BB}
-        gE;\t\u{2267}
-        gEl;\t\u{2A8C}
-        gacute;\t\u{1F5}
-        gamma;\t\u{3B3}
-        gammad;\t\u{3DD}
-        gap;\t\u{2A86}
-        gbreve;\t\u{11F}
-        gcirc;\t\u{11D}
-        gcy;\t\u{433}
-        gdot;\t\u{121}
-        ge;\t\u{2265}
-        gel;\t\u{22DB}
-        geq;\t\u{2265}
-        geqq;\t\u{2267}
-        geqslant;\t\u{2A7E}
-        ges;\t\u{2A7E}
-        gescc;\t\u{2AA9}
-        gesdot;\t\u{2A80}
-        gesdoto;\t\u{2A82}
-        gesdotol;\t\u{2A84}
-        gesl;\t\u{22DB}\u{FE00}
-        gesles;\t\u{2A94}
-        gfr;\t\u{1D524}
-        gg;\t\u{226B}
-        ggg;\t\u{22D9}
-        gimel;\t\u{2137}
-        gjcy;\t\u{453}
-        gl;\t\u{2277}
-        glE;\t\u{2A92}
-        gla;\t\u{2AA5}
-        glj;\t\u{2AA4}
-        gnE;\t\u{2269}
-        gnap;\t\u{2A8A}
-        gnapprox;\t\u{2A8A}
-        gne;\t\u{2A88}
-        gneq;\t\u{2A88}
-        gneqq;\t\u{2269}
-        gnsim;\t\u{22E7}
-        gopf;\t\u{1D558}
-        grave;\t`
-        gscr;\t\u{210A}
-        gsim;\t\u{2273}
-        gsime;\t\u{2A8E}
-        gsiml;\t\u{2A90}
-        gt\t>
-        gt;\t>
-        gtcc;\t\u{2AA7}
-        gtcir;\t\u{2A7A}
-        gtdot;\t\u{22D7}
-        gtlPar;\t\u{2995}
-        gtquest;\t\u{2A7C}
-        gtrapprox;\t\u{2A86}
-        gtrarr;\t\u{2978}
-        gtrdot;\t\u{22D7}
-        gtreqless;\t\u{22DB}
-        gtreqqless;\t\u{2A8C}
-        gtrless;\t\u{2277}
-        gtrsim;\t\u{2273}
-        gvertneqq;\t\u{2269}\u{FE00}
-        gvnE;\t\u{2269}\u{FE00}
-        hArr;\t\u{21D4}
-        hairsp;\t\u{200A}
-        half;\t\u{BD}
-        hamilt;\t\u{210B}
-        hardcy;\t\u{44A}
-        harr;\t\u{2194}
-        harrcir;\t\u{2948}
-        harrw;\t\u{21AD}
-        hbar;\t\u{210F}
-        hcirc;\t\u{125}
-        hearts;\t\u{2665}
-        heartsuit;\t\u{2665}
-        hellip;\t\u{2026}
-        hercon;\t\u{22B9}
-        hfr;\t\u{1D525}
-        hksearow;\t\u{2925}
-        hkswarow;\t\u{2926}
-        hoarr;\t\u{21FF}
-        homtht;\t\u{223B}
-        hookleftarrow;\t\u{21A9}
-        hookrightarrow;\t\u{21AA}
-        hopf;\t\u{1D559}
-        horbar;\t\u{2015}
-        hscr;\t\u{1D4BD}
-        hslash;\t\u{210F}
-        hstrok;\t\u{127}
-        hybull;\t\u{2043}
-        hyphen;\t\u{2010}
-        iacute\t\u{ED}
-        iacute;\t\u{ED}
-        ic;\t\u{2063}
-        icirc\t\u{EE}
-        icirc;\t\u{EE}
-        icy;\t\u{438}
-        iecy;\t\u{435}
-        iexcl\t\u{A1}
-        iexcl;\t\u{A1}
-        iff;\t\u{21D4}
-        ifr;\t\u{1D526}
-        igrave\t\u{EC}
-        igrave;\t\u{EC}
-        ii;\t\u{2148}
-        iiiint;\t\u{2A0C}
-        iiint;\t\u{222D}
-        iinfin;\t\u{29DC}
-        iiota;\t\u{2129}
-        ijlig;\t\u{133}
-        imacr;\t\u{12B}
-        image;\t\u{2111}
-        imagline;\t\u{2110}
-        imagpart;\t\u{2111}
-        imath;\t\u{131}
-        imof;\t\u{22B7}
-        imped;\t\u{1B5}
-        in;\t\u{2208}
-        incare;\t\u{2105}
-        infin;\t\u{221E}
-        infintie;\t\u{29DD}
-        inodot;\t\u{131}
-        int;\t\u{222B}
-        intcal;\t\u{22BA}
-        integers;\t\u{2124}
-        intercal;\t\u{22BA}
-        intlarhk;\t\u{2A17}
-        intprod;\t\u{2A3C}
-        iocy;\t\u{451}
-        iogon;\t\u{12F}
-        iopf;\t\u{1D55A}
-        iota;\t\u{3B9}
-        iprod;\t\u{2A3C}
-        iquest\t\u{BF}
-        iquest;\t\u{BF}
-        iscr;\t\u{1D4BE}
-        isin;\t\u{2208}
-        isinE;\t\u{22F9}
-        isindot;\t\u{22F5}
-        isins;\t\u{22F4}
-        isinsv;\t\u{22F3}
-        isinv;\t\u{2208}
-        it;\t\u{2062}
-        itilde;\t\u{129}
-        iukcy;\t\u{456}
-        iuml\t\u{EF}
-        iuml;\t\u{EF}
-        jcirc;\t\u{135}
-        jcy;\t\u{439}
-        jfr;\t\u{1D527}
-        jmath;\t\u{237}
-        jopf;\t\u{1D55B}
-        jscr;\t\u{1D4BF}
-        jsercy;\t\u{458}
-        jukcy;\t\u{454}
-        kappa;\t\u{3BA}
-        kappav;\t\u{3F0}
-        kcedil;\t\u{137}
-        kcy;\t\u{43A}
-        kfr;\t\u{1D528}
-        kgreen;\t\u{138}
-        khcy;\t\u{445}
-        kjcy;\t\u{45C}
-        kopf;\t\u{1D55C}
-        kscr;\t\u{1D4C0}
-        lAarr;\t\u{21DA}
-        lArr;\t\u{21D0}
-        lAtail;\t\u{291B}
-        lBarr;\t\u{290E}
-        lE;\t\u{2266}
-        lEg;\t\u{2A8B}
-        lHar;\t\u{2962}
-        lacute;\t\u{13A}
-        laemptyv;\t\u{29B4}
-        lagran;\t\u{2112}
-        lambda;\t\u{3BB}
-        lang;\t\u{27E8}
-        langd;\t\u{2991}
-        langle;\t\u{27E8}
-        lap;\t\u{2A85}
-        laquo\t\u{AB}
-        laquo;\t\u{AB}
-        larr;\t\u{2190}
-        larrb;\t\u{21E4}
-        larrbfs;\t\u{291F}
-        larrfs;\t\u{291D}
-        larrhk;\t\u{21A9}
-        larrlp;\t\u{21AB}
-        larrpl;\t\u{2939}
-        larrsim;\t\u{2973}
-        larrtl;\t\u{21A2}
-        lat;\t\u{2AAB}
-        latail;\t\u{2919}
-        late;\t\u{2AAD}
-        lates;\t\u{2AAD}\u{FE00}
-        lbarr;\t\u{290C}
-        lbbrk;\t\u{2772}
-        lbrace;\t{
-        lbrack;\t[
-        lbrke;\t\u{298B}
-        lbrksld;\t\u{298F}
-        lbrkslu;\t\u{298D}
-        lcaron;\t\u{13E}
-        lcedil;\t\u{13C}
-        lceil;\t\u{2308}
-        lcub;\t{
-        lcy;\t\u{43B}
-        ldca;\t\u{2936}
-        ldquo;\t\u{201C}
-        ldquor;\t\u{201E}
-        ldrdhar;\t\u{2967}
-        ldrushar;\t\u{294B}
-        ldsh;\t\u{21B2}
-        le;\t\u{2264}
-        leftarrow;\t\u{2190}
-        leftarrowtail;\t\u{21A2}
-        leftharpoondown;\t\u{21BD}
-        leftharpoonup;\t\u{21BC}
-        leftleftarrows;\t\u{21C7}
-        leftrightarrow;\t\u{2194}
-        leftrightarrows;\t\u{21C6}
-        leftrightharpoons;\t\u{21CB}
-        leftrightsquigarrow;\t\u{21AD}
-        leftthreetimes;\t\u{22CB}
-        leg;\t\u{22DA}
-        leq;\t\u{2264}
-        leqq;\t\u{2266}
-        leqslant;\t\u{2A7D}
-        les;\t\u{2A7D}
-        lescc;\t\u{2AA8}
-        lesdot;\t\u{2A7F}
-        lesdoto;\t\u{2A81}
-        lesdotor;\t\u{2A83}
-        lesg;\t\u{22DA}\u{FE00}
-        lesges;\t\u{2A93}
-        lessapprox;\t\u{2A85}
-        lessdot;\t\u{22D6}
-        lesseqgtr;\t\u{22DA}
-        lesseqqgtr;\t\u{2A8B}
-        lessgtr;\t\u{2276}
-        lesssim;\t\u{2272}
-        lfisht;\t\u{297C}
-        lfloor;\t\u{230A}
-        lfr;\t\u{1D529}
-        lg;\t\u{2276}
-        lgE;\t\u{2A91}
-        lhard;\t\u{21BD}
-        lharu;\t\u{21BC}
-        lharul;\t\u{296A}
-        lhblk;\t\u{2584}
-        ljcy;\t\u{459}
-        ll;\t\u{226A}
-        llarr;\t\u{21C7}
-        llcorner;\t\u{231E}
-        llhard;\t\u{296B}
-        lltri;\t\u{25FA}
-        lmidot;\t\u{140}
-        lmoust;\t\u{23B0}
-        lmoustache;\t\u{23B0}
-        lnE;\t\u{2268}
-        lnap;\t\u{2A89}
-        lnapprox;\t\u{2A89}
-        lne;\t\u{2A87}
-        lneq;\t\u{2A87}
-        lneqq;\t\u{2268}
-        lnsim;\t\u{22E6}
-        loang;\t\u{27EC}
-        loarr;\t\u{21FD}
-        lobrk;\t\u{27E6}
-        longleftarrow;\t\u{27F5}
-        longleftrightarrow;\t\u{27F7}
-        longmapsto;\t\u{27FC}
-        longrightarrow;\t\u{27F6}
-        looparrowleft;\t\u{21AB}
-        looparrowright;\t\u{21AC}
-        lopar;\t\u{2985}
-        lopf;\t\u{1D55D}
-        loplus;\t\u{2A2D}
-        lotimes;\t\u{2A34}
-        lowast;\t\u{2217}
-        lowbar;\t_
-        loz;\t\u{25CA}
-        lozenge;\t\u{25CA}
-        lozf;\t\u{29EB}
-        lpar;\t(
-        lparlt;\t\u{2993}
-        lrarr;\t\u{21C6}
-        lrcorner;\t\u{231F}
-        lrhar;\t\u{21CB}
-        lrhard;\t\u{296D}
-        lrm;\t\u{200E}
-        lrtri;\t\u{22BF}
-        lsaquo;\t\u{2039}
-        lscr;\t\u{1D4C1}
-        lsh;\t\u{21B0}
-        lsim;\t\u{2272}
-        lsime;\t\u{2A8D}
-        lsimg;\t\u{2A8F}
-        lsqb;\t[
-        lsquo;\t\u{2018}
-        lsquor;\t\u{201A}
-        lstrok;\t\u{142}
-        lt\t<
-        lt;\t<
-        ltcc;\t\u{2AA6}
-        ltcir;\t\u{2A79}
-        ltdot;\t\u{22D6}
-        lthree;\t\u{22CB}
-        ltimes;\t\u{22C9}
-        ltlarr;\t\u{2976}
-        ltquest;\t\u{2A7B}
-        ltrPar;\t\u{2996}
-        ltri;\t\u{25C3}
-        ltrie;\t\u{22B4}
-        ltrif;\t\u{25C2}
-        lurdshar;\t\u{294A}
-        luruhar;\t\u{2966}
-        lvertneqq;\t\u{2268}\u{FE00}
-        lvnE;\t\u{2268}\u{FE00}
-        mDDot;\t\u{223A}
-        macr\t\u{AF}
-        macr;\t\u{AF}
-        male;\t\u{2642}
-        malt;\t\u{2720}
-        maltese;\t\u{2720}
-        map;\t\u{21A6}
-        mapsto;\t\u{21A6}
-        mapstodown;\t\u{21A7}
-        mapstoleft;\t\u{21A4}
-        mapstoup;\t\u{21A5}
-        marker;\t\u{25AE}
-        mcomma;\t\u{2A29}
-        mcy;\t\u{43C}
-        mdash;\t\u{2014}
-        measuredangle;\t\u{2221}
-        mfr;\t\u{1D52A}
-        mho;\t\u{2127}
-        micro\t\u{B5}
-        micro;\t\u{B5}
-        mid;\t\u{2223}
-        midast;\t*
-        midcir;\t\u{2AF0}
-        middot\t\u{B7}
-        middot;\t\u{B7}
-        minus;\t\u{2212}
-        minusb;\t\u{229F}
-        minusd;\t\u{2238}
-        minusdu;\t\u{2A2A}
-        mlcp;\t\u{2ADB}
-        mldr;\t\u{2026}
-        mnplus;\t\u{2213}
-        models;\t\u{22A7}
-        mopf;\t\u{1D55E}
-        mp;\t\u{2213}
-        mscr;\t\u{1D4C2}
-        mstpos;\t\u{223E}
-        mu;\t\u{3BC}
-        multimap;\t\u{22B8}
-        mumap;\t\u{22B8}
-        nGg;\t\u{22D9}\u{338}
-        nGt;\t\u{226B}\u{20D2}
-        nGtv;\t\u{226B}\u{338}
-        nLeftarrow;\t\u{21CD}
-        nLeftrightarrow;\t\u{21CE}
-        nLl;\t\u{22D8}\u{338}
-        nLt;\t\u{226A}\u{20D2}
-        nLtv;\t\u{226A}\u{338}
-        nRightarrow;\t\u{21CF}
-        nVDash;\t\u{22AF}
-        nVdash;\t\u{22AE}
-        nabla;\t\u{2207}
-        nacute;\t\u{144}
-        nang;\t\u{2220}\u{20D2}
-        nap;\t\u{2249}
-        napE;\t\u{2A70}\u{338}
-        napid;\t\u{224B}\u{338}
-        napos;\t\u{149}
-        napprox;\t\u{2249}
-        natur;\t\u{266E}
-        natural;\t\u{266E}
-        naturals;\t\u{2115}
-        nbsp\t\u{A0}
-        nbsp;\t\u{A0}
-        nbump;\t\u{224E}\u{338}
-        nbumpe;\t\u{224F}\u{338}
-        ncap;\t\u{2A43}
-        ncaron;\t\u{148}
-        ncedil;\t\u{146}
-        ncong;\t\u{2247}
-        ncongdot;\t\u{2A6D}\u{338}
-        ncup;\t\u{2A42}
-        ncy;\t\u{43D}
-        ndash;\t\u{2013}
-        ne;\t\u{2260}
-        neArr;\t\u{21D7}
-        nearhk;\t\u{2924}
-        nearr;\t\u{2197}
-        nearrow;\t\u{2197}
-        nedot;\t\u{2250}\u{338}
-        nequiv;\t\u{2262}
-        nesear;\t\u{2928}
-        nesim;\t\u{2242}\u{338}
-        nexist;\t\u{2204}
-        nexists;\t\u{2204}
-        nfr;\t\u{1D52B}
-        ngE;\t\u{2267}\u{338}
-        nge;\t\u{2271}
-        ngeq;\t\u{2271}
-        ngeqq;\t\u{2267}\u{338}
-        ngeqslant;\t\u{2A7E}\u{338}
-        nges;\t\u{2A7E}\u{338}
-        ngsim;\t\u{2275}
-        ngt;\t\u{226F}
-        ngtr;\t\u{226F}
-        nhArr;\t\u{21CE}
-        nharr;\t\u{21AE}
-        nhpar;\t\u{2AF2}
-        ni;\t\u{220B}
-        nis;\t\u{22FC}
-        nisd;\t\u{22FA}
-        niv;\t\u{220B}
-        njcy;\t\u{45A}
-        nlArr;\t\u{21CD}
-        nlE;\t\u{2266}\u{338}
-        nlarr;\t\u{219A}
-        nldr;\t\u{2025}
-        nle;\t\u{2270}
-        nleftarrow;\t\u{219A}
-        nleftrightarrow;\t\u{21AE}
-        nleq;\t\u{2270}
-        nleqq;\t\u{2266}\u{338}
-        nleqslant;\t\u{2A7D}\u{338}
-        nles;\t\u{2A7D}\u{338}
-        nless;\t\u{226E}
-        nlsim;\t\u{2274}
-        nlt;\t\u{226E}
-        nltri;\t\u{22EA}
-        nltrie;\t\u{22EC}
-        nmid;\t\u{2224}
-        nopf;\t\u{1D55F}
-        not\t\u{AC}
-        not;\t\u{AC}
-        notin;\t\u{2209}
-        notinE;\t\u{22F9}\u{338}
-        notindot;\t\u{22F5}\u{338}
-        notinva;\t\u{2209}
-        notinvb;\t\u{22F7}
-        notinvc;\t\u{22F6}
-        notni;\t\u{220C}
-        notniva;\t\u{220C}
-        notnivb;\t\u{22FE}
-        notnivc;\t\u{22FD}
-        npar;\t\u{2226}
-        nparallel;\t\u{2226}
-        nparsl;\t\u{2AFD}\u{20E5}
-        npart;\t\u{2202}\u{338}
-        npolint;\t\u{2A14}
-        npr;\t\u{2280}
-        nprcue;\t\u{22E0}
-        npre;\t\u{2AAF}\u{338}
-        nprec;\t\u{2280}
-        npreceq;\t\u{2AAF}\u{338}
-        nrArr;\t\u{21CF}
-        nrarr;\t\u{219B}
-        nrarrc;\t\u{2933}\u{338}
-        nrarrw;\t\u{219D}\u{338}
-        nrightarrow;\t\u{219B}
-        nrtri;\t\u{22EB}
-        nrtrie;\t\u{22ED}
-        nsc;\t\u{2281}
-        nsccue;\t\u{22E1}
-        nsce;\t\u{2AB0}\u{338}
-        nscr;\t\u{1D4C3}
-        nshortmid;\t\u{2224}
-        nshortparallel;\t\u{2226}
-        nsim;\t\u{2241}
-        nsime;\t\u{2244}
-        nsimeq;\t\u{2244}
-        nsmid;\t\u{2224}
-        nspar;\t\u{2226}
-        nsqsube;\t\u{22E2}
-        nsqsupe;\t\u{22E3}
-        nsub;\t\u{2284}
-        nsubE;\t\u{2AC5}\u{338}
-        nsube;\t\u{2288}
-        nsubset;\t\u{2282}\u{20D2}
-        nsubseteq;\t\u{2288}
-        nsubseteqq;\t\u{2AC5}\u{338}
-        nsucc;\t\u{2281}
-        nsucceq;\t\u{2AB0}\u{338}
-        nsup;\t\u{2285}
-        nsupE;\t\u{2AC6}\u{338}
-        nsupe;\t\u{2289}
-        nsupset;\t\u{2283}\u{20D2}
-        nsupseteq;\t\u{2289}
-        nsupseteqq;\t\u{2AC6}\u{338}
-        ntgl;\t\u{2279}
-        ntilde\t\u{F1}
-        ntilde;\t\u{F1}
-        ntlg;\t\u{2278}
-        ntriangleleft;\t\u{22EA}
-        ntrianglelefteq;\t\u{22EC}
-        ntriangleright;\t\u{22EB}
-        ntrianglerighteq;\t\u{22ED}
-        nu;\t\u{3BD}
-        num;\t#
-        numero;\t\u{2116}
-        numsp;\t\u{2007}
-        nvDash;\t\u{22AD}
-        nvHarr;\t\u{2904}
-        nvap;\t\u{224D}\u{20D2}
-        nvdash;\t\u{22AC}
-        nvge;\t\u{2265}\u{20D2}
-        nvgt;\t>\u{20D2}
-        nvinfin;\t\u{29DE}
-        nvlArr;\t\u{2902}
-        nvle;\t\u{2264}\u{20D2}
-        nvlt;\t<\u{20D2}
-        nvltrie;\t\u{22B4}\u{20D2}
-        nvrArr;\t\u{2903}
-        nvrtrie;\t\u{22B5}\u{20D2}
-        nvsim;\t\u{223C}\u{20D2}
-        nwArr;\t\u{21D6}
-        nwarhk;\t\u{2923}
-        nwarr;\t\u{2196}
-        nwarrow;\t\u{2196}
-        nwnear;\t\u{2927}
-        oS;\t\u{24C8}
-        oacute\t\u{F3}
-        oacute;\t\u{F3}
-        oast;\t\u{229B}
-        ocir;\t\u{229A}
-        ocirc\t\u{F4}
-        ocirc;\t\u{F4}
-        ocy;\t\u{43E}
-        odash;\t\u{229D}
-        odblac;\t\u{151}
-        odiv;\t\u{2A38}
-        odot;\t\u{2299}
-        odsold;\t\u{29BC}
-        oelig;\t\u{153}
-        ofcir;\t\u{29BF}
-        ofr;\t\u{1D52C}
-        ogon;\t\u{2DB}
-        ograve\t\u{F2}
-        ograve;\t\u{F2}
-        ogt;\t\u{29C1}
-        ohbar;\t\u{29B5}
-        ohm;\t\u{3A9}
-        oint;\t\u{222E}
-        olarr;\t\u{21BA}
-        olcir;\t\u{29BE}
-        olcross;\t\u{29BB}
-        oline;\t\u{203E}
-        olt;\t\u{29C0}
-        omacr;\t\u{14D}
-        omega;\t\u{3C9}
-        omicron;\t\u{3BF}
-        omid;\t\u{29B6}
-        ominus;\t\u{2296}
-        oopf;\t\u{1D560}
-        opar;\t\u{29B7}
-        operp;\t\u{29B9}
-        oplus;\t\u{2295}
-        or;\t\u{2228}
-        orarr;\t\u{21BB}
-        ord;\t\u{2A5D}
-        order;\t\u{2134}
-        orderof;\t\u{2134}
-        ordf\t\u{AA}
-        ordf;\t\u{AA}
-        ordm\t\u{BA}
-        ordm;\t\u{BA}
-        origof;\t\u{22B6}
-        oror;\t\u{2A56}
-        orslope;\t\u{2A57}
-        orv;\t\u{2A5B}
-        oscr;\t\u{2134}
-        oslash\t\u{F8}
-        oslash;\t\u{F8}
-        osol;\t\u{2298}
-        otilde\t\u{F5}
-        otilde;\t\u{F5}
-        otimes;\t\u{2297}
-        otimesas;\t\u{2A36}
-        ouml\t\u{F6}
-        ouml;\t\u{F6}
-        ovbar;\t\u{233D}
-        par;\t\u{2225}
-        para\t\u{B6}
-        para;\t\u{B6}
-        parallel;\t\u{2225}
-        parsim;\t\u{2AF3}
-        parsl;\t\u{2AFD}
-        part;\t\u{2202}
-        pcy;\t\u{43F}
-        percnt;\t%
-        period;\t.
-        permil;\t\u{2030}
-        perp;\t\u{22A5}
-        pertenk;\t\u{2031}
-        pfr;\t\u{1D52D}
-        phi;\t\u{3C6}
-        phiv;\t\u{3D5}
-        phmmat;\t\u{2133}
-        phone;\t\u{260E}
-        pi;\t\u{3C0}
-        pitchfork;\t\u{22D4}
-        piv;\t\u{3D6}
-        planck;\t\u{210F}
-        planckh;\t\u{210E}
-        plankv;\t\u{210F}
-        plus;\t+
-        plusacir;\t\u{2A23}
-        plusb;\t\u{229E}
-        pluscir;\t\u{2A22}
-        plusdo;\t\u{2214}
-        plusdu;\t\u{2A25}
-        pluse;\t\u{2A72}
-        plusmn\t\u{B1}
-        plusmn;\t\u{B1}
-        plussim;\t\u{2A26}
-        plustwo;\t\u{2A27}
-        pm;\t\u{B1}
-        pointint;\t\u{2A15}
-        popf;\t\u{1D561}
-        pound\t\u{A3}
-        pound;\t\u{A3}
-        pr;\t\u{227A}
-        prE;\t\u{2AB3}
-        prap;\t\u{2AB7}
-        prcue;\t\u{227C}
-        pre;\t\u{2AAF}
-        prec;\t\u{227A}
-        precapprox;\t\u{2AB7}
-        preccurlyeq;\t\u{227C}
-        preceq;\t\u{2AAF}
-        precnapprox;\t\u{2AB9}
-        precneqq;\t\u{2AB5}
-        precnsim;\t\u{22E8}
-        precsim;\t\u{227E}
-        prime;\t\u{2032}
-        primes;\t\u{2119}
-        prnE;\t\u{2AB5}
-        prnap;\t\u{2AB9}
-        prnsim;\t\u{22E8}
-        prod;\t\u{220F}
-        profalar;\t\u{232E}
-        profline;\t\u{2312}
-        profsurf;\t\u{2313}
-        prop;\t\u{221D}
-        propto;\t\u{221D}
-        prsim;\t\u{227E}
-        prurel;\t\u{22B0}
-        pscr;\t\u{1D4C5}
-        psi;\t\u{3C8}
-        puncsp;\t\u{2008}
-        qfr;\t\u{1D52E}
-        qint;\t\u{2A0C}
-        qopf;\t\u{1D562}
-        qprime;\t\u{2057}
-        qscr;\t\u{1D4C6}
-        quaternions;\t\u{210D}
-        quatint;\t\u{2A16}
-        quest;\t?
-        questeq;\t\u{225F}
-        quot\t\u{22}
-        quot;\t\u{22}
-        rAarr;\t\u{21DB}
-        rArr;\t\u{21D2}
-        rAtail;\t\u{291C}
-        rBarr;\t\u{290F}
-        rHar;\t\u{2964}
-        race;\t\u{223D}\u{331}
-        racute;\t\u{155}
-        radic;\t\u{221A}
-        raemptyv;\t\u{29B3}
-        rang;\t\u{27E9}
-        rangd;\t\u{2992}
-        range;\t\u{29A5}
-        rangle;\t\u{27E9}
-        raquo\t\u{BB}
-        raquo;\t\u{BB}
-        rarr;\t\u{2192}
-        rarrap;\t\u{2975}
-        rarrb;\t\u{21E5}
-        rarrbfs;\t\u{2920}
-        rarrc;\t\u{2933}
-        rarrfs;\t\u{291E}
-        rarrhk;\t\u{21AA}
-        rarrlp;\t\u{21AC}
-        rarrpl;\t\u{2945}
-        rarrsim;\t\u{2974}
-        rarrtl;\t\u{21A3}
-        rarrw;\t\u{219D}
-        ratail;\t\u{291A}
-        ratio;\t\u{2236}
-        rationals;\t\u{211A}
-        rbarr;\t\u{290D}
-        rbbrk;\t\u{2773}
-        rbrace;\t}
-        rbrack;\t]
-        rbrke;\t\u{298C}
-        rbrksld;\t\u{298E}
-        rbrkslu;\t\u{2990}
-        rcaron;\t\u{159}
-        rcedil;\t\u{157}
-        rceil;\t\u{2309}
-        rcub;\t}
-        rcy;\t\u{440}
-        rdca;\t\u{2937}
-        rdldhar;\t\u{2969}
-        rdquo;\t\u{201D}
-        rdquor;\t\u{201D}
-        rdsh;\t\u{21B3}
-        real;\t\u{211C}
-        realine;\t\u{211B}
-        realpart;\t\u{211C}
-        reals;\t\u{211D}
-        rect;\t\u{25AD}
-        reg\t\u{AE}
-        reg;\t\u{AE}
-        rfisht;\t\u{297D}
-        rfloor;\t\u{230B}
-        rfr;\t\u{1D52F}
-        rhard;\t\u{21C1}
-        rharu;\t\u{21C0}
-        rharul;\t\u{296C}
-        rho;\t\u{3C1}
-        rhov;\t\u{3F1}
-        rightarrow;\t\u{2192}
-        rightarrowtail;\t\u{21A3}
-        rightharpoondown;\t\u{21C1}
-        rightharpoonup;\t\u{21C0}
-        rightleftarrows;\t\u{21C4}
-        rightleftharpoons;\t\u{21CC}
-        rightrightarrows;\t\u{21C9}
-        rightsquigarrow;\t\u{219D}
-        rightthreetimes;\t\u{22CC}
-        ring;\t\u{2DA}
-        risingdotseq;\t\u{2253}
-        rlarr;\t\u{21C4}
-        rlhar;\t\u{21CC}
-        rlm;\t\u{200F}
-        rmoust;\t\u{23B1}
-        rmoustache;\t\u{23B1}
-        rnmid;\t\u{2AEE}
-        roang;\t\u{27ED}
-        roarr;\t\u{21FE}
-        robrk;\t\u{27E7}
-        ropar;\t\u{2986}
-        ropf;\t\u{1D563}
-        roplus;\t\u{2A2E}
-        rotimes;\t\u{2A35}
-        rpar;\t)
-        rpargt;\t\u{2994}
-        rppolint;\t\u{2A12}
-        rrarr;\t\u{21C9}
-        rsaquo;\t\u{203A}
-        rscr;\t\u{1D4C7}
-        rsh;\t\u{21B1}
-        rsqb;\t]
-        rsquo;\t\u{2019}
-        rsquor;\t\u{2019}
-        rthree;\t\u{22CC}
-        rtimes;\t\u{22CA}
-        rtri;\t\u{25B9}
-        rtrie;\t\u{22B5}
-        rtrif;\t\u{25B8}
-        rtriltri;\t\u{29CE}
-        ruluhar;\t\u{2968}
-        rx;\t\u{211E}
-        sacute;\t\u{15B}
-        sbquo;\t\u{201A}
-        sc;\t\u{227B}
-        scE;\t\u{2AB4}
-        scap;\t\u{2AB8}
-        scaron;\t\u{161}
-        sccue;\t\u{227D}
-        sce;\t\u{2AB0}
-        scedil;\t\u{15F}
-        scirc;\t\u{15D}
-        scnE;\t\u{2AB6}
-        scnap;\t\u{2ABA}
-        scnsim;\t\u{22E9}
-        scpolint;\t\u{2A13}
-        scsim;\t\u{227F}
-        scy;\t\u{441}
-        sdot;\t\u{22C5}
-        sdotb;\t\u{22A1}
-        sdote;\t\u{2A66}
-        seArr;\t\u{21D8}
-        searhk;\t\u{2925}
-        searr;\t\u{2198}
-        searrow;\t\u{2198}
-        sect\t\u{A7}
-        sect;\t\u{A7}
-        semi;\t;
-        seswar;\t\u{2929}
-        setminus;\t\u{2216}
-        setmn;\t\u{2216}
-        sext;\t\u{2736}
-        sfr;\t\u{1D530}
-        sfrown;\t\u{2322}
-        sharp;\t\u{266F}
-        shchcy;\t\u{449}
-        shcy;\t\u{448}
-        shortmid;\t\u{2223}
-        shortparallel;\t\u{2225}
-        shy\t\u{AD}
-        shy;\t\u{AD}
-        sigma;\t\u{3C3}
-        sigmaf;\t\u{3C2}
-        sigmav;\t\u{3C2}
-        sim;\t\u{223C}
-        simdot;\t\u{2A6A}
-        sime;\t\u{2243}
-        simeq;\t\u{2243}
-        simg;\t\u{2A9E}
-        simgE;\t\u{2AA0}
-        siml;\t\u{2A9D}
-        simlE;\t\u{2A9F}
-        simne;\t\u{2246}
-        simplus;\t\u{2A24}
-        simrarr;\t\u{2972}
-        slarr;\t\u{2190}
-        smallsetminus;\t\u{2216}
-        smashp;\t\u{2A33}
-        smeparsl;\t\u{29E4}
-        smid;\t\u{2223}
-        smile;\t\u{2323}
-        smt;\t\u{2AAA}
-        smte;\t\u{2AAC}
-        smtes;\t\u{2AAC}\u{FE00}
-        softcy;\t\u{44C}
-        sol;\t/
-        solb;\t\u{29C4}
-        solbar;\t\u{233F}
-        sopf;\t\u{1D564}
-        spades;\t\u{2660}
-        spadesuit;\t\u{2660}
-        spar;\t\u{2225}
-        sqcap;\t\u{2293}
-        sqcaps;\t\u{2293}\u{FE00}
-        sqcup;\t\u{2294}
-        sqcups;\t\u{2294}\u{FE00}
-        sqsub;\t\u{228F}
-        sqsube;\t\u{2291}
-        sqsubset;\t\u{228F}
-        sqsubseteq;\t\u{2291}
-        sqsup;\t\u{2290}
-        sqsupe;\t\u{2292}
-        sqsupset;\t\u{2290}
-        sqsupseteq;\t\u{2292}
-        squ;\t\u{25A1}
-        square;\t\u{25A1}
-        squarf;\t\u{25AA}
-        squf;\t\u{25AA}
-        srarr;\t\u{2192}
-        sscr;\t\u{1D4C8}
-        ssetmn;\t\u{2216}
-        ssmile;\t\u{2323}
-        sstarf;\t\u{22C6}
-        star;\t\u{2606}
-        starf;\t\u{2605}
-        straightepsilon;\t\u{3F5}
-        straightphi;\t\u{3D5}
-        strns;\t\u{AF}
-        sub;\t\u{2282}
-        subE;\t\u{2AC5}
-        subdot;\t\u{2ABD}
-        sube;\t\u{2286}
-        subedot;\t\u{2AC3}
-        submult;\t\u{2AC1}
-        subnE;\t\u{2ACB}
-        subne;\t\u{228A}
-        subplus;\t\u{2ABF}
-        subrarr;\t\u{2979}
-        subset;\t\u{2282}
-        subseteq;\t\u{2286}
-        subseteqq;\t\u{2AC5}
-        subsetneq;\t\u{228A}
-        subsetneqq;\t\u{2ACB}
-        subsim;\t\u{2AC7}
-        subsub;\t\u{2AD5}
-        subsup;\t\u{2AD3}
-        succ;\t\u{227B}
-        succapprox;\t\u{2AB8}
-        succcurlyeq;\t\u{227D}
-        succeq;\t\u{2AB0}
-        succnapprox;\t\u{2ABA}
-        succneqq;\t\u{2AB6}
-        succnsim;\t\u{22E9}
-        succsim;\t\u{227F}
-        sum;\t\u{2211}
-        sung;\t\u{266A}
-        sup1\t\u{B9}
-        sup1;\t\u{B9}
-        sup2\t\u{B2}
-        sup2;\t\u{B2}
-        sup3\t\u{B3}
-        sup3;\t\u{B3}
-        sup;\t\u{2283}
-        supE;\t\u{2AC6}
-        supdot;\t\u{2ABE}
-        supdsub;\t\u{2AD8}
-        supe;\t\u{2287}
-        supedot;\t\u{2AC4}
-        suphsol;\t\u{27C9}
-        suphsub;\t\u{2AD7}
-        suplarr;\t\u{297B}
-        supmult;\t\u{2AC2}
-        supnE;\t\u{2ACC}
-        supne;\t\u{228B}
-        supplus;\t\u{2AC0}
-        supset;\t\u{2283}
-        supseteq;\t\u{2287}
-        supseteqq;\t\u{2AC6}
-        supsetneq;\t\u{228B}
-        supsetneqq;\t\u{2ACC}
-        supsim;\t\u{2AC8}
-        supsub;\t\u{2AD4}
-        supsup;\t\u{2AD6}
-        swArr;\t\u{21D9}
-        swarhk;\t\u{2926}
-        swarr;\t\u{2199}
-        swarrow;\t\u{2199}
-        swnwar;\t\u{292A}
-        szlig\t\u{DF}
-        szlig;\t\u{DF}
-        target;\t\u{2316}
-        tau;\t\u{3C4}
-        tbrk;\t\u{23B4}
-        tcaron;\t\u{165}
-        tcedil;\t\u{163}
-        tcy;\t\u{442}
-        tdot;\t\u{20DB}
-        telrec;\t\u{2315}
-        tfr;\t\u{1D531}
-        there4;\t\u{2234}
-        therefore;\t\u{2234}
-        theta;\t\u{3B8}
-        thetasym;\t\u{3D1}
-        thetav;\t\u{3D1}
-        thickapprox;\t\u{2248}
-        thicksim;\t\u{223C}
-        thinsp;\t\u{2009}
-        thkap;\t\u{2248}
-        thksim;\t\u{223C}
-        thorn\t\u{FE}
-        thorn;\t\u{FE}
-        tilde;\t\u{2DC}
-        times\t\u{D7}
-        times;\t\u{D7}
-        timesb;\t\u{22A0}
-        timesbar;\t\u{2A31}
-        timesd;\t\u{2A30}
-        tint;\t\u{222D}
-        toea;\t\u{2928}
-        top;\t\u{22A4}
-        topbot;\t\u{2336}
-        topcir;\t\u{2AF1}
-        topf;\t\u{1D565}
-        topfork;\t\u{2ADA}
-        tosa;\t\u{2929}
-        tprime;\t\u{2034}
-        trade;\t\u{2122}
-        triangle;\t\u{25B5}
-        triangledown;\t\u{25BF}
-        triangleleft;\t\u{25C3}
-        trianglelefteq;\t\u{22B4}
-        triangleq;\t\u{225C}
-        triangleright;\t\u{25B9}
-        trianglerighteq;\t\u{22B5}
-        tridot;\t\u{25EC}
-        trie;\t\u{225C}
-        triminus;\t\u{2A3A}
-        triplus;\t\u{2A39}
-        trisb;\t\u{29CD}
-        tritime;\t\u{2A3B}
-        trpezium;\t\u{23E2}
-        tscr;\t\u{1D4C9}
-        tscy;\t\u{446}
-        tshcy;\t\u{45B}
-        tstrok;\t\u{167}
-        twixt;\t\u{226C}
-        twoheadleftarrow;\t\u{219E}
-        twoheadrightarrow;\t\u{21A0}
-        uArr;\t\u{21D1}
-        uHar;\t\u{2963}
-        uacute\t\u{FA}
-        uacute;\t\u{FA}
-        uarr;\t\u{2191}
-        ubrcy;\t\u{45E}
-        ubreve;\t\u{16D}
-        ucirc\t\u{FB}
-        ucirc;\t\u{FB}
-        ucy;\t\u{443}
-        udarr;\t\u{21C5}
-        udblac;\t\u{171}
-        udhar;\t\u{296E}
-        ufisht;\t\u{297E}
-        ufr;\t\u{1D532}
-        ugrave\t\u{F9}
-        ugrave;\t\u{F9}
-        uharl;\t\u{21BF}
-        uharr;\t\u{21BE}
-        uhblk;\t\u{2580}
-        ulcorn;\t\u{231C}
-        ulcorner;\t\u{231C}
-        ulcrop;\t\u{230F}
-        ultri;\t\u{25F8}
-        umacr;\t\u{16B}
-        uml\t\u{A8}
-        uml;\t\u{A8}
-        uogon;\t\u{173}
-        uopf;\t\u{1D566}
-        uparrow;\t\u{2191}
-        updownarrow;\t\u{2195}
-        upharpoonleft;\t\u{21BF}
-        upharpoonright;\t\u{21BE}
-        uplus;\t\u{228E}
-        upsi;\t\u{3C5}
-        upsih;\t\u{3D2}
-        upsilon;\t\u{3C5}
-        upuparrows;\t\u{21C8}
-        urcorn;\t\u{231D}
-        urcorner;\t\u{231D}
-        urcrop;\t\u{230E}
-        uring;\t\u{16F}
-        urtri;\t\u{25F9}
-        uscr;\t\u{1D4CA}
-        utdot;\t\u{22F0}
-        utilde;\t\u{169}
-        utri;\t\u{25B5}
-        utrif;\t\u{25B4}
-        uuarr;\t\u{21C8}
-        uuml\t\u{FC}
-        uuml;\t\u{FC}
-        uwangle;\t\u{29A7}
-        vArr;\t\u{21D5}
-        vBar;\t\u{2AE8}
-        vBarv;\t\u{2AE9}
-        vDash;\t\u{22A8}
-        vangrt;\t\u{299C}
-        varepsilon;\t\u{3F5}
-        varkappa;\t\u{3F0}
-        varnothing;\t\u{2205}
-        varphi;\t\u{3D5}
-        varpi;\t\u{3D6}
-        varpropto;\t\u{221D}
-        varr;\t\u{2195}
-        varrho;\t\u{3F1}
-        varsigma;\t\u{3C2}
-        varsubsetneq;\t\u{228A}\u{FE00}
-        varsubsetneqq;\t\u{2ACB}\u{FE00}
-        varsupsetneq;\t\u{228B}\u{FE00}
-        varsupsetneqq;\t\u{2ACC}\u{FE00}
-        vartheta;\t\u{3D1}
-        vartriangleleft;\t\u{22B2}
-        vartriangleright;\t\u{22B3}
-        vcy;\t\u{432}
-        vdash;\t\u{22A2}
-        vee;\t\u{2228}
-        veebar;\t\u{22BB}
-        veeeq;\t\u{225A}
-        vellip;\t\u{22EE}
-        verbar;\t|
-        vert;\t|
-        vfr;\t\u{1D533}
-        vltri;\t\u{22B2}
-        vnsub;\t\u{2282}\u{20D2}
-        vnsup;\t\u{2283}\u{20D2}
-        vopf;\t\u{1D567}
-        vprop;\t\u{221D}
-        vrtri;\t\u{22B3}
-        vscr;\t\u{1D4CB}
-        vsubnE;\t\u{2ACB}\u{FE00}
-        vsubne;\t\u{228A}\u{FE00}
-        vsupnE;\t\u{2ACC}\u{FE00}
-        vsupne;\t\u{228B}\u{FE00}
-        vzigzag;\t\u{299A}
-        wcirc;\t\u{175}
-        wedbar;\t\u{2A5F}
-        wedge;\t\u{2227}
-        wedgeq;\t\u{2259}
-        weierp;\t\u{2118}
-        wfr;\t\u{1D534}
-        wopf;\t\u{1D568}
-        wp;\t\u{2118}
-        wr;\t\u{2240}
-        wreath;\t\u{2240}
-        wscr;\t\u{1D4CC}
-        xcap;\t\u{22C2}
-        xcirc;\t\u{25EF}
-        xcup;\t\u{22C3}
-        xdtri;\t\u{25BD}
-        xfr;\t\u{1D535}
-        xhArr;\t\u{27FA}
-        xharr;\t\u{27F7}
-        xi;\t\u{3BE}
-        xlArr;\t\u{27F8}
-        xlarr;\t\u{27F5}
-        xmap;\t\u{27FC}
-        xnis;\t\u{22FB}
-        xodot;\t\u{2A00}
-        xopf;\t\u{1D569}
-        xoplus;\t\u{2A01}
-        xotime;\t\u{2A02}
-        xrArr;\t\u{27F9}
-        xrarr;\t\u{27F6}
-        xscr;\t\u{1D4CD}
-        xsqcup;\t\u{2A06}
-        xuplus;\t\u{2A04}
-        xutri;\t\u{25B3}
-        xvee;\t\u{22C1}
-        xwedge;\t\u{22C0}
-        yacute\t\u{FD}
-        yacute;\t\u{FD}
-        yacy;\t\u{44F}
-        ycirc;\t\u{177}
-        ycy;\t\u{44B}
-        yen\t\u{A5}
-        yen;\t\u{A5}
-        yfr;\t\u{1D536}
-        yicy;\t\u{457}
-        yopf;\t\u{1D56A}
-        yscr;\t\u{1D4CE}
-        yucy;\t\u{44E}
-        yuml\t\u{FF}
-        yuml;\t\u{FF}
-        zacute;\t\u{17A}
-        zcaron;\t\u{17E}
-        zcy;\t\u{437}
-        zdot;\t\u{17C}
-        zeetrf;\t\u{2128}
-        zeta;\t\u{3B6}
-        zfr;\t\u{1D537}
-        zhcy;\t\u{436}
-        zigrarr;\t\u{21DD}
-        zopf;\t\u{1D56B}
-        zscr;\t\u{1D4CF}
-        zwj;\t\u{200D}
-        zwnj;\t\u{200C}
+        AElig C6
+        AElig; C6
+        AMP 26
+        AMP; 26
+        Aacute C1
+        Aacute; C1
+        Abreve; 102
+        Acirc C2
+        Acirc; C2
+        Acy; 410
+        Afr; 1D504
+        Agrave C0
+        Agrave; C0
+        Alpha; 391
+        Amacr; 100
+        And; 2A53
+        Aogon; 104
+        Aopf; 1D538
+        ApplyFunction; 2061
+        Aring C5
+        Aring; C5
+        Ascr; 1D49C
+        Assign; 2254
+        Atilde C3
+        Atilde; C3
+        Auml C4
+        Auml; C4
+        Backslash; 2216
+        Barv; 2AE7
+        Barwed; 2306
+        Bcy; 411
+        Because; 2235
+        Bernoullis; 212C
+        Beta; 392
+        Bfr; 1D505
+        Bopf; 1D539
+        Breve; 2D8
+        Bscr; 212C
+        Bumpeq; 224E
+        CHcy; 427
+        COPY A9
+        COPY; A9
+        Cacute; 106
+        Cap; 22D2
+        CapitalDifferentialD; 2145
+        Cayleys; 212D
+        Ccaron; 10C
+        Ccedil C7
+        Ccedil; C7
+        Ccirc; 108
+        Cconint; 2230
+        Cdot; 10A
+        Cedilla; B8
+        CenterDot; B7
+        Cfr; 212D
+        Chi; 3A7
+        CircleDot; 2299
+        CircleMinus; 2296
+        CirclePlus; 2295
+        CircleTimes; 2297
+        ClockwiseContourIntegral; 2232
+        CloseCurlyDoubleQuote; 201D
+        CloseCurlyQuote; 2019
+        Colon; 2237
+        Colone; 2A74
+        Congruent; 2261
+        Conint; 222F
+        ContourIntegral; 222E
+        Copf; 2102
+        Coproduct; 2210
+        CounterClockwiseContourIntegral; 2233
+        Cross; 2A2F
+        Cscr; 1D49E
+        Cup; 22D3
+        CupCap; 224D
+        DD; 2145
+        DDotrahd; 2911
+        DJcy; 402
+        DScy; 405
+        DZcy; 40F
+        Dagger; 2021
+        Darr; 21A1
+        Dashv; 2AE4
+        Dcaron; 10E
+        Dcy; 414
+        Del; 2207
+        Delta; 394
+        Dfr; 1D507
+        DiacriticalAcute; B4
+        DiacriticalDot; 2D9
+        DiacriticalDoubleAcute; 2DD
+        DiacriticalGrave; 60
+        DiacriticalTilde; 2DC
+        Diamond; 22C4
+        DifferentialD; 2146
+        Dopf; 1D53B
+        Dot; A8
+        DotDot; 20DC
+        DotEqual; 2250
+        DoubleContourIntegral; 222F
+        DoubleDot; A8
+        DoubleDownArrow; 21D3
+        DoubleLeftArrow; 21D0
+        DoubleLeftRightArrow; 21D4
+        DoubleLeftTee; 2AE4
+        DoubleLongLeftArrow; 27F8
+        DoubleLongLeftRightArrow; 27FA
+        DoubleLongRightArrow; 27F9
+        DoubleRightArrow; 21D2
+        DoubleRightTee; 22A8
+        DoubleUpArrow; 21D1
+        DoubleUpDownArrow; 21D5
+        DoubleVerticalBar; 2225
+        DownArrow; 2193
+        DownArrowBar; 2913
+        DownArrowUpArrow; 21F5
+        DownBreve; 311
+        DownLeftRightVector; 2950
+        DownLeftTeeVector; 295E
+        DownLeftVector; 21BD
+        DownLeftVectorBar; 2956
+        DownRightTeeVector; 295F
+        DownRightVector; 21C1
+        DownRightVectorBar; 2957
+        DownTee; 22A4
+        DownTeeArrow; 21A7
+        Downarrow; 21D3
+        Dscr; 1D49F
+        Dstrok; 110
+        ENG; 14A
+        ETH D0
+        ETH; D0
+        Eacute C9
+        Eacute; C9
+        Ecaron; 11A
+        Ecirc CA
+        Ecirc; CA
+        Ecy; 42D
+        Edot; 116
+        Efr; 1D508
+        Egrave C8
+        Egrave; C8
+        Element; 2208
+        Emacr; 112
+        EmptySmallSquare; 25FB
+        EmptyVerySmallSquare; 25AB
+        Eogon; 118
+        Eopf; 1D53C
+        Epsilon; 395
+        Equal; 2A75
+        EqualTilde; 2242
+        Equilibrium; 21CC
+        Escr; 2130
+        Esim; 2A73
+        Eta; 397
+        Euml CB
+        Euml; CB
+        Exists; 2203
+        ExponentialE; 2147
+        Fcy; 424
+        Ffr; 1D509
+        FilledSmallSquare; 25FC
+        FilledVerySmallSquare; 25AA
+        Fopf; 1D53D
+        ForAll; 2200
+        Fouriertrf; 2131
+        Fscr; 2131
+        GJcy; 403
+        GT 3E
+        GT; 3E
+        Gamma; 393
+        Gammad; 3DC
+        Gbreve; 11E
+        Gcedil; 122
+        Gcirc; 11C
+        Gcy; 413
+        Gdot; 120
+        Gfr; 1D50A
+        Gg; 22D9
+        Gopf; 1D53E
+        GreaterEqual; 2265
+        GreaterEqualLess; 22DB
+        GreaterFullEqual; 2267
+        GreaterGreater; 2AA2
+        GreaterLess; 2277
+        GreaterSlantEqual; 2A7E
+        GreaterTilde; 2273
+        Gscr; 1D4A2
+        Gt; 226B
+        HARDcy; 42A
+        Hacek; 2C7
+        Hat; 5E
+        Hcirc; 124
+        Hfr; 210C
+        HilbertSpace; 210B
+        Hopf; 210D
+        HorizontalLine; 2500
+        Hscr; 210B
+        Hstrok; 126
+        HumpDownHump; 224E
+        HumpEqual; 224F
+        IEcy; 415
+        IJlig; 132
+        IOcy; 401
+        Iacute CD
+        Iacute; CD
+        Icirc CE
+        Icirc; CE
+        Icy; 418
+        Idot; 130
+        Ifr; 2111
+        Igrave CC
+        Igrave; CC
+        Im; 2111
+        Imacr; 12A
+        ImaginaryI; 2148
+        Implies; 21D2
+        Int; 222C
+        Integral; 222B
+        Intersection; 22C2
+        InvisibleComma; 2063
+        InvisibleTimes; 2062
+        Iogon; 12E
+        Iopf; 1D540
+        Iota; 399
+        Iscr; 2110
+        Itilde; 128
+        Iukcy; 406
+        Iuml CF
+        Iuml; CF
+        Jcirc; 134
+        Jcy; 419
+        Jfr; 1D50D
+        Jopf; 1D541
+        Jscr; 1D4A5
+        Jsercy; 408
+        Jukcy; 404
+        KHcy; 425
+        KJcy; 40C
+        Kappa; 39A
+        Kcedil; 136
+        Kcy; 41A
+        Kfr; 1D50E
+        Kopf; 1D542
+        Kscr; 1D4A6
+        LJcy; 409
+        LT 3C
+        LT; 3C
+        Lacute; 139
+        Lambda; 39B
+        Lang; 27EA
+        Laplacetrf; 2112
+        Larr; 219E
+        Lcaron; 13D
+        Lcedil; 13B
+        Lcy; 41B
+        LeftAngleBracket; 27E8
+        LeftArrow; 2190
+        LeftArrowBar; 21E4
+        LeftArrowRightArrow; 21C6
+        LeftCeiling; 2308
+        LeftDoubleBracket; 27E6
+        LeftDownTeeVector; 2961
+        LeftDownVector; 21C3
+        LeftDownVectorBar; 2959
+        LeftFloor; 230A
+        LeftRightArrow; 2194
+        LeftRightVector; 294E
+        LeftTee; 22A3
+        LeftTeeArrow; 21A4
+        LeftTeeVector; 295A
+        LeftTriangle; 22B2
+        LeftTriangleBar; 29CF
+        LeftTriangleEqual; 22B4
+        LeftUpDownVector; 2951
+        LeftUpTeeVector; 2960
+        LeftUpVector; 21BF
+        LeftUpVectorBar; 2958
+        LeftVector; 21BC
+        LeftVectorBar; 2952
+        Leftarrow; 21D0
+        Leftrightarrow; 21D4
+        LessEqualGreater; 22DA
+        LessFullEqual; 2266
+        LessGreater; 2276
+        LessLess; 2AA1
+        LessSlantEqual; 2A7D
+        LessTilde; 2272
+        Lfr; 1D50F
+        Ll; 22D8
+        Lleftarrow; 21DA
+        Lmidot; 13F
+        LongLeftArrow; 27F5
+        LongLeftRightArrow; 27F7
+        LongRightArrow; 27F6
+        Longleftarrow; 27F8
+        Longleftrightarrow; 27FA
+        Longrightarrow; 27F9
+        Lopf; 1D543
+        LowerLeftArrow; 2199
+        LowerRightArrow; 2198
+        Lscr; 2112
+        Lsh; 21B0
+        Lstrok; 141
+        Lt; 226A
+        Map; 2905
+        Mcy; 41C
+        MediumSpace; 205F
+        Mellintrf; 2133
+        Mfr; 1D510
+        MinusPlus; 2213
+        Mopf; 1D544
+        Mscr; 2133
+        Mu; 39C
+        NJcy; 40A
+        Nacute; 143
+        Ncaron; 147
+        Ncedil; 145
+        Ncy; 41D
+        NegativeMediumSpace; 200B
+        NegativeThickSpace; 200B
+        NegativeThinSpace; 200B
+        NegativeVeryThinSpace; 200B
+        NestedGreaterGreater; 226B
+        NestedLessLess; 226A
+        NewLine; A
+        Nfr; 1D511
+        NoBreak; 2060
+        NonBreakingSpace; A0
+        Nopf; 2115
+        Not; 2AEC
+        NotCongruent; 2262
+        NotCupCap; 226D
+        NotDoubleVerticalBar; 2226
+        NotElement; 2209
+        NotEqual; 2260
+        NotEqualTilde; 2242 338
+        NotExists; 2204
+        NotGreater; 226F
+        NotGreaterEqual; 2271
+        NotGreaterFullEqual; 2267 338
+        NotGreaterGreater; 226B 338
+        NotGreaterLess; 2279
+        NotGreaterSlantEqual; 2A7E 338
+        NotGreaterTilde; 2275
+        NotHumpDownHump; 224E 338
+        NotHumpEqual; 224F 338
+        NotLeftTriangle; 22EA
+        NotLeftTriangleBar; 29CF 338
+        NotLeftTriangleEqual; 22EC
+        NotLess; 226E
+        NotLessEqual; 2270
+        NotLessGreater; 2278
+        NotLessLess; 226A 338
+        NotLessSlantEqual; 2A7D 338
+        NotLessTilde; 2274
+        NotNestedGreaterGreater; 2AA2 338
+        NotNestedLessLess; 2AA1 338
+        NotPrecedes; 2280
+        NotPrecedesEqual; 2AAF 338
+        NotPrecedesSlantEqual; 22E0
+        NotReverseElement; 220C
+        NotRightTriangle; 22EB
+        NotRightTriangleBar; 29D0 338
+        NotRightTriangleEqual; 22ED
+        NotSquareSubset; 228F 338
+        NotSquareSubsetEqual; 22E2
+        NotSquareSuperset; 2290 338
+        NotSquareSupersetEqual; 22E3
+        NotSubset; 2282 20D2
+        NotSubsetEqual; 2288
+        NotSucceeds; 2281
+        NotSucceedsEqual; 2AB0 338
+        NotSucceedsSlantEqual; 22E1
+        NotSucceedsTilde; 227F 338
+        NotSuperset; 2283 20D2
+        NotSupersetEqual; 2289
+        NotTilde; 2241
+        NotTildeEqual; 2244
+        NotTildeFullEqual; 2247
+        NotTildeTilde; 2249
+        NotVerticalBar; 2224
+        Nscr; 1D4A9
+        Ntilde D1
+        Ntilde; D1
+        Nu; 39D
+        OElig; 152
+        Oacute D3
+        Oacute; D3
+        Ocirc D4
+        Ocirc; D4
+        Ocy; 41E
+        Odblac; 150
+        Ofr; 1D512
+        Ograve D2
+        Ograve; D2
+        Omacr; 14C
+        Omega; 3A9
+        Omicron; 39F
+        Oopf; 1D546
+        OpenCurlyDoubleQuote; 201C
+        OpenCurlyQuote; 2018
+        Or; 2A54
+        Oscr; 1D4AA
+        Oslash D8
+        Oslash; D8
+        Otilde D5
+        Otilde; D5
+        Otimes; 2A37
+        Ouml D6
+        Ouml; D6
+        OverBar; 203E
+        OverBrace; 23DE
+        OverBracket; 23B4
+        OverParenthesis; 23DC
+        PartialD; 2202
+        Pcy; 41F
+        Pfr; 1D513
+        Phi; 3A6
+        Pi; 3A0
+        PlusMinus; B1
+        Poincareplane; 210C
+        Popf; 2119
+        Pr; 2ABB
+        Precedes; 227A
+        PrecedesEqual; 2AAF
+        PrecedesSlantEqual; 227C
+        PrecedesTilde; 227E
+        Prime; 2033
+        Product; 220F
+        Proportion; 2237
+        Proportional; 221D
+        Pscr; 1D4AB
+        Psi; 3A8
+        QUOT 22
+        QUOT; 22
+        Qfr; 1D514
+        Qopf; 211A
+        Qscr; 1D4AC
+        RBarr; 2910
+        REG AE
+        REG; AE
+        Racute; 154
+        Rang; 27EB
+        Rarr; 21A0
+        Rarrtl; 2916
+        Rcaron; 158
+        Rcedil; 156
+        Rcy; 420
+        Re; 211C
+        ReverseElement; 220B
+        ReverseEquilibrium; 21CB
+        ReverseUpEquilibrium; 296F
+        Rfr; 211C
+        Rho; 3A1
+        RightAngleBracket; 27E9
+        RightArrow; 2192
+        RightArrowBar; 21E5
+        RightArrowLeftArrow; 21C4
+        RightCeiling; 2309
+        RightDoubleBracket; 27E7
+        RightDownTeeVector; 295D
+        RightDownVector; 21C2
+        RightDownVectorBar; 2955
+        RightFloor; 230B
+        RightTee; 22A2
+        RightTeeArrow; 21A6
+        RightTeeVector; 295B
+        RightTriangle; 22B3
+        RightTriangleBar; 29D0
+        RightTriangleEqual; 22B5
+        RightUpDownVector; 294F
+        RightUpTeeVector; 295C
+        RightUpVector; 21BE
+        RightUpVectorBar; 2954
+        RightVector; 21C0
+        RightVectorBar; 2953
+        Rightarrow; 21D2
+        Ropf; 211D
+        RoundImplies; 2970
+        Rrightarrow; 21DB
+        Rscr; 211B
+        Rsh; 21B1
+        RuleDelayed; 29F4
+        SHCHcy; 429
+        SHcy; 428
+        SOFTcy; 42C
+        Sacute; 15A
+        Sc; 2ABC
+        Scaron; 160
+        Scedil; 15E
+        Scirc; 15C
+        Scy; 421
+        Sfr; 1D516
+        ShortDownArrow; 2193
+        ShortLeftArrow; 2190
+        ShortRightArrow; 2192
+        ShortUpArrow; 2191
+        Sigma; 3A3
+        SmallCircle; 2218
+        Sopf; 1D54A
+        Sqrt; 221A
+        Square; 25A1
+        SquareIntersection; 2293
+        SquareSubset; 228F
+        SquareSubsetEqual; 2291
+        SquareSuperset; 2290
+        SquareSupersetEqual; 2292
+        SquareUnion; 2294
+        Sscr; 1D4AE
+        Star; 22C6
+        Sub; 22D0
+        Subset; 22D0
+        SubsetEqual; 2286
+        Succeeds; 227B
+        SucceedsEqual; 2AB0
+        SucceedsSlantEqual; 227D
+        SucceedsTilde; 227F
+        SuchThat; 220B
+        Sum; 2211
+        Sup; 22D1
+        Superset; 2283
+        SupersetEqual; 2287
+        Supset; 22D1
+        THORN DE
+        THORN; DE
+        TRADE; 2122
+        TSHcy; 40B
+        TScy; 426
+        Tab; 9
+        Tau; 3A4
+        Tcaron; 164
+        Tcedil; 162
+        Tcy; 422
+        Tfr; 1D517
+        Therefore; 2234
+        Theta; 398
+        ThickSpace; 205F 200A
+        ThinSpace; 2009
+        Tilde; 223C
+        TildeEqual; 2243
+        TildeFullEqual; 2245
+        TildeTilde; 2248
+        Topf; 1D54B
+        TripleDot; 20DB
+        Tscr; 1D4AF
+        Tstrok; 166
+        Uacute DA
+        Uacute; DA
+        Uarr; 219F
+        Uarrocir; 2949
+        Ubrcy; 40E
+        Ubreve; 16C
+        Ucirc DB
+        Ucirc; DB
+        Ucy; 423
+        Udblac; 170
+        Ufr; 1D518
+        Ugrave D9
+        Ugrave; D9
+        Umacr; 16A
+        UnderBar; 5F
+        UnderBrace; 23DF
+        UnderBracket; 23B5
+        UnderParenthesis; 23DD
+        Union; 22C3
+        UnionPlus; 228E
+        Uogon; 172
+        Uopf; 1D54C
+        UpArrow; 2191
+        UpArrowBar; 2912
+        UpArrowDownArrow; 21C5
+        UpDownArrow; 2195
+        UpEquilibrium; 296E
+        UpTee; 22A5
+        UpTeeArrow; 21A5
+        Uparrow; 21D1
+        Updownarrow; 21D5
+        UpperLeftArrow; 2196
+        UpperRightArrow; 2197
+        Upsi; 3D2
+        Upsilon; 3A5
+        Uring; 16E
+        Uscr; 1D4B0
+        Utilde; 168
+        Uuml DC
+        Uuml; DC
+        VDash; 22AB
+        Vbar; 2AEB
+        Vcy; 412
+        Vdash; 22A9
+        Vdashl; 2AE6
+        Vee; 22C1
+        Verbar; 2016
+        Vert; 2016
+        VerticalBar; 2223
+        VerticalLine; 7C
+        VerticalSeparator; 2758
+        VerticalTilde; 2240
+        VeryThinSpace; 200A
+        Vfr; 1D519
+        Vopf; 1D54D
+        Vscr; 1D4B1
+        Vvdash; 22AA
+        Wcirc; 174
+        Wedge; 22C0
+        Wfr; 1D51A
+        Wopf; 1D54E
+        Wscr; 1D4B2
+        Xfr; 1D51B
+        Xi; 39E
+        Xopf; 1D54F
+        Xscr; 1D4B3
+        YAcy; 42F
+        YIcy; 407
+        YUcy; 42E
+        Yacute DD
+        Yacute; DD
+        Ycirc; 176
+        Ycy; 42B
+        Yfr; 1D51C
+        Yopf; 1D550
+        Yscr; 1D4B4
+        Yuml; 178
+        ZHcy; 416
+        Zacute; 179
+        Zcaron; 17D
+        Zcy; 417
+        Zdot; 17B
+        ZeroWidthSpace; 200B
+        Zeta; 396
+        Zfr; 2128
+        Zopf; 2124
+        Zscr; 1D4B5
+        aacute E1
+        aacute; E1
+        abreve; 103
+        ac; 223E
+        acE; 223E 333
+        acd; 223F
+        acirc E2
+        acirc; E2
+        acute B4
+        acute; B4
+        acy; 430
+        aelig E6
+        aelig; E6
+        af; 2061
+        afr; 1D51E
+        agrave E0
+        agrave; E0
+        alefsym; 2135
+        aleph; 2135
+        alpha; 3B1
+        amacr; 101
+        amalg; 2A3F
+        amp 26
+        amp; 26
+        and; 2227
+        andand; 2A55
+        andd; 2A5C
+        andslope; 2A58
+        andv; 2A5A
+        ang; 2220
+        ange; 29A4
+        angle; 2220
+        angmsd; 2221
+        angmsdaa; 29A8
+        angmsdab; 29A9
+        angmsdac; 29AA
+        angmsdad; 29AB
+        angmsdae; 29AC
+        angmsdaf; 29AD
+        angmsdag; 29AE
+        angmsdah; 29AF
+        angrt; 221F
+        angrtvb; 22BE
+        angrtvbd; 299D
+        angsph; 2222
+        angst; C5
+        angzarr; 237C
+        aogon; 105
+        aopf; 1D552
+        ap; 2248
+        apE; 2A70
+        apacir; 2A6F
+        ape; 224A
+        apid; 224B
+        apos; 27
+        approx; 2248
+        approxeq; 224A
+        aring E5
+        aring; E5
+        ascr; 1D4B6
+        ast; 2A
+        asymp; 2248
+        asympeq; 224D
+        atilde E3
+        atilde; E3
+        auml E4
+        auml; E4
+        awconint; 2233
+        awint; 2A11
+        bNot; 2AED
+        backcong; 224C
+        backepsilon; 3F6
+        backprime; 2035
+        backsim; 223D
+        backsimeq; 22CD
+        barvee; 22BD
+        barwed; 2305
+        barwedge; 2305
+        bbrk; 23B5
+        bbrktbrk; 23B6
+        bcong; 224C
+        bcy; 431
+        bdquo; 201E
+        becaus; 2235
+        because; 2235
+        bemptyv; 29B0
+        bepsi; 3F6
+        bernou; 212C
+        beta; 3B2
+        beth; 2136
+        between; 226C
+        bfr; 1D51F
+        bigcap; 22C2
+        bigcirc; 25EF
+        bigcup; 22C3
+        bigodot; 2A00
+        bigoplus; 2A01
+        bigotimes; 2A02
+        bigsqcup; 2A06
+        bigstar; 2605
+        bigtriangledown; 25BD
+        bigtriangleup; 25B3
+        biguplus; 2A04
+        bigvee; 22C1
+        bigwedge; 22C0
+        bkarow; 290D
+        blacklozenge; 29EB
+        blacksquare; 25AA
+        blacktriangle; 25B4
+        blacktriangledown; 25BE
+        blacktriangleleft; 25C2
+        blacktriangleright; 25B8
+        blank; 2423
+        blk12; 2592
+        blk14; 2591
+        blk34; 2593
+        block; 2588
+        bne; 3D 20E5
+        bnequiv; 2261 20E5
+        bnot; 2310
+        bopf; 1D553
+        bot; 22A5
+        bottom; 22A5
+        bowtie; 22C8
+        boxDL; 2557
+        boxDR; 2554
+        boxDl; 2556
+        boxDr; 2553
+        boxH; 2550
+        boxHD; 2566
+        boxHU; 2569
+        boxHd; 2564
+        boxHu; 2567
+        boxUL; 255D
+        boxUR; 255A
+        boxUl; 255C
+        boxUr; 2559
+        boxV; 2551
+        boxVH; 256C
+        boxVL; 2563
+        boxVR; 2560
+        boxVh; 256B
+        boxVl; 2562
+        boxVr; 255F
+        boxbox; 29C9
+        boxdL; 2555
+        boxdR; 2552
+        boxdl; 2510
+        boxdr; 250C
+        boxh; 2500
+        boxhD; 2565
+        boxhU; 2568
+        boxhd; 252C
+        boxhu; 2534
+        boxminus; 229F
+        boxplus; 229E
+        boxtimes; 22A0
+        boxuL; 255B
+        boxuR; 2558
+        boxul; 2518
+        boxur; 2514
+        boxv; 2502
+        boxvH; 256A
+        boxvL; 2561
+        boxvR; 255E
+        boxvh; 253C
+        boxvl; 2524
+        boxvr; 251C
+        bprime; 2035
+        breve; 2D8
+        brvbar A6
+        brvbar; A6
+        bscr; 1D4B7
+        bsemi; 204F
+        bsim; 223D
+        bsime; 22CD
+        bsol; 5C
+        bsolb; 29C5
+        bsolhsub; 27C8
+        bull; 2022
+        bullet; 2022
+        bump; 224E
+        bumpE; 2AAE
+        bumpe; 224F
+        bumpeq; 224F
+        cacute; 107
+        cap; 2229
+        capand; 2A44
+        capbrcup; 2A49
+        capcap; 2A4B
+        capcup; 2A47
+        capdot; 2A40
+        caps; 2229 FE00
+        caret; 2041
+        caron; 2C7
+        ccaps; 2A4D
+        ccaron; 10D
+        ccedil E7
+        ccedil; E7
+        ccirc; 109
+        ccups; 2A4C
+        ccupssm; 2A50
+        cdot; 10B
+        cedil B8
+        cedil; B8
+        cemptyv; 29B2
+        cent A2
+        cent; A2
+        centerdot; B7
+        cfr; 1D520
+        chcy; 447
+        check; 2713
+        checkmark; 2713
+        chi; 3C7
+        cir; 25CB
+        cirE; 29C3
+        circ; 2C6
+        circeq; 2257
+        circlearrowleft; 21BA
+        circlearrowright; 21BB
+        circledR; AE
+        circledS; 24C8
+        circledast; 229B
+        circledcirc; 229A
+        circleddash; 229D
+        cire; 2257
+        cirfnint; 2A10
+        cirmid; 2AEF
+        cirscir; 29C2
+        clubs; 2663
+        clubsuit; 2663
+        colon; 3A
+        colone; 2254
+        coloneq; 2254
+        comma; 2C
+        commat; 40
+        comp; 2201
+        compfn; 2218
+        complement; 2201
+        complexes; 2102
+        cong; 2245
+        congdot; 2A6D
+        conint; 222E
+        copf; 1D554
+        coprod; 2210
+        copy A9
+        copy; A9
+        copysr; 2117
+        crarr; 21B5
+        cross; 2717
+        cscr; 1D4B8
+        csub; 2ACF
+        csube; 2AD1
+        csup; 2AD0
+        csupe; 2AD2
+        ctdot; 22EF
+        cudarrl; 2938
+        cudarrr; 2935
+        cuepr; 22DE
+        cuesc; 22DF
+        cularr; 21B6
+        cularrp; 293D
+        cup; 222A
+        cupbrcap; 2A48
+        cupcap; 2A46
+        cupcup; 2A4A
+        cupdot; 228D
+        cupor; 2A45
+        cups; 222A FE00
+        curarr; 21B7
+        curarrm; 293C
+        curlyeqprec; 22DE
+        curlyeqsucc; 22DF
+        curlyvee; 22CE
+        curlywedge; 22CF
+        curren A4
+        curren; A4
+        curvearrowleft; 21B6
+        curvearrowright; 21B7
+        cuvee; 22CE
+        cuwed; 22CF
+        cwconint; 2232
+        cwint; 2231
+        cylcty; 232D
+        dArr; 21D3
+        dHar; 2965
+        dagger; 2020
+        daleth; 2138
+        darr; 2193
+        dash; 2010
+        dashv; 22A3
+        dbkarow; 290F
+        dblac; 2DD
+        dcaron; 10F
+        dcy; 434
+        dd; 2146
+        ddagger; 2021
+        ddarr; 21CA
+        ddotseq; 2A77
+        deg B0
+        deg; B0
+        delta; 3B4
+        demptyv; 29B1
+        dfisht; 297F
+        dfr; 1D521
+        dharl; 21C3
+        dharr; 21C2
+        diam; 22C4
+        diamond; 22C4
+        diamondsuit; 2666
+        diams; 2666
+        die; A8
+        digamma; 3DD
+        disin; 22F2
+        div; F7
+        divide F7
+        divide; F7
+        divideontimes; 22C7
+        divonx; 22C7
+        djcy; 452
+        dlcorn; 231E
+        dlcrop; 230D
+        dollar; 24
+        dopf; 1D555
+        dot; 2D9
+        doteq; 2250
+        doteqdot; 2251
+        dotminus; 2238
+        dotplus; 2214
+        dotsquare; 22A1
+        doublebarwedge; 2306
+        downarrow; 2193
+        downdownarrows; 21CA
+        downharpoonleft; 21C3
+        downharpoonright; 21C2
+        drbkarow; 2910
+        drcorn; 231F
+        drcrop; 230C
+        dscr; 1D4B9
+        dscy; 455
+        dsol; 29F6
+        dstrok; 111
+        dtdot; 22F1
+        dtri; 25BF
+        dtrif; 25BE
+        duarr; 21F5
+        duhar; 296F
+        dwangle; 29A6
+        dzcy; 45F
+        dzigrarr; 27FF
+        eDDot; 2A77
+        eDot; 2251
+        eacute E9
+        eacute; E9
+        easter; 2A6E
+        ecaron; 11B
+        ecir; 2256
+        ecirc EA
+        ecirc; EA
+        ecolon; 2255
+        ecy; 44D
+        edot; 117
+        ee; 2147
+        efDot; 2252
+        efr; 1D522
+        eg; 2A9A
+        egrave E8
+        egrave; E8
+        egs; 2A96
+        egsdot; 2A98
+        el; 2A99
+        elinters; 23E7
+        ell; 2113
+        els; 2A95
+        elsdot; 2A97
+        emacr; 113
+        empty; 2205
+        emptyset; 2205
+        emptyv; 2205
+        emsp13; 2004
+        emsp14; 2005
+        emsp; 2003
+        eng; 14B
+        ensp; 2002
+        eogon; 119
+        eopf; 1D556
+        epar; 22D5
+        eparsl; 29E3
+        eplus; 2A71
+        epsi; 3B5
+        epsilon; 3B5
+        epsiv; 3F5
+        eqcirc; 2256
+        eqcolon; 2255
+        eqsim; 2242
+        eqslantgtr; 2A96
+        eqslantless; 2A95
+        equals; 3D
+        equest; 225F
+        equiv; 2261
+        equivDD; 2A78
+        eqvparsl; 29E5
+        erDot; 2253
+        erarr; 2971
+        escr; 212F
+        esdot; 2250
+        esim; 2242
+        eta; 3B7
+        eth F0
+        eth; F0
+        euml EB
+        euml; EB
+        euro; 20AC
+        excl; 21
+        exist; 2203
+        expectation; 2130
+        exponentiale; 2147
+        fallingdotseq; 2252
+        fcy; 444
+        female; 2640
+        ffilig; FB03
+        fflig; FB00
+        ffllig; FB04
+        ffr; 1D523
+        filig; FB01
+        fjlig; 66 6A
+        flat; 266D
+        fllig; FB02
+        fltns; 25B1
+        fnof; 192
+        fopf; 1D557
+        forall; 2200
+        fork; 22D4
+        forkv; 2AD9
+        fpartint; 2A0D
+        frac12 BD
+        frac12; BD
+        frac13; 2153
+        frac14 BC
+        frac14; BC
+        frac15; 2155
+        frac16; 2159
+        frac18; 215B
+        frac23; 2154
+        frac25; 2156
+        frac34 BE
+        frac34; BE
+        frac35; 2157
+        frac38; 215C
+        frac45; 2158
+        frac56; 215A
+        frac58; 215D
+        frac78; 215E
+        frasl; 2044
+        frown; 2322
+        fscr; 1D4BB
+        gE; 2267
+        gEl; 2A8C
+        gacute; 1F5
+        gamma; 3B3
+        gammad; 3DD
+        gap; 2A86
+        gbreve; 11F
+        gcirc; 11D
+        gcy; 433
+        gdot; 121
+        ge; 2265
+        gel; 22DB
+        geq; 2265
+        geqq; 2267
+        geqslant; 2A7E
+        ges; 2A7E
+        gescc; 2AA9
+        gesdot; 2A80
+        gesdoto; 2A82
+        gesdotol; 2A84
+        gesl; 22DB FE00
+        gesles; 2A94
+        gfr; 1D524
+        gg; 226B
+        ggg; 22D9
+        gimel; 2137
+        gjcy; 453
+        gl; 2277
+        glE; 2A92
+        gla; 2AA5
+        glj; 2AA4
+        gnE; 2269
+        gnap; 2A8A
+        gnapprox; 2A8A
+        gne; 2A88
+        gneq; 2A88
+        gneqq; 2269
+        gnsim; 22E7
+        gopf; 1D558
+        grave; 60
+        gscr; 210A
+        gsim; 2273
+        gsime; 2A8E
+        gsiml; 2A90
+        gt 3E
+        gt; 3E
+        gtcc; 2AA7
+        gtcir; 2A7A
+        gtdot; 22D7
+        gtlPar; 2995
+        gtquest; 2A7C
+        gtrapprox; 2A86
+        gtrarr; 2978
+        gtrdot; 22D7
+        gtreqless; 22DB
+        gtreqqless; 2A8C
+        gtrless; 2277
+        gtrsim; 2273
+        gvertneqq; 2269 FE00
+        gvnE; 2269 FE00
+        hArr; 21D4
+        hairsp; 200A
+        half; BD
+        hamilt; 210B
+        hardcy; 44A
+        harr; 2194
+        harrcir; 2948
+        harrw; 21AD
+        hbar; 210F
+        hcirc; 125
+        hearts; 2665
+        heartsuit; 2665
+        hellip; 2026
+        hercon; 22B9
+        hfr; 1D525
+        hksearow; 2925
+        hkswarow; 2926
+        hoarr; 21FF
+        homtht; 223B
+        hookleftarrow; 21A9
+        hookrightarrow; 21AA
+        hopf; 1D559
+        horbar; 2015
+        hscr; 1D4BD
+        hslash; 210F
+        hstrok; 127
+        hybull; 2043
+        hyphen; 2010
+        iacute ED
+        iacute; ED
+        ic; 2063
+        icirc EE
+        icirc; EE
+        icy; 438
+        iecy; 435
+        iexcl A1
+        iexcl; A1
+        iff; 21D4
+        ifr; 1D526
+        igrave EC
+        igrave; EC
+        ii; 2148
+        iiiint; 2A0C
+        iiint; 222D
+        iinfin; 29DC
+        iiota; 2129
+        ijlig; 133
+        imacr; 12B
+        image; 2111
+        imagline; 2110
+        imagpart; 2111
+        imath; 131
+        imof; 22B7
+        imped; 1B5
+        in; 2208
+        incare; 2105
+        infin; 221E
+        infintie; 29DD
+        inodot; 131
+        int; 222B
+        intcal; 22BA
+        integers; 2124
+        intercal; 22BA
+        intlarhk; 2A17
+        intprod; 2A3C
+        iocy; 451
+        iogon; 12F
+        iopf; 1D55A
+        iota; 3B9
+        iprod; 2A3C
+        iquest BF
+        iquest; BF
+        iscr; 1D4BE
+        isin; 2208
+        isinE; 22F9
+        isindot; 22F5
+        isins; 22F4
+        isinsv; 22F3
+        isinv; 2208
+        it; 2062
+        itilde; 129
+        iukcy; 456
+        iuml EF
+        iuml; EF
+        jcirc; 135
+        jcy; 439
+        jfr; 1D527
+        jmath; 237
+        jopf; 1D55B
+        jscr; 1D4BF
+        jsercy; 458
+        jukcy; 454
+        kappa; 3BA
+        kappav; 3F0
+        kcedil; 137
+        kcy; 43A
+        kfr; 1D528
+        kgreen; 138
+        khcy; 445
+        kjcy; 45C
+        kopf; 1D55C
+        kscr; 1D4C0
+        lAarr; 21DA
+        lArr; 21D0
+        lAtail; 291B
+        lBarr; 290E
+        lE; 2266
+        lEg; 2A8B
+        lHar; 2962
+        lacute; 13A
+        laemptyv; 29B4
+        lagran; 2112
+        lambda; 3BB
+        lang; 27E8
+        langd; 2991
+        langle; 27E8
+        lap; 2A85
+        laquo AB
+        laquo; AB
+        larr; 2190
+        larrb; 21E4
+        larrbfs; 291F
+        larrfs; 291D
+        larrhk; 21A9
+        larrlp; 21AB
+        larrpl; 2939
+        larrsim; 2973
+        larrtl; 21A2
+        lat; 2AAB
+        latail; 2919
+        late; 2AAD
+        lates; 2AAD FE00
+        lbarr; 290C
+        lbbrk; 2772
+        lbrace; 7B
+        lbrack; 5B
+        lbrke; 298B
+        lbrksld; 298F
+        lbrkslu; 298D
+        lcaron; 13E
+        lcedil; 13C
+        lceil; 2308
+        lcub; 7B
+        lcy; 43B
+        ldca; 2936
+        ldquo; 201C
+        ldquor; 201E
+        ldrdhar; 2967
+        ldrushar; 294B
+        ldsh; 21B2
+        le; 2264
+        leftarrow; 2190
+        leftarrowtail; 21A2
+        leftharpoondown; 21BD
+        leftharpoonup; 21BC
+        leftleftarrows; 21C7
+        leftrightarrow; 2194
+        leftrightarrows; 21C6
+        leftrightharpoons; 21CB
+        leftrightsquigarrow; 21AD
+        leftthreetimes; 22CB
+        leg; 22DA
+        leq; 2264
+        leqq; 2266
+        leqslant; 2A7D
+        les; 2A7D
+        lescc; 2AA8
+        lesdot; 2A7F
+        lesdoto; 2A81
+        lesdotor; 2A83
+        lesg; 22DA FE00
+        lesges; 2A93
+        lessapprox; 2A85
+        lessdot; 22D6
+        lesseqgtr; 22DA
+        lesseqqgtr; 2A8B
+        lessgtr; 2276
+        lesssim; 2272
+        lfisht; 297C
+        lfloor; 230A
+        lfr; 1D529
+        lg; 2276
+        lgE; 2A91
+        lhard; 21BD
+        lharu; 21BC
+        lharul; 296A
+        lhblk; 2584
+        ljcy; 459
+        ll; 226A
+        llarr; 21C7
+        llcorner; 231E
+        llhard; 296B
+        lltri; 25FA
+        lmidot; 140
+        lmoust; 23B0
+        lmoustache; 23B0
+        lnE; 2268
+        lnap; 2A89
+        lnapprox; 2A89
+        lne; 2A87
+        lneq; 2A87
+        lneqq; 2268
+        lnsim; 22E6
+        loang; 27EC
+        loarr; 21FD
+        lobrk; 27E6
+        longleftarrow; 27F5
+        longleftrightarrow; 27F7
+        longmapsto; 27FC
+        longrightarrow; 27F6
+        looparrowleft; 21AB
+        looparrowright; 21AC
+        lopar; 2985
+        lopf; 1D55D
+        loplus; 2A2D
+        lotimes; 2A34
+        lowast; 2217
+        lowbar; 5F
+        loz; 25CA
+        lozenge; 25CA
+        lozf; 29EB
+        lpar; 28
+        lparlt; 2993
+        lrarr; 21C6
+        lrcorner; 231F
+        lrhar; 21CB
+        lrhard; 296D
+        lrm; 200E
+        lrtri; 22BF
+        lsaquo; 2039
+        lscr; 1D4C1
+        lsh; 21B0
+        lsim; 2272
+        lsime; 2A8D
+        lsimg; 2A8F
+        lsqb; 5B
+        lsquo; 2018
+        lsquor; 201A
+        lstrok; 142
+        lt 3C
+        lt; 3C
+        ltcc; 2AA6
+        ltcir; 2A79
+        ltdot; 22D6
+        lthree; 22CB
+        ltimes; 22C9
+        ltlarr; 2976
+        ltquest; 2A7B
+        ltrPar; 2996
+        ltri; 25C3
+        ltrie; 22B4
+        ltrif; 25C2
+        lurdshar; 294A
+        luruhar; 2966
+        lvertneqq; 2268 FE00
+        lvnE; 2268 FE00
+        mDDot; 223A
+        macr AF
+        macr; AF
+        male; 2642
+        malt; 2720
+        maltese; 2720
+        map; 21A6
+        mapsto; 21A6
+        mapstodown; 21A7
+        mapstoleft; 21A4
+        mapstoup; 21A5
+        marker; 25AE
+        mcomma; 2A29
+        mcy; 43C
+        mdash; 2014
+        measuredangle; 2221
+        mfr; 1D52A
+        mho; 2127
+        micro B5
+        micro; B5
+        mid; 2223
+        midast; 2A
+        midcir; 2AF0
+        middot B7
+        middot; B7
+        minus; 2212
+        minusb; 229F
+        minusd; 2238
+        minusdu; 2A2A
+        mlcp; 2ADB
+        mldr; 2026
+        mnplus; 2213
+        models; 22A7
+        mopf; 1D55E
+        mp; 2213
+        mscr; 1D4C2
+        mstpos; 223E
+        mu; 3BC
+        multimap; 22B8
+        mumap; 22B8
+        nGg; 22D9 338
+        nGt; 226B 20D2
+        nGtv; 226B 338
+        nLeftarrow; 21CD
+        nLeftrightarrow; 21CE
+        nLl; 22D8 338
+        nLt; 226A 20D2
+        nLtv; 226A 338
+        nRightarrow; 21CF
+        nVDash; 22AF
+        nVdash; 22AE
+        nabla; 2207
+        nacute; 144
+        nang; 2220 20D2
+        nap; 2249
+        napE; 2A70 338
+        napid; 224B 338
+        napos; 149
+        napprox; 2249
+        natur; 266E
+        natural; 266E
+        naturals; 2115
+        nbsp A0
+        nbsp; A0
+        nbump; 224E 338
+        nbumpe; 224F 338
+        ncap; 2A43
+        ncaron; 148
+        ncedil; 146
+        ncong; 2247
+        ncongdot; 2A6D 338
+        ncup; 2A42
+        ncy; 43D
+        ndash; 2013
+        ne; 2260
+        neArr; 21D7
+        nearhk; 2924
+        nearr; 2197
+        nearrow; 2197
+        nedot; 2250 338
+        nequiv; 2262
+        nesear; 2928
+        nesim; 2242 338
+        nexist; 2204
+        nexists; 2204
+        nfr; 1D52B
+        ngE; 2267 338
+        nge; 2271
+        ngeq; 2271
+        ngeqq; 2267 338
+        ngeqslant; 2A7E 338
+        nges; 2A7E 338
+        ngsim; 2275
+        ngt; 226F
+        ngtr; 226F
+        nhArr; 21CE
+        nharr; 21AE
+        nhpar; 2AF2
+        ni; 220B
+        nis; 22FC
+        nisd; 22FA
+        niv; 220B
+        njcy; 45A
+        nlArr; 21CD
+        nlE; 2266 338
+        nlarr; 219A
+        nldr; 2025
+        nle; 2270
+        nleftarrow; 219A
+        nleftrightarrow; 21AE
+        nleq; 2270
+        nleqq; 2266 338
+        nleqslant; 2A7D 338
+        nles; 2A7D 338
+        nless; 226E
+        nlsim; 2274
+        nlt; 226E
+        nltri; 22EA
+        nltrie; 22EC
+        nmid; 2224
+        nopf; 1D55F
+        not AC
+        not; AC
+        notin; 2209
+        notinE; 22F9 338
+        notindot; 22F5 338
+        notinva; 2209
+        notinvb; 22F7
+        notinvc; 22F6
+        notni; 220C
+        notniva; 220C
+        notnivb; 22FE
+        notnivc; 22FD
+        npar; 2226
+        nparallel; 2226
+        nparsl; 2AFD 20E5
+        npart; 2202 338
+        npolint; 2A14
+        npr; 2280
+        nprcue; 22E0
+        npre; 2AAF 338
+        nprec; 2280
+        npreceq; 2AAF 338
+        nrArr; 21CF
+        nrarr; 219B
+        nrarrc; 2933 338
+        nrarrw; 219D 338
+        nrightarrow; 219B
+        nrtri; 22EB
+        nrtrie; 22ED
+        nsc; 2281
+        nsccue; 22E1
+        nsce; 2AB0 338
+        nscr; 1D4C3
+        nshortmid; 2224
+        nshortparallel; 2226
+        nsim; 2241
+        nsime; 2244
+        nsimeq; 2244
+        nsmid; 2224
+        nspar; 2226
+        nsqsube; 22E2
+        nsqsupe; 22E3
+        nsub; 2284
+        nsubE; 2AC5 338
+        nsube; 2288
+        nsubset; 2282 20D2
+        nsubseteq; 2288
+        nsubseteqq; 2AC5 338
+        nsucc; 2281
+        nsucceq; 2AB0 338
+        nsup; 2285
+        nsupE; 2AC6 338
+        nsupe; 2289
+        nsupset; 2283 20D2
+        nsupseteq; 2289
+        nsupseteqq; 2AC6 338
+        ntgl; 2279
+        ntilde F1
+        ntilde; F1
+        ntlg; 2278
+        ntriangleleft; 22EA
+        ntrianglelefteq; 22EC
+        ntriangleright; 22EB
+        ntrianglerighteq; 22ED
+        nu; 3BD
+        num; 23
+        numero; 2116
+        numsp; 2007
+        nvDash; 22AD
+        nvHarr; 2904
+        nvap; 224D 20D2
+        nvdash; 22AC
+        nvge; 2265 20D2
+        nvgt; 3E 20D2
+        nvinfin; 29DE
+        nvlArr; 2902
+        nvle; 2264 20D2
+        nvlt; 3C 20D2
+        nvltrie; 22B4 20D2
+        nvrArr; 2903
+        nvrtrie; 22B5 20D2
+        nvsim; 223C 20D2
+        nwArr; 21D6
+        nwarhk; 2923
+        nwarr; 2196
+        nwarrow; 2196
+        nwnear; 2927
+        oS; 24C8
+        oacute F3
+        oacute; F3
+        oast; 229B
+        ocir; 229A
+        ocirc F4
+        ocirc; F4
+        ocy; 43E
+        odash; 229D
+        odblac; 151
+        odiv; 2A38
+        odot; 2299
+        odsold; 29BC
+        oelig; 153
+        ofcir; 29BF
+        ofr; 1D52C
+        ogon; 2DB
+        ograve F2
+        ograve; F2
+        ogt; 29C1
+        ohbar; 29B5
+        ohm; 3A9
+        oint; 222E
+        olarr; 21BA
+        olcir; 29BE
+        olcross; 29BB
+        oline; 203E
+        olt; 29C0
+        omacr; 14D
+        omega; 3C9
+        omicron; 3BF
+        omid; 29B6
+        ominus; 2296
+        oopf; 1D560
+        opar; 29B7
+        operp; 29B9
+        oplus; 2295
+        or; 2228
+        orarr; 21BB
+        ord; 2A5D
+        order; 2134
+        orderof; 2134
+        ordf AA
+        ordf; AA
+        ordm BA
+        ordm; BA
+        origof; 22B6
+        oror; 2A56
+        orslope; 2A57
+        orv; 2A5B
+        oscr; 2134
+        oslash F8
+        oslash; F8
+        osol; 2298
+        otilde F5
+        otilde; F5
+        otimes; 2297
+        otimesas; 2A36
+        ouml F6
+        ouml; F6
+        ovbar; 233D
+        par; 2225
+        para B6
+        para; B6
+        parallel; 2225
+        parsim; 2AF3
+        parsl; 2AFD
+        part; 2202
+        pcy; 43F
+        percnt; 25
+        period; 2E
+        permil; 2030
+        perp; 22A5
+        pertenk; 2031
+        pfr; 1D52D
+        phi; 3C6
+        phiv; 3D5
+        phmmat; 2133
+        phone; 260E
+        pi; 3C0
+        pitchfork; 22D4
+        piv; 3D6
+        planck; 210F
+        planckh; 210E
+        plankv; 210F
+        plus; 2B
+        plusacir; 2A23
+        plusb; 229E
+        pluscir; 2A22
+        plusdo; 2214
+        plusdu; 2A25
+        pluse; 2A72
+        plusmn B1
+        plusmn; B1
+        plussim; 2A26
+        plustwo; 2A27
+        pm; B1
+        pointint; 2A15
+        popf; 1D561
+        pound A3
+        pound; A3
+        pr; 227A
+        prE; 2AB3
+        prap; 2AB7
+        prcue; 227C
+        pre; 2AAF
+        prec; 227A
+        precapprox; 2AB7
+        preccurlyeq; 227C
+        preceq; 2AAF
+        precnapprox; 2AB9
+        precneqq; 2AB5
+        precnsim; 22E8
+        precsim; 227E
+        prime; 2032
+        primes; 2119
+        prnE; 2AB5
+        prnap; 2AB9
+        prnsim; 22E8
+        prod; 220F
+        profalar; 232E
+        profline; 2312
+        profsurf; 2313
+        prop; 221D
+        propto; 221D
+        prsim; 227E
+        prurel; 22B0
+        pscr; 1D4C5
+        psi; 3C8
+        puncsp; 2008
+        qfr; 1D52E
+        qint; 2A0C
+        qopf; 1D562
+        qprime; 2057
+        qscr; 1D4C6
+        quaternions; 210D
+        quatint; 2A16
+        quest; 3F
+        questeq; 225F
+        quot 22
+        quot; 22
+        rAarr; 21DB
+        rArr; 21D2
+        rAtail; 291C
+        rBarr; 290F
+        rHar; 2964
+        race; 223D 331
+        racute; 155
+        radic; 221A
+        raemptyv; 29B3
+        rang; 27E9
+        rangd; 2992
+        range; 29A5
+        rangle; 27E9
+        raquo BB
+        raquo; BB
+        rarr; 2192
+        rarrap; 2975
+        rarrb; 21E5
+        rarrbfs; 2920
+        rarrc; 2933
+        rarrfs; 291E
+        rarrhk; 21AA
+        rarrlp; 21AC
+        rarrpl; 2945
+        rarrsim; 2974
+        rarrtl; 21A3
+        rarrw; 219D
+        ratail; 291A
+        ratio; 2236
+        rationals; 211A
+        rbarr; 290D
+        rbbrk; 2773
+        rbrace; 7D
+        rbrack; 5D
+        rbrke; 298C
+        rbrksld; 298E
+        rbrkslu; 2990
+        rcaron; 159
+        rcedil; 157
+        rceil; 2309
+        rcub; 7D
+        rcy; 440
+        rdca; 2937
+        rdldhar; 2969
+        rdquo; 201D
+        rdquor; 201D
+        rdsh; 21B3
+        real; 211C
+        realine; 211B
+        realpart; 211C
+        reals; 211D
+        rect; 25AD
+        reg AE
+        reg; AE
+        rfisht; 297D
+        rfloor; 230B
+        rfr; 1D52F
+        rhard; 21C1
+        rharu; 21C0
+        rharul; 296C
+        rho; 3C1
+        rhov; 3F1
+        rightarrow; 2192
+        rightarrowtail; 21A3
+        rightharpoondown; 21C1
+        rightharpoonup; 21C0
+        rightleftarrows; 21C4
+        rightleftharpoons; 21CC
+        rightrightarrows; 21C9
+        rightsquigarrow; 219D
+        rightthreetimes; 22CC
+        ring; 2DA
+        risingdotseq; 2253
+        rlarr; 21C4
+        rlhar; 21CC
+        rlm; 200F
+        rmoust; 23B1
+        rmoustache; 23B1
+        rnmid; 2AEE
+        roang; 27ED
+        roarr; 21FE
+        robrk; 27E7
+        ropar; 2986
+        ropf; 1D563
+        roplus; 2A2E
+        rotimes; 2A35
+        rpar; 29
+        rpargt; 2994
+        rppolint; 2A12
+        rrarr; 21C9
+        rsaquo; 203A
+        rscr; 1D4C7
+        rsh; 21B1
+        rsqb; 5D
+        rsquo; 2019
+        rsquor; 2019
+        rthree; 22CC
+        rtimes; 22CA
+        rtri; 25B9
+        rtrie; 22B5
+        rtrif; 25B8
+        rtriltri; 29CE
+        ruluhar; 2968
+        rx; 211E
+        sacute; 15B
+        sbquo; 201A
+        sc; 227B
+        scE; 2AB4
+        scap; 2AB8
+        scaron; 161
+        sccue; 227D
+        sce; 2AB0
+        scedil; 15F
+        scirc; 15D
+        scnE; 2AB6
+        scnap; 2ABA
+        scnsim; 22E9
+        scpolint; 2A13
+        scsim; 227F
+        scy; 441
+        sdot; 22C5
+        sdotb; 22A1
+        sdote; 2A66
+        seArr; 21D8
+        searhk; 2925
+        searr; 2198
+        searrow; 2198
+        sect A7
+        sect; A7
+        semi; 3B
+        seswar; 2929
+        setminus; 2216
+        setmn; 2216
+        sext; 2736
+        sfr; 1D530
+        sfrown; 2322
+        sharp; 266F
+        shchcy; 449
+        shcy; 448
+        shortmid; 2223
+        shortparallel; 2225
+        shy AD
+        shy; AD
+        sigma; 3C3
+        sigmaf; 3C2
+        sigmav; 3C2
+        sim; 223C
+        simdot; 2A6A
+        sime; 2243
+        simeq; 2243
+        simg; 2A9E
+        simgE; 2AA0
+        siml; 2A9D
+        simlE; 2A9F
+        simne; 2246
+        simplus; 2A24
+        simrarr; 2972
+        slarr; 2190
+        smallsetminus; 2216
+        smashp; 2A33
+        smeparsl; 29E4
+        smid; 2223
+        smile; 2323
+        smt; 2AAA
+        smte; 2AAC
+        smtes; 2AAC FE00
+        softcy; 44C
+        sol; 2F
+        solb; 29C4
+        solbar; 233F
+        sopf; 1D564
+        spades; 2660
+        spadesuit; 2660
+        spar; 2225
+        sqcap; 2293
+        sqcaps; 2293 FE00
+        sqcup; 2294
+        sqcups; 2294 FE00
+        sqsub; 228F
+        sqsube; 2291
+        sqsubset; 228F
+        sqsubseteq; 2291
+        sqsup; 2290
+        sqsupe; 2292
+        sqsupset; 2290
+        sqsupseteq; 2292
+        squ; 25A1
+        square; 25A1
+        squarf; 25AA
+        squf; 25AA
+        srarr; 2192
+        sscr; 1D4C8
+        ssetmn; 2216
+        ssmile; 2323
+        sstarf; 22C6
+        star; 2606
+        starf; 2605
+        straightepsilon; 3F5
+        straightphi; 3D5
+        strns; AF
+        sub; 2282
+        subE; 2AC5
+        subdot; 2ABD
+        sube; 2286
+        subedot; 2AC3
+        submult; 2AC1
+        subnE; 2ACB
+        subne; 228A
+        subplus; 2ABF
+        subrarr; 2979
+        subset; 2282
+        subseteq; 2286
+        subseteqq; 2AC5
+        subsetneq; 228A
+        subsetneqq; 2ACB
+        subsim; 2AC7
+        subsub; 2AD5
+        subsup; 2AD3
+        succ; 227B
+        succapprox; 2AB8
+        succcurlyeq; 227D
+        succeq; 2AB0
+        succnapprox; 2ABA
+        succneqq; 2AB6
+        succnsim; 22E9
+        succsim; 227F
+        sum; 2211
+        sung; 266A
+        sup1 B9
+        sup1; B9
+        sup2 B2
+        sup2; B2
+        sup3 B3
+        sup3; B3
+        sup; 2283
+        supE; 2AC6
+        supdot; 2ABE
+        supdsub; 2AD8
+        supe; 2287
+        supedot; 2AC4
+        suphsol; 27C9
+        suphsub; 2AD7
+        suplarr; 297B
+        supmult; 2AC2
+        supnE; 2ACC
+        supne; 228B
+        supplus; 2AC0
+        supset; 2283
+        supseteq; 2287
+        supseteqq; 2AC6
+        supsetneq; 228B
+        supsetneqq; 2ACC
+        supsim; 2AC8
+        supsub; 2AD4
+        supsup; 2AD6
+        swArr; 21D9
+        swarhk; 2926
+        swarr; 2199
+        swarrow; 2199
+        swnwar; 292A
+        szlig DF
+        szlig; DF
+        target; 2316
+        tau; 3C4
+        tbrk; 23B4
+        tcaron; 165
+        tcedil; 163
+        tcy; 442
+        tdot; 20DB
+        telrec; 2315
+        tfr; 1D531
+        there4; 2234
+        therefore; 2234
+        theta; 3B8
+        thetasym; 3D1
+        thetav; 3D1
+        thickapprox; 2248
+        thicksim; 223C
+        thinsp; 2009
+        thkap; 2248
+        thksim; 223C
+        thorn FE
+        thorn; FE
+        tilde; 2DC
+        times D7
+        times; D7
+        timesb; 22A0
+        timesbar; 2A31
+        timesd; 2A30
+        tint; 222D
+        toea; 2928
+        top; 22A4
+        topbot; 2336
+        topcir; 2AF1
+        topf; 1D565
+        topfork; 2ADA
+        tosa; 2929
+        tprime; 2034
+        trade; 2122
+        triangle; 25B5
+        triangledown; 25BF
+        triangleleft; 25C3
+        trianglelefteq; 22B4
+        triangleq; 225C
+        triangleright; 25B9
+        trianglerighteq; 22B5
+        tridot; 25EC
+        trie; 225C
+        triminus; 2A3A
+        triplus; 2A39
+        trisb; 29CD
+        tritime; 2A3B
+        trpezium; 23E2
+        tscr; 1D4C9
+        tscy; 446
+        tshcy; 45B
+        tstrok; 167
+        twixt; 226C
+        twoheadleftarrow; 219E
+        twoheadrightarrow; 21A0
+        uArr; 21D1
+        uHar; 2963
+        uacute FA
+        uacute; FA
+        uarr; 2191
+        ubrcy; 45E
+        ubreve; 16D
+        ucirc FB
+        ucirc; FB
+        ucy; 443
+        udarr; 21C5
+        udblac; 171
+        udhar; 296E
+        ufisht; 297E
+        ufr; 1D532
+        ugrave F9
+        ugrave; F9
+        uharl; 21BF
+        uharr; 21BE
+        uhblk; 2580
+        ulcorn; 231C
+        ulcorner; 231C
+        ulcrop; 230F
+        ultri; 25F8
+        umacr; 16B
+        uml A8
+        uml; A8
+        uogon; 173
+        uopf; 1D566
+        uparrow; 2191
+        updownarrow; 2195
+        upharpoonleft; 21BF
+        upharpoonright; 21BE
+        uplus; 228E
+        upsi; 3C5
+        upsih; 3D2
+        upsilon; 3C5
+        upuparrows; 21C8
+        urcorn; 231D
+        urcorner; 231D
+        urcrop; 230E
+        uring; 16F
+        urtri; 25F9
+        uscr; 1D4CA
+        utdot; 22F0
+        utilde; 169
+        utri; 25B5
+        utrif; 25B4
+        uuarr; 21C8
+        uuml FC
+        uuml; FC
+        uwangle; 29A7
+        vArr; 21D5
+        vBar; 2AE8
+        vBarv; 2AE9
+        vDash; 22A8
+        vangrt; 299C
+        varepsilon; 3F5
+        varkappa; 3F0
+        varnothing; 2205
+        varphi; 3D5
+        varpi; 3D6
+        varpropto; 221D
+        varr; 2195
+        varrho; 3F1
+        varsigma; 3C2
+        varsubsetneq; 228A FE00
+        varsubsetneqq; 2ACB FE00
+        varsupsetneq; 228B FE00
+        varsupsetneqq; 2ACC FE00
+        vartheta; 3D1
+        vartriangleleft; 22B2
+        vartriangleright; 22B3
+        vcy; 432
+        vdash; 22A2
+        vee; 2228
+        veebar; 22BB
+        veeeq; 225A
+        vellip; 22EE
+        verbar; 7C
+        vert; 7C
+        vfr; 1D533
+        vltri; 22B2
+        vnsub; 2282 20D2
+        vnsup; 2283 20D2
+        vopf; 1D567
+        vprop; 221D
+        vrtri; 22B3
+        vscr; 1D4CB
+        vsubnE; 2ACB FE00
+        vsubne; 228A FE00
+        vsupnE; 2ACC FE00
+        vsupne; 228B FE00
+        vzigzag; 299A
+        wcirc; 175
+        wedbar; 2A5F
+        wedge; 2227
+        wedgeq; 2259
+        weierp; 2118
+        wfr; 1D534
+        wopf; 1D568
+        wp; 2118
+        wr; 2240
+        wreath; 2240
+        wscr; 1D4CC
+        xcap; 22C2
+        xcirc; 25EF
+        xcup; 22C3
+        xdtri; 25BD
+        xfr; 1D535
+        xhArr; 27FA
+        xharr; 27F7
+        xi; 3BE
+        xlArr; 27F8
+        xlarr; 27F5
+        xmap; 27FC
+        xnis; 22FB
+        xodot; 2A00
+        xopf; 1D569
+        xoplus; 2A01
+        xotime; 2A02
+        xrArr; 27F9
+        xrarr; 27F6
+        xscr; 1D4CD
+        xsqcup; 2A06
+        xuplus; 2A04
+        xutri; 25B3
+        xvee; 22C1
+        xwedge; 22C0
+        yacute FD
+        yacute; FD
+        yacy; 44F
+        ycirc; 177
+        ycy; 44B
+        yen A5
+        yen; A5
+        yfr; 1D536
+        yicy; 457
+        yopf; 1D56A
+        yscr; 1D4CE
+        yucy; 44E
+        yuml FF
+        yuml; FF
+        zacute; 17A
+        zcaron; 17E
+        zcy; 437
+        zdot; 17C
+        zeetrf; 2128
+        zeta; 3B6
+        zfr; 1D537
+        zhcy; 436
+        zigrarr; 21DD
+        zopf; 1D56B
+        zscr; 1D4CF
+        zwj; 200D
+        zwnj; 200C
         """
 
     /// Numeric references replaced by another character (`&#128;` is `€`), as `[number: value]`.
