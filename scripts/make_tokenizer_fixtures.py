@@ -4,7 +4,8 @@
 Outputs (paths relative to the repository root):
 
 - Tests/CLIPEncoderTests/Fixtures/tokenizer/corpus.json: strings with the token ids that
-  OpenAI's CLIP tokenizer gives them (`[SOT] tokens [EOT]`, zero-padded to 77).
+  OpenAI's CLIP tokenizer gives them (`[SOT] tokens [EOT]`, zero-padded to 77 by the reference;
+  stored without the padding zeros).
 - Tests/CLIPEncoderTests/Fixtures/tokenizer/bpe_simple_vocab_16e6.txt.gz: the merges file
   (MIT-licensed data), copied from the installed open_clip package.
 - Sources/CLIPEncoder/Tokenizer/HTMLEntityTable.swift: the HTML5 named character references
@@ -474,7 +475,7 @@ def compare_with_transformers(entries, module, bpe_path):
         hf = CLIPTokenizer(os.path.join(directory, "vocab.json"), os.path.join(directory, "merges.txt"))
         differences = {}
         for entry in entries:
-            ours = [t for t in entry["ids"] if t != 0]
+            ours = entry["ids"]
             theirs = hf(entry["text"], truncation=True, max_length=CONTEXT_LENGTH)["input_ids"]
             if ours != theirs:
                 differences.setdefault(entry["category"], []).append(entry["text"])
@@ -570,7 +571,7 @@ def main():
     entries = build_corpus(zero_shot_metadata)
     too_long = 0
     encoding_fix_matters = 0
-    open_clip_differs = 0
+    open_clip_differs = {}
     for entry in entries:
         text = entry["text"]
         entry["ids"] = reference.tokenize(text, truncate=True)
@@ -588,10 +589,20 @@ def main():
             entry["idsWithoutEncodingFix"] = plain
             encoding_fix_matters += 1
         if open_clip_tokenizer([text], context_length=CONTEXT_LENGTH)[0].tolist() != entry["ids"]:
-            open_clip_differs += 1
+            open_clip_differs.setdefault(entry["category"], []).append(text)
 
     merges_text = gzip.open(bpe_path).read()
     merges_lines = merges_text.decode("utf-8").split("\n")
+    # Store rows without their zero padding (each row ends with the end token, so every
+    # trailing zero is padding); tests pad back to contextLength.
+    for entry in entries:
+        for key in ("ids", "idsWithoutEncodingFix"):
+            if key in entry:
+                row = entry[key]
+                end = max(i for i, t in enumerate(row) if t == reference.eot) + 1
+                assert all(t == 0 for t in row[end:]), entry["text"]
+                entry[key] = row[:end]
+
     corpus = {
         "mergesFile": {
             "decompressedBytes": len(merges_text),
@@ -612,8 +623,14 @@ def main():
         f.write("\n")
     print(f"wrote {corpus_path}: {len(entries)} strings, {too_long} too long for {CONTEXT_LENGTH}, "
           f"{encoding_fix_matters} changed by ftfy's mojibake repair")
-    print(f"unmodified open_clip tokenizer differs on {open_clip_differs} strings (informational)")
+    print(f"unmodified open_clip tokenizer differs on {sum(map(len, open_clip_differs.values()))} strings "
+          "(informational):")
+    for category, texts in sorted(open_clip_differs.items()):
+        print(f"  {category}: {len(texts)}, e.g. {texts[:3]!r}")
 
+    changed_by_ftfy = sum(1 for entry in entries if ftfy.fix_text(entry["text"]) != entry["text"])
+    print(f"ftfy.fix_text changes {changed_by_ftfy} of {len(entries)} strings "
+          f"({encoding_fix_matters} of them through its mojibake repair)")
     write_entity_table()
     compare_with_transformers(entries, module, bpe_path)
 

@@ -29,6 +29,8 @@ struct BytePairVocabulary: Sendable {
     let merges: [UInt64: Merge]
     let startOfText: Int32
     let endOfText: Int32
+    /// One more than the largest id.
+    let size: Int
 
     /// The key of an adjacent symbol pair in ``merges``.
     @inline(__always)
@@ -72,6 +74,7 @@ struct BytePairVocabulary: Sendable {
             table[Self.pairKey(first, second)] = Merge(rank: Int32(rank), merged: merged)
         }
         self.tokenIds = tokenIds
+        self.size = Int(tokenIds.values.max() ?? -1) + 1
         self.mergePairs = mergePairs.map { ($0.first, $0.second) }
         self.byteTokenIds = byteIds
         self.byteEndTokenIds = byteEndIds

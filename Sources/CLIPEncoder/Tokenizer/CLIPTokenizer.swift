@@ -33,7 +33,7 @@ public struct CLIPTokenizer: Sendable {
     /// Id of `<|endoftext|>` (49407 in CLIP's vocabulary); the text tower pools at its position.
     public var endOfTextToken: Int32 { encoder.vocabulary.endOfText }
     /// Number of token ids (one more than the largest id): 49408 for CLIP.
-    public var vocabularySize: Int { Int(encoder.vocabulary.tokenIds.values.max() ?? -1) + 1 }
+    public var vocabularySize: Int { encoder.vocabulary.size }
 
     /// Loads Hugging Face tokenizer files.
     ///
