@@ -97,7 +97,8 @@ struct BytePairVocabulary: Sendable {
             throw TokenizerError.corruptGzip(path: path, reason: "\(error)")
         }
         guard let text = String(data: data, encoding: .utf8) else { throw TokenizerError.notUTF8(path: path) }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // Only the header and the merges in use are split off; the rest of the file stays whole.
+        let lines = text.split(separator: "\n", maxSplits: openAIMergeCount + 1, omittingEmptySubsequences: false)
         // Line 1 is a version header; the merges follow.
         let available = max(0, lines.count - 1)
         guard available >= openAIMergeCount else {
