@@ -15,6 +15,8 @@ public final class CLIPModel: @unchecked Sendable {
     public let configuration: CLIPConfiguration
     public let preprocessorConfiguration: PreprocessorConfiguration
     public let backend: any Backend
+    /// The tokenizer from `vocab.json` + `merges.txt`, or OpenAI's `bpe_simple_vocab_16e6.txt.gz`.
+    public let tokenizer: CLIPTokenizer
     /// A digest of `config.json` and the weights file: the model's identity in cache keys.
     public let digest: String
     private let vision: VisionTower
@@ -41,6 +43,7 @@ public final class CLIPModel: @unchecked Sendable {
         }
         configuration = try CLIPConfiguration(contentsOf: configurationFile)
         preprocessorConfiguration = try PreprocessorConfiguration(modelFolder: directory)
+        tokenizer = try Self.loadTokenizer(directory: directory)
         let file = try SafeTensorsFile(url: weightsFile)
         let loader = WeightLoader(file: file, backend: backend)
         vision = try VisionTower(loader: loader, configuration: configuration.vision, projectionSize: configuration.projectionSize)
@@ -73,6 +76,27 @@ public final class CLIPModel: @unchecked Sendable {
         guard !sequences.isEmpty else { return [] }
         let embeddings = try lock.withLock { try text.encode(tokens: sequences) }
         return normalize ? Self.normalizedRows(embeddings, width: embeddingSize) : embeddings
+    }
+
+    /// Text embeddings `[texts.count, projection]`: each text tokenised to the model's context
+    /// length, then encoded.
+    /// - Throws: `TokenizerError` for a text longer than the context (unless `truncate`).
+    public func encodeTexts(_ texts: [String], truncate: Bool = false, normalize: Bool = false) throws -> [Float] {
+        guard !texts.isEmpty else { return [] }
+        let sequences = try tokenizer.tokenize(texts, contextLength: configuration.text.maximumPositionCount, truncate: truncate)
+        return try encodeTokens(sequences, normalize: normalize)
+    }
+
+    private static func loadTokenizer(directory: URL) throws -> CLIPTokenizer {
+        let manager = FileManager.default
+        let vocabulary = directory.appendingPathComponent("vocab.json"), merges = directory.appendingPathComponent("merges.txt")
+        if manager.fileExists(atPath: vocabulary.path), manager.fileExists(atPath: merges.path) {
+            return try CLIPTokenizer(vocabularyFile: vocabulary, mergesFile: merges)
+        }
+        let openAI = directory.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz")
+        if manager.fileExists(atPath: openAI.path) { return try CLIPTokenizer(openAIMergesFile: openAI) }
+        throw CLIPEncoderError.invalidModelDirectory(
+            path: directory.path, reason: "no tokenizer: expected vocab.json + merges.txt, or bpe_simple_vocab_16e6.txt.gz")
     }
 
     /// Each row of `values` (`[rows, width]`) divided by its L2 norm.
