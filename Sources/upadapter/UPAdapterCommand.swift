@@ -10,6 +10,9 @@ struct UPAdapterCommand: AsyncParsableCommand {
             Devices: --device auto (first OpenCL GPU, else CPU), cpu, cpu-reference, opencl, opencl:N,
             or the UPADAPTER_DEVICE environment variable.
             """,
-        subcommands: [DevicesCommand.self, KernelsCommand.self]
+        subcommands: [
+            DevicesCommand.self, KernelsCommand.self, EncodeImageCommand.self, EncodeTextCommand.self,
+            ZeroShotCommand.self, CompareReferenceCommand.self, BenchCommand.self,
+        ]
     )
 }

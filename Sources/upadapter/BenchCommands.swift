@@ -1,0 +1,85 @@
+import ArgumentParser
+import CLIPEncoder
+import Compute
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Throughput benchmarks of the encoder and the trainer.",
+        subcommands: [EncoderBench.self])
+
+    struct EncoderBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "encoder",
+            abstract: "Images/s and texts/s of the CLIP towers after warm-up, and peak memory.")
+
+        @OptionGroup var modelOptions: ModelOptions
+        @Option(help: "Images (and texts) per batch.") var batch: Int = 64
+        @Option(help: "Timed batches; the median is reported.") var repeats: Int = 3
+        @Flag(help: "Print one JSON object.") var json = false
+        @Flag(help: "Per-operation time breakdown (synchronises after every operation).") var profile = false
+
+        func validate() throws {
+            guard batch > 0, repeats > 0 else { throw ValidationError("--batch and --repeats must be positive") }
+        }
+
+        func run() throws {
+            var backend = try modelOptions.deviceOptions.makeBackend()
+            let profiler = profile ? ProfilingBackend(wrapping: backend) : nil
+            if let profiler { backend = profiler }
+            let model = try CLIPModel(directory: URL(fileURLWithPath: (modelOptions.model as NSString).expandingTildeInPath), backend: backend)
+            let vision = model.configuration.vision
+            var generator = SeededGenerator(seed: 5)
+            let pixels = generator.normal(count: batch * 3 * vision.imageSize * vision.imageSize)
+            let prompts = (0..<batch).map { "a photo of a \(["dog", "cat", "diagram", "satellite field", "person doing yoga"][$0 % 5]) number \($0)." }
+            let tokens = try model.tokenizer.tokenize(prompts, contextLength: model.configuration.text.maximumPositionCount)
+
+            let imageSeconds = try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
+                _ = try model.encodeImages(pixels: pixels)
+            }
+            let imageProfile = profiler?.entries ?? []
+            profiler?.reset()
+            let textSeconds = try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
+                _ = try model.encodeTokens(tokens)
+            }
+            let textProfile = profiler?.entries ?? []
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let report = EncoderBenchReport(
+                device: backend.name, deviceDescription: backend.deviceDescription, model: modelOptions.model,
+                batch: batch, imagesPerSecond: Double(batch) / imageSeconds, textsPerSecond: Double(batch) / textSeconds,
+                peakResidentMegabytes: Double(usage.ru_maxrss) / 1024, threads: ProcessInfo.processInfo.activeProcessorCount,
+                imageProfile: imageProfile, textProfile: textProfile)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            print("encoder benchmark on \(backend.name): \(backend.deviceDescription)")
+            print(String(format: "images: %.2f images/s (batch %d)", report.imagesPerSecond, batch))
+            print(String(format: "texts:  %.2f texts/s (batch %d)", report.textsPerSecond, batch))
+            print(String(format: "peak resident memory: %.0f MiB", report.peakResidentMegabytes))
+            for (title, entries) in [("image tower", imageProfile), ("text tower", textProfile)] where !entries.isEmpty {
+                let total = entries.reduce(0) { $0 + $1.seconds }
+                print("\(title) profile (all runs incl. warm-up; synchronised after every operation):")
+                for entry in entries {
+                    print("  " + pad(entry.operation, 24) + String(format: "%9.3f s  %5.1f%%  %6d calls", entry.seconds, 100 * entry.seconds / total, entry.calls))
+                }
+            }
+        }
+    }
+}
+
+struct EncoderBenchReport: Codable {
+    let device: String
+    let deviceDescription: String
+    let model: String
+    let batch: Int
+    let imagesPerSecond: Double
+    let textsPerSecond: Double
+    let peakResidentMegabytes: Double
+    let threads: Int
+    let imageProfile: [ProfilingBackend.Entry]
+    let textProfile: [ProfilingBackend.Entry]
+}
