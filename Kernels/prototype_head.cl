@@ -10,7 +10,9 @@
 //   prototype_affinity_gradient: dA[b][k] = factor · E[b][k] · dlogits[b][keyClasses[k]]
 //   adamw_step:                 p ← p(1 − lr·wd); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 //                               p ← p − (lr / c₁) · m / (√v / c₂ + ε)   (c₁ = 1−β₁ᵗ, c₂ = √(1−β₂ᵗ))
-//   row_maximum:                maxima[r] = max_c x[r][c], indices[r] = lowest c attaining it
+//   row_maximum:                maxima[r] = max_c x[r][c], indices[r] = lowest c attaining it;
+//                               with asProbability, maxima[r] = 1 / Σ_c exp(x[r][c] − max) instead
+//                               (the largest softmax probability: the zero-shot confidence)
 //   reduce_sum:                 output[index] = scale · Σ_i x[i]
 //
 // Layout: row-major float32. Integer data (row indices, targets, class offsets, key classes) is
@@ -80,10 +82,10 @@ __kernel void prototype_logits(const int batch, const int keys, const int classe
 
 // Tree reduction of `value` over the work-group into scratch[0].
 #define REDUCE(scratch, value, combine)                                                    \
-    scratch[local] = (value);                                                              \
+    scratch[lane] = (value);                                                              \
     barrier(CLK_LOCAL_MEM_FENCE);                                                          \
-    for (int half = GROUP_SIZE / 2; half > 0; half >>= 1) {                                \
-        if (local < half) scratch[local] = combine(scratch[local], scratch[local + half]); \
+    for (int span = GROUP_SIZE / 2; span > 0; span >>= 1) {                                \
+        if (lane < span) scratch[lane] = combine(scratch[lane], scratch[lane + span]); \
         barrier(CLK_LOCAL_MEM_FENCE);                                                      \
     }
 
@@ -94,7 +96,7 @@ void softmax_cross_entropy(const int classes, const float scale,
                            __global const float* x, __global const float* targets,
                            __global float* losses, __global float* gradient) {
     const int row = get_group_id(0);
-    const int local = get_local_id(0);
+    const int lane = get_local_id(0);
     __global const float* input = x + (size_t)row * classes;
     __global float* output = gradient + (size_t)row * classes;
     __local float scratch[GROUP_SIZE];
@@ -102,21 +104,21 @@ void softmax_cross_entropy(const int classes, const float scale,
     const float targetLogit = input[target];
 
     float maximum = -INFINITY;
-    for (int column = local; column < classes; column += GROUP_SIZE) maximum = fmax(maximum, input[column]);
+    for (int column = lane; column < classes; column += GROUP_SIZE) maximum = fmax(maximum, input[column]);
     REDUCE(scratch, maximum, fmax)
     maximum = scratch[0];
     barrier(CLK_LOCAL_MEM_FENCE);
 
     float sum = 0.0f;
-    for (int column = local; column < classes; column += GROUP_SIZE) sum += exp(input[column] - maximum);
+    for (int column = lane; column < classes; column += GROUP_SIZE) sum += exp(input[column] - maximum);
     REDUCE(scratch, sum, ADD)
     sum = scratch[0];
 
     // Every work-item has read its own columns and the target logit; writes may now overwrite x.
     const float factor = scale / sum;
-    for (int column = local; column < classes; column += GROUP_SIZE)
+    for (int column = lane; column < classes; column += GROUP_SIZE)
         output[column] = exp(input[column] - maximum) * factor - (column == target ? scale : 0.0f);
-    if (local == 0) losses[row] = log(sum) + maximum - targetLogit;
+    if (lane == 0) losses[row] = log(sum) + maximum - targetLogit;
 }
 
 __kernel void prototype_affinity_gradient(const int batch, const int keys, const int classes, const float factor,
@@ -145,9 +147,10 @@ __kernel void adamw_step(const int count, const float decay, const float stepSiz
 }
 
 __kernel __attribute__((reqd_work_group_size(GROUP_SIZE, 1, 1)))
-void row_maximum(const int width, __global const float* x, __global float* indices, __global float* maxima) {
+void row_maximum(const int width, const int asProbability,
+                 __global const float* x, __global float* indices, __global float* maxima) {
     const int row = get_group_id(0);
-    const int local = get_local_id(0);
+    const int lane = get_local_id(0);
     __global const float* input = x + (size_t)row * width;
     __local float values[GROUP_SIZE];
     __local int positions[GROUP_SIZE];
@@ -155,20 +158,20 @@ void row_maximum(const int width, __global const float* x, __global float* indic
     // Each work-item keeps its best (value, lowest column); NaN loses to any number.
     float best = NAN;
     int bestColumn = width;
-    for (int column = local; column < width; column += GROUP_SIZE) {
+    for (int column = lane; column < width; column += GROUP_SIZE) {
         const float value = input[column];
         if (bestColumn == width || value > best || (isnan(best) && !isnan(value))) {
             best = value;
             bestColumn = column;
         }
     }
-    values[local] = best;
-    positions[local] = bestColumn;
+    values[lane] = best;
+    positions[lane] = bestColumn;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (int half = GROUP_SIZE / 2; half > 0; half >>= 1) {
-        if (local < half) {
-            const float a = values[local], b = values[local + half];
-            const int ia = positions[local], ib = positions[local + half];
+    for (int span = GROUP_SIZE / 2; span > 0; span >>= 1) {
+        if (lane < span) {
+            const float a = values[lane], b = values[lane + span];
+            const int ia = positions[lane], ib = positions[lane + span];
             // Take b when it is better, or equally good (or both NaN) at a lower column.
             const bool aMissing = ia == width, bMissing = ib == width;
             bool takeB;
@@ -178,24 +181,35 @@ void row_maximum(const int width, __global const float* x, __global float* indic
             else if (isnan(a)) takeB = ib < ia;
             else takeB = b > a || (b == a && ib < ia);
             if (takeB) {
-                values[local] = b;
-                positions[local] = ib;
+                values[lane] = b;
+                positions[lane] = ib;
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (local == 0) {
-        indices[row] = (float)positions[0];
-        maxima[row] = values[0];
+    const float maximum = values[0];
+    const int maximumColumn = positions[0];
+    if (asProbability) {
+        barrier(CLK_LOCAL_MEM_FENCE);
+        float sum = 0.0f;
+        for (int column = lane; column < width; column += GROUP_SIZE) sum += exp(input[column] - maximum);
+        REDUCE(values, sum, ADD)
+        if (lane == 0) {
+            indices[row] = (float)maximumColumn;
+            maxima[row] = 1.0f / values[0];
+        }
+    } else if (lane == 0) {
+        indices[row] = (float)maximumColumn;
+        maxima[row] = maximum;
     }
 }
 
 __kernel __attribute__((reqd_work_group_size(GROUP_SIZE, 1, 1)))
 void reduce_sum(const int count, const float scale, const int index, __global const float* x, __global float* output) {
-    const int local = get_local_id(0);
+    const int lane = get_local_id(0);
     __local float scratch[GROUP_SIZE];
     float sum = 0.0f;
-    for (int position = local; position < count; position += GROUP_SIZE) sum += x[position];
+    for (int position = lane; position < count; position += GROUP_SIZE) sum += x[position];
     REDUCE(scratch, sum, ADD)
-    if (local == 0) output[index] = scale * scratch[0];
+    if (lane == 0) output[index] = scale * scratch[0];
 }

@@ -135,12 +135,12 @@ extension CPUBackend: TrainingBackend {
         }
     }
 
-    public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor) throws {
+    public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor, asProbability: Bool) throws {
         let (rows, width) = try validateRowMaximum(x, indices: indices, maxima: maxima)
         let px = try storage(x, "rowMaximum", "x"), pi = try storage(indices, "rowMaximum", "indices")
         let pm = try storage(maxima, "rowMaximum", "maxima")
         if mode == .reference {
-            ReferenceOps.rowMaximum(px, indices: pi, maxima: pm, rows: rows, width: width)
+            ReferenceOps.rowMaximum(px, indices: pi, maxima: pm, rows: rows, width: width, asProbability: asProbability)
             return
         }
         splitRows(rows, width: width) { row in
@@ -154,7 +154,13 @@ extension CPUBackend: TrainingBackend {
                 }
             }
             pi[row] = Float(best)
-            pm[row] = bestValue
+            if asProbability {
+                var sum: Float = 0
+                for column in 0..<width { sum += expf(line[column] - bestValue) }
+                pm[row] = 1 / sum
+            } else {
+                pm[row] = bestValue
+            }
         }
     }
 

@@ -91,7 +91,7 @@ extension ReferenceOps {
 
     static func rowMaximum(
         _ x: UnsafePointer<Float>, indices: UnsafeMutablePointer<Float>, maxima: UnsafeMutablePointer<Float>,
-        rows: Int, width: Int
+        rows: Int, width: Int, asProbability: Bool
     ) {
         for row in 0..<rows {
             var best = 0
@@ -101,6 +101,11 @@ extension ReferenceOps {
             }
             indices[row] = Float(best)
             maxima[row] = x[row * width + best]
+            if asProbability {
+                var sum = 0.0
+                for column in 0..<width { sum += exp(Double(x[row * width + column]) - Double(maxima[row])) }
+                maxima[row] = Float(1 / sum)
+            }
         }
     }
 

@@ -63,11 +63,30 @@ public protocol TrainingBackend: Backend {
 
     /// The largest element of every row and its column (the lowest column on ties; NaN is never
     /// chosen over a number). `x`: `[rows, width]`; `indices` (integral floats), `maxima`: `[rows]`.
-    func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor) throws
+    ///
+    /// With `asProbability`, `maxima` holds instead the softmax probability of that element,
+    /// `1 / Σ_c exp(x[r, c] − max)`: the zero-shot confidence without a probability matrix.
+    func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor, asProbability: Bool) throws
 
     /// `output[index] = scale · Σ x`: accumulates per-step losses on the device so that a run
     /// reads them back once.
     func reduceSum(_ x: Tensor, scale: Float, into output: Tensor, at index: Int) throws
+}
+
+extension TrainingBackend {
+    /// `rowMaximum` returning the maxima themselves.
+    public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor) throws {
+        try rowMaximum(x, indices: indices, maxima: maxima, asProbability: false)
+    }
+}
+
+/// The backend's training operations.
+/// - Throws: `ComputeError.invalidArgument` when the backend does not implement them.
+public func trainingBackend(_ backend: any Backend) throws -> any TrainingBackend {
+    guard let training = backend as? any TrainingBackend else {
+        throw ComputeError.invalidArgument(operation: "trainingBackend", message: "backend \(backend.name) has no training operations")
+    }
+    return training
 }
 
 /// The scalars of one AdamW update, computed on the host for step `t` (1-based).

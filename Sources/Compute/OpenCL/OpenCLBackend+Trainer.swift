@@ -81,12 +81,12 @@ extension OpenCLBackend: TrainingBackend {
         ])
     }
 
-    public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor) throws {
+    public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor, asProbability: Bool) throws {
         let (rows, width) = try validateRowMaximum(x, indices: indices, maxima: maxima)
         guard rows > 0 else { return }
         let group = trainerGroupSize(width: width)
         try launch(Self.file, "row_maximum", defines: ["GROUP_SIZE": group], global: [rows * group], local: [group], arguments: [
-            .int(Int32(width)), .buffer(try memory(x, "rowMaximum", "x")),
+            .int(Int32(width)), .int(asProbability ? 1 : 0), .buffer(try memory(x, "rowMaximum", "x")),
             .buffer(try memory(indices, "rowMaximum", "indices")), .buffer(try memory(maxima, "rowMaximum", "maxima")),
         ])
     }
