@@ -1,4 +1,5 @@
 import Compute
+import Foundation
 
 /// A label-free choice of the head's α and β on a held-out part of the pseudo-labelled set.
 ///
