@@ -41,5 +41,6 @@ func expectClose(
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     let comparison = Comparison(actual: actual, expected: expected, absoluteTolerance: absolute, relativeTolerance: relative)
+    if ProcessInfo.processInfo.environment["UPADAPTER_SHOW_COMPARISONS"] != nil { print("CMP \(label): \(comparison)") }
     #expect(comparison.passed, "\(label): \(comparison)", sourceLocation: sourceLocation)
 }
