@@ -94,6 +94,36 @@ public struct AlphaBetaSearch: Sendable, Equatable {
         return Result(best: best, grid: grid)
     }
 
+    /// The whole label-free search: split the selected samples, build `kind` prototypes from the
+    /// kept part (and train them with `initialHead` when `training` is given), then score the grid
+    /// on the held-out part.
+    ///
+    /// - Parameters:
+    ///   - features: `[selected, dim]`, the selected images' features.
+    ///   - pseudoLabels: `[selected]`, their pseudo-labels.
+    ///   - textClassifier: `[classes, dim]`.
+    public func run(
+        textClassifier: HostMatrix, features: HostMatrix, pseudoLabels: [Int], kind: PrototypeKind,
+        initialHead: HeadParameters, training: TrainingConfiguration?, backend: any TrainingBackend
+    ) throws -> Result {
+        try Prototypes.requireCompatible(features: features, labels: pseudoLabels, textClassifier: textClassifier)
+        let (kept, heldOut) = try split(labels: pseudoLabels)
+        guard !heldOut.isEmpty else {
+            throw TrainerError.invalidArgument(
+                name: "heldOutFraction", message: "\(heldOutFraction) of \(pseudoLabels.count) samples holds none out")
+        }
+        let keptFeatures = try features.rows(at: kept), keptLabels = kept.map { pseudoLabels[$0] }
+        let prototypes = kind == .mean
+            ? try Prototypes.mean(features: keptFeatures, labels: keptLabels, textClassifier: textClassifier)
+            : try Prototypes.cache(features: keptFeatures, labels: keptLabels, classCount: textClassifier.rows)
+        var classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: initialHead)
+        if let training {
+            classifier = try PrototypeTrainer(backend: backend)
+                .train(classifier, features: keptFeatures, labels: keptLabels, configuration: training).classifier
+        }
+        return try evaluate(classifier, features: try features.rows(at: heldOut), pseudoLabels: heldOut.map { pseudoLabels[$0] }, backend: backend)
+    }
+
     /// Accuracy and mean cross-entropy of `logits` `[samples, classes]` against `pseudoLabels`.
     static func score(_ logits: HostMatrix, pseudoLabels: [Int], head: HeadParameters) -> GridPoint {
         var correct = 0, entropy = 0.0

@@ -132,6 +132,22 @@ import Testing
         #expect(result.best == tied.min { $0.crossEntropy < $1.crossEntropy })
     }
 
+    @Test func wholeSearchTrainsOnTheKeptPart() throws {
+        let problem = try Self.problem(rows: 48)
+        let search = AlphaBetaSearch(alphas: [1, 4], betas: [2, 6], heldOutFraction: 0.25, seed: 4)
+        let result = try search.run(
+            textClassifier: problem.textClassifier, features: problem.features, pseudoLabels: problem.labels, kind: .mean,
+            initialHead: HeadParameters(alpha: 1, beta: 5.5), training: TrainingConfiguration(epochs: 2, batchSize: 16),
+            backend: CPUBackend())
+        #expect(result.grid.map(\.head) == [(1, 2), (1, 6), (4, 2), (4, 6)].map { HeadParameters(alpha: $0.0, beta: $0.1) })
+        #expect(result.grid.contains(result.best))
+        #expect(throws: TrainerError.self) {
+            try AlphaBetaSearch(heldOutFraction: 0.01).run(
+                textClassifier: problem.textClassifier, features: problem.features, pseudoLabels: problem.labels, kind: .cache,
+                initialHead: HeadParameters(alpha: 1, beta: 1), training: nil, backend: CPUBackend())
+        }
+    }
+
     @Test func shotsArePerClassAndSeeded() throws {
         let labels = (0..<50).map { $0 % 4 } + [4]
         let shots = try Baselines.sampleShots(labels: labels, shots: 3, seed: 8)

@@ -101,10 +101,12 @@ extension OpenCLBackend: TrainingBackend {
     }
 
     /// A power-of-two work-group size for one-row-per-group reductions: about a quarter of the
-    /// row's width, between 32 and min(256, the device limit).
+    /// row's width, between 32 and min(256, the device limit); at most 32 on CPU devices, whose
+    /// drivers run a work-group's items as loops split at every barrier, so that wide groups only
+    /// add loop overhead.
     private func trainerGroupSize(width: Int) -> Int {
-        let limit = min(256, device.maxWorkGroupSize)
-        var size = 32
+        let limit = device.type == "CPU" ? min(32, device.maxWorkGroupSize) : min(256, device.maxWorkGroupSize)
+        var size = min(32, limit)
         while size < limit && size * 4 < width { size *= 2 }
         return min(size, limit)
     }
