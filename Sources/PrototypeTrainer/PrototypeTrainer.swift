@@ -1,1 +1,160 @@
-// The PrototypeTrainer module.
+import Compute
+import Foundation
+
+/// Settings of prototype training (Tip-Adapter-F's recipe by default).
+public struct TrainingConfiguration: Sendable, Equatable {
+    /// Passes over the training rows (20; EuroSAT 100).
+    public var epochs: Int
+    /// Rows per step; the last step of an epoch takes the remainder.
+    public var batchSize: Int
+    /// Peak learning rate, decayed with a per-step cosine to 0 over all epochs.
+    public var learningRate: Float
+    /// AdamW's ε (1e-4, larger than PyTorch's default 1e-8, as in Tip-Adapter-F).
+    public var epsilon: Float
+    /// Decoupled weight decay; 0.01 is PyTorch's AdamW default, which Tip-Adapter-F keeps.
+    public var weightDecay: Float
+    public var beta1: Float
+    public var beta2: Float
+    /// Decay the learning rate with a cosine (otherwise constant).
+    public var cosineDecay: Bool
+    /// Row order per epoch.
+    public var batchOrder: BatchOrder
+    /// Seed of the shuffles.
+    public var seed: UInt64
+
+    public init(
+        epochs: Int = 20, batchSize: Int = 256, learningRate: Float = 1e-3, epsilon: Float = 1e-4, weightDecay: Float = 0.01,
+        beta1: Float = 0.9, beta2: Float = 0.999, cosineDecay: Bool = true, batchOrder: BatchOrder = .shuffled, seed: UInt64 = 1
+    ) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.cosineDecay = cosineDecay
+        self.batchOrder = batchOrder
+        self.seed = seed
+    }
+}
+
+/// What a training run produced.
+public struct TrainingResult: Sendable {
+    /// The adapted classifier with the trained keys.
+    public let classifier: AdaptedClassifier
+    /// Mean of the step losses of every epoch, `[epochs]`.
+    public let epochLosses: [Float]
+    /// Batch-mean cross-entropy of every step, before its update, `[steps]`.
+    public let stepLosses: [Float]
+    /// Learning rate of every step, `[steps]`.
+    public let learningRates: [Float]
+    /// Wall-clock seconds of the training loop (uploads and the final read-back included).
+    public let seconds: Double
+
+    /// The trained prototypes.
+    public var prototypes: Prototypes { classifier.prototypes }
+}
+
+/// Trains the keys of the affinity head with cross-entropy of the fused logits, AdamW and a
+/// cosine schedule, entirely on the backend: each step gathers its rows on the device from an
+/// order uploaded once per epoch, runs forward, loss, backward and the update, and accumulates
+/// its loss on the device; the losses are read back once, after the last step.
+///
+/// The keys are not re-normalised during training (as in Tip-Adapter-F), so after training the
+/// affinity `F · Pᵀ` is a scaled rather than a pure cosine similarity.
+public struct PrototypeTrainer: Sendable {
+    public let backend: any TrainingBackend
+
+    public init(backend: any TrainingBackend) {
+        self.backend = backend
+    }
+
+    /// Trains `classifier`'s keys on `features` `[rows, dim]` labelled `labels` `[rows]`.
+    ///
+    /// - Throws: `TrainerError` for inconsistent inputs or configuration, `ComputeError` from the backend.
+    public func train(
+        _ classifier: AdaptedClassifier, features: HostMatrix, labels: [Int], configuration: TrainingConfiguration
+    ) throws -> TrainingResult {
+        let start = Date()
+        try Prototypes.requireCompatible(features: features, labels: labels, textClassifier: classifier.textClassifier)
+        guard configuration.epochs >= 0 else {
+            throw TrainerError.invalidArgument(name: "epochs", message: "\(configuration.epochs) must not be negative")
+        }
+        guard configuration.batchSize > 0 else {
+            throw TrainerError.invalidArgument(name: "batchSize", message: "\(configuration.batchSize) must be at least 1")
+        }
+        guard features.rows > 0 else { throw TrainerError.invalidArgument(name: "features", message: "no training rows") }
+        let rows = features.rows, width = features.columns
+        let orders = try Schedule.epochOrders(configuration.batchOrder, rows: rows, epochs: configuration.epochs, seed: configuration.seed)
+        let stepsPerEpoch = (rows + configuration.batchSize - 1) / configuration.batchSize
+        let totalSteps = stepsPerEpoch * configuration.epochs
+
+        let device = try DeviceHead(backend: backend, classifier: classifier, capacity: min(configuration.batchSize, rows))
+        let table = try backend.upload(features.values, shape: [rows, width])
+        let labelTable = try IndexTensor.upload(labels, below: classifier.textClassifier.rows, name: "labels", to: backend)
+        let labelColumn = try labelTable.reshaped([rows, 1])
+        let order = try backend.makeTensor(shape: [rows])
+        let gradient = try backend.makeTensor(shape: [device.keyCount, width])
+        let firstMoment = try backend.makeTensor(shape: [device.keyCount, width])
+        let secondMoment = try backend.makeTensor(shape: [device.keyCount, width])
+        try backend.fill(firstMoment, with: 0)
+        try backend.fill(secondMoment, with: 0)
+        let stepLosses = try backend.makeTensor(shape: [max(totalSteps, 1)])
+
+        var learningRates = [Float]()
+        learningRates.reserveCapacity(totalSteps)
+        var step = 0
+        for epochOrder in orders {
+            try backend.write(try IndexTensor.validated(epochOrder, below: rows, name: "batch order"), to: order)
+            for batchStart in stride(from: 0, to: rows, by: device.capacity) {
+                let batch = try device.batch(min(device.capacity, rows - batchStart))
+                try backend.gatherRows(table, indices: order, from: batchStart, into: batch.features)
+                try backend.gatherRows(labelColumn, indices: order, from: batchStart, into: try batch.targets.reshaped([batch.count, 1]))
+                try device.lossAndGradient(batch, into: gradient)
+                try backend.reduceSum(batch.losses, scale: 1 / Float(batch.count), into: stepLosses, at: step)
+                let rate = configuration.cosineDecay
+                    ? Schedule.cosine(configuration.learningRate, step: step, totalSteps: totalSteps) : configuration.learningRate
+                learningRates.append(rate)
+                step += 1
+                try backend.adamWStep(
+                    parameters: device.keys, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment,
+                    step: AdamWStep(
+                        learningRate: rate, beta1: configuration.beta1, beta2: configuration.beta2,
+                        epsilon: configuration.epsilon, weightDecay: configuration.weightDecay, step: step))
+            }
+        }
+        let losses = Array(try backend.read(stepLosses).prefix(totalSteps))
+        let trainedKeys = try backend.read(device.keys)
+        let epochLosses = (0..<configuration.epochs).map { epoch in
+            losses[(epoch * stepsPerEpoch)..<((epoch + 1) * stepsPerEpoch)].reduce(0, +) / Float(stepsPerEpoch)
+        }
+        let trained = try AdaptedClassifier(
+            textClassifier: classifier.textClassifier, prototypes: try classifier.prototypes.replacingKeys(trainedKeys),
+            head: classifier.head, logitScale: classifier.logitScale)
+        return TrainingResult(
+            classifier: trained, epochLosses: epochLosses, stepLosses: losses, learningRates: learningRates,
+            seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The batch-mean cross-entropy of `classifier` on `features` `[rows, dim]` against `labels`,
+    /// and its gradient with respect to the keys, `[keys, dim]`: one training step's forward and
+    /// backward pass, without the update.
+    public func lossAndGradient(
+        _ classifier: AdaptedClassifier, features: HostMatrix, labels: [Int]
+    ) throws -> (loss: Float, gradient: HostMatrix) {
+        try Prototypes.requireCompatible(features: features, labels: labels, textClassifier: classifier.textClassifier)
+        guard features.rows > 0 else { throw TrainerError.invalidArgument(name: "features", message: "no rows") }
+        let device = try DeviceHead(backend: backend, classifier: classifier, capacity: features.rows)
+        let batch = try device.batch(features.rows)
+        try backend.write(features.values, to: batch.features)
+        try backend.write(try IndexTensor.validated(labels, below: classifier.textClassifier.rows, name: "labels"), to: batch.targets)
+        let gradient = try backend.makeTensor(shape: [device.keyCount, device.width])
+        try device.lossAndGradient(batch, into: gradient)
+        let loss = try backend.makeTensor(shape: [1])
+        try backend.reduceSum(batch.losses, scale: 1 / Float(batch.count), into: loss, at: 0)
+        return (
+            try backend.read(loss)[0],
+            try HostMatrix(values: try backend.read(gradient), rows: device.keyCount, columns: device.width))
+    }
+}

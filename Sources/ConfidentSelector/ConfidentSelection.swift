@@ -1,0 +1,100 @@
+/// How confident samples are chosen from the zero-shot pseudo-labels.
+public struct SelectionConfiguration: Sendable, Equatable {
+    /// At most this many images per class, the most confident ones (UPL uses 16).
+    public var perClass: Int
+    /// When set, images whose confidence is below it are never chosen.
+    public var minimumConfidence: Float?
+
+    public init(perClass: Int = 16, minimumConfidence: Float? = nil) {
+        self.perClass = perClass
+        self.minimumConfidence = minimumConfidence
+    }
+}
+
+/// The confident samples: for each class, the images pseudo-labelled with it that have the
+/// highest confidence. Entries are ordered by class, then by confidence (highest first), then by
+/// image index (lowest first), which is also how ties are broken at the cut-off.
+public struct ConfidentSelection: Sendable, Equatable {
+    /// Image indices into the feature matrix the predictions came from.
+    public let indices: [Int]
+    /// Pseudo-label of each selected image.
+    public let pseudoLabels: [Int]
+    /// Confidence of each selected image.
+    public let confidences: [Float]
+    /// Number of selected images per class, `[classes]` (a class with fewer candidates keeps fewer).
+    public let perClassCounts: [Int]
+
+    /// Number of selected images.
+    public var count: Int { indices.count }
+
+    /// Wraps a selection made elsewhere (e.g. read back from a run directory).
+    /// - Throws: `SelectorError.shapeMismatch` when the per-image arrays differ in length or the
+    ///   per-class counts do not add up to it.
+    public init(indices: [Int], pseudoLabels: [Int], confidences: [Float], perClassCounts: [Int]) throws {
+        guard pseudoLabels.count == indices.count, confidences.count == indices.count else {
+            throw SelectorError.shapeMismatch(
+                input: "selection", expected: "\(indices.count) pseudo-labels and confidences",
+                actual: "\(pseudoLabels.count) and \(confidences.count)")
+        }
+        guard perClassCounts.reduce(0, +) == indices.count else {
+            throw SelectorError.shapeMismatch(
+                input: "perClassCounts", expected: "a sum of \(indices.count)", actual: "\(perClassCounts.reduce(0, +))")
+        }
+        self.indices = indices
+        self.pseudoLabels = pseudoLabels
+        self.confidences = confidences
+        self.perClassCounts = perClassCounts
+    }
+
+    /// Fraction of selected images whose pseudo-label equals their true label: the pseudo-label
+    /// precision, for reports only.
+    /// - Parameter trueLabels: labels of all images the predictions came from.
+    public func precision(trueLabels: [Int]) throws -> Double {
+        guard let bad = indices.first(where: { $0 >= trueLabels.count }) else {
+            guard !indices.isEmpty else { return 0 }
+            return Double(zip(indices, pseudoLabels).filter { trueLabels[$0] == $1 }.count) / Double(indices.count)
+        }
+        throw SelectorError.shapeMismatch(input: "trueLabels", expected: "a label for image \(bad)", actual: "\(trueLabels.count) labels")
+    }
+}
+
+/// Chooses confident pseudo-labelled samples from zero-shot predictions.
+public enum ConfidentSelector {
+    /// The top-`perClass` images of every class by confidence.
+    ///
+    /// Each image has one pseudo-label, so it is chosen at most once. Among equal confidences the
+    /// lower image index wins. Runs on the host in `O(images · log images)`.
+    /// - Throws: `SelectorError.invalidArgument` for a negative `perClass` or a pseudo-label
+    ///   outside `0 ..< classCount`.
+    public static func select(
+        _ predictions: ZeroShotPredictions, classCount: Int, configuration: SelectionConfiguration = SelectionConfiguration()
+    ) throws -> ConfidentSelection {
+        guard configuration.perClass >= 0 else {
+            throw SelectorError.invalidArgument(name: "perClass", message: "\(configuration.perClass) must not be negative")
+        }
+        var candidates = [[Int]](repeating: [], count: classCount)
+        for (image, label) in predictions.labels.enumerated() {
+            guard label >= 0, label < classCount else {
+                throw SelectorError.invalidArgument(name: "pseudo-label of image \(image)", message: "\(label) is outside 0..<\(classCount)")
+            }
+            let confidence = predictions.confidences[image]
+            guard !confidence.isNaN else { continue }
+            if let minimum = configuration.minimumConfidence, !(confidence >= minimum) { continue }
+            candidates[label].append(image)
+        }
+        var indices = [Int](), labels = [Int](), confidences = [Float](), counts = [Int](repeating: 0, count: classCount)
+        for classIndex in 0..<classCount {
+            let ranked = candidates[classIndex].sorted { left, right in
+                let a = predictions.confidences[left], b = predictions.confidences[right]
+                return a != b ? a > b : left < right
+            }
+            for image in ranked.prefix(configuration.perClass) {
+                indices.append(image)
+                labels.append(classIndex)
+                confidences.append(predictions.confidences[image])
+            }
+            counts[classIndex] = min(ranked.count, configuration.perClass)
+        }
+        return try ConfidentSelection(indices: indices, pseudoLabels: labels, confidences: confidences, perClassCounts: counts)
+    }
+}
