@@ -61,8 +61,8 @@ let package = Package(
 
         .testTarget(name: "ComputeTests", dependencies: ["Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"]),
-        .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"]),
+        .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
+        .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ExperimentsTests",
             dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer"],
