@@ -44,21 +44,25 @@ struct ReportTable {
         var parts: [String] = []
         parts.append(className.map { "<table class=\"\(TextEscaping.html($0))\">" } ?? "<table>")
         parts.append("<thead><tr>" + headers.enumerated().map { index, header in
-            "<th\(alignmentAttribute(index))>\(TextEscaping.html(header))</th>"
+            "<th\(classAttribute(column: index, emphasized: false))>\(TextEscaping.html(header))</th>"
         }.joined() + "</tr></thead>")
         parts.append("<tbody>")
         for row in rows {
             parts.append("<tr>" + row.enumerated().map { index, cell in
                 let text = TextEscaping.html(cell.text)
                 let content = cell.emphasized ? "<strong>\(text)</strong>" : text
-                return "<td\(alignmentAttribute(index))\(cell.emphasized ? " class=\"chosen\"" : "")>\(content)</td>"
+                return "<td\(classAttribute(column: index, emphasized: cell.emphasized))>\(content)</td>"
             }.joined() + "</tr>")
         }
         parts.append("</tbody></table>")
         return parts.joined(separator: "\n")
     }
 
-    private func alignmentAttribute(_ column: Int) -> String {
-        column < alignments.count && alignments[column] == .right ? " class=\"number\"" : ""
+    /// ` class="number chosen"`, ` class="number"`, … or nothing.
+    private func classAttribute(column: Int, emphasized: Bool) -> String {
+        var classes: [String] = []
+        if column < alignments.count, alignments[column] == .right { classes.append("number") }
+        if emphasized { classes.append("chosen") }
+        return classes.isEmpty ? "" : " class=\"\(classes.joined(separator: " "))\""
     }
 }
