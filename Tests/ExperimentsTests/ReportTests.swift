@@ -389,11 +389,13 @@ struct ReportTests {
         selectionSum.selection?.selectedCount += 1
         var overK = valid
         overK.selection?.topK = 3
+        var otherAlpha = valid
+        otherAlpha.methods[1].alpha = 1
         let cases: [(RunReport, String)] = [
             (shortPerClass, "methods[1].perClassAccuracy"), (wrongTop1, "methods[0].top1Accuracy"),
             (wrongTotal, "methods[0].confusionMatrix"), (duplicate, "methods[2].name"),
             (offGrid, "summary.labelFreeSearch.chosenAlpha"), (selectionSum, "selection.selectedCount"),
-            (overK, "selection.selectedPerClass[0]"),
+            (overK, "selection.selectedPerClass[0]"), (otherAlpha, "methods[1].alpha"),
         ]
         for (report, field) in cases {
             let target = folder.url.appendingPathComponent(field)
@@ -487,6 +489,16 @@ struct ReportTests {
         #expect(throws: ReportError.self) { try RunReportWriter.write(report, to: blocker.appendingPathComponent("run")) }
     }
 
+    @Test("The strict XML reader used on report.html rejects what libxml2's recovering parser lets through")
+    func xmlCheckerIsStrict() {
+        #if canImport(FoundationXML) || os(macOS)
+        #expect(XMLOutline("<a class=\"x\" class=\"y\"/>") == nil)
+        #expect(XMLOutline("<a><b></a>") == nil)
+        #expect(XMLOutline("<a>&nbsp;</a>") == nil)
+        #expect(XMLOutline("<a>&lt;&amp;</a>") != nil)
+        #endif
+    }
+
     @Test("Pretty JSON keeps plain arrays on one line and the same values")
     func prettyJSON() throws {
         let compact = #"{"a":[1,2.5,"x,]"],"b":{"c":[[1,2],[3,4]],"d":[],"e":{}},"f":"q\"{"}"#
@@ -511,12 +523,16 @@ struct ReportTests {
 }
 
 #if canImport(FoundationXML) || os(macOS)
-/// Element counts and table-cell texts of an XML document, read with the strict `XMLParser`
-/// (nil when the text is not well-formed).
+/// Element counts and table-cell texts of an XML document, read with `XMLParser`; nil when the
+/// text is not well-formed (a parse error, or start and end tags that do not pair up, which
+/// the Linux parser lets through on its own).
 private final class XMLOutline: NSObject, XMLParserDelegate {
     private(set) var root: String?
     private(set) var counts: [String: Int] = [:]
     private(set) var cellTexts: [String] = []
+    private var open: [String] = []
+    private var mismatched = false
+    private var failed = false
     private var cellDepth = 0
     private var cell = ""
 
@@ -524,11 +540,16 @@ private final class XMLOutline: NSObject, XMLParserDelegate {
         super.init()
         let parser = XMLParser(data: Data(text.utf8))
         parser.delegate = self
-        guard parser.parse(), root != nil else { return nil }
+        guard parser.parse(), !failed, !mismatched, open.isEmpty, root != nil else { return nil }
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) {
+        failed = true
     }
 
     func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
-        if root == nil { root = name }
+        if root == nil { root = name } else if open.isEmpty { mismatched = true }
+        open.append(name)
         counts[name, default: 0] += 1
         if name == "td" || name == "th" {
             cellDepth += 1
@@ -537,6 +558,7 @@ private final class XMLOutline: NSObject, XMLParserDelegate {
     }
 
     func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        if open.popLast() != name { mismatched = true }
         if name == "td" || name == "th" {
             cellDepth -= 1
             cellTexts.append(cell)

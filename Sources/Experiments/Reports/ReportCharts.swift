@@ -24,17 +24,18 @@ enum ReportCharts {
     /// zero-shot is grey, label-free methods blue; a dashed line marks zero-shot's accuracy.
     static func topOneAccuracy(_ report: RunReport) -> String {
         let methods = report.methods
-        let labelWidth = min(320, max(90, (methods.map { SVGCanvas.textWidth($0.name) }.max() ?? 0) + 12))
+        let shownNames = methods.map { TextEscaping.truncated($0.name, limit: 46) }
+        let labelWidth = min(360, max(90, (shownNames.map { SVGCanvas.textWidth($0) }.max() ?? 0) + 12))
         let top = 34.0, rowHeight = 26.0, bottom = 40.0
         let height = top + rowHeight * Double(max(methods.count, 1)) + bottom
         var canvas = SVGCanvas(width: width, height: height, identifier: "top1")
         canvas.addHatchPattern("labels", background: Palette.labeled, stripe: Palette.labeledStripe)
         let highest = methods.map(\.top1Accuracy).filter(\.isFinite).max() ?? 1
         let ticks = AxisTicks.nice(lower: 0, upper: max(min(highest, 1), 0.1), count: 5)
-        let scale = LinearScale(domain: 0...(ticks.last ?? 1), range: (labelWidth, width - 80))
+        let scale = LinearScale(domain: 0...(ticks.last ?? 1), range: (labelWidth, width - 110))
         drawVerticalGrid(&canvas, ticks: ticks, scale: scale, top: top - 4, bottom: height - bottom, label: { percentTick($0) })
         canvas.text("Top-1 accuracy on the test split", at: SVGPoint(x: scale(((ticks.first ?? 0) + (ticks.last ?? 1)) / 2), y: height - 8), anchor: .middle)
-        drawLegend(&canvas, at: SVGPoint(x: labelWidth, y: 14), entries: [
+        drawLegend(&canvas, at: SVGPoint(x: 10, y: 14), entries: [
             (Palette.zeroShot, "zero-shot"), (Palette.upAdapter, "UP-Adapter"), (Palette.labelFree, "other label-free"),
             (canvas.reference("labels"), "uses labels"),
         ])
@@ -49,12 +50,12 @@ enum ReportCharts {
             }
             let value = method.top1Accuracy.isFinite ? method.top1Accuracy : 0
             let delta = report.deltaVersusZeroShot(method).map { " (\(ReportFormat.points($0)) pp vs zero-shot)" } ?? ""
-            canvas.text(TextEscaping.truncated(method.name, limit: Int((labelWidth - 12) / 7.2)), at: SVGPoint(x: labelWidth - 8, y: y + 17),
-                        anchor: .end, tooltip: method.name)
+            canvas.text(shownNames[row], at: SVGPoint(x: labelWidth - 8, y: y + 17), anchor: .end, tooltip: method.name)
             canvas.rect(x: scale(0), y: y + 4, width: scale(value) - scale(0), height: rowHeight - 8, fill: fill,
                         stroke: method.usesLabels ? Palette.labeledStripe : nil,
                         tooltip: "\(method.name): \(ReportFormat.percent(method.top1Accuracy))\(delta)")
-            canvas.text(ReportFormat.percent(method.top1Accuracy), at: SVGPoint(x: scale(value) + 5, y: y + 17))
+            let shownDelta = report.deltaVersusZeroShot(method).map { " (\(ReportFormat.points($0)))" } ?? ""
+            canvas.text(ReportFormat.percent(method.top1Accuracy) + shownDelta, at: SVGPoint(x: scale(value) + 5, y: y + 17), size: 11)
         }
         if let zeroShot = report.zeroShot, zeroShot.top1Accuracy.isFinite {
             let x = scale(zeroShot.top1Accuracy)

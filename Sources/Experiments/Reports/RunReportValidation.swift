@@ -23,7 +23,17 @@ extension RunReport {
             try validate(method, field: "methods[\(index)]", classCount: classCount)
         }
         if let selection { try validate(selection, classCount: classCount) }
-        if let search = summary.labelFreeSearch { try validate(search) }
+        if let search = summary.labelFreeSearch {
+            try validate(search)
+            if let adapter = upAdapter {
+                for (name, value, chosen) in [("alpha", adapter.alpha, search.chosenAlpha), ("beta", adapter.beta, search.chosenBeta)] {
+                    if let value, !LabelFreeSearchRecord.same(value, chosen) {
+                        throw inconsistent("methods[\(methods.firstIndex { $0.kind == .upAdapter } ?? 0)].\(name)",
+                                           "\(value) but the label-free search chose \(chosen)")
+                    }
+                }
+            }
+        }
     }
 
     private func validate(_ method: MethodResult, field: String, classCount: Int) throws {

@@ -140,8 +140,9 @@ public struct LabelFreeSearchRecord: Codable, Sendable, Equatable {
         Self.same(alpha, chosenAlpha) && Self.same(beta, chosenBeta)
     }
 
+    /// Equal up to single-precision rounding (grids are often held as `Float`).
     static func same(_ lhs: Double, _ rhs: Double) -> Bool {
-        abs(lhs - rhs) <= 1e-9 * max(1, abs(lhs), abs(rhs))
+        abs(lhs - rhs) <= 1e-6 * max(1, abs(lhs), abs(rhs))
     }
 
     private static func distinctSorted(_ values: [Double]) -> [Double] {
