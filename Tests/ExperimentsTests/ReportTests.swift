@@ -406,6 +406,9 @@ struct ReportTests {
                 #expect(reportedField == field)
             }
             #expect(!FileManager.default.fileExists(atPath: target.path))
+            // Rendering without validation shows gaps instead of trapping.
+            #expect(RunReportWriter.markdown(report).contains("Test labels used for tuning"))
+            #expect(RunReportWriter.html(report).contains("</html>"))
         }
     }
 

@@ -88,7 +88,7 @@ enum ReportCharts {
         ])
         for (row, label) in labels.enumerated() {
             let y = top + rowHeight * (Double(row) + 0.5)
-            let before = zeroShot.perClassAccuracy[label], after = adapter.perClassAccuracy[label]
+            let before = zeroShot.perClassAccuracy[reportIndex: label] ?? .nan, after = adapter.perClassAccuracy[reportIndex: label] ?? .nan
             let tooltip = "\(names[label]): \(zeroShot.name) \(ReportFormat.percent(before)), \(adapter.name) \(ReportFormat.percent(after))"
             canvas.text(shownNames[row], at: SVGPoint(x: labelWidth - 6, y: y + 4), anchor: .end, size: 11, tooltip: names[label])
             if before.isFinite, after.isFinite {

@@ -154,13 +154,13 @@ struct ReportDocument {
         var table = ReportTable(headers: headers, alignments: [.right, .left] + Array(repeating: .right, count: headers.count - 2))
         for label in rows.labels {
             var cells: [ReportTable.Cell] = [ReportTable.Cell(String(label)), ReportTable.Cell(classNames[label])]
-            if let testCounts { cells.append(ReportTable.Cell(String(testCounts[label]))) }
+            if let testCounts { cells.append(ReportTable.Cell(testCounts[reportIndex: label].map(String.init) ?? ReportFormat.missing)) }
             if let selection = report.selection {
-                cells.append(ReportTable.Cell(String(selection.selectedPerClass[label])))
-                cells.append(ReportTable.Cell(ReportFormat.percent(selection.perClassPrecision[label])))
+                cells.append(ReportTable.Cell(selection.selectedPerClass[reportIndex: label].map(String.init) ?? ReportFormat.missing))
+                cells.append(ReportTable.Cell(ReportFormat.percent(selection.perClassPrecision[reportIndex: label] ?? .nan)))
             }
-            cells += report.methods.map { ReportTable.Cell(ReportFormat.percent($0.perClassAccuracy[label])) }
-            if let gains { cells.append(ReportTable.Cell(ReportFormat.points(gains[label]))) }
+            cells += report.methods.map { ReportTable.Cell(ReportFormat.percent($0.perClassAccuracy[reportIndex: label] ?? .nan)) }
+            if let gains { cells.append(ReportTable.Cell(ReportFormat.points(gains[reportIndex: label] ?? .nan))) }
             table.rows.append(cells)
         }
         blocks.append(.table(table, className: "per-class"))
@@ -172,7 +172,7 @@ struct ReportDocument {
     /// Classes of the per-class chart: highest gain first.
     private static func chartOrder(_ labels: [Int], gains: [Double]) -> [Int] {
         labels.sorted { lhs, rhs in
-            let left = gains[lhs], right = gains[rhs]
+            let left = gains[reportIndex: lhs] ?? .nan, right = gains[reportIndex: rhs] ?? .nan
             if left.isNaN != right.isNaN { return right.isNaN }
             if left != right, !left.isNaN { return left > right }
             return lhs < rhs

@@ -43,3 +43,11 @@ enum ReportFormat {
         value.map(number) ?? missing
     }
 }
+
+extension Array {
+    /// The element at `index`, or nil outside the array (the renderers never trap on a report
+    /// that skipped `RunReport.validate()`).
+    subscript(reportIndex index: Int) -> Element? {
+        indices.contains(index) ? self[index] : nil
+    }
+}
