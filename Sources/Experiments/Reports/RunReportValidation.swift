@@ -1,0 +1,130 @@
+extension RunReport {
+    /// Checks that the report's numbers agree with each other before anything is written:
+    /// one accuracy per class, square confusion matrices whose counts add up to the test split
+    /// and match the accuracies, per-class selections that add up to the selected count,
+    /// fractions in [0, 1], unique method names, and a chosen α/β that is on the searched grid.
+    /// - Throws: `ReportError.inconsistentReport` naming the first offending field.
+    public func validate() throws {
+        let classCount = summary.classNames.count
+        guard classCount > 0 else { throw inconsistent("summary.classNames", "no class names") }
+        guard summary.testCount >= 0 else { throw inconsistent("summary.testCount", "negative (\(summary.testCount))") }
+        guard summary.unlabeledCount >= 0 else {
+            throw inconsistent("summary.unlabeledCount", "negative (\(summary.unlabeledCount))")
+        }
+        for (phase, seconds) in summary.phaseSeconds where !(seconds >= 0) {
+            throw inconsistent("summary.phaseSeconds.\(phase)", "\(seconds) is not a duration")
+        }
+        var names = Set<String>()
+        for (index, method) in methods.enumerated() {
+            guard !method.name.isEmpty else { throw inconsistent("methods[\(index)].name", "empty") }
+            guard names.insert(method.name).inserted else {
+                throw inconsistent("methods[\(index)].name", "'\(method.name)' appears twice")
+            }
+            try validate(method, field: "methods[\(index)]", classCount: classCount)
+        }
+        if let selection { try validate(selection, classCount: classCount) }
+        if let search = summary.labelFreeSearch {
+            try validate(search)
+            if let adapter = upAdapter {
+                for (name, value, chosen) in [("alpha", adapter.alpha, search.chosenAlpha), ("beta", adapter.beta, search.chosenBeta)] {
+                    if let value, !LabelFreeSearchRecord.same(value, chosen) {
+                        throw inconsistent("methods[\(methods.firstIndex { $0.kind == .upAdapter } ?? 0)].\(name)",
+                                           "\(value) but the label-free search chose \(chosen)")
+                    }
+                }
+            }
+        }
+    }
+
+    private func validate(_ method: MethodResult, field: String, classCount: Int) throws {
+        try checkFraction(method.top1Accuracy, field: "\(field).top1Accuracy", allowUndefined: false)
+        guard method.perClassAccuracy.count == classCount else {
+            throw inconsistent("\(field).perClassAccuracy", "\(method.perClassAccuracy.count) values for \(classCount) classes")
+        }
+        for (label, value) in method.perClassAccuracy.enumerated() {
+            try checkFraction(value, field: "\(field).perClassAccuracy[\(label)]", allowUndefined: true)
+        }
+        if let shots = method.shots, shots < 1 { throw inconsistent("\(field).shots", "must be at least 1, found \(shots)") }
+        if !method.confusionMatrix.isEmpty {
+            guard method.confusionMatrix.count == classCount else {
+                throw inconsistent("\(field).confusionMatrix", "\(method.confusionMatrix.count) rows for \(classCount) classes")
+            }
+            let matrix: ConfusionMatrix
+            do {
+                matrix = try ConfusionMatrix(counts: method.confusionMatrix)
+            } catch ReportError.inconsistentReport(let inner, let reason) {
+                throw inconsistent("\(field).\(inner)", reason)
+            }
+            guard matrix.total == summary.testCount else {
+                throw inconsistent("\(field).confusionMatrix", "counts add up to \(matrix.total), the test split has \(summary.testCount) images")
+            }
+            guard Self.close(matrix.accuracy, method.top1Accuracy) else {
+                throw inconsistent("\(field).top1Accuracy", "\(method.top1Accuracy) but the confusion matrix gives \(matrix.accuracy)")
+            }
+            for (label, (fromMatrix, stated)) in zip(matrix.perClassAccuracy, method.perClassAccuracy).enumerated()
+            where !Self.close(fromMatrix, stated) {
+                throw inconsistent("\(field).perClassAccuracy[\(label)]", "\(stated) but the confusion matrix gives \(fromMatrix)")
+            }
+        }
+    }
+
+    private func validate(_ selection: SelectionSummary, classCount: Int) throws {
+        guard selection.topK >= 1 else { throw inconsistent("selection.topK", "must be at least 1, found \(selection.topK)") }
+        if let minimum = selection.minConfidence {
+            try checkFraction(minimum, field: "selection.minConfidence", allowUndefined: false)
+        }
+        guard selection.selectedPerClass.count == classCount else {
+            throw inconsistent("selection.selectedPerClass", "\(selection.selectedPerClass.count) values for \(classCount) classes")
+        }
+        if let label = selection.selectedPerClass.firstIndex(where: { $0 < 0 || $0 > selection.topK }) {
+            throw inconsistent("selection.selectedPerClass[\(label)]", "\(selection.selectedPerClass[label]) is outside 0...\(selection.topK) (K)")
+        }
+        let sum = selection.selectedPerClass.reduce(0, +)
+        guard sum == selection.selectedCount else {
+            throw inconsistent("selection.selectedCount", "\(selection.selectedCount) but the classes add up to \(sum)")
+        }
+        guard selection.selectedCount <= summary.unlabeledCount else {
+            throw inconsistent("selection.selectedCount", "\(selection.selectedCount) exceeds the \(summary.unlabeledCount) unlabeled images")
+        }
+        try checkFraction(selection.precision, field: "selection.precision", allowUndefined: selection.selectedCount == 0)
+        guard selection.perClassPrecision.count == classCount else {
+            throw inconsistent("selection.perClassPrecision", "\(selection.perClassPrecision.count) values for \(classCount) classes")
+        }
+        for (label, value) in selection.perClassPrecision.enumerated() {
+            try checkFraction(value, field: "selection.perClassPrecision[\(label)]", allowUndefined: selection.selectedPerClass[label] == 0)
+        }
+        guard selection.selectedConfidences.count <= selection.selectedCount else {
+            throw inconsistent("selection.selectedConfidences", "\(selection.selectedConfidences.count) values for \(selection.selectedCount) selected images")
+        }
+        let rejected = summary.unlabeledCount - selection.selectedCount
+        guard selection.rejectedConfidences.count <= rejected else {
+            throw inconsistent("selection.rejectedConfidences", "\(selection.rejectedConfidences.count) values for \(rejected) rejected images")
+        }
+    }
+
+    private func validate(_ search: LabelFreeSearchRecord) throws {
+        let field = "summary.labelFreeSearch"
+        guard !search.candidates.isEmpty else { throw inconsistent("\(field).candidates", "empty grid") }
+        for (index, candidate) in search.candidates.enumerated() {
+            try checkFraction(candidate.holdoutAccuracy, field: "\(field).candidates[\(index)].holdoutAccuracy", allowUndefined: false)
+        }
+        guard search.candidate(alpha: search.chosenAlpha, beta: search.chosenBeta) != nil else {
+            throw inconsistent("\(field).chosenAlpha", "α \(search.chosenAlpha), β \(search.chosenBeta) is not one of the grid points tried")
+        }
+        guard search.holdoutSize >= 0 else { throw inconsistent("\(field).holdoutSize", "negative (\(search.holdoutSize))") }
+    }
+
+    private func checkFraction(_ value: Double, field: String, allowUndefined: Bool) throws {
+        if value.isNaN, allowUndefined { return }
+        guard value >= 0, value <= 1 else { throw inconsistent(field, "\(value) is not a fraction in [0, 1]") }
+    }
+
+    private func inconsistent(_ field: String, _ reason: String) -> ReportError {
+        .inconsistentReport(field: field, reason: reason)
+    }
+
+    /// Equal within 1e-6, or both NaN.
+    static func close(_ lhs: Double, _ rhs: Double) -> Bool {
+        (lhs.isNaN && rhs.isNaN) || abs(lhs - rhs) <= 1e-6
+    }
+}
