@@ -98,3 +98,33 @@ private final class SharedOutput: @unchecked Sendable {
         return Array(UnsafeBufferPointer(start: base, count: count))
     }
 }
+
+/// One batch being preprocessed in the background while the model encodes the previous one.
+final class PreprocessingJob: @unchecked Sendable {
+    // @unchecked: `outcome` is written once by the background task before `group` leaves, and
+    // read only after `group.wait()`.
+    private let group = DispatchGroup()
+    private var outcome: Result<[Float], any Error> = .success([])
+    /// Images in the batch.
+    let count: Int
+
+    /// Starts preprocessing `items` (the first has index `firstIndex` in the split).
+    init(preprocessor: BatchPreprocessor, items: ArraySlice<LabeledImage>, firstIndex: Int) {
+        count = items.count
+        group.enter()
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            outcome = Result { try preprocessor.pixels(of: items, firstIndex: firstIndex) }
+            group.leave()
+        }
+    }
+
+    /// Waits until the batch is ready.
+    func wait() { group.wait() }
+
+    /// The batch's `[count, 3, size, size]` values, once ready.
+    /// - Throws: the first item's error.
+    func result() throws -> [Float] {
+        group.wait()
+        return try outcome.get()
+    }
+}

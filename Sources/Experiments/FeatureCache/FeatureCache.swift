@@ -25,7 +25,8 @@ public struct FeatureCache: Sendable {
     public var directory: URL
     /// Images per chunk file: the work an interruption can lose.
     public var chunkSize = 1024
-    /// Images per model call; also the most preprocessed images held in memory at once.
+    /// Images per model call. Two batches of preprocessed pixels are held at once (the one
+    /// being encoded and the next one, prepared meanwhile).
     public var batchSize = 64
     /// Seed of the augmented views (`view ≥ 1`); part of their keys.
     public var augmentationSeed: UInt64 = 0
@@ -184,34 +185,40 @@ public struct FeatureCache: Sendable {
     // MARK: Encoding
 
     /// L2-normalised features `[items.count, dim]` of `items`, batch by batch: each batch is
-    /// preprocessed on several threads, then encoded by the model.
+    /// preprocessed on several threads while the model encodes the previous one, so at most
+    /// two batches of pixels are held at once.
     private func encode(
         _ items: ArraySlice<LabeledImage>, firstIndex: Int, model: any ImageFeatureEncoder, preprocessor: BatchPreprocessor,
         statistics: inout ExtractionStatistics, progress: (Int) -> Void
     ) throws -> [Float] {
         var features: [Float] = []
         features.reserveCapacity(items.count * model.embeddingSize)
-        var offset = 0
-        while offset < items.count {
-            let end = min(offset + batchSize, items.count)
-            let batchStart = items.startIndex + offset
-            let clock = ContinuousClock()
-            let preprocessingStart = clock.now
-            let pixels = try preprocessor.pixels(
-                of: items[batchStart..<(items.startIndex + end)], firstIndex: firstIndex + offset)
+        let batchStarts = Array(stride(from: 0, to: items.count, by: batchSize))
+        func job(_ batch: Int) -> PreprocessingJob {
+            let start = batchStarts[batch], end = min(start + batchSize, items.count)
+            return PreprocessingJob(
+                preprocessor: preprocessor, items: items[(items.startIndex + start)..<(items.startIndex + end)],
+                firstIndex: firstIndex + start)
+        }
+        let clock = ContinuousClock()
+        var pending = batchStarts.isEmpty ? nil : job(0)
+        for batch in batchStarts.indices {
+            guard let current = pending else { break }
+            let waitStart = clock.now
+            let pixels = try current.result()
             let encodingStart = clock.now
+            pending = batch + 1 < batchStarts.count ? job(batch + 1) : nil
             let embeddings = try model.encodeImages(pixels: pixels, normalize: true)
-            let encodingEnd = clock.now
-            statistics.preprocessingSeconds += Self.seconds(encodingStart - preprocessingStart)
-            statistics.encodingSeconds += Self.seconds(encodingEnd - encodingStart)
-            guard embeddings.count == (end - offset) * model.embeddingSize else {
+            statistics.preprocessingSeconds += Self.seconds(encodingStart - waitStart)
+            statistics.encodingSeconds += Self.seconds(clock.now - encodingStart)
+            guard embeddings.count == current.count * model.embeddingSize else {
+                pending?.wait()
                 throw FeatureCacheError.invalidSettings(
-                    reason: "the model returned \(embeddings.count) values for \(end - offset) images of width \(model.embeddingSize)")
+                    reason: "the model returned \(embeddings.count) values for \(current.count) images of width \(model.embeddingSize)")
             }
             features.append(contentsOf: embeddings)
-            statistics.encodedImages += end - offset
-            offset = end
-            progress(offset)
+            statistics.encodedImages += current.count
+            progress(batchStarts[batch] + current.count)
         }
         return features
     }

@@ -39,7 +39,8 @@ public struct ExtractionStatistics: Sendable, Equatable {
     public var discardedFiles: [String] = []
     /// Whether the result was assembled from a complete set of shards.
     public var mergedShards = false
-    /// Seconds spent decoding and preprocessing images.
+    /// Seconds spent waiting for decoded and preprocessed images (preprocessing of the next
+    /// batch overlaps encoding, so this is the part encoding did not hide).
     public var preprocessingSeconds = 0.0
     /// Seconds spent in the model.
     public var encodingSeconds = 0.0
