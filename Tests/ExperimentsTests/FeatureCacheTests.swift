@@ -226,6 +226,18 @@ struct FeatureCacheTests {
         #expect(second.statistics.discardedFiles == ["features.safetensors"])
         #expect(second.features == first.features)
 
+        // Temporary files a killed writer left: an old one is cleared, a recent one may be a live writer's.
+        let keyFolder = first.file.deletingLastPathComponent()
+        let stale = keyFolder.appendingPathComponent(".features.safetensors.17.42.tmp")
+        let recent = keyFolder.appendingPathComponent(".features.safetensors.18.43.tmp")
+        try Data("partial".utf8).write(to: stale)
+        try Data("partial".utf8).write(to: recent)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: stale.path)
+        try FileManager.default.removeItem(at: first.file)
+        _ = try cache.extract(split: split, model: model)
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        #expect(FileManager.default.fileExists(atPath: recent.path))
+
         // A valid file of another key copied into this folder is refused too.
         let other = try cache.extract(split: FeatureCacheFixtures.inMemorySplit(count: 6, seed: 99), model: model)
         try FileManager.default.removeItem(at: first.file)
@@ -394,6 +406,18 @@ struct FeatureCacheTests {
         mixed.update("ab")
         mixed.update(AnySequence([UInt8(ascii: "c")]))
         #expect(mixed.finalizeHex() == SHA256.hex(Array("abc".utf8)))
+    }
+
+    @Test("an empty split gives an empty feature set, cached like any other")
+    func emptySplit() throws {
+        let folder = try TemporaryFolder()
+        let model = try FeatureCacheFixtures.model()
+        let split = DatasetSplit(datasetName: "empty", name: "test", classNames: ["a"], items: [])
+        let cache = FeatureCache(directory: folder.url)
+        let first = try cache.extract(split: split, model: model)
+        #expect(first.count == 0 && first.features.isEmpty && first.labels.isEmpty && !first.wasCached)
+        let second = try cache.extract(split: split, model: model)
+        #expect(second.wasCached && second.count == 0 && second.dimension == model.embeddingSize)
     }
 
     @Test("settings that cannot work are refused")

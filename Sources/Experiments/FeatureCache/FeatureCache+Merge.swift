@@ -35,7 +35,7 @@ extension FeatureCache {
     /// - Returns: one outcome per (key folder, shard count), sorted by folder then count.
     /// - Throws: `FeatureCacheError.fileOperationFailed` when the folder cannot be listed or
     ///   the merged file cannot be written.
-    public static func merge(directory: URL, toolVersion: String = "upadapter 0.1") throws -> [ShardMergeOutcome] {
+    public static func merge(directory: URL, toolVersion: String = FeatureCache.defaultToolVersion) throws -> [ShardMergeOutcome] {
         var outcomes: [ShardMergeOutcome] = []
         for folder in try subfolders(of: directory) {
             for (shardCount, present) in shardSets(in: folder) {

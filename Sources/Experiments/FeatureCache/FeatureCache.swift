@@ -32,8 +32,10 @@ public struct FeatureCache: Sendable {
     public var augmentationSeed: UInt64 = 0
     /// How items become images.
     public var loader = ItemImageLoader()
+    /// The tool version written into metadata and manifests unless told otherwise.
+    public static let defaultToolVersion = "upadapter 0.1"
     /// Written into metadata and manifests.
-    public var toolVersion = "upadapter 0.1"
+    public var toolVersion = FeatureCache.defaultToolVersion
     /// Stop with `FeatureCacheError.stoppedAfterChunks` once this many chunks have been
     /// computed in one call (chunks stay on disk for the next call): bounded runs and tests.
     public var stopAfterComputedChunks: Int?
@@ -168,6 +170,7 @@ public struct FeatureCache: Sendable {
             try FeatureCacheManifest(key: key, complete: true, dimension: dimension, toolVersion: toolVersion).write(folder: folder)
         }
         try Self.remove(chunksFolder)
+        Self.removeStaleTemporaryFiles(in: outputFile.deletingLastPathComponent())
         let contents = FeatureFile.Contents(header: outputHeader, metadata: [:], features: features, labels: labels)
         return featureSet(contents, range: range, key: key, file: outputFile, cached: false, statistics: statistics)
     }
@@ -270,6 +273,20 @@ public struct FeatureCache: Sendable {
 
     static func shardFile(folder: URL, shard: FeatureShard) -> URL {
         shardsFolder(folder).appendingPathComponent(shard.fileStem + ".safetensors")
+    }
+
+    /// Removes temporary files (`.<name>.<pid>.<random>.tmp`) that a killed writer left in
+    /// `folder` more than an hour ago; younger ones may belong to a run still writing.
+    static func removeStaleTemporaryFiles(in folder: URL) {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: folder.path) else { return }
+        let limit = Date().addingTimeInterval(-3600)
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let url = folder.appendingPathComponent(name)
+            if let modified = (try? manager.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date, modified < limit {
+                try? manager.removeItem(at: url)
+            }
+        }
     }
 
     static func createFolder(_ url: URL) throws {
