@@ -1,0 +1,308 @@
+import CLIPEncoder
+import Foundation
+
+/// Image features of dataset splits, computed once and kept on disk.
+///
+/// Layout of `directory` (one folder per `FeatureCacheKey`, named by its hash):
+/// ```
+/// <key-hash>/features.safetensors          features [n, dim] F32, labels [n] F32, metadata
+/// <key-hash>/manifest.json                 the key's components and the folder's state
+/// <key-hash>/chunks/chunk-000123.safetensors      rows of an extraction in progress
+/// <key-hash>/shards/shard-i-of-n.safetensors      rows of shard i of n (merged later)
+/// <key-hash>/shards/shard-i-of-n.chunks/…         chunks of a shard in progress
+/// ```
+/// Every file is written to a temporary name and renamed, so an interrupted run (Ctrl-C,
+/// `kill -9`, power loss after the rename) never leaves a partial file under a real name; the
+/// next run reuses every complete chunk, recomputes missing or unreadable ones, assembles the
+/// final file and removes the chunks.
+public struct FeatureCache: Sendable {
+    /// Name of the final file in a key folder.
+    public static let featuresFileName = "features.safetensors"
+    /// Name of the manifest in a key folder.
+    public static let manifestFileName = "manifest.json"
+
+    /// The cache's root folder (created when needed).
+    public var directory: URL
+    /// Images per chunk file: the work an interruption can lose.
+    public var chunkSize = 1024
+    /// Images per model call. Two batches of preprocessed pixels are held at once (the one
+    /// being encoded and the next one, prepared meanwhile).
+    public var batchSize = 64
+    /// Seed of the augmented views (`view ≥ 1`); part of their keys.
+    public var augmentationSeed: UInt64 = 0
+    /// How items become images.
+    public var loader = ItemImageLoader()
+    /// The tool version written into metadata and manifests unless told otherwise.
+    public static let defaultToolVersion = "upadapter 0.1"
+    /// Written into metadata and manifests.
+    public var toolVersion = FeatureCache.defaultToolVersion
+    /// Stop with `FeatureCacheError.stoppedAfterChunks` once this many chunks have been
+    /// computed in one call (chunks stay on disk for the next call): bounded runs and tests.
+    public var stopAfterComputedChunks: Int?
+
+    /// A cache rooted at `directory`.
+    public init(directory: URL) {
+        self.directory = directory
+    }
+
+    /// The key of `split` encoded by `model`, plain (`view` 0) or as augmented view `view`.
+    public func key(split: DatasetSplit, model: any ImageFeatureEncoder, view: Int = 0) -> FeatureCacheKey {
+        FeatureCacheKey(
+            split: split, modelDigest: model.digest, preprocessing: model.preprocessorConfiguration, view: view,
+            augmentation: view > 0 ? ViewAugmentation(seed: augmentationSeed, outputSize: model.inputImageSize) : nil)
+    }
+
+    /// The folder of `key`.
+    public func folder(for key: FeatureCacheKey) -> URL {
+        directory.appendingPathComponent(key.hash, isDirectory: true)
+    }
+
+    /// Features of `split` (or of one shard of it) from the cache, computing what is missing.
+    ///
+    /// - Parameters:
+    ///   - view: 0 for CLIP's plain preprocessing, `v ≥ 1` for augmented view `v`.
+    ///   - shard: extract only this part into `shards/` (merge the parts with `merge(directory:)`).
+    ///   - progress: called with (images done, images in the range) after every batch.
+    /// - Returns: L2-normalised features of the split, or of the shard's range.
+    /// - Throws: `FeatureCacheError` for bad settings or unwritable files, `CLIPEncoderError`
+    ///   for an image that cannot be decoded (naming it) or a model failure,
+    ///   `FeatureCacheError.stoppedAfterChunks` when `stopAfterComputedChunks` is reached.
+    public func extract(
+        split: DatasetSplit, model: any ImageFeatureEncoder, view: Int = 0, shard: FeatureShard? = nil,
+        progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> FeatureSet {
+        guard chunkSize > 0, batchSize > 0, view >= 0 else {
+            throw FeatureCacheError.invalidSettings(
+                reason: "chunk size \(chunkSize), batch size \(batchSize) and view \(view) must be positive (view may be 0)")
+        }
+        let key = key(split: split, model: model, view: view)
+        let folder = folder(for: key)
+        let total = split.items.count
+        let range = shard?.range(totalCount: total) ?? 0..<total
+        let dimension = model.embeddingSize
+        var statistics = ExtractionStatistics()
+        let finalFile = folder.appendingPathComponent(Self.featuresFileName)
+        let finalHeader = FeatureFile.Header(
+            kind: .final, keyHash: key.hash, firstIndex: 0, count: total, totalCount: total, dimension: dimension)
+
+        // 1. A complete final file answers every request.
+        if let contents = try readIfUsable(finalFile, expected: finalHeader, labels: split.labels, statistics: &statistics) {
+            progress?(range.count, range.count)
+            return featureSet(contents, range: range, key: key, file: finalFile, cached: true, statistics: statistics)
+        }
+        // 2. A shard file, or a complete set of shards for the whole split.
+        if let shard {
+            let shardFile = Self.shardFile(folder: folder, shard: shard)
+            let header = shardHeader(key: key, shard: shard, range: range, total: total, dimension: dimension)
+            if let contents = try readIfUsable(shardFile, expected: header, labels: Array(split.labels[range]), statistics: &statistics) {
+                progress?(range.count, range.count)
+                return featureSet(contents, range: range, key: key, file: shardFile, cached: true, statistics: statistics)
+            }
+        } else if let merged = try? mergeCompleteShards(folder: folder, statistics: &statistics),
+                  merged,
+                  let contents = try readIfUsable(finalFile, expected: finalHeader, labels: split.labels, statistics: &statistics) {
+            statistics.mergedShards = true
+            progress?(range.count, range.count)
+            return featureSet(contents, range: range, key: key, file: finalFile, cached: true, statistics: statistics)
+        }
+
+        // 3. Compute, chunk by chunk.
+        let preprocessor = try BatchPreprocessor(model: model, view: view, augmentationSeed: augmentationSeed, loader: loader)
+        try Self.createFolder(folder)
+        if (try? FeatureCacheManifest.read(folder: folder))?.status != "complete" {
+            try FeatureCacheManifest(key: key, complete: false, dimension: dimension, toolVersion: toolVersion).write(folder: folder)
+        }
+        let chunksFolder = shard.map { Self.shardsFolder(folder).appendingPathComponent($0.fileStem + ".chunks", isDirectory: true) }
+            ?? folder.appendingPathComponent("chunks", isDirectory: true)
+        try Self.createFolder(chunksFolder)
+
+        var features: [Float] = []
+        features.reserveCapacity(range.count * dimension)
+        var labels: [Int] = []
+        labels.reserveCapacity(range.count)
+        let chunkCount = (range.count + chunkSize - 1) / chunkSize
+        for chunk in 0..<chunkCount {
+            let start = range.lowerBound + chunk * chunkSize
+            let chunkRange = start..<min(start + chunkSize, range.upperBound)
+            let chunkLabels = Array(split.labels[chunkRange])
+            let chunkFile = chunksFolder.appendingPathComponent(String(format: "chunk-%06d.safetensors", chunk))
+            let header = FeatureFile.Header(
+                kind: .chunk, keyHash: key.hash, firstIndex: chunkRange.lowerBound, count: chunkRange.count,
+                totalCount: total, dimension: dimension)
+            if let contents = try readIfUsable(chunkFile, expected: header, labels: chunkLabels, statistics: &statistics) {
+                features.append(contentsOf: contents.features)
+                labels.append(contentsOf: contents.labels)
+                statistics.reusedChunks.append(chunk)
+                progress?(chunkRange.upperBound - range.lowerBound, range.count)
+                continue
+            }
+            if let limit = stopAfterComputedChunks, statistics.computedChunks.count >= limit {
+                throw FeatureCacheError.stoppedAfterChunks(count: statistics.computedChunks.count)
+            }
+            let chunkFeatures = try encode(
+                split.items[chunkRange], firstIndex: chunkRange.lowerBound, model: model, preprocessor: preprocessor,
+                statistics: &statistics
+            ) { done in progress?(chunkRange.lowerBound - range.lowerBound + done, range.count) }
+            try FeatureFile.write(
+                features: chunkFeatures, labels: chunkLabels,
+                metadata: FeatureFile.metadata(header: header, key: key, toolVersion: toolVersion), header: header, to: chunkFile)
+            features.append(contentsOf: chunkFeatures)
+            labels.append(contentsOf: chunkLabels)
+            statistics.computedChunks.append(chunk)
+        }
+
+        // 4. Assemble the final (or shard) file, then drop the chunks.
+        let outputFile: URL
+        let outputHeader: FeatureFile.Header
+        if let shard {
+            try Self.createFolder(Self.shardsFolder(folder))
+            outputFile = Self.shardFile(folder: folder, shard: shard)
+            outputHeader = shardHeader(key: key, shard: shard, range: range, total: total, dimension: dimension)
+        } else {
+            outputFile = finalFile
+            outputHeader = finalHeader
+        }
+        try FeatureFile.write(
+            features: features, labels: labels,
+            metadata: FeatureFile.metadata(header: outputHeader, key: key, toolVersion: toolVersion), header: outputHeader,
+            to: outputFile)
+        if shard == nil {
+            try FeatureCacheManifest(key: key, complete: true, dimension: dimension, toolVersion: toolVersion).write(folder: folder)
+        }
+        try Self.remove(chunksFolder)
+        Self.removeStaleTemporaryFiles(in: outputFile.deletingLastPathComponent())
+        let contents = FeatureFile.Contents(header: outputHeader, metadata: [:], features: features, labels: labels)
+        return featureSet(contents, range: range, key: key, file: outputFile, cached: false, statistics: statistics)
+    }
+
+    /// Convenience: `FeatureCache(directory: cacheDirectory)` with `batchSize`, then `extract`.
+    public static func extract(
+        split: DatasetSplit, model: any ImageFeatureEncoder, cacheDirectory: URL, view: Int = 0, batchSize: Int = 64,
+        shard: FeatureShard? = nil, progress: ((_ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> FeatureSet {
+        var cache = FeatureCache(directory: cacheDirectory)
+        cache.batchSize = batchSize
+        return try cache.extract(split: split, model: model, view: view, shard: shard, progress: progress)
+    }
+
+    // MARK: Encoding
+
+    /// L2-normalised features `[items.count, dim]` of `items`, batch by batch: each batch is
+    /// preprocessed on several threads while the model encodes the previous one, so at most
+    /// two batches of pixels are held at once.
+    private func encode(
+        _ items: ArraySlice<LabeledImage>, firstIndex: Int, model: any ImageFeatureEncoder, preprocessor: BatchPreprocessor,
+        statistics: inout ExtractionStatistics, progress: (Int) -> Void
+    ) throws -> [Float] {
+        var features: [Float] = []
+        features.reserveCapacity(items.count * model.embeddingSize)
+        let batchStarts = Array(stride(from: 0, to: items.count, by: batchSize))
+        func job(_ batch: Int) -> PreprocessingJob {
+            let start = batchStarts[batch], end = min(start + batchSize, items.count)
+            return PreprocessingJob(
+                preprocessor: preprocessor, items: items[(items.startIndex + start)..<(items.startIndex + end)],
+                firstIndex: firstIndex + start)
+        }
+        let clock = ContinuousClock()
+        var pending = batchStarts.isEmpty ? nil : job(0)
+        for batch in batchStarts.indices {
+            guard let current = pending else { break }
+            let waitStart = clock.now
+            let pixels = try current.result()
+            let encodingStart = clock.now
+            pending = batch + 1 < batchStarts.count ? job(batch + 1) : nil
+            let embeddings = try model.encodeImages(pixels: pixels, normalize: true)
+            statistics.preprocessingSeconds += Self.seconds(encodingStart - waitStart)
+            statistics.encodingSeconds += Self.seconds(clock.now - encodingStart)
+            guard embeddings.count == current.count * model.embeddingSize else {
+                pending?.wait()
+                throw FeatureCacheError.invalidSettings(
+                    reason: "the model returned \(embeddings.count) values for \(current.count) images of width \(model.embeddingSize)")
+            }
+            features.append(contentsOf: embeddings)
+            statistics.encodedImages += current.count
+            progress(batchStarts[batch] + current.count)
+        }
+        return features
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+
+    // MARK: Files
+
+    /// The rows of `url` when it exists and matches `expected` and `labels`; an unusable file
+    /// is removed (and noted) so that it is computed again.
+    private func readIfUsable(
+        _ url: URL, expected: FeatureFile.Header, labels: [Int], statistics: inout ExtractionStatistics
+    ) throws -> FeatureFile.Contents? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        if let contents = try? FeatureFile.read(url, expected: expected), contents.labels == labels {
+            return contents
+        }
+        statistics.discardedFiles.append(url.lastPathComponent)
+        try Self.remove(url)
+        return nil
+    }
+
+    private func featureSet(
+        _ contents: FeatureFile.Contents, range: Range<Int>, key: FeatureCacheKey, file: URL, cached: Bool,
+        statistics: ExtractionStatistics
+    ) -> FeatureSet {
+        let dimension = contents.header.dimension
+        let offset = range.lowerBound - contents.header.firstIndex
+        let features = offset == 0 && range.count == contents.header.count
+            ? contents.features
+            : Array(contents.features[(offset * dimension)..<((offset + range.count) * dimension)])
+        let labels = offset == 0 && range.count == contents.header.count
+            ? contents.labels : Array(contents.labels[offset..<(offset + range.count)])
+        return FeatureSet(
+            features: features, labels: labels, count: range.count, dimension: dimension, firstIndex: range.lowerBound,
+            key: key, file: file, wasCached: cached, statistics: statistics)
+    }
+
+    func shardHeader(key: FeatureCacheKey, shard: FeatureShard, range: Range<Int>, total: Int, dimension: Int) -> FeatureFile.Header {
+        FeatureFile.Header(
+            kind: .shard, keyHash: key.hash, firstIndex: range.lowerBound, count: range.count, totalCount: total,
+            dimension: dimension, shardIndex: shard.index, shardCount: shard.count)
+    }
+
+    static func shardsFolder(_ folder: URL) -> URL { folder.appendingPathComponent("shards", isDirectory: true) }
+
+    static func shardFile(folder: URL, shard: FeatureShard) -> URL {
+        shardsFolder(folder).appendingPathComponent(shard.fileStem + ".safetensors")
+    }
+
+    /// Removes temporary files (`.<name>.<pid>.<random>.tmp`) that a killed writer left in
+    /// `folder` more than an hour ago; younger ones may belong to a run still writing.
+    static func removeStaleTemporaryFiles(in folder: URL) {
+        let manager = FileManager.default
+        guard let names = try? manager.contentsOfDirectory(atPath: folder.path) else { return }
+        let limit = Date().addingTimeInterval(-3600)
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let url = folder.appendingPathComponent(name)
+            if let modified = (try? manager.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date, modified < limit {
+                try? manager.removeItem(at: url)
+            }
+        }
+    }
+
+    static func createFolder(_ url: URL) throws {
+        do {
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        } catch {
+            throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "create folder", reason: error.localizedDescription)
+        }
+    }
+
+    static func remove(_ url: URL) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { return }
+        do {
+            try FileManager.default.removeItem(at: url)
+        } catch {
+            throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "remove", reason: error.localizedDescription)
+        }
+    }
+}

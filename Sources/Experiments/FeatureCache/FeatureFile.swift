@@ -1,0 +1,157 @@
+import CLIPEncoder
+import Foundation
+
+/// The safetensors files of the cache: the final `features.safetensors`, the chunks of an
+/// extraction in progress, and shards. Each holds `features` `[count, dimension]` F32 and
+/// `labels` `[count]` F32 (exact for labels below 2²⁴), with metadata naming the key and the
+/// rows it covers, so that a file is only used where it belongs.
+enum FeatureFile {
+    /// The role of a file.
+    enum Kind: String {
+        case final
+        case chunk
+        case shard
+    }
+
+    /// Where a file's rows sit and what they belong to.
+    struct Header: Equatable {
+        var kind: Kind
+        var keyHash: String
+        /// Index in the split of the first row.
+        var firstIndex: Int
+        /// Rows in the file.
+        var count: Int
+        /// Items in the whole split.
+        var totalCount: Int
+        var dimension: Int
+        /// For shards: which one of how many.
+        var shardIndex: Int = 0
+        var shardCount: Int = 1
+    }
+
+    /// Rows read from a file.
+    struct Contents {
+        var header: Header
+        var metadata: [String: String]
+        var features: [Float]
+        var labels: [Int]
+    }
+
+    /// Metadata of a file: the key's components, the header, creation date and tool version.
+    static func metadata(header: Header, key: FeatureCacheKey, toolVersion: String, created: Date = Date()) -> [String: String] {
+        var metadata = keyMetadata(key)
+        metadata["kind"] = header.kind.rawValue
+        metadata["key"] = header.keyHash
+        metadata["first_index"] = String(header.firstIndex)
+        metadata["count"] = String(header.count)
+        metadata["total_count"] = String(header.totalCount)
+        metadata["dim"] = String(header.dimension)
+        if header.kind == .shard {
+            metadata["shard_index"] = String(header.shardIndex)
+            metadata["shard_count"] = String(header.shardCount)
+        }
+        metadata["created"] = ISO8601DateFormatter().string(from: created)
+        metadata["tool_version"] = toolVersion
+        return metadata
+    }
+
+    /// The key's components as metadata strings (`class_names` as a JSON array).
+    static func keyMetadata(_ key: FeatureCacheKey) -> [String: String] {
+        [
+            "format": "upadapter-features",
+            "format_version": String(FeatureCacheKey.formatVersion),
+            "model_digest": key.modelDigest,
+            "dataset": key.dataset,
+            "split": key.split,
+            "class_names": "[" + key.classNames.map(SafeTensorsTextEscaping.jsonString).joined(separator: ",") + "]",
+            "file_list_digest": key.itemsDigest,
+            "preprocessing": key.preprocessing,
+            "transform": key.transform,
+            "view": String(key.view),
+            "augmentation": key.augmentation,
+        ]
+    }
+
+    /// Writes rows atomically (temporary file, then rename).
+    /// - Throws: `CLIPEncoderError.fileAccessFailed` when writing fails.
+    static func write(features: [Float], labels: [Int], metadata: [String: String], header: Header, to url: URL) throws {
+        try SafeTensorsWriter.write(
+            [
+                (name: "features", shape: [header.count, header.dimension], values: features),
+                (name: "labels", shape: [header.count], values: labels.map(Float.init)),
+            ],
+            metadata: metadata, storage: .float32, to: url)
+    }
+
+    /// Reads a file and checks it against `expected` (every field of the header must match).
+    /// - Throws: `FeatureCacheError.unusableCacheFile` naming the file and the mismatch, or the
+    ///   `CLIPEncoderError` of a file that is not valid safetensors (truncated, corrupt).
+    static func read(_ url: URL, expected: Header) throws -> Contents {
+        let file = try SafeTensorsFile(url: url)
+        let header = try header(of: file)
+        guard header == expected else {
+            throw FeatureCacheError.unusableCacheFile(path: url.path, reason: "holds \(describe(header)), expected \(describe(expected))")
+        }
+        return try contents(of: file, header: header)
+    }
+
+    /// The header stored in `file`'s metadata.
+    /// - Throws: `FeatureCacheError.unusableCacheFile` when a field is missing or malformed.
+    static func header(of file: SafeTensorsFile) throws -> Header {
+        func text(_ name: String) throws -> String {
+            guard let value = file.metadata[name] else {
+                throw FeatureCacheError.unusableCacheFile(path: file.path, reason: "metadata has no '\(name)'")
+            }
+            return value
+        }
+        func number(_ name: String) throws -> Int {
+            guard let value = Int(try text(name)), value >= 0 else {
+                throw FeatureCacheError.unusableCacheFile(path: file.path, reason: "metadata '\(name)' is not a count")
+            }
+            return value
+        }
+        guard file.metadata["format"] == "upadapter-features",
+              file.metadata["format_version"] == String(FeatureCacheKey.formatVersion)
+        else {
+            throw FeatureCacheError.unusableCacheFile(
+                path: file.path, reason: "not a feature file of format version \(FeatureCacheKey.formatVersion)")
+        }
+        guard let kind = Kind(rawValue: try text("kind")) else {
+            throw FeatureCacheError.unusableCacheFile(path: file.path, reason: "unknown kind '\(file.metadata["kind"] ?? "")'")
+        }
+        var header = Header(
+            kind: kind, keyHash: try text("key"), firstIndex: try number("first_index"), count: try number("count"),
+            totalCount: try number("total_count"), dimension: try number("dim"))
+        if kind == .shard {
+            header.shardIndex = try number("shard_index")
+            header.shardCount = try number("shard_count")
+        }
+        return header
+    }
+
+    /// The tensors of `file`, checked against `header`'s shape.
+    static func contents(of file: SafeTensorsFile, header: Header) throws -> Contents {
+        let featuresInfo = try file.info("features"), labelsInfo = try file.info("labels")
+        guard featuresInfo.shape == [header.count, header.dimension], labelsInfo.shape == [header.count] else {
+            throw FeatureCacheError.unusableCacheFile(
+                path: file.path,
+                reason: "tensor shapes features \(featuresInfo.shape), labels \(labelsInfo.shape) do not match [\(header.count), \(header.dimension)]")
+        }
+        let features = try file.floats("features")
+        var labels: [Int] = []
+        labels.reserveCapacity(header.count)
+        for value in try file.floats("labels") {
+            guard value.isFinite, value.rounded() == value, abs(value) < 16_777_216 else {
+                throw FeatureCacheError.unusableCacheFile(path: file.path, reason: "label \(value) is not a whole number")
+            }
+            labels.append(Int(value))
+        }
+        return Contents(header: header, metadata: file.metadata, features: features, labels: labels)
+    }
+
+    private static func describe(_ header: Header) -> String {
+        var text = "\(header.kind.rawValue) of key \(header.keyHash), rows \(header.firstIndex)..<\(header.firstIndex + header.count) of \(header.totalCount), dim \(header.dimension)"
+        if header.kind == .shard { text += ", shard \(header.shardIndex)/\(header.shardCount)" }
+        return text
+    }
+}
