@@ -2,11 +2,12 @@ import ArgumentParser
 import CLIPEncoder
 import Compute
 import Foundation
+import PrototypeTrainer
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Throughput benchmarks of the encoder and the trainer.",
-        subcommands: [EncoderBench.self])
+        subcommands: [EncoderBench.self, TrainerBench.self])
 
     struct EncoderBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -66,6 +67,38 @@ struct BenchCommand: ParsableCommand {
                 for entry in entries {
                     print("  " + pad(entry.operation, 24) + String(format: "%9.3f s  %5.1f%%  %6d calls", entry.seconds, 100 * entry.seconds / total, entry.calls))
                 }
+            }
+        }
+    }
+}
+
+extension BenchCommand {
+    struct TrainerBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "trainer",
+            abstract: "Seconds per training epoch of the prototype head (median after a warm-up epoch).",
+            discussion: "scripts/bench_trainer_vs_torch.py times the same head in PyTorch for comparison.")
+
+        @OptionGroup var deviceOptions: DeviceOptions
+        @Option(help: "Training rows (selected images).") var rows: Int = 16000
+        @Option(help: "Classes.") var classes: Int = 1000
+        @Option(help: "Feature width.") var dimension: Int = 512
+        @Option(help: "Batch size.") var batchSize: Int = 256
+        @Option(help: "Prototype kind: mean or cache.") var kind: String = "mean"
+        @Option(help: "Timed epochs; the median is reported.") var repeats: Int = 3
+        @Flag(help: "Print one JSON object.") var json = false
+
+        func run() throws {
+            guard let prototypeKind = PrototypeKind(rawValue: kind) else { throw ValidationError("--kind must be mean or cache") }
+            let backend = try trainingBackend(try deviceOptions.makeBackend())
+            let sizes = PrototypeTrainer.BenchmarkCase(rows: rows, classes: classes, dimension: dimension, batchSize: batchSize, kind: prototypeKind)
+            let seconds = try PrototypeTrainer(backend: backend).benchmarkEpoch(sizes, repeats: repeats)
+            if json {
+                print("{\"device\": \"\(backend.name)\", \"rows\": \(rows), \"classes\": \(classes), \"dimension\": \(dimension), "
+                      + "\"batch_size\": \(batchSize), \"kind\": \"\(kind)\", \"seconds_per_epoch\": \(seconds)}")
+            } else {
+                print(String(format: "%@ (%@): %.4f s per epoch (%d rows, %d classes, dim %d, batch %d, %@)",
+                             backend.name, backend.deviceDescription, seconds, rows, classes, dimension, batchSize, kind))
             }
         }
     }
