@@ -36,21 +36,23 @@ Noise (approximately Gaussian, reproducible without transcendental functions)
 Shifts
 ------
 * ``clean``: the image unchanged.
-* ``contrast_inversion`` (partial contrast inversion): ``y = 0.7 - 0.4 * x``
-  (``0.4 * x`` first, then ``0.7 - that``); ``quantise(y)``. Background becomes light grey, the
-  garment darker with less contrast.
+* ``solarize`` (partial inversion): pixels of value 128 or more are inverted,
+  ``img < 128 ? img : 255 - img`` (exact integers). The dark background stays, the bright parts
+  of the garment turn dark.
 * ``blur_noise`` (salt 1): separable binomial blur, 5 taps ``[1, 4, 6, 4, 1]`` (a Gaussian of
   sigma 1 approximated), first along rows then along columns, with clamped borders; the integer
   result ``B`` (exact, in [0, 65280]) gives ``b = B / 65280.0``; ``y = b + 0.15 * n``
   (``0.15 * n`` first); ``quantise(y)``.
 * ``edges`` (Sobel magnitude): ``gx = (P[r-1][c+1] + 2 P[r][c+1] + P[r+1][c+1]) - (P[r-1][c-1]
   + 2 P[r][c-1] + P[r+1][c-1])``, ``gy = (P[r+1][c-1] + 2 P[r+1][c] + P[r+1][c+1]) - (P[r-1][c-1]
-  + 2 P[r-1][c] + P[r-1][c+1])`` on the uint8 values with clamped borders (exact integers);
+  + 2 P[r-1][c] + P[r-1][c+1])`` with ``P[r][c] = pixel(r, c)`` (uint8 values, clamped
+  borders; exact integers);
   ``m = sqrt(gx * gx + gy * gy)`` (integer sum, then one correctly rounded square root);
   ``M = max of m over the image``; ``y = m / M`` if ``M > 0`` else ``0``; ``quantise(y)``.
 * ``inversion`` (full inversion): ``255 - img`` (exact integers).
-* ``low_contrast_noise`` (salt 2): ``y = (0.35 + 0.3 * x) + 0.1 * n`` (``0.3 * x``, then
-  ``0.35 + that``, then ``0.1 * n``, then the sum); ``quantise(y)``.
+* ``low_contrast_noise`` (salt 2): ``y = 0.4 * x + 0.1 * n`` (the two products, then their sum);
+  ``quantise(y)``. Contrast falls to 40 % and the dark background turns noisy (negative values
+  clip to 0).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ _MIX_2 = np.uint64(0x94D049BB133111EB)
 NOISE_SALT_BLUR_NOISE = 1
 NOISE_SALT_LOW_CONTRAST_NOISE = 2
 
-SHIFT_NAMES = ("clean", "contrast_inversion", "blur_noise", "edges", "inversion", "low_contrast_noise")
+SHIFT_NAMES = ("clean", "solarize", "blur_noise", "edges", "low_contrast_noise", "inversion")
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -114,11 +116,11 @@ def _clamped_padded(images: np.ndarray, pad: int) -> np.ndarray:
     return np.pad(images.astype(np.int64), ((0, 0), (pad, pad), (pad, pad)), mode="edge")
 
 
-def contrast_inversion(images: np.ndarray, image_indices: np.ndarray) -> np.ndarray:
-    """Partial contrast inversion ``0.7 - 0.4 x``."""
+def solarize(images: np.ndarray, image_indices: np.ndarray) -> np.ndarray:
+    """Partial inversion: values of 128 or more become ``255 - value``."""
     del image_indices
-    x = _unit(images)
-    return quantise(0.7 - 0.4 * x)
+    values = images.astype(np.int64)
+    return np.where(values < 128, values, 255 - values).astype(np.uint8)
 
 
 def blur_noise(images: np.ndarray, image_indices: np.ndarray) -> np.ndarray:
@@ -155,9 +157,9 @@ def inversion(images: np.ndarray, image_indices: np.ndarray) -> np.ndarray:
 
 
 def low_contrast_noise(images: np.ndarray, image_indices: np.ndarray) -> np.ndarray:
-    """Contrast 0.3 around mid grey plus noise of standard deviation 0.1."""
+    """Contrast scaled to 0.4 plus noise of standard deviation 0.1."""
     x = _unit(images)
-    y = (0.35 + 0.3 * x) + 0.1 * noise(NOISE_SALT_LOW_CONTRAST_NOISE, image_indices)
+    y = 0.4 * x + 0.1 * noise(NOISE_SALT_LOW_CONTRAST_NOISE, image_indices)
     return quantise(y)
 
 
@@ -169,7 +171,7 @@ def clean(images: np.ndarray, image_indices: np.ndarray) -> np.ndarray:
 
 SHIFTS = {
     "clean": clean,
-    "contrast_inversion": contrast_inversion,
+    "solarize": solarize,
     "blur_noise": blur_noise,
     "edges": edges,
     "inversion": inversion,

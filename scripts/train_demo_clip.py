@@ -83,6 +83,8 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--warmup-steps", type=int, default=100)
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="only re-evaluate the model already in --output (weights unchanged)")
     parser.add_argument("--train-limit", type=int, default=0, help="use only the first N training images (0: all)")
     return parser.parse_args()
 
@@ -438,7 +440,7 @@ def main() -> None:
             running_loss += float(loss.detach())
             step += 1
             if step % 50 == 0:
-                print(f"  step {step}/{total_steps} loss {float(loss):.4f} "
+                print(f"  step {step}/{total_steps} loss {float(loss.detach()):.4f} "
                       f"scale {float(model.logit_scale.exp()):.1f} {time.time() - start_time:.0f}s", flush=True)
         model.eval()
         classifier = class_embeddings(model, caption_ids, torch)
@@ -451,40 +453,88 @@ def main() -> None:
     # Save as float16, then evaluate the saved weights (what other implementations load).
     save_model_float16(model, output, torch)
     write_preprocessor_config(output)
-    reloaded = CLIPModel.from_pretrained(str(output), dtype=torch.float32)
-    reloaded.eval()
-    classifier = class_embeddings(reloaded, caption_ids, torch)
-    accuracies = evaluate_shifts(reloaded, classifier, test_images, test_labels, torch)
-    log("zero-shot top-1 on the test split (saved float16 weights, template ensemble, logits 100 cos):")
+    log(f"training time {time.time() - start_time:.0f}s")
+    evaluate_saved_model(output, caption_ids, test_images, test_labels, command, arguments.seed, log, torch)
+    with open(output / "training_log.txt", "w", encoding="utf-8") as handle:
+        handle.write("\n".join(log_lines) + "\n")
+
+
+EVALUATION_HEADER = "zero-shot top-1 on the test split"
+
+
+def evaluate_saved_model(output: Path, caption_ids: np.ndarray, test_images: np.ndarray,
+                         test_labels: np.ndarray, command: str, seed: int, log, torch) -> None:
+    """Zero-shot accuracy of the saved model per shift; writes ``demo_reference.json``."""
+    import transformers
+    from transformers import CLIPModel
+
+    started = time.time()
+    model = CLIPModel.from_pretrained(str(output), dtype=torch.float32)
+    model.eval()
+    classifier = class_embeddings(model, caption_ids, torch)
+    accuracies = evaluate_shifts(model, classifier, test_images, test_labels, torch)
+    log(f"{EVALUATION_HEADER} (saved float16 weights loaded as float32, template ensemble, logits 100 cos):")
     for name, accuracy in accuracies.items():
         log(f"  {name:20s} {accuracy:.4f}")
-    log(f"model.safetensors sha256 {sha256_of(output / 'model.safetensors')}")
+    model_digest = sha256_of(output / "model.safetensors")
+    log(f"model.safetensors sha256 {model_digest}")
+    log(f"evaluation time {time.time() - started:.0f}s")
 
     reference = {
-        "description": "Zero-shot top-1 accuracy of Models/demo-clip on the Fashion-MNIST test split "
-                       "(10000 images) under each shift of scripts/demo_shifts.py; template ensemble, "
-                       "logits 100 * cos, computed with transformers from the saved float16 weights "
-                       "loaded as float32.",
+        "description": "Zero-shot top-1 accuracy of this model on the Fashion-MNIST test split "
+                       "(10000 images) under each shift of scripts/demo_shifts.py; class embedding = "
+                       "normalised mean of the normalised template embeddings, logits 100 * cos, computed "
+                       "with transformers from the saved float16 weights loaded as float32.",
         "command": command,
-        "seed": arguments.seed,
+        "seed": seed,
         "class_names": list(CLASS_NAMES),
         "templates": list(TEMPLATES),
+        "context_length": CONTEXT_LENGTH,
         "test_images": int(len(test_images)),
         "zero_shot_accuracy": {name: round(value, 4) for name, value in accuracies.items()},
         "shifted_image_sha256_first_64": demo_shifts.reference_digests(test_images),
         "caption_token_ids_first_template": {
             name: [int(t) for t in caption_ids[index * len(TEMPLATES)]] for index, name in enumerate(CLASS_NAMES)
         },
-        "model_sha256": sha256_of(output / "model.safetensors"),
+        "model_sha256": model_digest,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__, "numpy": np.__version__},
     }
     with open(output / "demo_reference.json", "w", encoding="utf-8") as handle:
         json.dump(reference, handle, indent=2)
         handle.write("\n")
-    log(f"total time {time.time() - start_time:.0f}s")
-    with open(output / "training_log.txt", "w", encoding="utf-8") as handle:
+
+
+def evaluate_only(arguments: argparse.Namespace) -> None:
+    """Re-run the evaluation of an already trained model directory (weights unchanged)."""
+    import torch
+
+    torch.set_num_threads(arguments.threads)
+    torch.use_deterministic_algorithms(True)
+    output = arguments.output
+    log_path = output / "training_log.txt"
+    previous = log_path.read_text(encoding="utf-8").splitlines()
+    if not previous or not previous[0].startswith("command: "):
+        raise RuntimeError(f"{log_path}: expected the training command on the first line")
+    training_command = previous[0][len("command: "):]
+    cut = next((i for i, line in enumerate(previous) if line.startswith(EVALUATION_HEADER)), len(previous))
+    log_lines = previous[:cut]
+
+    def log(message: str) -> None:
+        print(message, flush=True)
+        log_lines.append(message)
+
+    log("evaluation command: python3 scripts/train_demo_clip.py " + " ".join(sys.argv[1:]))
+    tokenizer = load_openai_tokenizer()
+    caption_ids = tokenize(tokenizer, [template.format(name) for name in CLASS_NAMES for template in TEMPLATES])
+    test_images, test_labels = load_split("t10k")
+    seed = int(training_command.split("--seed")[1].split()[0]) if "--seed" in training_command else arguments.seed
+    evaluate_saved_model(output, caption_ids, test_images, test_labels, training_command, seed, log, torch)
+    with open(log_path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(log_lines) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    if "--evaluate-only" in sys.argv:
+        evaluate_only(parse_arguments())
+    else:
+        main()
