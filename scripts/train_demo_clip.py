@@ -441,13 +441,13 @@ def main() -> None:
             step += 1
             if step % 50 == 0:
                 print(f"  step {step}/{total_steps} loss {float(loss.detach()):.4f} "
-                      f"scale {float(model.logit_scale.exp()):.1f} {time.time() - start_time:.0f}s", flush=True)
+                      f"scale {float(model.logit_scale.detach().exp()):.1f} {time.time() - start_time:.0f}s", flush=True)
         model.eval()
         classifier = class_embeddings(model, caption_ids, torch)
         clean_accuracy = zero_shot_accuracy(model, classifier, test_images, test_labels, torch)
         model.train()
         log(f"epoch {epoch + 1}: mean loss {running_loss / steps_per_epoch:.4f}, "
-            f"logit scale {float(model.logit_scale.exp()):.2f}, clean zero-shot {clean_accuracy:.4f}, "
+            f"logit scale {float(model.logit_scale.detach().exp()):.2f}, clean zero-shot {clean_accuracy:.4f}, "
             f"elapsed {time.time() - start_time:.0f}s")
 
     # Save as float16, then evaluate the saved weights (what other implementations load).
