@@ -6,43 +6,27 @@ import Testing
 
 /// Image transforms, item loading and augmented views.
 ///
-/// The SHA-256 digests below were produced by the demo's own shift code, `scripts/demo_shifts.py`
-/// (run from the demo-model work; numpy), with:
-/// ```
-/// import hashlib, numpy as np, demo_shifts as d
-/// imgs = np.zeros((4, 28, 28), np.int64)
-/// for k in range(4):
-///     i = 5 + k
-///     for r in range(28):
-///         for c in range(28):
-///             imgs[k, r, c] = (3*r*r + 17*c + 59*i + 11*((r*c) % 7) + 40*(r // 5)) % 256
-/// imgs[3] = 77
-/// imgs = imgs.astype(np.uint8)
-/// for name in d.SHIFT_NAMES:
-///     print(name, hashlib.sha256(d.apply_shift(name, imgs, first_index=5).tobytes()).hexdigest())
-/// # and d.reference_digests(first 64 Fashion-MNIST test images) for the second table.
-/// ```
+/// The SHA-256 digests come from the demo's own shift code (`scripts/demo_shifts.py`), written to
+/// `Fixtures/shift_digests.json` by `scripts/make_shift_fixtures.py`; the synthetic images are
+/// `(3r² + 17c + 59i + 11·((r·c) mod 7) + 40·⌊r/5⌋) mod 256` for indices i = 5…8, the last one
+/// constant 77, as in that script.
 @Suite("Image transforms")
 struct ImageTransformTests {
-    /// Digests of the synthetic images 5…8 under each demo shift.
-    static let syntheticDigests: [String: String] = [
-        "clean": "756ae3024484739d941a8a6693e04341a8440c571eb572ff1ad9f97e8a0e83f2",
-        "contrast_inversion": "a13b95da901b973be5272b3d206de4ddb29fcc7ae2b794d1c775823a8c881671",
-        "blur_noise": "3cdbc1b709d9cb5e22ec1a5bf7a26b697002ec36165332eb85f9444e0114a737",
-        "edges": "2e0c1c5e2bec83f041122851591cccf7fcc5cd91a15203a967e4fc7c4b37e29e",
-        "inversion": "cd0f84afffdd8c0fbc3faa06bb007d5a3e034fc26fed901becfa15bc8608b9f5",
-        "low_contrast_noise": "6a1618cbea2599ad779ee7e35ed14adabcadb5a6515900a6edb117b3665187ac",
-    ]
+    struct ShiftDigests: Decodable {
+        let synthetic: [String: String]
+        let fashion_mnist_test_64: [String: String]
+    }
 
-    /// `demo_shifts.reference_digests` of the first 64 Fashion-MNIST test images.
-    static let fashionMNISTDigests: [String: String] = [
-        "clean": "98eadbe7918b0c6e37a4ac395b98e4ebeb0094650032fec831a84a65cf60a689",
-        "contrast_inversion": "b3fef7e580cfce0f8dc71d8f4505be8a70da5d1fc64ebbd8b71add0ec5dab41f",
-        "blur_noise": "50c35657aab3185daa0e3f6122af1f0515914edd1285b934dc1d41aca163ebc0",
-        "edges": "819b5e22483bf4ee5c62216e8b479bbdc049c44ef24d54234c00c1c4e1ac412f",
-        "inversion": "60e2a965b5a93961231bee768112f044ef6b2b71e094c447cab9aaedcaaaadf6",
-        "low_contrast_noise": "67fa1be4fd71ec2c761d638f4488012d2a187c10792c5d09cdb9190d10f754f4",
-    ]
+    static let digests: ShiftDigests? = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/shift_digests.json")
+        return (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(ShiftDigests.self, from: $0) }
+    }()
+
+    /// Digests of the synthetic images 5…8 under each demo shift.
+    static var syntheticDigests: [String: String] { digests?.synthetic ?? [:] }
+
+    /// Digests of the first 64 Fashion-MNIST test images under each demo shift.
+    static var fashionMNISTDigests: [String: String] { digests?.fashion_mnist_test_64 ?? [:] }
 
     static let fashionMNISTTestImages = IDXSource.defaultFashionMNISTFolder.appendingPathComponent("t10k-images-idx3-ubyte.gz")
 
@@ -74,6 +58,7 @@ struct ImageTransformTests {
             }
             images.append(Self.grey(pixels, width: 28, height: 28))
         }
+        #expect(Self.syntheticDigests.count == 6, "Fixtures/shift_digests.json is missing or incomplete")
         for (name, expected) in Self.syntheticDigests.sorted(by: { $0.key < $1.key }) {
             let transform = try ImageTransform(ImageTransformSpec(name: name))
             var bytes: [UInt8] = []
@@ -95,6 +80,7 @@ struct ImageTransformTests {
         let loader = ItemImageLoader()
         let images = try (0..<64).map { try loader.storedPixels(of: split.items[$0], index: $0) }
         #expect(images.allSatisfy { $0.channels == 1 && $0.width == 28 && $0.height == 28 })
+        #expect(Self.fashionMNISTDigests.count == 6, "Fixtures/shift_digests.json is missing or incomplete")
         for (name, expected) in Self.fashionMNISTDigests.sorted(by: { $0.key < $1.key }) {
             let transform = try ImageTransform(ImageTransformSpec(name: name))
             let bytes = images.enumerated().flatMap { transform.apply(to: $0.element, index: $0.offset).pixels }
@@ -160,12 +146,18 @@ struct ImageTransformTests {
         #expect(try Self.apply("edges", to: rgb) == [255, 255, 255, 255, 255, 255])
     }
 
-    @Test("low_contrast_noise without noise is (1 − factor)/2 + factor · x")
+    @Test("low_contrast_noise without noise is offset + factor · x")
     func lowContrast() throws {
-        // factor 0.5: 0.25 + 0.5 x → 63.75, 191.25, 89.25 before rounding.
-        #expect(try Self.apply("low_contrast", ["factor": 0.5, "noise": 0], to: Self.grey([0, 255, 51], width: 3)) == [64, 191, 89])
+        // offset 0.25, factor 0.5: 0.25 + 0.5 x → 63.75, 191.25, 89.25 before rounding.
+        #expect(try Self.apply("low_contrast", ["offset": 0.25, "factor": 0.5, "noise": 0], to: Self.grey([0, 255, 51], width: 3)) == [64, 191, 89])
         #expect(try Self.apply("low_contrast_noise", ["noise": 0], to: Self.grey([0, 255], width: 2))
-            == [Self.quantised(0.35), Self.quantised(0.35 + 0.3)])
+            == [Self.quantised(0), Self.quantised(0.4)])
+    }
+
+    @Test("solarize inverts bytes at or above the threshold")
+    func solarize() throws {
+        #expect(try Self.apply("solarize", to: Self.grey([0, 127, 128, 255], width: 4)) == [0, 127, 127, 0])
+        #expect(try Self.apply("solarize", ["threshold": 200], to: Self.grey([199, 200], width: 2)) == [199, 55])
     }
 
     @Test("noise samples: 12 SplitMix64 uniforms of state seed · 2³² + index, minus 6")
@@ -218,7 +210,7 @@ struct ImageTransformTests {
         }
         // Canonical descriptions spell out the defaults, so equivalent specs share cache keys.
         #expect(try ImageTransform(ImageTransformSpec(name: "low_contrast")).description
-            == ImageTransform(ImageTransformSpec(name: "low_contrast_noise", parameters: ["factor": 0.3, "seed": 2])).description)
+            == ImageTransform(ImageTransformSpec(name: "low_contrast_noise", parameters: ["factor": 0.4, "seed": 2])).description)
     }
 
     // MARK: Item loading

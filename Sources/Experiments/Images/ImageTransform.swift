@@ -23,9 +23,11 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
     case blurNoise(blur: Blur, noise: Double, seed: UInt64)
     /// Sobel gradient magnitude of the grey value divided by its image maximum, quantised (`edges`).
     case edges
-    /// `quantise(((1 − factor) / 2 + factor · x) + noise · n)` (`low_contrast_noise`,
-    /// `low_contrast`; defaults factor 0.3, noise 0.1, seed 2).
-    case lowContrastNoise(factor: Double, noise: Double, seed: UInt64)
+    /// `quantise((offset + factor · x) + noise · n)` (`low_contrast_noise`, `low_contrast`;
+    /// defaults offset 0, factor 0.4, noise 0.1, seed 2).
+    case lowContrastNoise(offset: Double, factor: Double, noise: Double, seed: UInt64)
+    /// `byte < threshold ? byte : 255 − byte` (`solarize`; default threshold 128).
+    case solarize(threshold: Int)
 
     /// The smoothing of `blurNoise`.
     public enum Blur: Sendable, Equatable {
@@ -62,9 +64,12 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
             }
         case "edges":
             self = .edges
+        case "solarize":
+            self = .solarize(threshold: Int(try reader.number("threshold", default: 128, range: 0...256)))
         case "low_contrast_noise", "low_contrast":
             self = .lowContrastNoise(
-                factor: try reader.number("factor", default: 0.3),
+                offset: try reader.number("offset", default: 0),
+                factor: try reader.number("factor", default: 0.4),
                 noise: try reader.number("noise", default: 0.1, range: 0...Double.greatestFiniteMagnitude),
                 seed: try reader.seed(default: 2))
         default:
@@ -78,7 +83,7 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
     /// Names `init(_:)` accepts.
     public static let knownNames = [
         "clean", "identity", "none", "inversion", "invert", "contrast_inversion", "partial_invert",
-        "partial_inversion", "blur_noise", "edges", "low_contrast_noise", "low_contrast",
+        "partial_inversion", "blur_noise", "edges", "low_contrast_noise", "low_contrast", "solarize",
     ]
 
     /// A canonical text with every parameter spelled out, for cache keys and reports.
@@ -98,15 +103,17 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
                 return "blur_noise(noise=\(number(noise)),seed=\(seed),sigma=\(number(sigma)))"
             }
         case .edges: return "edges"
-        case .lowContrastNoise(let factor, let noise, let seed):
-            return "low_contrast_noise(factor=\(number(factor)),noise=\(number(noise)),seed=\(seed))"
+        case .lowContrastNoise(let offset, let factor, let noise, let seed):
+            return "low_contrast_noise(factor=\(number(factor)),noise=\(number(noise)),offset=\(number(offset)),seed=\(seed))"
+        case .solarize(let threshold):
+            return "solarize(threshold=\(threshold))"
         }
     }
 
     /// Whether the result depends on the item's index (it draws noise).
     public var usesNoise: Bool {
         switch self {
-        case .blurNoise(_, let noise, _), .lowContrastNoise(_, let noise, _): return noise != 0
+        case .blurNoise(_, let noise, _), .lowContrastNoise(_, _, let noise, _): return noise != 0
         default: return false
         }
     }
@@ -138,8 +145,9 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
             result.pixels = (0..<smoothed.count).map { q in PixelMath.quantise(smoothed[q] + noise * samples[q]) }
         case .edges:
             result.pixels = PixelFilters.sobelEdges(image)
-        case .lowContrastNoise(let factor, let noise, let seed):
-            let offset = (1 - factor) / 2
+        case .solarize(let threshold):
+            result.pixels = image.pixels.map { Int($0) < threshold ? $0 : 255 - $0 }
+        case .lowContrastNoise(let offset, let factor, let noise, let seed):
             let samples = ShiftNoise.samples(seed: seed, index: index, count: image.pixels.count)
             result.pixels = (0..<image.pixels.count).map { q in
                 PixelMath.quantise((offset + factor * PixelMath.unit(image.pixels[q])) + noise * samples[q])
