@@ -104,7 +104,7 @@ public struct AlphaBetaSearch: Sendable, Equatable {
     ///   - textClassifier: `[classes, dim]`.
     public func run(
         textClassifier: HostMatrix, features: HostMatrix, pseudoLabels: [Int], kind: PrototypeKind,
-        initialHead: HeadParameters, training: TrainingConfiguration?, backend: any TrainingBackend
+        initialHead: HeadParameters, training: TrainingConfiguration?, backend: any TrainingBackend, logitScale: Float = 100
     ) throws -> Result {
         try Prototypes.requireCompatible(features: features, labels: pseudoLabels, textClassifier: textClassifier)
         let (kept, heldOut) = try split(labels: pseudoLabels)
@@ -116,7 +116,7 @@ public struct AlphaBetaSearch: Sendable, Equatable {
         let prototypes = kind == .mean
             ? try Prototypes.mean(features: keptFeatures, labels: keptLabels, textClassifier: textClassifier)
             : try Prototypes.cache(features: keptFeatures, labels: keptLabels, classCount: textClassifier.rows)
-        var classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: initialHead)
+        var classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: initialHead, logitScale: logitScale)
         if let training {
             classifier = try PrototypeTrainer(backend: backend)
                 .train(classifier, features: keptFeatures, labels: keptLabels, configuration: training).classifier

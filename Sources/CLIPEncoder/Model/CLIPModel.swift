@@ -17,6 +17,8 @@ public final class CLIPModel: @unchecked Sendable {
     public let backend: any Backend
     /// The tokenizer from `vocab.json` + `merges.txt`, or OpenAI's `bpe_simple_vocab_16e6.txt.gz`.
     public let tokenizer: CLIPTokenizer
+    /// The checkpoint's learned logit scale `exp(logit_scale)` (100 for OpenAI's CLIP), if stored.
+    public let learnedLogitScale: Float?
     /// A digest of `config.json` and the weights file: the model's identity in cache keys.
     public let digest: String
     private let vision: VisionTower
@@ -46,6 +48,7 @@ public final class CLIPModel: @unchecked Sendable {
         tokenizer = try Self.loadTokenizer(directory: directory)
         let file = try SafeTensorsFile(url: weightsFile)
         let loader = WeightLoader(file: file, backend: backend)
+        learnedLogitScale = file.contains("logit_scale") ? try file.floats("logit_scale").first.map { Float(exp(Double($0))) } : nil
         vision = try VisionTower(loader: loader, configuration: configuration.vision, projectionSize: configuration.projectionSize)
         text = try TextTower(loader: loader, configuration: configuration.text, projectionSize: configuration.projectionSize)
         digest = try Self.digest(configurationFile: configurationFile, weightsFile: weightsFile)

@@ -90,6 +90,9 @@ extension ExperimentConfiguration {
         public var alpha: Double = 1
         /// Sharpness of the affinity (Tip-Adapter's β).
         public var beta: Double = 1
+        /// Scale of the zero-shot logits `s · F · Wᵀ`; `nil` uses the checkpoint's learned
+        /// `exp(logit_scale)` (100 for OpenAI's CLIP), or 100 when the checkpoint has none.
+        public var logitScale: Double?
         public var search = Search()
 
         public init() {}
@@ -97,6 +100,10 @@ extension ExperimentConfiguration {
         init(reading reader: ConfigurationReader) {
             alpha = reader.double("alpha", default: 1)
             beta = reader.double("beta", default: 1)
+            logitScale = reader.double("logit_scale")
+            if let logitScale, !(logitScale > 0) {
+                reader.invalid("logit_scale", value: formatNumber(logitScale), reason: "must be above 0")
+            }
             if !(alpha >= 0) { reader.invalid("alpha", value: formatNumber(alpha), reason: "must be at least 0") }
             if !(beta > 0) { reader.invalid("beta", value: formatNumber(beta), reason: "must be above 0") }
             let searchReader = reader.section("search")
@@ -116,6 +123,7 @@ extension ExperimentConfiguration {
             .section([
                 ("alpha", .double(alpha)),
                 ("beta", .double(beta)),
+                ("logit_scale", .double(logitScale)),
                 ("search", .section([
                     ("enabled", .bool(search.enabled)),
                     ("holdout_fraction", .double(search.holdoutFraction)),

@@ -75,7 +75,10 @@ public struct Pipeline {
         let testFeatures = try timed("features") { try features(of: test, model: model, view: 0) }
 
         // 3–4. Zero-shot pseudo-labels and confident selection.
-        let zeroShot = try ZeroShotClassifier(backend: backend, classifier: textClassifier)
+        let logitScale = c.adapter.logitScale.map(Float.init) ?? model.learnedLogitScale ?? 100
+        progress.log(String(format: "zero-shot logit scale %.4g (%@)", logitScale,
+                            c.adapter.logitScale != nil ? "configured" : (model.learnedLogitScale != nil ? "the checkpoint's exp(logit_scale)" : "default")))
+        let zeroShot = try ZeroShotClassifier(backend: backend, classifier: textClassifier, logitScale: logitScale)
         let pseudo = try timed("selection") { try zeroShot.predict(features: unlabeledFeatures) }
         let selection = try ConfidentSelector.select(
             pseudo, classCount: classCount,
@@ -103,7 +106,7 @@ public struct Pipeline {
                 heldOutFraction: c.adapter.search.holdoutFraction, seed: UInt64(c.training.seed))
             let result = try timed("alpha-beta search") {
                 try search.run(textClassifier: textClassifier.weights, features: selectedFeatures, pseudoLabels: selection.pseudoLabels,
-                               kind: kind, initialHead: head, training: training, backend: backend)
+                               kind: kind, initialHead: head, training: training, backend: backend, logitScale: logitScale)
             }
             head = result.best.head
             let heldOut = try search.split(labels: selection.pseudoLabels).heldOut.count
@@ -120,7 +123,7 @@ public struct Pipeline {
         let prototypes = kind == .mean
             ? try Prototypes.mean(features: selectedFeatures, labels: selection.pseudoLabels, textClassifier: textClassifier.weights)
             : try Prototypes.cache(features: selectedFeatures, labels: selection.pseudoLabels, classCount: classCount)
-        let initial = try AdaptedClassifier(textClassifier: textClassifier.weights, prototypes: prototypes, head: head)
+        let initial = try AdaptedClassifier(textClassifier: textClassifier.weights, prototypes: prototypes, head: head, logitScale: logitScale)
         progress.log("training \(kind.rawValue) prototypes: \(c.training.epochs) epochs on \(selection.count) pseudo-labeled images")
         let trained = try timed("training") {
             try PrototypeTrainer(backend: backend).train(initial, features: selectedFeatures, labels: selection.pseudoLabels, configuration: training)
@@ -140,14 +143,14 @@ public struct Pipeline {
                 alpha: Double(head.alpha), beta: Double(head.beta), trainingLosses: trained.epochLosses.map(Double.init)))
             if c.baselines.tipAdapterPseudo {
                 let tip = try Baselines.tipAdapter(textClassifier: textClassifier.weights, features: selectedFeatures,
-                                                   labels: selection.pseudoLabels, head: head)
+                                                   labels: selection.pseudoLabels, head: head, logitScale: logitScale)
                 methods.append(MethodResult(
                     name: "Tip-Adapter (pseudo-labels, training-free)", kind: .baseline, usesLabels: false,
                     confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: try tip.predict(features: testFeatures, backend: backend), classCount: classCount),
                     alpha: Double(head.alpha), beta: Double(head.beta)))
             }
             methods += try supervisedBaselines(unlabeledFeatures: unlabeledFeatures, unlabeledTruth: unlabeledTruth, textClassifier: textClassifier,
-                                               testFeatures: testFeatures, testTruth: testTruth, classCount: classCount)
+                                               testFeatures: testFeatures, testTruth: testTruth, classCount: classCount, logitScale: logitScale)
         }
 
         // Records.
@@ -163,7 +166,7 @@ public struct Pipeline {
             modelDirectory: c.model.path.path, modelDigest: model.digest, datasetName: c.dataset.name,
             unlabeledSplit: unlabeled.name, unlabeledCount: unlabeled.items.count, testSplit: test.name, testCount: test.items.count,
             classNames: classNames, phaseSeconds: phases, labelFreeSearch: searchRecord,
-            notes: c.dataset.transform.map { ["image transform: \($0)"] } ?? [])
+            notes: ["zero-shot logit scale \(logitScale)"] + (c.dataset.transform.map { ["image transform: \($0)"] } ?? []))
         let report = RunReport(
             summary: summary,
             selection: SelectionSummary(
@@ -224,20 +227,20 @@ public struct Pipeline {
     /// Supervised N-shot Tip-Adapter (and -F) with true labels of the unlabeled split: the
     /// label-using comparison points of the report.
     func supervisedBaselines(unlabeledFeatures: HostMatrix, unlabeledTruth: [Int], textClassifier: TextClassifier,
-                             testFeatures: HostMatrix, testTruth: [Int], classCount: Int) throws -> [MethodResult] {
+                             testFeatures: HostMatrix, testTruth: [Int], classCount: Int, logitScale: Float) throws -> [MethodResult] {
         var results: [MethodResult] = []
         let head = HeadParameters(alpha: Float(c.adapter.alpha), beta: Float(c.adapter.beta))
         for shots in c.baselines.supervisedShots where shots > 0 {
             let positions = try Baselines.sampleShots(labels: unlabeledTruth, shots: shots, seed: UInt64(c.training.seed))
             let features = try unlabeledFeatures.rows(at: positions), labels = positions.map { unlabeledTruth[$0] }
-            let tip = try Baselines.tipAdapter(textClassifier: textClassifier.weights, features: features, labels: labels, head: head)
+            let tip = try Baselines.tipAdapter(textClassifier: textClassifier.weights, features: features, labels: labels, head: head, logitScale: logitScale)
             results.append(MethodResult(
                 name: "Tip-Adapter \(shots)-shot (labels)", kind: .baseline, usesLabels: true, shots: shots,
                 confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: try tip.predict(features: testFeatures, backend: backend), classCount: classCount),
                 alpha: Double(head.alpha), beta: Double(head.beta)))
             if c.baselines.supervisedFinetune {
                 let tuned = try Baselines.tipAdapterF(textClassifier: textClassifier.weights, features: features, labels: labels, head: head,
-                                                      configuration: trainingConfiguration(kind: .cache), backend: backend)
+                                                      configuration: trainingConfiguration(kind: .cache), backend: backend, logitScale: logitScale)
                 results.append(MethodResult(
                     name: "Tip-Adapter-F \(shots)-shot (labels)", kind: .baseline, usesLabels: true, shots: shots,
                     confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: try tuned.classifier.predict(features: testFeatures, backend: backend), classCount: classCount),
