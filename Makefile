@@ -1,6 +1,7 @@
 # UPAdapter: the two commands of the README, and their parts.
 #
-#   make demo   installs the system packages if missing, builds in release mode, runs the main job
+#   make demo   installs the system packages if missing, builds in release mode, and runs UP-Adapter
+#               on Fashion-MNIST under five distribution shifts with the demo CLIP (Models/demo-clip)
 #   make test   installs the system packages if missing, builds and runs every test
 #
 # Packages: PoCL (CPU OpenCL driver) + OpenCL headers/loader, OpenBLAS, libpng, libjpeg-turbo,
@@ -45,7 +46,13 @@ bench: release
 	.build/release/upadapter kernels bench --device cpu
 	.build/release/upadapter kernels bench --device opencl
 
-demo: check bench
+DEMO_SHIFTS = solarize blur_noise low_contrast_noise edges inversion
+
+demo: release
+	@for shift in $(DEMO_SHIFTS); do \
+	  echo; echo "=== Fashion-MNIST, shift '$$shift' (Configs/demo/$$shift.yaml) ==="; \
+	  .build/release/upadapter run --config Configs/demo/$$shift.yaml --quiet || exit 1; \
+	done
 
 clean:
 	rm -rf .build
