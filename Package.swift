@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer"],
+            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "CZlib"],
             exclude: ["Fixtures"]
         ),
     ],

@@ -72,9 +72,7 @@ struct ExtractCommand: ParsableCommand {
             var data = try source.split(name)
             if let transform = configuration.dataset.transform { data = data.withTransform(transform) }
             progress.begin("\(name) features", total: data.items.count)
-            let set = try FeatureCache.extract(
-                split: data, model: model, cacheDirectory: configuration.cacheDirectory, view: 0,
-                batchSize: configuration.extraction.batchSize, shard: shardSpec, progress: { done, _ in progress.update(done) })
+            let set = try configuration.featureCache.extract(split: data, model: model, shard: shardSpec, progress: { done, _ in progress.update(done) })
             print("\(name): \(set.count) feature rows of width \(set.dimension)" + (shardSpec.map { " (shard \($0))" } ?? ""))
         }
     }

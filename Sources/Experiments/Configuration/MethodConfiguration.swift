@@ -207,13 +207,17 @@ extension ExperimentConfiguration {
     public struct Extraction: Sendable, Equatable {
         /// Images encoded per batch.
         public var batchSize = 64
+        /// Images per checkpointed chunk of an extraction: an interrupted run resumes from the
+        /// last complete chunk.
+        public var chunkSize = 1024
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
             batchSize = reader.int("batch_size", default: 64, minimum: 1)
+            chunkSize = reader.int("chunk_size", default: 1024, minimum: 1)
         }
 
-        var node: ConfigurationNode { .section([("batch_size", .int(batchSize))]) }
+        var node: ConfigurationNode { .section([("batch_size", .int(batchSize)), ("chunk_size", .int(chunkSize))]) }
     }
 }

@@ -198,9 +198,7 @@ public struct Pipeline {
     func features(of split: DatasetSplit, model: CLIPModel, view: Int) throws -> HostMatrix {
         let label = view == 0 ? "\(split.name) features" : "\(split.name) view \(view)"
         progress.begin(label, total: split.items.count)
-        let set = try FeatureCache.extract(
-            split: split, model: model, cacheDirectory: c.cacheDirectory, view: view, batchSize: c.extraction.batchSize,
-            shard: nil, progress: { done, _ in progress.update(done) })
+        let set = try c.featureCache.extract(split: split, model: model, view: view, progress: { done, _ in progress.update(done) })
         progress.update(split.items.count)  // a cache hit reports no batches
         return try HostMatrix(values: set.features, rows: set.count, columns: set.dimension)
     }

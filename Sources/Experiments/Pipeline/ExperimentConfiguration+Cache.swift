@@ -1,0 +1,12 @@
+import Foundation
+
+extension ExperimentConfiguration {
+    /// The feature cache this configuration names, with its extraction settings.
+    public var featureCache: FeatureCache {
+        var cache = FeatureCache(directory: cacheDirectory)
+        cache.batchSize = extraction.batchSize
+        cache.chunkSize = extraction.chunkSize
+        cache.toolVersion = "upadapter \(upadapterVersion)"
+        return cache
+    }
+}
