@@ -344,7 +344,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             try launch(file, kernel, defines: ["GROUP_SIZE": group], global: [rows * group], local: [group],
                        arguments: parameters + buffers)
         case .itemPerRow:
-            let group = 16
+            let group = 64  // rows per work-group: measured best on PoCL (16: −10–40 %, 256: −25 %)
             try launch(file, kernel + "_serial", global: [roundUp(rows, group)], local: [group],
                        arguments: [.int(Int32(rows))] + parameters + buffers)
         }
