@@ -82,8 +82,27 @@ final class DeviceHead {
 
     /// Forward, per-row losses into `batch.losses`, and the gradient of the batch-mean loss with
     /// respect to the keys into `keyGradient` `[keys, dim]`.
-    func lossAndGradient(_ batch: Batch, into keyGradient: Tensor) throws {
-        try forward(batch)
+    /// The zero-shot logits `scale · F · Wᵀ` of every row of `table` `[rows, width]`: the text
+    /// classifier is fixed during training, so they are computed once instead of every step.
+    func zeroShotLogits(of table: Tensor) throws -> Tensor {
+        let rows = table.shape[0]
+        let logits = try backend.makeTensor(shape: [rows, classes])
+        try backend.matmul(table, weights, into: logits, options: MatmulOptions(transposeB: true, alpha: logitScale))
+        return logits
+    }
+
+    /// `forward` for a batch whose zero-shot logits are already in `batch.logits`.
+    func forwardPrototypes(_ batch: Batch) throws {
+        try backend.matmul(batch.features, keys, into: batch.affinity, options: MatmulOptions(transposeB: true))
+        try backend.prototypeLogits(
+            affinity: batch.affinity, zeroShotLogits: batch.logits, classOffsets: classOffsets,
+            alpha: head.alpha, beta: head.beta, exponentials: batch.affinity, logits: batch.logits)
+    }
+
+    /// One step's loss and key gradient; `zeroShotReady` says `batch.logits` already holds the
+    /// batch's zero-shot logits (gathered from `zeroShotLogits(of:)`).
+    func lossAndGradient(_ batch: Batch, into keyGradient: Tensor, zeroShotReady: Bool = false) throws {
+        if zeroShotReady { try forwardPrototypes(batch) } else { try forward(batch) }
         try backend.softmaxCrossEntropy(
             logits: batch.logits, targets: batch.targets, gradientScale: 1 / Float(batch.count),
             losses: batch.losses, gradient: batch.logits)

@@ -94,6 +94,8 @@ public struct PrototypeTrainer: Sendable {
         let table = try backend.upload(features.values, shape: [rows, width])
         let labelTable = try IndexTensor.upload(labels, below: classifier.textClassifier.rows, name: "labels", to: backend)
         let labelColumn = try labelTable.reshaped([rows, 1])
+        // Zero-shot logits of every row, once, when the table is of a reasonable size (≤ 256 MiB).
+        let zeroShotTable = rows * device.classes <= 1 << 26 ? try device.zeroShotLogits(of: table) : nil
         let order = try backend.makeTensor(shape: [rows])
         let gradient = try backend.makeTensor(shape: [device.keyCount, width])
         let firstMoment = try backend.makeTensor(shape: [device.keyCount, width])
@@ -111,7 +113,10 @@ public struct PrototypeTrainer: Sendable {
                 let batch = try device.batch(min(device.capacity, rows - batchStart))
                 try backend.gatherRows(table, indices: order, from: batchStart, into: batch.features)
                 try backend.gatherRows(labelColumn, indices: order, from: batchStart, into: try batch.targets.reshaped([batch.count, 1]))
-                try device.lossAndGradient(batch, into: gradient)
+                if let zeroShotTable {
+                    try backend.gatherRows(zeroShotTable, indices: order, from: batchStart, into: batch.logits)
+                }
+                try device.lossAndGradient(batch, into: gradient, zeroShotReady: zeroShotTable != nil)
                 try backend.reduceSum(batch.losses, scale: 1 / Float(batch.count), into: stepLosses, at: step)
                 let rate = configuration.cosineDecay
                     ? Schedule.cosine(configuration.learningRate, step: step, totalSteps: totalSteps) : configuration.learningRate
