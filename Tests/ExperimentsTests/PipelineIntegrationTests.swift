@@ -49,6 +49,8 @@ struct PipelineIntegrationTests {
               templates: ["a photo of a {}.", "a {}."]
             selection:
               top_k: \(topK)
+            prototypes:
+              augment_views: 2
             adapter:
               search: {enabled: true, holdout_fraction: 0.34}
             training:
@@ -98,7 +100,7 @@ struct PipelineIntegrationTests {
         // A rerun reuses the cached features: no feature file is rewritten.
         let cache = root.appendingPathComponent("cache")
         let before = try Self.featureFileDates(in: cache)
-        #expect(before.count == 2, "one feature file per split: \(before)")
+        #expect(before.count >= 4, "one feature file per split, and one per augmented view of each selection: \(before)")
         let rerun = try Self.run(["run", "--config", config.path, "--device", "cpu"])
         #expect(rerun.status == 0, "\(rerun.output)")
         #expect(try Self.featureFileDates(in: cache) == before, "the rerun rewrote cached features")
