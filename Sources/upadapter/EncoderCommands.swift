@@ -89,7 +89,7 @@ struct EncodeTextCommand: ParsableCommand {
 struct ZeroShotCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "zero-shot",
-        abstract: "Classify images among free-text labels: softmax(100 · cos(image, text)) per image.")
+        abstract: "Classify images among free-text labels: softmax(s · cos(image, text)) per image, s = the model's exp(logit_scale) (100 for OpenAI CLIP).")
 
     @OptionGroup var modelOptions: ModelOptions
     @Option(help: "Comma-separated labels, e.g. \"a dog,a cat,a diagram\".") var labels: String
@@ -100,14 +100,14 @@ struct ZeroShotCommand: ParsableCommand {
         guard labelList.count >= 1 else { throw ValidationError("--labels needs at least one label") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         let model = try modelOptions.load()
-        let width = model.embeddingSize
+        let width = model.embeddingSize, scale = model.learnedLogitScale ?? 100
         let textEmbeddings = try model.encodeTexts(labelList, normalize: true)
         let imageEmbeddings = try encodeImageFiles(images.map { URL(fileURLWithPath: $0) }, model: model, batchSize: 32)
         let labelWidth = max(labelList.map(\.count).max() ?? 0, 5)
         for (index, image) in images.enumerated() {
             let embedding = imageEmbeddings[index * width..<(index + 1) * width]
             let logits = (0..<labelList.count).map { label in
-                100 * zip(embedding, textEmbeddings[label * width..<(label + 1) * width]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                scale * zip(embedding, textEmbeddings[label * width..<(label + 1) * width]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
             }
             let maximum = logits.max() ?? 0
             let exponentials = logits.map { exp($0 - maximum) }
