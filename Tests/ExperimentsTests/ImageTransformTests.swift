@@ -247,21 +247,6 @@ struct ImageTransformTests {
 
     // MARK: Augmented views
 
-    @Test("the crop resizer gives the preprocessor's bytes at the preprocessor's sizes")
-    func cropResizerMatchesPreprocessor() throws {
-        let photo = try ImageDecoder.decode(file: FeatureCacheFixtures.imageFolder.appendingPathComponent("photo_300x250.png"))
-        for edge in [35, 61, 260] {
-            let preprocessor = ImagePreprocessor(configuration: PreprocessorConfiguration(shortestEdge: edge, cropSize: edge))
-            let expected = preprocessor.resized(photo)
-            let actual = try CropResizer.resize(photo, width: expected.width, height: expected.height)
-            #expect(actual == expected, "shortest edge \(edge)")
-        }
-        // A square crop squeezed to the model size equals the preprocessor's resize of it.
-        let square = try RGBImage(width: 40, height: 40, pixels: Array(photo.pixels[0..<(40 * 40 * 3)]))
-        let preprocessor = ImagePreprocessor(configuration: PreprocessorConfiguration(shortestEdge: 35, cropSize: 35))
-        #expect(try CropResizer.resize(square, width: 35, height: 35) == preprocessor.resized(square))
-    }
-
     @Test("augmented views are reproducible, vary by view, and respect the crop ranges")
     func augmentation() throws {
         let augmentation = ViewAugmentation(seed: 11, outputSize: 35)

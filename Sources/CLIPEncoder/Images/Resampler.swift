@@ -14,7 +14,7 @@
 /// - The horizontal pass runs first, over the rows the vertical pass needs, and its result is
 ///   rounded to 8 bits before the vertical pass; an axis whose size does not change is
 ///   skipped.
-enum Resampler {
+public enum Resampler {
     /// Fractional bits of the fixed-point weights.
     static let precisionBits = 22
 
@@ -75,7 +75,7 @@ enum Resampler {
 
     /// `image` resized to `width × height` with `filter`.
     /// A non-positive target size gives an image without pixels.
-    static func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter) -> RGBImage {
+    public static func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter) -> RGBImage {
         if width == image.width && height == image.height { return image }
         guard width > 0, height > 0 else {
             return RGBImage(checkedWidth: max(width, 0), height: max(height, 0), pixels: [])

@@ -12,7 +12,7 @@ import Foundation
 /// attempt with `0 < w ≤ width` and `0 < h ≤ height` picks `top = ⌊u · (height − h + 1)⌋` and
 /// `left = ⌊u · (width − w + 1)⌋`. When every attempt fails, the centre crop of the image
 /// clamped to the ratio range is used. The crop is resized to `outputSize × outputSize` with
-/// `CropResizer` (CLIP's bicubic resampler) and then flipped when the next draw is below one half.
+/// `Resampler` (CLIP's bicubic resampler) and then flipped when the next draw is below one half.
 ///
 /// Random numbers: a SplitMix64 stream (`SeededGenerator`) whose state is
 /// `h(h(h(seed) ⊕ index) ⊕ view)`, `h(x)` being the first SplitMix64 output of state `x`;
@@ -107,7 +107,7 @@ public struct ViewAugmentation: Sendable, Equatable {
                 with: image.pixels[source..<(source + place.width * 3)])
         }
         let crop = try RGBImage(width: place.width, height: place.height, pixels: cropped)
-        let resized = try CropResizer.resize(crop, width: outputSize, height: outputSize)
+        let resized = Resampler.resize(crop, width: outputSize, height: outputSize, filter: .bicubic)
         return place.flipped ? try Self.mirrored(resized) : resized
     }
 
