@@ -46,7 +46,7 @@ extension CPUBackend: TrainingBackend {
         let offsets = (0...g.classes).map { Int(po[$0]) }
         splitRows(g.batch, width: g.keys + g.classes) { row in
             let inputRow = pa + row * g.keys, outputRow = pe + row * g.keys
-            for key in 0..<g.keys { outputRow[key] = expf(beta * (inputRow[key] - 1)) }
+            for key in 0..<g.keys { outputRow[key] = fastExp(beta * (inputRow[key] - 1)) }
             let zeroShotRow = pz + row * g.classes, logitRow = pl + row * g.classes
             for classIndex in 0..<g.classes {
                 var sum: Float = 0
@@ -76,7 +76,7 @@ extension CPUBackend: TrainingBackend {
             let targetLogit = input[target]
             var sum: Float = 0
             for column in 0..<classes {
-                let value = expf(input[column] - maximum)
+                let value = fastExp(input[column] - maximum)
                 output[column] = value
                 sum += value
             }
@@ -156,7 +156,7 @@ extension CPUBackend: TrainingBackend {
             pi[row] = Float(best)
             if asProbability {
                 var sum: Float = 0
-                for column in 0..<width { sum += expf(line[column] - bestValue) }
+                for column in 0..<width { sum += fastExp(line[column] - bestValue) }
                 pm[row] = 1 / sum
             } else {
                 pm[row] = bestValue

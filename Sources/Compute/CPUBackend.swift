@@ -100,25 +100,46 @@ public final class CPUBackend: Backend {
         let g = geometry
         guard g.m > 0, g.n > 0 else { return }
         // A shared, untransposed A over the batch is one tall product when B is shared too.
-        for batch in 0..<g.batch {
-            let baseC = pc + batch * g.m * g.n
+        // One thread pool for everything: OpenBLAS runs single-threaded (its own threads spin
+        // after each call and starved the element-wise passes between products), and the
+        // products are split here into independent (matrix, row block) tasks.
+        _ = singleThreadedBLAS
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, g.m)
+        let tasks = g.batch * blocksPerMatrix
+        let product: (Int) -> Void = { task in
+            let batch = task / blocksPerMatrix, block = task % blocksPerMatrix
+            let firstRow = g.m * block / blocksPerMatrix, rows = g.m * (block + 1) / blocksPerMatrix - firstRow
+            guard rows > 0 else { return }
+            let baseC = pc + batch * g.m * g.n + firstRow * g.n
             if g.k == 0 {
-                for index in 0..<(g.m * g.n) { baseC[index] = options.beta == 0 ? 0 : options.beta * baseC[index] }
+                for index in 0..<(rows * g.n) { baseC[index] = options.beta == 0 ? 0 : options.beta * baseC[index] }
             } else {
+                // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed.
+                let baseA = pa + batch * g.strideA + (options.transposeA ? firstRow : firstRow * g.k)
                 cblas_sgemm(
                     CblasRowMajor,
                     options.transposeA ? CblasTrans : CblasNoTrans,
                     options.transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(g.m), Int32(g.n), Int32(g.k), options.alpha,
-                    pa + batch * g.strideA, Int32(options.transposeA ? g.m : g.k),
+                    Int32(rows), Int32(g.n), Int32(g.k), options.alpha,
+                    baseA, Int32(options.transposeA ? g.m : g.k),
                     pb + batch * g.strideB, Int32(options.transposeB ? g.k : g.n),
                     options.beta, baseC, Int32(g.n))
             }
             if let pbias {
-                parallelRows(g.m, width: g.n) { row in
+                for row in 0..<rows {
                     let line = baseC + row * g.n
                     for column in 0..<g.n { line[column] += pbias[column] }
                 }
+            }
+        }
+        if tasks == 1 {
+            product(0)
+        } else {
+            withoutActuallyEscaping(product) { escapable in
+                // Tasks write disjoint blocks of C; the closure only lives for this call.
+                nonisolated(unsafe) let product = escapable
+                DispatchQueue.concurrentPerform(iterations: tasks) { product($0) }
             }
         }
     }
@@ -143,7 +164,7 @@ public final class CPUBackend: Backend {
             }
             var sum: Float = 0
             for column in 0..<visible {
-                let value = expf(scale * input[column] - maximum)
+                let value = fastExp(scale * input[column] - maximum)
                 output[column] = value
                 sum += value
             }
@@ -218,7 +239,7 @@ public final class CPUBackend: Backend {
         parallelChunks(x.count) { range in
             switch kind {
             case .quickGELU:
-                for index in range { py[index] = px[index] / (1 + expf(-1.702 * px[index])) }
+                for index in range { py[index] = px[index] / (1 + fastExp(-1.702 * px[index])) }
             case .gelu:
                 for index in range { py[index] = 0.5 * px[index] * (1 + erff(px[index] * 0.70710678118654752)) }
             }
@@ -312,6 +333,9 @@ public final class CPUBackend: Backend {
     }
 }
 
+/// Set once per process: the CPU backend parallelises products itself (see `matmul`).
+let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+
 /// What BLAS library the CPU backend links and which kernel set it chose at load time.
 public struct BLASInfo: Sendable {
     /// OpenBLAS's core name, e.g. `Haswell`, `SkylakeX` or `Prescott` (the generic fallback).
@@ -325,10 +349,10 @@ public struct BLASInfo: Sendable {
         BLASInfo(
             coreName: openblas_get_corename().map { String(cString: $0) } ?? "unknown",
             configuration: openblas_get_config().map { String(cString: $0) } ?? "unknown",
-            threads: Int(openblas_get_num_threads()))
+            threads: ProcessInfo.processInfo.activeProcessorCount)
     }()
 
-    public var summary: String { "OpenBLAS core \(coreName), \(threads) threads" }
+    public var summary: String { "OpenBLAS core \(coreName), \(threads) threads (split by the backend)" }
 
     /// A warning when OpenBLAS runs a generic kernel set on a CPU that has AVX2 or AVX-512,
     /// with the remedy; `nil` when the choice looks right.

@@ -82,6 +82,9 @@ public enum KernelBenchmark {
         let a = generator.uniform(count: size * size), b = generator.uniform(count: size * size)
         var c = [Float](repeating: 0, count: size * size)
         let n = Int32(size)
+        // OpenBLAS's own threading, as any program calling it directly gets it.
+        openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
+        defer { openblas_set_num_threads(1) }
         let seconds = try medianSeconds(repeats: repeats, synchronize: {}) {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
