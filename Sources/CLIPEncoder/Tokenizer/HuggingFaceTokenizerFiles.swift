@@ -17,7 +17,7 @@ extension CLIPTokenizer {
         var json = "{"
         for (index, entry) in vocabularyByID.enumerated() {
             if index > 0 { json += ", " }
-            json += Self.jsonString(entry.token) + ": " + String(entry.id)
+            json += SafeTensorsWriter.jsonString(entry.token) + ": " + String(entry.id)
         }
         json += "}"
         var merges = "#version: 0.2\n"
@@ -32,27 +32,5 @@ extension CLIPTokenizer {
                 throw TokenizerError.unwritableFile(path: url.path, reason: error.localizedDescription)
             }
         }
-    }
-
-    /// A JSON string literal for `text`, escaping only what JSON requires.
-    static func jsonString(_ text: String) -> String {
-        var output = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return output + "\""
     }
 }
