@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "CLIPEncoder", targets: ["CLIPEncoder"]),
         .library(name: "ConfidentSelector", targets: ["ConfidentSelector"]),
         .library(name: "PrototypeTrainer", targets: ["PrototypeTrainer"]),
+        .library(name: "Adaptation", targets: ["Adaptation"]),
         .library(name: "Experiments", targets: ["Experiments"]),
     ],
     dependencies: [
@@ -44,17 +45,18 @@ let package = Package(
         .target(name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib"]),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),
         .target(name: "PrototypeTrainer", dependencies: ["Compute"]),
+        .target(name: "Adaptation", dependencies: ["Compute", "ConfidentSelector", "PrototypeTrainer"]),
         .target(
             name: "Experiments",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "CZlib",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         .executableTarget(
             name: "upadapter",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Experiments",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,9 +65,10 @@ let package = Package(
         .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
+        .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "CZlib"],
+            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib"],
             exclude: ["Fixtures"]
         ),
     ],

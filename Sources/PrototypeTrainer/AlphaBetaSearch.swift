@@ -113,9 +113,7 @@ public struct AlphaBetaSearch: Sendable, Equatable {
                 name: "heldOutFraction", message: "\(heldOutFraction) of \(pseudoLabels.count) samples holds none out")
         }
         let keptFeatures = try features.rows(at: kept), keptLabels = kept.map { pseudoLabels[$0] }
-        let prototypes = kind == .mean
-            ? try Prototypes.mean(features: keptFeatures, labels: keptLabels, textClassifier: textClassifier)
-            : try Prototypes.cache(features: keptFeatures, labels: keptLabels, classCount: textClassifier.rows)
+        let prototypes = try Prototypes.build(kind: kind, features: keptFeatures, labels: keptLabels, textClassifier: textClassifier)
         var classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: initialHead, logitScale: logitScale)
         if let training {
             classifier = try PrototypeTrainer(backend: backend)

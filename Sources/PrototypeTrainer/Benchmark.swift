@@ -39,9 +39,7 @@ extension PrototypeTrainer {
         let textClassifier = try unitRows(sizes.classes)
         let features = try unitRows(sizes.rows)
         let labels = (0..<sizes.rows).map { _ in Int.random(in: 0..<sizes.classes, using: &generator) }
-        let prototypes = sizes.kind == .mean
-            ? try Prototypes.mean(features: features, labels: labels, textClassifier: textClassifier)
-            : try Prototypes.cache(features: features, labels: labels, classCount: sizes.classes)
+        let prototypes = try Prototypes.build(kind: sizes.kind, features: features, labels: labels, textClassifier: textClassifier)
         let classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1, beta: 5.5))
         let configuration = TrainingConfiguration(epochs: 1, batchSize: sizes.batchSize, seed: seed)
         _ = try train(classifier, features: features, labels: labels, configuration: configuration)

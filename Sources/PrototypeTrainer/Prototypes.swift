@@ -57,6 +57,17 @@ public struct Prototypes: Sendable, Equatable {
         try Prototypes(kind: kind, keys: try HostMatrix(values: values, rows: keys.rows, columns: keys.columns), keyClasses: keyClasses, classCount: classCount)
     }
 
+    /// Prototypes of `kind` from `features` `[samples, dim]` labelled `labels`: the one place
+    /// that turns a labelled selection into keys (`mean` or `cache`).
+    public static func build(kind: PrototypeKind, features: HostMatrix, labels: [Int], textClassifier: HostMatrix) throws -> Prototypes {
+        switch kind {
+        case .mean: return try mean(features: features, labels: labels, textClassifier: textClassifier)
+        case .cache:
+            try requireCompatible(features: features, labels: labels, textClassifier: textClassifier)
+            return try cache(features: features, labels: labels, classCount: textClassifier.rows)
+        }
+    }
+
     /// `mean` prototypes: `P_c = normalise(mean of the features labelled c)`.
     ///
     /// A class with no labelled feature takes its text-classifier row as prototype, so that its

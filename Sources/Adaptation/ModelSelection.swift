@@ -1,0 +1,144 @@
+import Compute
+import ConfidentSelector
+import Foundation
+import PrototypeTrainer
+
+/// Label-free model selection: for every selection rule (K) the prototypes are built and
+/// trained once, then every (α, β) of the grid is scored by each criterion on the unlabeled
+/// pool; each criterion chooses its best candidate. No label is read.
+public struct ModelSelection: Sendable, Equatable {
+    /// The candidate selection rules (values of K).
+    public var rules: [SelectionRule]
+    public var alphas: [Double]
+    public var betas: [Double]
+    /// The criteria to compute; each makes its own choice.
+    public var criteria: [LabelFreeCriterion]
+    /// How prototypes are built and trained for every rule.
+    public var fit: PrototypeFit
+    /// Share of each class's selected images held out by `held_out_pseudo_labels`.
+    public var heldOutFraction: Double
+    /// Images of the scoring sample used by soft neighbourhood density (quadratic cost).
+    public var neighbourhoodSample: Int
+
+    public init(
+        rules: [SelectionRule], alphas: [Double], betas: [Double], criteria: [LabelFreeCriterion], fit: PrototypeFit,
+        heldOutFraction: Double = 0.25, neighbourhoodSample: Int = 1000
+    ) {
+        self.rules = rules
+        self.alphas = alphas
+        self.betas = betas
+        self.criteria = criteria
+        self.fit = fit
+        self.heldOutFraction = heldOutFraction
+        self.neighbourhoodSample = neighbourhoodSample
+    }
+
+    /// The grid's heads, α outer, β inner.
+    public var heads: [HeadParameters] {
+        alphas.flatMap { alpha in betas.map { beta in HeadParameters(alpha: Float(alpha), beta: Float(beta)) } }
+    }
+
+    /// - Throws: `AdaptationError.invalidSetting` for an empty grid or list of criteria.
+    public func validate() throws {
+        guard !rules.isEmpty else { throw AdaptationError.invalidSetting(name: "model_selection rules", value: "[]", reason: "give at least one K") }
+        guard !alphas.isEmpty, !betas.isEmpty else {
+            throw AdaptationError.invalidSetting(name: "model_selection.alpha_grid/beta_grid", value: "[]", reason: "must not be empty")
+        }
+        guard !criteria.isEmpty else { throw AdaptationError.invalidSetting(name: "model_selection.criteria", value: "[]", reason: "name at least one") }
+        for rule in rules { try rule.validate() }
+    }
+
+    /// Runs the selection from `predictions` of the pool (zero-shot's, or an adapted classifier's).
+    public func run(from predictions: ZeroShotPredictions, in context: AdaptationContext) throws -> SelectionOutcome {
+        try validate()
+        var candidates = [SelectionCandidate]()
+        var heldOutCrossEntropy = [Double]()
+        for rule in rules {
+            let selection = try rule.select(predictions, classCount: context.classCount)
+            context.log("model selection: \(rule) → \(selection.count) images, training")
+            let trained = try fit.fit(selection, in: context).classifier
+            let poolScores = try Self.score(trained, heads: heads, criteria: criteria.filter(\.scoresPool), in: context,
+                                            neighbourhoodSample: neighbourhoodSample)
+            var heldOut: [(accuracy: Double, crossEntropy: Double)]?
+            if criteria.contains(.heldOutPseudoLabels) {
+                heldOut = try heldOutScores(selection, in: context)
+            }
+            for (index, head) in heads.enumerated() {
+                var scores = poolScores[index]
+                if let heldOut {
+                    scores[.heldOutPseudoLabels] = heldOut[index].accuracy
+                    heldOutCrossEntropy.append(heldOut[index].crossEntropy)
+                }
+                var classifier = trained
+                classifier.head = head
+                candidates.append(SelectionCandidate(rule: rule, selectedCount: selection.count, head: head, scores: scores, classifier: classifier))
+            }
+        }
+        var choices = [LabelFreeCriterion: Int]()
+        for criterion in criteria {
+            var best = 0
+            for index in candidates.indices.dropFirst() {
+                let score = candidates[index].scores[criterion] ?? -.infinity, top = candidates[best].scores[criterion] ?? -.infinity
+                if score > top { best = index; continue }
+                if criterion == .heldOutPseudoLabels, score == top, heldOutCrossEntropy[index] < heldOutCrossEntropy[best] { best = index }
+            }
+            choices[criterion] = best
+        }
+        return SelectionOutcome(candidates: candidates, choices: choices, scoringSampleSize: context.scoringSample.count)
+    }
+
+    /// Held-out pseudo-label accuracy and cross-entropy of every head: prototypes built and
+    /// trained on the kept part of `selection`, scored on the held-out part.
+    func heldOutScores(_ selection: ConfidentSelection, in context: AdaptationContext) throws -> [(accuracy: Double, crossEntropy: Double)] {
+        let search = AlphaBetaSearch(alphas: alphas.map(Float.init), betas: betas.map(Float.init), heldOutFraction: heldOutFraction, seed: context.seed)
+        let (kept, heldOut) = try search.split(labels: selection.pseudoLabels)
+        guard !heldOut.isEmpty else {
+            throw AdaptationError.invalidSetting(name: "model_selection.holdout_fraction", value: "\(heldOutFraction)",
+                                                 reason: "holds out none of the \(selection.count) selected images")
+        }
+        let trained = try fit.fit(positions: kept.map { selection.indices[$0] }, labels: kept.map { selection.pseudoLabels[$0] }, in: context).classifier
+        let features = try context.pool.rows(at: heldOut.map { selection.indices[$0] })
+        let result = try search.evaluate(trained, features: features, pseudoLabels: heldOut.map { selection.pseudoLabels[$0] }, backend: context.backend)
+        return result.grid.map { ($0.accuracy, $0.crossEntropy) }
+    }
+
+    /// The pool criteria's scores of `classifier` under every head, on the context's scoring sample.
+    public static func score(
+        _ classifier: AdaptedClassifier, heads: [HeadParameters], criteria: [LabelFreeCriterion], in context: AdaptationContext,
+        neighbourhoodSample: Int = 1000
+    ) throws -> [[LabelFreeCriterion: Double]] {
+        guard !criteria.isEmpty else { return Array(repeating: [:], count: heads.count) }
+        let sample = try context.pool.rows(at: context.scoringSample)
+        let stride = max(1, context.scoringSample.count / max(neighbourhoodSample, 1))
+        let neighbourhoodRows = Array(Swift.stride(from: 0, to: context.scoringSample.count, by: stride).prefix(neighbourhoodSample))
+        if criteria.contains(.viewAgreement), context.scoringSampleViews == nil {
+            throw AdaptationError.missingInput(criterion: LabelFreeCriterion.viewAgreement.rawValue, input: "augmented views of the scoring sample")
+        }
+        var results = [[LabelFreeCriterion: Double]]()
+        var candidate = classifier
+        for head in heads {
+            candidate.head = head
+            let probabilities = try candidate.probabilities(features: sample, backend: context.backend)
+            var scores = [LabelFreeCriterion: Double]()
+            for criterion in criteria {
+                switch criterion {
+                case .informationMaximization:
+                    scores[criterion] = CriterionScores.informationMaximization(probabilities)
+                case .softNeighborhoodDensity:
+                    scores[criterion] = CriterionScores.softNeighborhoodDensity(try probabilities.rows(at: neighbourhoodRows))
+                case .viewAgreement:
+                    if let views = context.scoringSampleViews {
+                        scores[criterion] = CriterionScores.viewAgreement(probabilities, try candidate.probabilities(features: views, backend: context.backend))
+                    }
+                case .heldOutPseudoLabels:
+                    break
+                }
+            }
+            for (criterion, score) in scores where !score.isFinite {
+                throw AdaptationError.nonFinite(what: "\(criterion.rawValue) score of α \(head.alpha), β \(head.beta)")
+            }
+            results.append(scores)
+        }
+        return results
+    }
+}
