@@ -43,9 +43,9 @@ public enum SelectionRule: Sendable, Equatable, Hashable, CustomStringConvertibl
         let configuration: SelectionConfiguration
         switch self {
         case .topK, .poolShare:
-            configuration = SelectionConfiguration(perClass: perClassLimit(images: predictions.count, classes: classCount))
+            configuration = SelectionConfiguration(topK: perClassLimit(images: predictions.count, classes: classCount))
         case .minimumConfidence(let threshold):
-            configuration = SelectionConfiguration(perClass: predictions.count, minimumConfidence: Float(threshold))
+            configuration = SelectionConfiguration(topK: predictions.count, minimumConfidence: Float(threshold))
         }
         let selection = try ConfidentSelector.select(predictions, classCount: classCount, configuration: configuration)
         guard selection.count > 0 else { throw AdaptationError.emptySelection(rule: description) }

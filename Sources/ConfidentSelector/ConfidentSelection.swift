@@ -1,12 +1,12 @@
 /// How confident samples are chosen from the zero-shot pseudo-labels.
 public struct SelectionConfiguration: Sendable, Equatable {
     /// At most this many images per class, the most confident ones (UPL uses 16).
-    public var perClass: Int
+    public var topK: Int
     /// When set, images whose confidence is below it are never chosen.
     public var minimumConfidence: Float?
 
-    public init(perClass: Int = 16, minimumConfidence: Float? = nil) {
-        self.perClass = perClass
+    public init(topK: Int = 16, minimumConfidence: Float? = nil) {
+        self.topK = topK
         self.minimumConfidence = minimumConfidence
     }
 }
@@ -60,17 +60,17 @@ public struct ConfidentSelection: Sendable, Equatable {
 
 /// Chooses confident pseudo-labelled samples from zero-shot predictions.
 public enum ConfidentSelector {
-    /// The top-`perClass` images of every class by confidence.
+    /// The top-`topK` images of every class by confidence.
     ///
     /// Each image has one pseudo-label, so it is chosen at most once. Among equal confidences the
     /// lower image index wins. Runs on the host in `O(images · log images)`.
-    /// - Throws: `SelectorError.invalidArgument` for a negative `perClass` or a pseudo-label
+    /// - Throws: `SelectorError.invalidArgument` for a negative `topK` or a pseudo-label
     ///   outside `0 ..< classCount`.
     public static func select(
         _ predictions: ZeroShotPredictions, classCount: Int, configuration: SelectionConfiguration = SelectionConfiguration()
     ) throws -> ConfidentSelection {
-        guard configuration.perClass >= 0 else {
-            throw SelectorError.invalidArgument(name: "perClass", message: "\(configuration.perClass) must not be negative")
+        guard configuration.topK >= 0 else {
+            throw SelectorError.invalidArgument(name: "topK", message: "\(configuration.topK) must not be negative")
         }
         var candidates = [[Int]](repeating: [], count: classCount)
         for (image, label) in predictions.labels.enumerated() {
@@ -88,12 +88,12 @@ public enum ConfidentSelector {
                 let a = predictions.confidences[left], b = predictions.confidences[right]
                 return a != b ? a > b : left < right
             }
-            for image in ranked.prefix(configuration.perClass) {
+            for image in ranked.prefix(configuration.topK) {
                 indices.append(image)
                 labels.append(classIndex)
                 confidences.append(predictions.confidences[image])
             }
-            counts[classIndex] = min(ranked.count, configuration.perClass)
+            counts[classIndex] = min(ranked.count, configuration.topK)
         }
         return try ConfidentSelection(indices: indices, pseudoLabels: labels, confidences: confidences, perClassCounts: counts)
     }

@@ -117,7 +117,7 @@ import Testing
         for configuration in fixture.configurations {
             let selection = try ConfidentSelector.select(
                 predictions, classCount: fixture.classes,
-                configuration: SelectionConfiguration(perClass: configuration.perClass, minimumConfidence: configuration.minimumConfidence))
+                configuration: SelectionConfiguration(topK: configuration.perClass, minimumConfidence: configuration.minimumConfidence))
             expect(selection, equals: configuration.expected, "K \(configuration.perClass), min \(String(describing: configuration.minimumConfidence))")
             #expect(Set(selection.indices).count == selection.count, "an image is used at most once")
         }
@@ -129,7 +129,7 @@ import Testing
         for configuration in ties.cases {
             let selection = try ConfidentSelector.select(
                 predictions, classCount: ties.classes,
-                configuration: SelectionConfiguration(perClass: configuration.perClass, minimumConfidence: configuration.minimumConfidence))
+                configuration: SelectionConfiguration(topK: configuration.perClass, minimumConfidence: configuration.minimumConfidence))
             expect(selection, equals: configuration.expected, "ties, K \(configuration.perClass)")
         }
     }

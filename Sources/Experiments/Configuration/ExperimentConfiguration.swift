@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import PrototypeTrainer
 
 /// A complete experiment configuration, read from YAML.
 ///
@@ -16,7 +17,13 @@ public struct ExperimentConfiguration: Sendable, Equatable {
     public var selection = Selection()
     public var prototypes = Prototypes()
     public var adapter = Adapter()
-    public var training = Training()
+    public var training = TrainingConfiguration()
+    public var modelSelection = ModelSelection()
+    public var selfTraining = SelfTraining()
+    /// The methods a run evaluates, in table order.
+    public var methods: [MethodName] = MethodName.allCases
+    /// The method whose adapter is written and whose per-class gains the report ranks.
+    public var primaryMethod: MethodName = .selfTraining
     public var baselines = Baselines()
     /// `auto`, `cpu`, `cpu-reference`, `opencl` or `opencl:N`.
     public var device = "auto"
@@ -111,8 +118,28 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         configuration.selection = Selection(reading: root.section("selection"))
         configuration.prototypes = Prototypes(reading: root.section("prototypes"))
         configuration.adapter = Adapter(reading: root.section("adapter"))
-        configuration.training = Training(reading: root.section("training"))
+        configuration.training = readTraining(root.section("training"))
+        configuration.modelSelection = ModelSelection(reading: root.section("model_selection"))
+        configuration.selfTraining = SelfTraining(reading: root.section("self_training"))
         configuration.baselines = Baselines(reading: root.section("baselines"))
+        if let names = root.strings("methods") {
+            configuration.methods = []
+            for name in names {
+                guard let method = MethodName(rawValue: name) else {
+                    root.invalid("methods", value: name, reason: "expected one of " + MethodName.allCases.map(\.rawValue).joined(separator: ", "))
+                    continue
+                }
+                if configuration.methods.contains(method) {
+                    root.invalid("methods", value: name, reason: "named twice")
+                } else {
+                    configuration.methods.append(method)
+                }
+            }
+        }
+        configuration.primaryMethod = root.choice("primary_method", default: .selfTraining)
+        if !configuration.methods.contains(configuration.primaryMethod) {
+            root.invalid("primary_method", value: configuration.primaryMethod.rawValue, reason: "must be one of the run's methods")
+        }
         configuration.device = root.string("device", default: "auto")
         if (try? DeviceSelection(parsing: configuration.device)) == nil {
             root.invalid("device", value: configuration.device, reason: "expected auto, cpu, cpu-reference, opencl or opencl:N")
@@ -133,7 +160,11 @@ public struct ExperimentConfiguration: Sendable, Equatable {
             ("selection", selection.node),
             ("prototypes", prototypes.node),
             ("adapter", adapter.node),
-            ("training", training.node),
+            ("training", Self.trainingNode(training)),
+            ("model_selection", modelSelection.node),
+            ("self_training", selfTraining.node),
+            ("methods", .strings(methods.map(\.rawValue))),
+            ("primary_method", .string(primaryMethod.rawValue)),
             ("baselines", baselines.node),
             ("device", .string(device)),
             ("cache_dir", .path(cacheDirectory)),
@@ -141,4 +172,20 @@ public struct ExperimentConfiguration: Sendable, Equatable {
             ("extraction", extraction.node),
         ])
     }
+}
+
+/// The methods a configuration can ask for (`methods:`), by their YAML names.
+public enum MethodName: String, Sendable, CaseIterable {
+    /// Zero-shot CLIP.
+    case zeroShot = "zero_shot"
+    /// The paper's recipe: `selection` (K 16), prototypes trained once, α and β from `adapter`.
+    case paper
+    /// One row per `model_selection.criteria`: K, α, β chosen by that criterion.
+    case selected
+    /// UP-Adapter with self-training (`self_training`): the default label-free variant.
+    case selfTraining = "self_training"
+    /// Training-free Tip-Adapter on the paper's pseudo-labeled selection.
+    case tipAdapterPseudo = "tip_adapter_pseudo"
+    /// Supervised N-shot Tip-Adapter(-F) with true labels (`baselines`).
+    case supervised
 }

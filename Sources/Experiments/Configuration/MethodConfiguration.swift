@@ -1,4 +1,7 @@
+import Adaptation
+import ConfidentSelector
 import Foundation
+import PrototypeTrainer
 
 extension ExperimentConfiguration {
     /// `prompts`: the templates of the text classifier; `{}` stands for the class name.
@@ -29,36 +32,33 @@ extension ExperimentConfiguration {
         var node: ConfigurationNode { .section([("templates", .strings(templates))]) }
     }
 
-    /// `selection`: which pseudo-labeled images become prototypes.
+    /// `selection`: the paper's confident selection (UPL) of zero-shot pseudo-labeled images,
+    /// used by the paper's recipe and the training-free Tip-Adapter on pseudo-labels.
     public struct Selection: Sendable, Equatable {
         /// The most confident images kept per class.
-        public var topK: Int = 16
+        public var topK = SelectionConfiguration().topK
         /// Images whose top softmax probability is below this are never selected.
         public var minConfidence: Double?
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            topK = reader.int("top_k", default: 16, minimum: 1)
+            topK = reader.int("top_k", default: SelectionConfiguration().topK, minimum: 1)
             minConfidence = reader.double("min_confidence")
-            if let minConfidence, !(0...1).contains(minConfidence) {
-                reader.invalid("min_confidence", value: formatNumber(minConfidence), reason: "must be in [0, 1]")
+            if let minConfidence, !(minConfidence >= 0 && minConfidence < 1) {
+                reader.invalid("min_confidence", value: formatNumber(minConfidence), reason: "must be in [0, 1): no softmax probability of several classes reaches 1")
             }
         }
+
+        /// The rule this section describes.
+        public var rule: SelectionRule { minConfidence.map { .minimumConfidence($0) } ?? .topK(topK) }
 
         var node: ConfigurationNode { .section([("top_k", .int(topK)), ("min_confidence", .double(minConfidence))]) }
     }
 
     /// `prototypes`: how the selected features become the adapter's keys.
     public struct Prototypes: Sendable, Equatable {
-        public enum Kind: String, Sendable, CaseIterable {
-            /// One normalised mean feature per class.
-            case mean
-            /// Every selected feature is a key with its one-hot pseudo-label (Tip-Adapter style).
-            case cache
-        }
-
-        public var kind: Kind = .mean
+        public var kind: PrototypeKind = .mean
         /// Random-resized-crop + flip views averaged into each selected feature (0: none).
         public var augmentViews: Int = 0
 
@@ -74,26 +74,14 @@ extension ExperimentConfiguration {
 
     /// `adapter`: the residual prototype head `logits0 + α · exp(-β (1 - A)) · L`.
     public struct Adapter: Sendable, Equatable {
-        /// `adapter.search`: a label-free search of α and β on a held-out part of the selected
-        /// pseudo-labeled images.
-        public struct Search: Sendable, Equatable {
-            public var enabled = false
-            /// Fraction of each class's selected images held out to score the grid.
-            public var holdoutFraction = 0.25
-            public var alphaGrid: [Double] = [0.5, 1, 1.17, 2, 3, 5, 10]
-            public var betaGrid: [Double] = [0.5, 1, 2, 3, 5, 7]
-
-            public init() {}
-        }
-
-        /// Weight of the prototype logits (Tip-Adapter's α).
+        /// Weight of the prototype logits (Tip-Adapter's α): the head prototypes are trained
+        /// under, and the paper's recipe's fixed value.
         public var alpha: Double = 1
-        /// Sharpness of the affinity (Tip-Adapter's β).
+        /// Sharpness of the affinity (Tip-Adapter's β), likewise.
         public var beta: Double = 1
         /// Scale of the zero-shot logits `s · F · Wᵀ`; `nil` uses the checkpoint's learned
         /// `exp(logit_scale)` (100 for OpenAI's CLIP), or 100 when the checkpoint has none.
         public var logitScale: Double?
-        public var search = Search()
 
         public init() {}
 
@@ -101,81 +89,174 @@ extension ExperimentConfiguration {
             alpha = reader.double("alpha", default: 1)
             beta = reader.double("beta", default: 1)
             logitScale = reader.double("logit_scale")
-            if let logitScale, !(logitScale > 0) {
-                reader.invalid("logit_scale", value: formatNumber(logitScale), reason: "must be above 0")
+            if let logitScale, !(logitScale > 0 && logitScale <= 1000) {
+                reader.invalid("logit_scale", value: formatNumber(logitScale), reason: "must be above 0 and at most 1000")
             }
-            if !(alpha >= 0) { reader.invalid("alpha", value: formatNumber(alpha), reason: "must be at least 0") }
-            if !(beta > 0) { reader.invalid("beta", value: formatNumber(beta), reason: "must be above 0") }
-            let searchReader = reader.section("search")
-            search.enabled = searchReader.bool("enabled", default: false)
-            search.holdoutFraction = searchReader.double("holdout_fraction", default: 0.25)
-            search.alphaGrid = searchReader.doubles("alpha_grid") ?? Search().alphaGrid
-            search.betaGrid = searchReader.doubles("beta_grid") ?? Search().betaGrid
-            if !(search.holdoutFraction > 0 && search.holdoutFraction < 1) {
-                searchReader.invalid("holdout_fraction", value: formatNumber(search.holdoutFraction), reason: "must be in (0, 1)")
-            }
-            for (key, grid) in [("alpha_grid", search.alphaGrid), ("beta_grid", search.betaGrid)] where grid.isEmpty {
-                searchReader.invalid(key, value: "[]", reason: "must hold at least one value")
-            }
+            if !(alpha >= 0 && alpha <= 1000) { reader.invalid("alpha", value: formatNumber(alpha), reason: "must be in [0, 1000]") }
+            if !(beta > 0 && beta <= 1000) { reader.invalid("beta", value: formatNumber(beta), reason: "must be in (0, 1000]") }
         }
 
+        /// The head these values describe.
+        public var head: HeadParameters { HeadParameters(alpha: Float(alpha), beta: Float(beta)) }
+
         var node: ConfigurationNode {
-            .section([
-                ("alpha", .double(alpha)),
-                ("beta", .double(beta)),
-                ("logit_scale", .double(logitScale)),
-                ("search", .section([
-                    ("enabled", .bool(search.enabled)),
-                    ("holdout_fraction", .double(search.holdoutFraction)),
-                    ("alpha_grid", .doubles(search.alphaGrid)),
-                    ("beta_grid", .doubles(search.betaGrid)),
-                ])),
-            ])
+            .section([("alpha", .double(alpha)), ("beta", .double(beta)), ("logit_scale", .double(logitScale))])
         }
     }
 
-    /// `training`: AdamW with cosine decay on the pseudo-labeled selection.
-    public struct Training: Sendable, Equatable {
-        public var epochs = 20
-        public var batchSize = 256
-        public var learningRate = 0.001
-        public var weightDecay = 0.01
-        /// AdamW's ε.
-        public var eps = 1e-4
-        public var seed = 1
+    /// `model_selection`: the label-free choice of K, α and β from a grid (the rows
+    /// "UP-Adapter (K, α, β by …)", one per criterion).
+    public struct ModelSelection: Sendable, Equatable {
+        public var criteria: [LabelFreeCriterion] = LabelFreeCriterion.allCases
+        /// Candidate K per class.
+        public var topKGrid = [16, 64, 256, 1024]
+        /// Candidate shares of the pool per class (K = share · images / classes).
+        public var poolShareGrid = [0.25, 0.5]
+        public var alphaGrid: [Double] = [0.5, 1, 2, 3, 5, 7.5, 10]
+        public var betaGrid: [Double] = [0.5, 1, 2, 3, 5, 7]
+        /// Share of each class's selected images held out by `held_out_pseudo_labels`.
+        public var holdoutFraction = 0.25
+        /// Pool images (drawn with the seed) every candidate is scored on.
+        public var scoringSample = 10_000
+        /// Images of the scoring sample used by soft neighbourhood density (quadratic cost).
+        public var neighbourhoodSample = 1000
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            epochs = reader.int("epochs", default: 20, minimum: 1)
-            batchSize = reader.int("batch_size", default: 256, minimum: 1)
-            learningRate = reader.double("learning_rate", default: 0.001)
-            weightDecay = reader.double("weight_decay", default: 0.01)
-            eps = reader.double("eps", default: 1e-4)
-            seed = reader.int("seed", default: 1, minimum: 0)
-            if !(learningRate > 0) { reader.invalid("learning_rate", value: formatNumber(learningRate), reason: "must be above 0") }
-            if !(weightDecay >= 0) { reader.invalid("weight_decay", value: formatNumber(weightDecay), reason: "must be at least 0") }
-            if !(eps > 0) { reader.invalid("eps", value: formatNumber(eps), reason: "must be above 0") }
+            let defaults = ModelSelection()
+            if let names = reader.strings("criteria") {
+                criteria = []
+                for name in names {
+                    guard let criterion = LabelFreeCriterion(rawValue: name) else {
+                        reader.invalid("criteria", value: name, reason: "expected one of " + LabelFreeCriterion.allCases.map(\.rawValue).joined(separator: ", "))
+                        continue
+                    }
+                    if !criteria.contains(criterion) { criteria.append(criterion) }
+                }
+            }
+            topKGrid = reader.ints("top_k_grid") ?? defaults.topKGrid
+            poolShareGrid = reader.doubles("pool_share_grid") ?? defaults.poolShareGrid
+            alphaGrid = reader.doubles("alpha_grid") ?? defaults.alphaGrid
+            betaGrid = reader.doubles("beta_grid") ?? defaults.betaGrid
+            holdoutFraction = reader.double("holdout_fraction", default: defaults.holdoutFraction)
+            scoringSample = reader.int("scoring_sample", default: defaults.scoringSample, minimum: 10)
+            neighbourhoodSample = reader.int("neighbourhood_sample", default: defaults.neighbourhoodSample, minimum: 2)
+            if !(holdoutFraction > 0 && holdoutFraction < 1) {
+                reader.invalid("holdout_fraction", value: formatNumber(holdoutFraction), reason: "must be in (0, 1)")
+            }
+            for k in topKGrid where k < 1 { reader.invalid("top_k_grid", value: String(k), reason: "every K must be at least 1") }
+            for share in poolShareGrid where !(share > 0 && share <= 1) {
+                reader.invalid("pool_share_grid", value: formatNumber(share), reason: "every share must be in (0, 1]")
+            }
+            if topKGrid.isEmpty, poolShareGrid.isEmpty { reader.invalid("top_k_grid", value: "[]", reason: "top_k_grid and pool_share_grid are both empty") }
+            for (key, grid) in [("alpha_grid", alphaGrid), ("beta_grid", betaGrid)] where grid.isEmpty {
+                reader.invalid(key, value: "[]", reason: "must hold at least one value")
+            }
+            for alpha in alphaGrid where !(alpha >= 0 && alpha <= 1000) { reader.invalid("alpha_grid", value: formatNumber(alpha), reason: "α must be in [0, 1000]") }
+            for beta in betaGrid where !(beta > 0 && beta <= 1000) { reader.invalid("beta_grid", value: formatNumber(beta), reason: "β must be in (0, 1000]") }
         }
+
+        /// The candidate selection rules, K values first.
+        public var rules: [SelectionRule] { topKGrid.map { .topK($0) } + poolShareGrid.map { .poolShare($0) } }
 
         var node: ConfigurationNode {
             .section([
-                ("epochs", .int(epochs)),
-                ("batch_size", .int(batchSize)),
-                ("learning_rate", .double(learningRate)),
-                ("weight_decay", .double(weightDecay)),
-                ("eps", .double(eps)),
-                ("seed", .int(seed)),
+                ("criteria", .strings(criteria.map(\.rawValue))),
+                ("top_k_grid", .ints(topKGrid)),
+                ("pool_share_grid", .doubles(poolShareGrid)),
+                ("alpha_grid", .doubles(alphaGrid)),
+                ("beta_grid", .doubles(betaGrid)),
+                ("holdout_fraction", .double(holdoutFraction)),
+                ("scoring_sample", .int(scoringSample)),
+                ("neighbourhood_sample", .int(neighbourhoodSample)),
             ])
         }
     }
 
-    /// `baselines`: the comparisons run on the same cached features.
+    /// `self_training`: the default label-free variant, UP-Adapter retrained on the pool
+    /// re-pseudo-labeled by the adapted classifier (row "UP-Adapter + self-training").
+    public struct SelfTraining: Sendable, Equatable {
+        /// Rounds of selection and training (1 = plain UP-Adapter with this section's rule).
+        public var rounds = 4
+        /// Per class, K = share · images / classes most confident images in every round.
+        public var poolShare: Double? = 0.5
+        /// Or a fixed K per class (when given, it replaces the share).
+        public var topK: Int?
+        /// The pool criterion that chooses the final α and β from model_selection's grid, or nil
+        /// to keep adapter.alpha and adapter.beta.
+        public var criterion: LabelFreeCriterion? = .informationMaximization
+
+        public init() {}
+
+        init(reading reader: ConfigurationReader) {
+            let defaults = SelfTraining()
+            rounds = reader.int("rounds", default: defaults.rounds, minimum: 1)
+            if rounds > 100 { reader.invalid("rounds", value: String(rounds), reason: "at most 100 rounds") }
+            topK = reader.int("top_k")
+            if let topK, topK < 1 { reader.invalid("top_k", value: String(topK), reason: "must be at least 1") }
+            poolShare = topK == nil ? (reader.has("pool_share") ? reader.double("pool_share") : defaults.poolShare) : reader.double("pool_share")
+            if topK != nil, poolShare != nil { reader.invalid("pool_share", value: formatNumber(poolShare ?? 0), reason: "give either top_k or pool_share, not both") }
+            if let poolShare, !(poolShare > 0 && poolShare <= 1) { reader.invalid("pool_share", value: formatNumber(poolShare), reason: "must be in (0, 1]") }
+            if topK == nil, poolShare == nil { reader.invalid("pool_share", value: "null", reason: "give top_k or pool_share") }
+            let name = reader.string("criterion", default: defaults.criterion?.rawValue ?? "fixed")
+            if name == "fixed" {
+                criterion = nil
+            } else if let parsed = LabelFreeCriterion(rawValue: name), parsed.scoresPool {
+                criterion = parsed
+            } else {
+                reader.invalid("criterion", value: name, reason: "expected fixed or a pool criterion: "
+                               + LabelFreeCriterion.allCases.filter(\.scoresPool).map(\.rawValue).joined(separator: ", "))
+            }
+        }
+
+        /// The rule every round selects with.
+        public var rule: SelectionRule { topK.map { .topK($0) } ?? .poolShare(poolShare ?? 0.5) }
+
+        var node: ConfigurationNode {
+            .section([
+                ("rounds", .int(rounds)),
+                ("pool_share", .double(poolShare)),
+                ("top_k", .int(topK)),
+                ("criterion", .string(criterion?.rawValue ?? "fixed")),
+            ])
+        }
+    }
+
+    /// `training`: AdamW with cosine decay on the pseudo-labeled selection; the defaults are
+    /// the trainer's (`TrainingConfiguration`).
+    static func readTraining(_ reader: ConfigurationReader) -> TrainingConfiguration {
+        let defaults = TrainingConfiguration()
+        var training = defaults
+        training.epochs = reader.int("epochs", default: defaults.epochs, minimum: 1)
+        training.batchSize = reader.int("batch_size", default: defaults.batchSize, minimum: 1)
+        let learningRate = reader.double("learning_rate", default: Double(defaults.learningRate))
+        let weightDecay = reader.double("weight_decay", default: Double(defaults.weightDecay))
+        let epsilon = reader.double("epsilon", default: Double(defaults.epsilon))
+        training.seed = UInt64(reader.int("seed", default: Int(defaults.seed), minimum: 0))
+        if training.epochs > 100_000 { reader.invalid("epochs", value: String(training.epochs), reason: "at most 100000") }
+        if !(learningRate > 0 && learningRate <= 10) { reader.invalid("learning_rate", value: formatNumber(learningRate), reason: "must be in (0, 10]") }
+        if !(weightDecay >= 0 && weightDecay <= 10) { reader.invalid("weight_decay", value: formatNumber(weightDecay), reason: "must be in [0, 10]") }
+        if !(epsilon > 0 && epsilon <= 1) { reader.invalid("epsilon", value: formatNumber(epsilon), reason: "must be in (0, 1]") }
+        training.learningRate = Float(learningRate)
+        training.weightDecay = Float(weightDecay)
+        training.epsilon = Float(epsilon)
+        return training
+    }
+
+    static func trainingNode(_ training: TrainingConfiguration) -> ConfigurationNode {
+        .section([
+            ("epochs", .int(training.epochs)),
+            ("batch_size", .int(training.batchSize)),
+            ("learning_rate", .double(Double(training.learningRate))),
+            ("weight_decay", .double(Double(training.weightDecay))),
+            ("epsilon", .double(Double(training.epsilon))),
+            ("seed", .int(Int(training.seed))),
+        ])
+    }
+
+    /// `baselines`: the label-using comparison points run on the same cached features.
     public struct Baselines: Sendable, Equatable {
-        /// Zero-shot CLIP.
-        public var zeroShot = true
-        /// Training-free Tip-Adapter on the pseudo-labeled selection.
-        public var tipAdapterPseudo = true
         /// Shot counts of supervised Tip-Adapter runs with true labels (empty: none).
         public var supervisedShots = [1, 2, 4, 8, 16]
         /// Also fine-tune the supervised caches (Tip-Adapter-F).
@@ -184,22 +265,18 @@ extension ExperimentConfiguration {
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            zeroShot = reader.bool("zero_shot", default: true)
-            tipAdapterPseudo = reader.bool("tip_adapter_pseudo", default: true)
-            supervisedShots = reader.ints("supervised_shots") ?? [1, 2, 4, 8, 16]
+            supervisedShots = reader.ints("supervised_shots") ?? Baselines().supervisedShots
             supervisedFinetune = reader.bool("supervised_finetune", default: true)
             for shots in supervisedShots where shots < 1 {
                 reader.invalid("supervised_shots", value: String(shots), reason: "shot counts must be at least 1")
             }
+            if Set(supervisedShots).count != supervisedShots.count {
+                reader.invalid("supervised_shots", value: supervisedShots.map(String.init).joined(separator: ", "), reason: "shot counts must not repeat")
+            }
         }
 
         var node: ConfigurationNode {
-            .section([
-                ("zero_shot", .bool(zeroShot)),
-                ("tip_adapter_pseudo", .bool(tipAdapterPseudo)),
-                ("supervised_shots", .ints(supervisedShots)),
-                ("supervised_finetune", .bool(supervisedFinetune)),
-            ])
+            .section([("supervised_shots", .ints(supervisedShots)), ("supervised_finetune", .bool(supervisedFinetune))])
         }
     }
 

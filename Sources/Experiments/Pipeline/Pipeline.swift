@@ -1,3 +1,4 @@
+import Adaptation
 import CLIPEncoder
 import Compute
 import ConfidentSelector
@@ -5,7 +6,7 @@ import Foundation
 import PrototypeTrainer
 
 /// The version written into every run record.
-public let upadapterVersion = "0.1.0"
+public let upadapterVersion = "0.2.0"
 
 /// What one run produced.
 public struct PipelineResult: Sendable {
@@ -16,14 +17,20 @@ public struct PipelineResult: Sendable {
     public let table: String
 }
 
-/// The whole UP-Adapter run of DESIGN.md "The method", steps 1–10, for one configuration:
-/// text classifier → cached image features → zero-shot pseudo-labels → confident selection →
-/// prototypes → (label-free α/β search) → training → evaluation of UP-Adapter and the baselines
-/// on the test split → run directory with the resolved config, metrics, reports and adapter.
+/// One configured run of DESIGN.md "The method", as a sequence of stages:
 ///
-/// Test labels are read only to score methods after they are built; the unlabeled split's labels
-/// only to score pseudo-labels and by the supervised N-shot baselines, which say so.
-public struct Pipeline {
+/// 1. **inputs**: the model, the unlabeled and test splits;
+/// 2. **features**: the text classifier and the (cached) image features;
+/// 3. **pseudo-labels**: zero-shot predictions of the pool, the scoring sample (and its
+///    augmented views when a criterion needs them) — the `AdaptationContext`;
+/// 4. **methods**: every configured `AdaptationMethod` builds its classifier from the context;
+/// 5. **evaluation**: test accuracy of every method (and, for analysis, of every model-selection
+///    candidate and self-training round), computed after the methods finished;
+/// 6. **run folder**: resolved config, metrics, reports and the primary method's adapter.
+///
+/// Test labels are read only in stage 5; the unlabeled split's labels only to report
+/// pseudo-label precision and by the supervised baselines, which say so.
+public struct Pipeline: Sendable {
     public let configuration: ExperimentConfiguration
     /// The run's name: the config file's name without extension.
     public let name: String
@@ -37,21 +44,61 @@ public struct Pipeline {
         self.progress = progress
     }
 
-    /// Runs every step and writes the run directory.
+    /// Wall-clock seconds per phase.
+    final class PhaseClock: @unchecked Sendable {
+        private(set) var seconds: [String: Double] = [:]
+        func time<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
+            let start = Date()
+            defer { seconds[phase, default: 0] += Date().timeIntervalSince(start) }
+            return try body()
+        }
+    }
+
+    /// Stage 1's output.
+    struct Inputs {
+        let model: CLIPModel
+        let unlabeled: DatasetSplit
+        let test: DatasetSplit
+        let classNames: [String]
+    }
+
+    /// A method's outcome with its time.
+    struct Adapted {
+        let key: MethodName
+        let method: any AdaptationMethod
+        let outcome: AdaptationOutcome
+        let seconds: Double
+    }
+
+    /// Runs every stage and writes the run directory.
     /// - Throws: the first error of any module, which names the file, key or tensor at fault;
     ///   nothing is written to the run directory before the results are complete.
     public func run() throws -> PipelineResult {
-        let c = configuration
-        var phases: [String: Double] = [:]
-        func timed<T>(_ phase: String, _ body: () throws -> T) rethrows -> T {
-            let start = Date()
-            defer { phases[phase, default: 0] += Date().timeIntervalSince(start) }
-            return try body()
-        }
+        let clock = PhaseClock()
         let started = Date()
+        let inputs = try clock.time("load model") { try loadInputs() }
+        let textClassifier = try clock.time("text classifier") { try makeTextClassifier(model: inputs.model, classNames: inputs.classNames) }
+        let poolFeatures = try clock.time("features") { try features(of: inputs.unlabeled, model: inputs.model, view: 0) }
+        let testFeatures = try clock.time("features") { try features(of: inputs.test, model: inputs.model, view: 0) }
+        let context = try clock.time("pseudo-labels") {
+            try adaptationContext(inputs: inputs, textClassifier: textClassifier, pool: poolFeatures)
+        }
+        let adapted = try adapt(context, poolLabels: inputs.unlabeled.labels, clock: clock)
+        let report = try clock.time("evaluation") {
+            try evaluate(adapted, context: context, inputs: inputs, testFeatures: testFeatures, started: started)
+        }
+        var timed = report
+        timed.summary.phaseSeconds = clock.seconds
+        let primary = adapted.first { $0.key == c.primaryMethod }?.outcome.adapter
+        let directory = try writeRun(report: timed, classifier: primary, classNames: inputs.classNames, started: started)
+        return PipelineResult(runDirectory: directory, report: timed, table: resultsTable(timed))
+    }
 
-        // Model and data.
-        let model = try timed("load model") { try CLIPModel(directory: c.model.path, backend: backend) }
+    // MARK: Stages
+
+    /// Stage 1: the model and both splits, transformed as configured.
+    func loadInputs() throws -> Inputs {
+        let model = try CLIPModel(directory: c.model.path, backend: backend)
         progress.log("model \(c.model.path.path) on \(backend.name) (\(backend.deviceDescription))")
         let source = try c.dataset.makeSource()
         var unlabeled = try source.split(c.dataset.unlabeledSplit)
@@ -60,122 +107,132 @@ public struct Pipeline {
             unlabeled = unlabeled.withTransform(transform)
             test = test.withTransform(transform)
         }
-        let classNames = unlabeled.promptClassNames, classCount = classNames.count
-        guard test.classNames.count == classCount else {
-            throw ExperimentsError.classCountMismatch(source: "\(c.dataset.name) \(c.dataset.testSplit)", expected: classCount, actual: test.classNames.count)
+        let classNames = unlabeled.promptClassNames
+        guard test.classNames.count == classNames.count else {
+            throw ExperimentsError.classCountMismatch(source: "\(c.dataset.name) \(c.dataset.testSplit)", expected: classNames.count, actual: test.classNames.count)
+        }
+        guard !unlabeled.items.isEmpty else {
+            throw ExperimentsError.invalidValue(keyPath: "dataset.unlabeled_split", file: c.sourceFile?.path ?? name,
+                                                value: c.dataset.unlabeledSplit, reason: "the split holds no image")
         }
         progress.log("dataset \(c.dataset.name): \(unlabeled.items.count) unlabeled images (\(unlabeled.name)), "
-                     + "\(test.items.count) test images (\(test.name)), \(classCount) classes")
+                     + "\(test.items.count) test images (\(test.name)), \(classNames.count) classes")
+        return Inputs(model: model, unlabeled: unlabeled, test: test, classNames: classNames)
+    }
 
-        // 1. Text classifier.
-        let textClassifier = try timed("text classifier") { try makeTextClassifier(model: model, classNames: classNames) }
-
-        // 2. Image features (cached).
-        let unlabeledFeatures = try timed("features") { try features(of: unlabeled, model: model, view: 0) }
-        let testFeatures = try timed("features") { try features(of: test, model: model, view: 0) }
-
-        // 3–4. Zero-shot pseudo-labels and confident selection.
-        let logitScale = c.adapter.logitScale.map(Float.init) ?? model.learnedLogitScale ?? 100
+    /// Stage 3: zero-shot predictions of the pool, the scoring sample and what the methods share.
+    func adaptationContext(inputs: Inputs, textClassifier: TextClassifier, pool: HostMatrix) throws -> AdaptationContext {
+        let logitScale = c.adapter.logitScale.map(Float.init) ?? inputs.model.learnedLogitScale ?? 100
         progress.log(String(format: "zero-shot logit scale %.4g (%@)", logitScale,
-                            c.adapter.logitScale != nil ? "configured" : (model.learnedLogitScale != nil ? "the checkpoint's exp(logit_scale)" : "default")))
+                            c.adapter.logitScale != nil ? "configured" : (inputs.model.learnedLogitScale != nil ? "the checkpoint's exp(logit_scale)" : "default")))
         let zeroShot = try ZeroShotClassifier(backend: backend, classifier: textClassifier, logitScale: logitScale)
-        let pseudo = try timed("selection") { try zeroShot.predict(features: unlabeledFeatures) }
-        let selection = try ConfidentSelector.select(
-            pseudo, classCount: classCount,
-            configuration: SelectionConfiguration(perClass: c.selection.topK, minimumConfidence: c.selection.minConfidence.map(Float.init)))
-        guard selection.count > 0 else {
-            throw ExperimentsError.invalidValue(keyPath: "selection", file: c.sourceFile?.path ?? name, value: "\(c.selection.topK)",
-                                                reason: "no image was selected (check top_k and min_confidence)")
+        let predictions = try zeroShot.predict(features: pool)
+        let sample = AdaptationContext.sample(poolSize: pool.rows, count: c.modelSelection.scoringSample, seed: c.training.seed &+ 7)
+        var sampleViews: HostMatrix?
+        if c.methods.contains(.selected), c.modelSelection.criteria.contains(.viewAgreement) {
+            var subset = inputs.unlabeled
+            subset.name = inputs.unlabeled.name + "-scoring-sample"
+            subset.items = sample.map { inputs.unlabeled.items[$0] }
+            sampleViews = try features(of: subset, model: inputs.model, view: 1)
         }
-        let unlabeledTruth = unlabeled.labels
-        let selectionPrecision = try selection.precision(trueLabels: unlabeledTruth)
-        progress.log(String(format: "selected %d images (%d per class at most), pseudo-label precision %.2f%% (labels used for reporting only)",
-                            selection.count, c.selection.topK, 100 * selectionPrecision))
+        let augmented: (@Sendable ([Int]) throws -> HostMatrix)?
+        if c.prototypes.augmentViews > 0 {
+            let pipeline = self, model = inputs.model, unlabeled = inputs.unlabeled
+            augmented = { positions in try pipeline.averagedViews(positions, unlabeled: unlabeled, base: pool, model: model) }
+        } else {
+            augmented = nil
+        }
+        let progress = self.progress
+        return try AdaptationContext(
+            textClassifier: textClassifier.weights, logitScale: logitScale, pool: pool, zeroShotPredictions: predictions,
+            scoringSample: sample, scoringSampleViews: sampleViews, augmentedFeatures: augmented, backend: backend,
+            seed: c.training.seed, log: { progress.log($0) })
+    }
 
-        // 5. Prototypes from the selected features, averaged over augmented views if asked.
-        let selectedFeatures = try timed("features") { try selectedViews(unlabeled: unlabeled, base: unlabeledFeatures, selection: selection, model: model) }
-        let kind: PrototypeKind = c.prototypes.kind == .mean ? .mean : .cache
-        let training = trainingConfiguration(kind: kind)
+    /// Stage 4: every configured method, in table order.
+    func adapt(_ context: AdaptationContext, poolLabels: [Int], clock: PhaseClock) throws -> [Adapted] {
+        var results = [Adapted]()
+        for (key, method) in MethodRegistry.methods(for: c, poolLabels: poolLabels) {
+            let start = Date()
+            let outcome = try clock.time("method: \(method.name)") { try method.adapt(context) }
+            results.append(Adapted(key: key, method: method, outcome: outcome, seconds: Date().timeIntervalSince(start)))
+        }
+        return results
+    }
 
-        // 9. α, β: configured, or searched without labels on held-out selected images.
-        var head = HeadParameters(alpha: Float(c.adapter.alpha), beta: Float(c.adapter.beta))
-        var searchRecord: LabelFreeSearchRecord?
-        if c.adapter.search.enabled {
-            let search = AlphaBetaSearch(
-                alphas: c.adapter.search.alphaGrid.map(Float.init), betas: c.adapter.search.betaGrid.map(Float.init),
-                heldOutFraction: c.adapter.search.holdoutFraction, seed: UInt64(c.training.seed))
-            let result = try timed("alpha-beta search") {
-                try search.run(textClassifier: textClassifier.weights, features: selectedFeatures, pseudoLabels: selection.pseudoLabels,
-                               kind: kind, initialHead: head, training: training, backend: backend, logitScale: logitScale)
+    /// Stage 5: test accuracy of every method (labels used for scoring only), the analysis
+    /// accuracies of rounds and candidates, and the run's records.
+    func evaluate(_ adapted: [Adapted], context: AdaptationContext, inputs: Inputs, testFeatures: HostMatrix, started: Date) throws -> RunReport {
+        let testTruth = inputs.test.labels, poolTruth = inputs.unlabeled.labels, classCount = inputs.classNames.count
+        func accuracy(_ classifier: any ProbabilisticClassifier) throws -> Double {
+            let predicted = try classifier.predictions(features: testFeatures, backend: backend).labels
+            return testTruth.isEmpty ? 0 : Double(zip(predicted, testTruth).filter { $0 == $1 }.count) / Double(testTruth.count)
+        }
+        var methods = [MethodResult]()
+        var modelSelection: ModelSelectionRecord?
+        for entry in adapted {
+            let outcome = entry.outcome
+            let predicted = try outcome.classifier.predictions(features: testFeatures, backend: backend).labels
+            let kind: MethodKind = entry.key == .zeroShot ? .zeroShot : (entry.key == c.primaryMethod ? .upAdapter : .baseline)
+            var details = outcome.notes
+            if let selection = outcome.selection {
+                details.append(String(format: "pseudo-label precision of the selection %.2f%% (labels used for reporting only)",
+                                      100 * (try selection.precision(trueLabels: poolTruth))))
             }
-            head = result.best.head
-            let heldOut = try search.split(labels: selection.pseudoLabels).heldOut.count
-            searchRecord = LabelFreeSearchRecord(
-                candidates: result.grid.map {
-                    .init(alpha: Double($0.head.alpha), beta: Double($0.head.beta), holdoutAccuracy: $0.accuracy, holdoutCrossEntropy: $0.crossEntropy)
-                },
-                chosenAlpha: Double(head.alpha), chosenBeta: Double(head.beta), holdoutSize: heldOut,
-                criterion: "highest held-out pseudo-label accuracy, then lowest held-out cross-entropy", usedTestLabels: false)
-            progress.log("label-free search chose α \(head.alpha), β \(head.beta) on \(heldOut) held-out pseudo-labeled images")
-        }
-
-        // 6–8. Prototype model, fused with zero-shot, trained on the pseudo-labels.
-        let prototypes = kind == .mean
-            ? try Prototypes.mean(features: selectedFeatures, labels: selection.pseudoLabels, textClassifier: textClassifier.weights)
-            : try Prototypes.cache(features: selectedFeatures, labels: selection.pseudoLabels, classCount: classCount)
-        let initial = try AdaptedClassifier(textClassifier: textClassifier.weights, prototypes: prototypes, head: head, logitScale: logitScale)
-        progress.log("training \(kind.rawValue) prototypes: \(c.training.epochs) epochs on \(selection.count) pseudo-labeled images")
-        let trained = try timed("training") {
-            try PrototypeTrainer(backend: backend).train(initial, features: selectedFeatures, labels: selection.pseudoLabels, configuration: training)
-        }
-
-        // 10. Evaluation on the test split (labels used for scoring only), and the baselines.
-        let testTruth = test.labels
-        var methods: [MethodResult] = []
-        try timed("evaluation") {
-            let zeroShotTest = try zeroShot.predict(features: testFeatures).labels
-            methods.append(MethodResult(name: "Zero-shot CLIP", kind: .zeroShot, usesLabels: false,
-                                        confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: zeroShotTest, classCount: classCount)))
-            let adapted = try trained.classifier.predict(features: testFeatures, backend: backend)
+            let rounds = try outcome.rounds.count > 1 ? outcome.rounds.enumerated().map { index, round in
+                RoundRecord(
+                    round: index + 1, rule: roundRule(entry.method), selectedCount: round.selection.count,
+                    pseudoLabelPrecision: try round.selection.precision(trueLabels: poolTruth),
+                    changedPseudoLabels: round.changedPseudoLabels, testAccuracy: try accuracy(round.classifier))
+            } : nil
             methods.append(MethodResult(
-                name: "UP-Adapter", kind: .upAdapter, usesLabels: false,
-                confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: adapted, classCount: classCount),
-                alpha: Double(head.alpha), beta: Double(head.beta), trainingLosses: trained.epochLosses.map(Double.init)))
-            if c.baselines.tipAdapterPseudo {
-                let tip = try Baselines.tipAdapter(textClassifier: textClassifier.weights, features: selectedFeatures,
-                                                   labels: selection.pseudoLabels, head: head, logitScale: logitScale)
-                methods.append(MethodResult(
-                    name: "Tip-Adapter (pseudo-labels, training-free)", kind: .baseline, usesLabels: false,
-                    confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: try tip.predict(features: testFeatures, backend: backend), classCount: classCount),
-                    alpha: Double(head.alpha), beta: Double(head.beta)))
+                name: entry.method.name, kind: kind, usesLabels: entry.method.usesLabels,
+                shots: (entry.method as? SupervisedTipAdapterMethod)?.shots,
+                confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: predicted, classCount: classCount),
+                alpha: outcome.adapter.map { Double($0.head.alpha) }, beta: outcome.adapter.map { Double($0.head.beta) },
+                trainingLosses: outcome.trainingLosses.isEmpty ? nil : outcome.trainingLosses.map(Double.init),
+                details: details, rounds: rounds))
+            if modelSelection == nil, let selection = outcome.modelSelection {
+                modelSelection = ModelSelectionRecord(
+                    candidates: try selection.candidates.map { candidate in
+                        .init(rule: candidate.rule.description, selectedCount: candidate.selectedCount,
+                              alpha: Double(candidate.head.alpha), beta: Double(candidate.head.beta),
+                              scores: Dictionary(uniqueKeysWithValues: candidate.scores.map { ($0.key.rawValue, $0.value) }),
+                              testAccuracy: try accuracy(candidate.classifier))
+                    },
+                    choices: Dictionary(uniqueKeysWithValues: selection.choices.map { ($0.key.rawValue, $0.value) }),
+                    scoringSampleSize: selection.scoringSampleSize)
             }
-            methods += try supervisedBaselines(unlabeledFeatures: unlabeledFeatures, unlabeledTruth: unlabeledTruth, textClassifier: textClassifier,
-                                               testFeatures: testFeatures, testTruth: testTruth, classCount: classCount, logitScale: logitScale)
         }
 
-        // Records.
+        // The paper's confident selection of the zero-shot pseudo-labels, for the selection section.
+        let selection = try c.selection.rule.select(context.zeroShotPredictions, classCount: classCount)
+        let precision = try selection.precision(trueLabels: poolTruth)
         let perClassPrecision = (0..<classCount).map { label -> Double in
             let picked = zip(selection.indices, selection.pseudoLabels).filter { $0.1 == label }
-            return picked.isEmpty ? 0 : Double(picked.filter { unlabeledTruth[$0.0] == label }.count) / Double(picked.count)
+            return picked.isEmpty ? .nan : Double(picked.filter { poolTruth[$0.0] == label }.count) / Double(picked.count)
         }
         let selectedSet = Set(selection.indices)
-        let rejected = pseudo.confidences.enumerated().filter { !selectedSet.contains($0.offset) }.map(\.element)
+        let rejected = context.zeroShotPredictions.confidences.enumerated().filter { !selectedSet.contains($0.offset) }.map(\.element)
         let summary = RunSummary(
             configurationName: name, configurationPath: c.sourceFile?.path ?? "", timestamp: RunSummary.timestamp(for: started),
-            seed: c.training.seed, deviceName: backend.name, deviceDescription: backend.deviceDescription, toolVersion: upadapterVersion,
-            modelDirectory: c.model.path.path, modelDigest: model.digest, datasetName: c.dataset.name,
-            unlabeledSplit: unlabeled.name, unlabeledCount: unlabeled.items.count, testSplit: test.name, testCount: test.items.count,
-            classNames: classNames, phaseSeconds: phases, labelFreeSearch: searchRecord,
-            notes: ["zero-shot logit scale \(logitScale)"] + (c.dataset.transform.map { ["image transform: \($0)"] } ?? []))
-        let report = RunReport(
+            seed: Int(clamping: c.training.seed), deviceName: backend.name, deviceDescription: backend.deviceDescription, toolVersion: upadapterVersion,
+            modelDirectory: c.model.path.path, modelDigest: inputs.model.digest, datasetName: c.dataset.name,
+            unlabeledSplit: inputs.unlabeled.name, unlabeledCount: inputs.unlabeled.items.count, testSplit: inputs.test.name,
+            testCount: inputs.test.items.count, classNames: inputs.classNames,
+            notes: ["zero-shot logit scale \(context.logitScale)"] + (c.dataset.transform.map { ["image transform: \($0)"] } ?? []))
+        return RunReport(
             summary: summary,
             selection: SelectionSummary(
                 topK: c.selection.topK, minConfidence: c.selection.minConfidence, selectedCount: selection.count,
-                selectedPerClass: selection.perClassCounts, precision: selectionPrecision, perClassPrecision: perClassPrecision,
+                selectedPerClass: selection.perClassCounts, precision: precision, perClassPrecision: perClassPrecision,
                 selectedConfidences: selection.confidences, rejectedConfidences: Self.subsample(rejected, limit: 20_000)),
-            methods: methods)
-        let directory = try writeRun(report: report, classifier: trained.classifier, classNames: classNames, started: started)
-        return PipelineResult(runDirectory: directory, report: report, table: resultsTable(report))
+            methods: methods, modelSelection: modelSelection)
+    }
+
+    /// The selection rule of a method's rounds, for the rounds table.
+    private func roundRule(_ method: any AdaptationMethod) -> String {
+        (method as? SelfTrainingMethod)?.rule.description ?? ""
     }
 
     // MARK: Steps
@@ -203,54 +260,22 @@ public struct Pipeline {
         return try HostMatrix(values: set.features, rows: set.count, columns: set.dimension)
     }
 
-    /// The selected images' features, averaged with `augment_views` augmented views of them.
-    func selectedViews(unlabeled: DatasetSplit, base: HostMatrix, selection: ConfidentSelection, model: CLIPModel) throws -> HostMatrix {
-        let selected = try base.rows(at: selection.indices)
+    /// The features of pool `positions` averaged with `augment_views` augmented views of them.
+    func averagedViews(_ positions: [Int], unlabeled: DatasetSplit, base: HostMatrix, model: CLIPModel) throws -> HostMatrix {
+        let selected = try base.rows(at: positions)
         let views = c.prototypes.augmentViews
         guard views > 0 else { return selected }
         var subset = unlabeled
         subset.name = unlabeled.name + "-selected"
-        subset.items = selection.indices.map { unlabeled.items[$0] }
+        subset.items = positions.map { unlabeled.items[$0] }
         var all = selected.values
         for view in 1...views { all += try features(of: subset, model: model, view: view).values }
         return try FeatureViews.average(all, viewCount: views + 1, imageCount: selected.rows, dimension: selected.columns)
     }
 
-    func trainingConfiguration(kind: PrototypeKind) -> TrainingConfiguration {
-        TrainingConfiguration(
-            epochs: c.training.epochs, batchSize: c.training.batchSize, learningRate: Float(c.training.learningRate),
-            epsilon: Float(c.training.eps), weightDecay: Float(c.training.weightDecay), seed: UInt64(c.training.seed))
-    }
-
-    /// Supervised N-shot Tip-Adapter (and -F) with true labels of the unlabeled split: the
-    /// label-using comparison points of the report.
-    func supervisedBaselines(unlabeledFeatures: HostMatrix, unlabeledTruth: [Int], textClassifier: TextClassifier,
-                             testFeatures: HostMatrix, testTruth: [Int], classCount: Int, logitScale: Float) throws -> [MethodResult] {
-        var results: [MethodResult] = []
-        let head = HeadParameters(alpha: Float(c.adapter.alpha), beta: Float(c.adapter.beta))
-        for shots in c.baselines.supervisedShots where shots > 0 {
-            let positions = try Baselines.sampleShots(labels: unlabeledTruth, shots: shots, seed: UInt64(c.training.seed))
-            let features = try unlabeledFeatures.rows(at: positions), labels = positions.map { unlabeledTruth[$0] }
-            let tip = try Baselines.tipAdapter(textClassifier: textClassifier.weights, features: features, labels: labels, head: head, logitScale: logitScale)
-            results.append(MethodResult(
-                name: "Tip-Adapter \(shots)-shot (labels)", kind: .baseline, usesLabels: true, shots: shots,
-                confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: try tip.predict(features: testFeatures, backend: backend), classCount: classCount),
-                alpha: Double(head.alpha), beta: Double(head.beta)))
-            if c.baselines.supervisedFinetune {
-                let tuned = try Baselines.tipAdapterF(textClassifier: textClassifier.weights, features: features, labels: labels, head: head,
-                                                      configuration: trainingConfiguration(kind: .cache), backend: backend, logitScale: logitScale)
-                results.append(MethodResult(
-                    name: "Tip-Adapter-F \(shots)-shot (labels)", kind: .baseline, usesLabels: true, shots: shots,
-                    confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: try tuned.classifier.predict(features: testFeatures, backend: backend), classCount: classCount),
-                    alpha: Double(head.alpha), beta: Double(head.beta), trainingLosses: tuned.epochLosses.map(Double.init)))
-            }
-        }
-        return results
-    }
-
     /// Writes `runs/<name>/<timestamp>/` atomically: everything goes to a hidden folder that is
     /// renamed into place once complete.
-    func writeRun(report: RunReport, classifier: AdaptedClassifier, classNames: [String], started: Date) throws -> URL {
+    func writeRun(report: RunReport, classifier: AdaptedClassifier?, classNames: [String], started: Date) throws -> URL {
         let manager = FileManager.default
         let parent = c.runsDirectory.appendingPathComponent(name)
         let stamp = Self.folderTimestamp(started)
@@ -273,8 +298,10 @@ public struct Pipeline {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(record).write(to: staging.appendingPathComponent("run.json"))
         try RunReportWriter.write(report, to: staging)
-        try AdapterFile.write(classifier: classifier, classNames: classNames, templates: c.prompts.templates,
-                              modelDigest: report.summary.modelDigest, to: staging.appendingPathComponent("adapter.safetensors"))
+        if let classifier {
+            try AdapterFile.write(classifier: classifier, classNames: classNames, templates: c.prompts.templates,
+                                  modelDigest: report.summary.modelDigest, to: staging.appendingPathComponent("adapter.safetensors"))
+        }
         try manager.moveItem(at: staging, to: directory)
         return directory
     }

@@ -21,7 +21,7 @@ enum HTMLRenderer {
             case .paragraph(let text):
                 parts.append("<p>\(TextEscaping.html(text))</p>")
             case .statement(let text):
-                let flagged = report.summary.labelFreeSearch?.usedTestLabels == true
+                let flagged = report.modelSelection?.usedTestLabels == true
                 parts.append("<p class=\"statement\(flagged ? " warning" : "")\">\(TextEscaping.html(text))</p>")
             case .table(let table, let className):
                 parts.append("<div class=\"table\">\n\(table.html(className: className))\n</div>")
@@ -46,6 +46,8 @@ enum HTMLRenderer {
             return report.selection.map(ReportCharts.confidenceHistogram)
         case .trainingLoss:
             return ReportCharts.trainingLoss(report)
+        case .criterionScores(let criterion):
+            return report.modelSelection.flatMap { ReportCharts.criterionScores($0, criterion: criterion) }
         }
     }
 

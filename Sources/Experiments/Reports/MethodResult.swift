@@ -33,12 +33,19 @@ public struct MethodResult: Codable, Sendable, Equatable {
     public var beta: Double?
     /// Mean training loss of each epoch, for trained methods.
     public var trainingLosses: [Double]?
+    /// How the method was set up and what it chose, in words.
+    public var details: [String]?
+    /// Training rounds (self-training), with analysis accuracies.
+    public var rounds: [RoundRecord]?
 
     public init(
         name: String, kind: MethodKind, usesLabels: Bool, shots: Int? = nil,
         top1Accuracy: Double, perClassAccuracy: [Double], confusionMatrix: [[Int]],
-        alpha: Double? = nil, beta: Double? = nil, trainingLosses: [Double]? = nil
+        alpha: Double? = nil, beta: Double? = nil, trainingLosses: [Double]? = nil,
+        details: [String]? = nil, rounds: [RoundRecord]? = nil
     ) {
+        self.details = details
+        self.rounds = rounds
         self.name = name
         self.kind = kind
         self.usesLabels = usesLabels
@@ -54,12 +61,14 @@ public struct MethodResult: Codable, Sendable, Equatable {
     /// A result whose accuracies are read off `confusion`.
     public init(
         name: String, kind: MethodKind, usesLabels: Bool, shots: Int? = nil, confusion: ConfusionMatrix,
-        alpha: Double? = nil, beta: Double? = nil, trainingLosses: [Double]? = nil
+        alpha: Double? = nil, beta: Double? = nil, trainingLosses: [Double]? = nil,
+        details: [String]? = nil, rounds: [RoundRecord]? = nil
     ) {
         self.init(
             name: name, kind: kind, usesLabels: usesLabels, shots: shots,
             top1Accuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
-            confusionMatrix: confusion.counts, alpha: alpha, beta: beta, trainingLosses: trainingLosses)
+            confusionMatrix: confusion.counts, alpha: alpha, beta: beta, trainingLosses: trainingLosses,
+            details: details, rounds: rounds)
     }
 
     /// "no", "yes", or "yes (8-shot)".
@@ -69,7 +78,7 @@ public struct MethodResult: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, kind, usesLabels, shots, top1Accuracy, perClassAccuracy, confusionMatrix, alpha, beta, trainingLosses
+        case name, kind, usesLabels, shots, top1Accuracy, perClassAccuracy, confusionMatrix, alpha, beta, trainingLosses, details, rounds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -84,6 +93,8 @@ public struct MethodResult: Codable, Sendable, Equatable {
         alpha = try container.decodeIfPresent(Double.self, forKey: .alpha)
         beta = try container.decodeIfPresent(Double.self, forKey: .beta)
         trainingLosses = try container.decodeIfPresent([Double].self, forKey: .trainingLosses)
+        details = try container.decodeIfPresent([String].self, forKey: .details)
+        rounds = try container.decodeIfPresent([RoundRecord].self, forKey: .rounds)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -98,5 +109,7 @@ public struct MethodResult: Codable, Sendable, Equatable {
         try container.encodeIfPresent(alpha, forKey: .alpha)
         try container.encodeIfPresent(beta, forKey: .beta)
         try container.encodeIfPresent(trainingLosses, forKey: .trainingLosses)
+        try container.encodeIfPresent(details, forKey: .details)
+        try container.encodeIfPresent(rounds, forKey: .rounds)
     }
 }

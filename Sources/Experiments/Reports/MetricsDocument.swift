@@ -1,7 +1,7 @@
 import Foundation
 
 /// The contents of `metrics.json`: the whole `RunReport` (top-level keys `summary`,
-/// `selection`, `methods`, so `RunReport` decodes from the file directly) plus the values the
+/// `selection`, `methods`, `modelSelection`, so `RunReport` decodes from the file directly) plus the values the
 /// report derives from it (`derived`), so that every table and chart can be redrawn from the
 /// file alone.
 struct MetricsDocument: Encodable {
@@ -38,6 +38,7 @@ struct MetricsDocument: Encodable {
     let summary: RunSummary
     let selection: SelectionSummary?
     let methods: [MethodResult]
+    let modelSelection: ModelSelectionRecord?
     let derived: Derived
 
     init(_ report: RunReport) {
@@ -45,6 +46,7 @@ struct MetricsDocument: Encodable {
         summary = report.summary
         selection = report.selection
         methods = report.methods
+        modelSelection = report.modelSelection
         derived = Derived(
             results: report.methods.map { method in
                 ResultRow(

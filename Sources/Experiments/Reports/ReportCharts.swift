@@ -193,6 +193,44 @@ enum ReportCharts {
         return canvas.render(title: "Training loss per epoch")
     }
 
+    /// Every candidate of a model selection as a point: its `criterion` score (x) against the
+    /// test accuracy it reached (y, analysis); the criterion's choice is drawn larger.
+    static func criterionScores(_ selection: ModelSelectionRecord, criterion: String) -> String? {
+        let points = selection.candidates.enumerated().compactMap { index, candidate -> (Int, Double, Double)? in
+            guard let score = candidate.scores[criterion], score.isFinite, candidate.testAccuracy.isFinite else { return nil }
+            return (index, score, candidate.testAccuracy)
+        }
+        guard !points.isEmpty else { return nil }
+        let height = 300.0, left = 64.0, right = 20.0, top = 30.0, bottom = 44.0
+        var canvas = SVGCanvas(width: width, height: height, identifier: "criterion-\(criterion)")
+        let xTicks = AxisTicks.nice(lower: points.map(\.1).min() ?? 0, upper: points.map(\.1).max() ?? 1, count: 6)
+        let yTicks = AxisTicks.nice(lower: points.map(\.2).min() ?? 0, upper: points.map(\.2).max() ?? 1, count: 5)
+        let x = LinearScale(domain: (xTicks.first ?? 0)...(xTicks.last ?? 1), range: (left, width - right))
+        let y = LinearScale(domain: (yTicks.first ?? 0)...(yTicks.last ?? 1), range: (height - bottom, top))
+        for tick in yTicks {
+            canvas.line(from: SVGPoint(x: left, y: y(tick)), to: SVGPoint(x: width - right, y: y(tick)), stroke: Palette.grid)
+            canvas.text(percentTick(tick), at: SVGPoint(x: left - 6, y: y(tick) + 4), anchor: .end, size: 11)
+        }
+        for tick in xTicks {
+            canvas.text(ReportFormat.number((tick * 1000).rounded() / 1000), at: SVGPoint(x: x(tick), y: height - bottom + 16), anchor: .middle, size: 11)
+        }
+        canvas.line(from: SVGPoint(x: left, y: height - bottom), to: SVGPoint(x: width - right, y: height - bottom), stroke: Palette.axis)
+        canvas.text("\(criterion) score (label-free)", at: SVGPoint(x: (left + width - right) / 2, y: height - 8), anchor: .middle)
+        canvas.text("Test top-1 (analysis)", at: SVGPoint(x: 14, y: (top + height - bottom) / 2), anchor: .middle, rotation: -90)
+        let chosen = selection.choices[criterion]
+        for (index, score, accuracy) in points where index != chosen {
+            let candidate = selection.candidates[index]
+            canvas.circle(center: SVGPoint(x: x(score), y: y(accuracy)), radius: 3, fill: Palette.labelFree,
+                          tooltip: "\(candidate.rule), α \(ReportFormat.number(candidate.alpha)), β \(ReportFormat.number(candidate.beta)): "
+                              + "score \(ReportFormat.number((score * 10000).rounded() / 10000)), test \(ReportFormat.percent(accuracy))")
+        }
+        if let chosen, let point = points.first(where: { $0.0 == chosen }) {
+            canvas.circle(center: SVGPoint(x: x(point.1), y: y(point.2)), radius: 6, fill: Palette.upAdapter, stroke: Palette.axis,
+                          tooltip: "chosen: \(selection.candidates[chosen].rule), test \(ReportFormat.percent(point.2))")
+        }
+        return canvas.render(title: "Model selection by \(criterion): score against test accuracy")
+    }
+
     // MARK: Shared pieces
 
     private static func percentTick(_ fraction: Double) -> String {

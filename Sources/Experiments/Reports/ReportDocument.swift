@@ -7,6 +7,8 @@ struct ReportDocument {
         case perClassAccuracy(labels: [Int])
         case confidenceHistogram
         case trainingLoss
+        /// Candidates' label-free scores against their (analysis) test accuracy, one criterion.
+        case criterionScores(criterion: String)
     }
 
     enum Block {
@@ -32,7 +34,8 @@ struct ReportDocument {
         addSelection(report)
         addPerClass(report)
         addTraining(report)
-        addSearch(report)
+        addRounds(report)
+        addModelSelection(report)
         if !report.summary.notes.isEmpty {
             blocks.append(.heading("Notes", level: 2))
             blocks.append(.bullets(report.summary.notes))
@@ -41,7 +44,7 @@ struct ReportDocument {
 
     /// The line every report carries about test labels and α/β tuning.
     static func testLabelStatement(_ report: RunReport) -> String {
-        report.summary.labelFreeSearch?.usedTestLabels == true
+        report.modelSelection?.usedTestLabels == true
             ? "Test labels used for tuning: YES (these results are not label-free)"
             : "Test labels used for tuning: no"
     }
@@ -50,7 +53,7 @@ struct ReportDocument {
 
     private mutating func addSummary(_ report: RunReport) {
         let summary = report.summary
-        let usedTestLabels = summary.labelFreeSearch?.usedTestLabels == true
+        let usedTestLabels = report.modelSelection?.usedTestLabels == true
         let facts: [(String, String)] = [
             ("Configuration", summary.configurationName),
             ("Configuration file", summary.configurationPath),
@@ -211,29 +214,62 @@ struct ReportDocument {
         return epochs
     }
 
-    private mutating func addSearch(_ report: RunReport) {
-        blocks.append(.heading("Label-free α, β search", level: 2))
-        guard let search = report.summary.labelFreeSearch else {
-            let adapter = report.upAdapter
-            let chosen = adapter.map { " (α = \(ReportFormat.parameter($0.alpha)), β = \(ReportFormat.parameter($0.beta)))" } ?? ""
-            blocks.append(.paragraph("No search ran: α and β come from the configuration\(chosen)."))
+    private mutating func addRounds(_ report: RunReport) {
+        let methods = report.methods.filter { ($0.rounds?.count ?? 0) > 1 }
+        guard !methods.isEmpty else { return }
+        blocks.append(.heading("Self-training rounds", level: 2))
+        blocks.append(.paragraph(
+            "Each round re-pseudo-labels the whole unlabeled pool with the previous round's classifier, selects class-balanced "
+                + "and retrains. Precision and test accuracy use labels for this report only (analysis): no round reads a label."))
+        for method in methods {
+            var table = ReportTable(
+                headers: ["Round", "Selection", "Selected", "Pseudo-label precision", "Pool labels changed", "Test top-1 (analysis)"],
+                alignments: [.right, .left, .right, .right, .right, .right])
+            for round in method.rounds ?? [] {
+                table.rows.append([
+                    ReportTable.Cell(String(round.round)), ReportTable.Cell(round.rule), ReportTable.Cell(String(round.selectedCount)),
+                    ReportTable.Cell(ReportFormat.percent(round.pseudoLabelPrecision)),
+                    ReportTable.Cell(round.changedPseudoLabels.map(ReportFormat.percent) ?? ReportFormat.missing),
+                    ReportTable.Cell(ReportFormat.percent(round.testAccuracy)),
+                ])
+            }
+            blocks.append(.heading(method.name, level: 3))
+            blocks.append(.table(table, className: "rounds"))
+        }
+    }
+
+    private mutating func addModelSelection(_ report: RunReport) {
+        blocks.append(.heading("Label-free model selection", level: 2))
+        guard let selection = report.modelSelection, !selection.candidates.isEmpty else {
+            blocks.append(.paragraph("No model selection ran in this run."))
             blocks.append(.statement(Self.testLabelStatement(report)))
             return
         }
         blocks.append(.paragraph(
-            "Each (α, β) was scored on \(search.holdoutSize) selected pseudo-labeled images held out from building and "
-                + "training the prototypes, by the accuracy of the fused classifier against their pseudo-labels. "
-                + "Criterion: \(search.criterion). Rows α, columns β; the chosen point is in bold."))
-        let betas = search.betaValues
-        var table = ReportTable(headers: ["α \\ β"] + betas.map(ReportFormat.number))
-        for alpha in search.alphaValues {
-            table.rows.append([ReportTable.Cell(ReportFormat.number(alpha))] + betas.map { beta in
-                guard let candidate = search.candidate(alpha: alpha, beta: beta) else { return ReportTable.Cell(ReportFormat.missing) }
-                return ReportTable.Cell(ReportFormat.percent(candidate.holdoutAccuracy), emphasized: search.isChosen(alpha: alpha, beta: beta))
-            })
+            "K, α and β were chosen among \(selection.candidates.count) candidates by each criterion, computed on "
+                + "\(selection.scoringSampleSize) unlabeled images (held-out pseudo-labels: on selected images kept out of training). "
+                + "The test accuracies below were computed after the choice, for analysis; the oracle row is the best candidate "
+                + "by test labels, which no label-free user can reach."))
+        var table = ReportTable(headers: ["Criterion", "Selection", "Selected", "α", "β", "Score", "Test top-1 (analysis)"],
+                                alignments: [.left, .left, .right, .right, .right, .right, .right])
+        for (name, index) in selection.choices.sorted(by: { $0.key < $1.key }) {
+            guard let candidate = selection.candidates[reportIndex: index] else { continue }
+            table.rows.append([
+                ReportTable.Cell(name), ReportTable.Cell(candidate.rule), ReportTable.Cell(String(candidate.selectedCount)),
+                ReportTable.Cell(ReportFormat.number(candidate.alpha)), ReportTable.Cell(ReportFormat.number(candidate.beta)),
+                ReportTable.Cell(candidate.scores[name].map { ReportFormat.number(($0 * 10000).rounded() / 10000) } ?? ReportFormat.missing),
+                ReportTable.Cell(ReportFormat.percent(candidate.testAccuracy)),
+            ])
         }
-        blocks.append(.table(table, className: "search"))
-        blocks.append(.paragraph("Chosen: α = \(ReportFormat.number(search.chosenAlpha)), β = \(ReportFormat.number(search.chosenBeta))."))
+        if let oracle = selection.oracle {
+            table.rows.append([
+                ReportTable.Cell("oracle (test labels)", emphasized: true), ReportTable.Cell(oracle.rule), ReportTable.Cell(String(oracle.selectedCount)),
+                ReportTable.Cell(ReportFormat.number(oracle.alpha)), ReportTable.Cell(ReportFormat.number(oracle.beta)),
+                ReportTable.Cell(ReportFormat.missing), ReportTable.Cell(ReportFormat.percent(oracle.testAccuracy), emphasized: true),
+            ])
+        }
+        blocks.append(.table(table, className: "model-selection"))
+        for name in selection.choices.keys.sorted() { blocks.append(.chart(.criterionScores(criterion: name))) }
         blocks.append(.statement(Self.testLabelStatement(report)))
     }
 }

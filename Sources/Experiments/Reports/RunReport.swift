@@ -9,11 +9,14 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var selection: SelectionSummary?
     /// Results per method, in the order the tables list them.
     public var methods: [MethodResult]
+    /// The label-free model selection of K, α and β, when the run made one.
+    public var modelSelection: ModelSelectionRecord?
 
-    public init(summary: RunSummary, selection: SelectionSummary?, methods: [MethodResult]) {
+    public init(summary: RunSummary, selection: SelectionSummary?, methods: [MethodResult], modelSelection: ModelSelectionRecord? = nil) {
         self.summary = summary
         self.selection = selection
         self.methods = methods
+        self.modelSelection = modelSelection
     }
 
     /// The zero-shot reference (the first method of kind `.zeroShot`).

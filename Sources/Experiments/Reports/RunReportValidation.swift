@@ -2,7 +2,8 @@ extension RunReport {
     /// Checks that the report's numbers agree with each other before anything is written:
     /// one accuracy per class, square confusion matrices whose counts add up to the test split
     /// and match the accuracies, per-class selections that add up to the selected count,
-    /// fractions in [0, 1], unique method names, and a chosen α/β that is on the searched grid.
+    /// fractions in [0, 1], unique method names, finite training losses, and model-selection
+    /// choices that point at candidates.
     /// - Throws: `ReportError.inconsistentReport` naming the first offending field.
     public func validate() throws {
         let classCount = summary.classNames.count
@@ -23,17 +24,7 @@ extension RunReport {
             try validate(method, field: "methods[\(index)]", classCount: classCount)
         }
         if let selection { try validate(selection, classCount: classCount) }
-        if let search = summary.labelFreeSearch {
-            try validate(search)
-            if let adapter = upAdapter {
-                for (name, value, chosen) in [("alpha", adapter.alpha, search.chosenAlpha), ("beta", adapter.beta, search.chosenBeta)] {
-                    if let value, !LabelFreeSearchRecord.same(value, chosen) {
-                        throw inconsistent("methods[\(methods.firstIndex { $0.kind == .upAdapter } ?? 0)].\(name)",
-                                           "\(value) but the label-free search chose \(chosen)")
-                    }
-                }
-            }
-        }
+        if let modelSelection { try validate(modelSelection) }
     }
 
     private func validate(_ method: MethodResult, field: String, classCount: Int) throws {
@@ -45,6 +36,9 @@ extension RunReport {
             try checkFraction(value, field: "\(field).perClassAccuracy[\(label)]", allowUndefined: true)
         }
         if let shots = method.shots, shots < 1 { throw inconsistent("\(field).shots", "must be at least 1, found \(shots)") }
+        if let losses = method.trainingLosses, let epoch = losses.firstIndex(where: { !$0.isFinite }) {
+            throw inconsistent("\(field).trainingLosses[\(epoch)]", "\(losses[epoch]) is not finite (training diverged)")
+        }
         if !method.confusionMatrix.isEmpty {
             guard method.confusionMatrix.count == classCount else {
                 throw inconsistent("\(field).confusionMatrix", "\(method.confusionMatrix.count) rows for \(classCount) classes")
@@ -102,16 +96,18 @@ extension RunReport {
         }
     }
 
-    private func validate(_ search: LabelFreeSearchRecord) throws {
-        let field = "summary.labelFreeSearch"
-        guard !search.candidates.isEmpty else { throw inconsistent("\(field).candidates", "empty grid") }
-        for (index, candidate) in search.candidates.enumerated() {
-            try checkFraction(candidate.holdoutAccuracy, field: "\(field).candidates[\(index)].holdoutAccuracy", allowUndefined: false)
+    private func validate(_ selection: ModelSelectionRecord) throws {
+        let field = "modelSelection"
+        guard !selection.candidates.isEmpty else { throw inconsistent("\(field).candidates", "no candidate") }
+        for (index, candidate) in selection.candidates.enumerated() {
+            try checkFraction(candidate.testAccuracy, field: "\(field).candidates[\(index)].testAccuracy", allowUndefined: false)
+            for (name, score) in candidate.scores where !score.isFinite {
+                throw inconsistent("\(field).candidates[\(index)].scores.\(name)", "\(score) is not finite")
+            }
         }
-        guard search.candidate(alpha: search.chosenAlpha, beta: search.chosenBeta) != nil else {
-            throw inconsistent("\(field).chosenAlpha", "α \(search.chosenAlpha), β \(search.chosenBeta) is not one of the grid points tried")
+        for (name, index) in selection.choices where !selection.candidates.indices.contains(index) {
+            throw inconsistent("\(field).choices.\(name)", "\(index) is not a candidate")
         }
-        guard search.holdoutSize >= 0 else { throw inconsistent("\(field).holdoutSize", "negative (\(search.holdoutSize))") }
     }
 
     private func checkFraction(_ value: Double, field: String, allowUndefined: Bool) throws {

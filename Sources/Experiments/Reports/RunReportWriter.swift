@@ -72,8 +72,8 @@ public enum RunReportWriter {
             lines.append("")
             lines.append("Pseudo-labels: \(selection.selectedCount) selected (K = \(selection.topK)), precision \(ReportFormat.percent(selection.precision))")
         }
-        if let search = report.summary.labelFreeSearch {
-            lines.append("α = \(ReportFormat.number(search.chosenAlpha)), β = \(ReportFormat.number(search.chosenBeta)) chosen on \(search.holdoutSize) held-out pseudo-labeled images")
+        if let selection = report.modelSelection {
+            lines.append("label-free model selection: \(selection.candidates.count) candidates scored on \(selection.scoringSampleSize) unlabeled images")
         }
         lines.append(ReportDocument.testLabelStatement(report))
         return lines.joined(separator: "\n") + "\n"
