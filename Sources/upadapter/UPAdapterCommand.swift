@@ -11,7 +11,7 @@ struct UPAdapterCommand: AsyncParsableCommand {
             or the UPADAPTER_DEVICE environment variable.
             """,
         subcommands: [
-            RunCommand.self, ExtractCommand.self, CacheCommand.self, PredictCommand.self, ConfigCommand.self,
+            RunCommand.self, SweepCommand.self, ExtractCommand.self, CacheCommand.self, PredictCommand.self, ConfigCommand.self,
             DevicesCommand.self, KernelsCommand.self, EncodeImageCommand.self, EncodeTextCommand.self,
             ZeroShotCommand.self, CompareReferenceCommand.self, BenchCommand.self,
         ]

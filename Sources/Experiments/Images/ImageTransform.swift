@@ -28,6 +28,14 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
     case lowContrastNoise(offset: Double, factor: Double, noise: Double, seed: UInt64)
     /// `byte < threshold ? byte : 255 − byte` (`solarize`; default threshold 128).
     case solarize(threshold: Int)
+    /// A square of side `round(size · min(width, height))` set to `fill`, at a position drawn
+    /// per image (`cutout`; defaults size 0.5, fill 0, seed 3).
+    case cutout(size: Double, fill: Int, seed: UInt64)
+    /// Each `block × block` tile replaced by its mean, rounded half up (`pixelate`; default block 4).
+    case pixelate(block: Int)
+    /// Each byte replaced by 0 with probability `amount / 2`, by 255 with probability `amount / 2`
+    /// (`salt_pepper`; defaults amount 0.2, seed 4).
+    case saltPepper(amount: Double, seed: UInt64)
 
     /// The smoothing of `blurNoise`.
     public enum Blur: Sendable, Equatable {
@@ -66,6 +74,14 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
             self = .edges
         case "solarize":
             self = .solarize(threshold: Int(try reader.number("threshold", default: 128, range: 0...256)))
+        case "cutout":
+            self = .cutout(
+                size: try reader.number("size", default: 0.5, range: 0...1),
+                fill: Int(try reader.number("fill", default: 0, range: 0...255)), seed: try reader.seed(default: 3))
+        case "pixelate":
+            self = .pixelate(block: Int(try reader.number("block", default: 4, range: 1...64)))
+        case "salt_pepper":
+            self = .saltPepper(amount: try reader.number("amount", default: 0.2, range: 0...1), seed: try reader.seed(default: 4))
         case "low_contrast_noise", "low_contrast":
             self = .lowContrastNoise(
                 offset: try reader.number("offset", default: 0),
@@ -84,6 +100,7 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
     public static let knownNames = [
         "clean", "identity", "none", "inversion", "invert", "contrast_inversion", "partial_invert",
         "partial_inversion", "blur_noise", "edges", "low_contrast_noise", "low_contrast", "solarize",
+        "cutout", "pixelate", "salt_pepper",
     ]
 
     /// A canonical text with every parameter spelled out, for cache keys and reports.
@@ -107,6 +124,12 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
             return "low_contrast_noise(factor=\(number(factor)),noise=\(number(noise)),offset=\(number(offset)),seed=\(seed))"
         case .solarize(let threshold):
             return "solarize(threshold=\(threshold))"
+        case .cutout(let size, let fill, let seed):
+            return "cutout(fill=\(fill),seed=\(seed),size=\(number(size)))"
+        case .pixelate(let block):
+            return "pixelate(block=\(block))"
+        case .saltPepper(let amount, let seed):
+            return "salt_pepper(amount=\(number(amount)),seed=\(seed))"
         }
     }
 
@@ -114,6 +137,8 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
     public var usesNoise: Bool {
         switch self {
         case .blurNoise(_, let noise, _), .lowContrastNoise(_, _, let noise, _): return noise != 0
+        case .cutout(let size, _, _): return size > 0
+        case .saltPepper(let amount, _): return amount > 0
         default: return false
         }
     }
@@ -147,6 +172,15 @@ public enum ImageTransform: Sendable, Equatable, CustomStringConvertible {
             result.pixels = PixelFilters.sobelEdges(image)
         case .solarize(let threshold):
             result.pixels = image.pixels.map { Int($0) < threshold ? $0 : 255 - $0 }
+        case .cutout(let size, let fill, let seed):
+            result.pixels = PixelFilters.cutout(image, size: size, fill: UInt8(fill), seed: seed, index: index)
+        case .pixelate(let block):
+            result.pixels = PixelFilters.pixelate(image, block: block)
+        case .saltPepper(let amount, let seed):
+            let draws = ShiftNoise.uniforms(seed: seed, index: index, count: image.pixels.count)
+            result.pixels = (0..<image.pixels.count).map { q in
+                draws[q] < amount / 2 ? 0 : (draws[q] < amount ? 255 : image.pixels[q])
+            }
         case .lowContrastNoise(let offset, let factor, let noise, let seed):
             let samples = ShiftNoise.samples(seed: seed, index: index, count: image.pixels.count)
             result.pixels = (0..<image.pixels.count).map { q in

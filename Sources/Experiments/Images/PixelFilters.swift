@@ -130,4 +130,41 @@ enum PixelFilters {
         }
         return result
     }
+
+    /// `image` with a square of side `round(size · min(width, height))` (half up) set to `fill`
+    /// in every channel. Its top-left corner is `(⌊u₀ · (height − side + 1)⌋, ⌊u₁ · (width − side + 1)⌋)`
+    /// with `u₀, u₁` the first two uniforms of the image's stream.
+    static func cutout(_ image: InMemoryImage, size: Double, fill: UInt8, seed: UInt64, index: Int) -> [UInt8] {
+        let side = min(Int((size * Double(min(image.width, image.height)) + 0.5).rounded(.down)), min(image.width, image.height))
+        guard side > 0 else { return image.pixels }
+        let draws = ShiftNoise.uniforms(seed: seed, index: index, count: 2)
+        let top = Int(draws[0] * Double(image.height - side + 1)), left = Int(draws[1] * Double(image.width - side + 1))
+        var pixels = image.pixels
+        for row in top..<(top + side) {
+            for column in left..<(left + side) {
+                for channel in 0..<image.channels { pixels[(row * image.width + column) * image.channels + channel] = fill }
+            }
+        }
+        return pixels
+    }
+
+    /// Every `block × block` tile (smaller at the right and bottom edges) replaced, per channel,
+    /// by the integer mean of its bytes rounded half up: `(sum + count / 2) / count`.
+    static func pixelate(_ image: InMemoryImage, block: Int) -> [UInt8] {
+        guard block > 1 else { return image.pixels }
+        var pixels = image.pixels
+        for tileTop in stride(from: 0, to: image.height, by: block) {
+            for tileLeft in stride(from: 0, to: image.width, by: block) {
+                let rows = tileTop..<min(tileTop + block, image.height), columns = tileLeft..<min(tileLeft + block, image.width)
+                let count = rows.count * columns.count
+                for channel in 0..<image.channels {
+                    var sum = 0
+                    for row in rows { for column in columns { sum += Int(image.pixels[(row * image.width + column) * image.channels + channel]) } }
+                    let mean = UInt8((sum + count / 2) / count)
+                    for row in rows { for column in columns { pixels[(row * image.width + column) * image.channels + channel] = mean } }
+                }
+            }
+        }
+        return pixels
+    }
 }

@@ -35,4 +35,10 @@ enum ShiftNoise {
         }
         return values
     }
+
+    /// The first `count` uniform numbers in [0, 1) of image `index`'s stream (draws `0 ..< count`).
+    static func uniforms(seed: UInt64, index: Int, count: Int) -> [Double] {
+        var generator = SeededGenerator(seed: streamState(seed: seed, index: index))
+        return (0..<max(count, 0)).map { _ in unit(generator.next()) }
+    }
 }
