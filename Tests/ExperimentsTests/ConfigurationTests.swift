@@ -1,3 +1,4 @@
+import Adaptation
 import Foundation
 import Testing
 
@@ -23,12 +24,13 @@ private func configuration(_ yaml: String, in folder: URL = URL(fileURLWithPath:
 
 @Suite("Configs/ folder")
 struct ShippedConfigurationTests {
-    /// Every YAML file under Configs/ (demo/ included once it holds files), base files excluded.
+    /// Every YAML file under Configs/ (demo/ and dev/ included), base files and the sweep
+    /// specifications of study/ excluded.
     static func configFiles() -> [String] {
         let enumerator = FileManager.default.enumerator(atPath: DatasetFixtures.configs.path)
         var files: [String] = []
         while let relative = enumerator?.nextObject() as? String {
-            if relative.hasSuffix(".yaml"), !(relative as NSString).lastPathComponent.hasPrefix("base") {
+            if relative.hasSuffix(".yaml"), !(relative as NSString).lastPathComponent.hasPrefix("base"), !relative.hasPrefix("study/") {
                 files.append(relative)
             }
         }
@@ -127,15 +129,20 @@ struct ConfigurationParsingTests {
         #expect(loaded.selection.minConfidence == nil)
         #expect(loaded.prototypes.kind == .mean)
         #expect(loaded.prototypes.augmentViews == 0)
-        #expect(loaded.adapter.search.enabled == false)
+        #expect(loaded.methods == MethodName.allCases)
+        #expect(loaded.primaryMethod == .selfTraining)
+        #expect(loaded.selfTraining.rounds == 4 && loaded.selfTraining.rule == .poolShare(0.5))
+        #expect(loaded.selfTraining.criterion == .informationMaximization)
+        #expect(loaded.modelSelection.criteria == LabelFreeCriterion.allCases)
+        #expect(loaded.modelSelection.rules == [.topK(16), .topK(64), .topK(256), .topK(1024), .poolShare(0.25), .poolShare(0.5)])
         #expect(loaded.training.epochs == 20)
         #expect(loaded.training.batchSize == 256)
         #expect(loaded.training.learningRate == 0.001)
         #expect(loaded.training.weightDecay == 0.01)
-        #expect(loaded.training.eps == 1e-4)
+        #expect(loaded.training.epsilon == 1e-4)
         #expect(loaded.training.seed == 1)
         #expect(loaded.baselines.supervisedShots == [1, 2, 4, 8, 16])
-        #expect(loaded.baselines.zeroShot && loaded.baselines.tipAdapterPseudo && loaded.baselines.supervisedFinetune)
+        #expect(loaded.baselines.supervisedFinetune)
         #expect(loaded.device == "auto")
         #expect(loaded.extraction.batchSize == 64)
         let workingDirectory = FileManager.default.currentDirectoryPath
@@ -218,24 +225,24 @@ struct ConfigurationParsingTests {
         let changed = try loaded.applying(overrides: [
             "selection.top_k=8",
             "selection.min_confidence=0.25",
-            "adapter.search.enabled=true",
-            "adapter.search.alpha_grid=[1, 2.5]",
+            "self_training.rounds=2",
+            "model_selection.alpha_grid=[1, 2.5]",
             "baselines.supervised_shots=[]",
             "prompts.template={} texture.",
             "dataset.transform={name: rotate, parameters: {degrees: 90}}",
-            "training.eps=1e-6",
+            "training.epsilon=1e-6",
             "device=opencl:1",
             "cache_dir=/var/cache/upadapter",
             "runs_dir=out/runs",
         ])
         #expect(changed.selection.topK == 8)
         #expect(changed.selection.minConfidence == 0.25)
-        #expect(changed.adapter.search.enabled)
-        #expect(changed.adapter.search.alphaGrid == [1, 2.5])
+        #expect(changed.modelSelection.alphaGrid == [1, 2.5])
+        #expect(changed.selfTraining.rounds == 2)
         #expect(changed.baselines.supervisedShots == [])
         #expect(changed.prompts.templates == ["{} texture."])
         #expect(changed.dataset.transform == ImageTransformSpec(name: "rotate", parameters: ["degrees": 90]))
-        #expect(changed.training.eps == 1e-6)
+        #expect(changed.training.epsilon == 1e-6)
         #expect(changed.device == "opencl:1")
         #expect(changed.cacheDirectory.path == "/var/cache/upadapter")
         #expect(changed.runsDirectory.path == FileManager.default.currentDirectoryPath + "/out/runs")
@@ -286,8 +293,8 @@ struct ConfigurationParsingTests {
         #expect(throws: ExperimentsError.unknownKey(keyPath: "top_k", file: "/tmp/configs/test.yaml:9", suggestion: "selection.top_k")) {
             try configuration(minimalYAML + "\ntop_k: 3\n")
         }
-        #expect(throws: ExperimentsError.unknownKey(keyPath: "adapter.search.colour", file: "/tmp/configs/test.yaml:9", suggestion: nil)) {
-            try configuration(minimalYAML + "\nadapter: {search: {colour: blue}}\n")
+        #expect(throws: ExperimentsError.unknownKey(keyPath: "model_selection.colour", file: "/tmp/configs/test.yaml:9", suggestion: nil)) {
+            try configuration(minimalYAML + "\nmodel_selection: {colour: blue}\n")
         }
     }
 
@@ -347,9 +354,19 @@ struct ConfigurationParsingTests {
             try configuration(minimalYAML + "\nselection: {top_k: 0}\n")
         }
         #expect(throws: ExperimentsError.invalidValue(
-            keyPath: "adapter.search.holdout_fraction", file: "/tmp/configs/test.yaml:9", value: "1",
+            keyPath: "model_selection.holdout_fraction", file: "/tmp/configs/test.yaml:9", value: "1",
             reason: "must be in (0, 1)")) {
-            try configuration(minimalYAML + "\nadapter: {search: {holdout_fraction: 1}}\n")
+            try configuration(minimalYAML + "\nmodel_selection: {holdout_fraction: 1}\n")
+        }
+        #expect(throws: ExperimentsError.invalidValue(
+            keyPath: "methods", file: "/tmp/configs/test.yaml:9", value: "magic",
+            reason: "expected one of zero_shot, paper, selected, self_training, tip_adapter_pseudo, supervised")) {
+            try configuration(minimalYAML + "\nmethods: [zero_shot, magic]\n")
+        }
+        #expect(throws: ExperimentsError.invalidValue(
+            keyPath: "self_training.criterion", file: "/tmp/configs/test.yaml:9", value: "held_out_pseudo_labels",
+            reason: "expected fixed or a pool criterion: information_maximization, soft_neighborhood_density, view_agreement")) {
+            try configuration(minimalYAML + "\nself_training: {criterion: held_out_pseudo_labels}\n")
         }
         #expect(throws: ExperimentsError.invalidValue(
             keyPath: "prompts.template", file: "/tmp/configs/test.yaml:8", value: "a {}",
@@ -386,10 +403,12 @@ struct ConfigurationParsingTests {
         for key in ["model:", "path:", "dataset:", "kind: folder", "unlabeled_split: train", "test_split: test",
                     "class_names:", "verify_files: true", "folder:", "layout: auto", "idx:", "train_images: null",
                     "transform:", "prompts:", "templates:", "selection:", "top_k: 16", "min_confidence: 0.3",
-                    "prototypes:", "kind: mean", "augment_views: 0", "adapter:", "alpha: 1.0", "beta: 1.0", "search:",
-                    "enabled: false", "holdout_fraction: 0.25", "alpha_grid:", "beta_grid:", "training:", "epochs: 20",
-                    "batch_size: 256", "learning_rate: 0.001", "weight_decay: 0.01", "eps: 0.0001", "seed: 1",
-                    "baselines:", "zero_shot: true", "tip_adapter_pseudo: true", "supervised_shots: [1, 2, 4, 8, 16]",
+                    "prototypes:", "kind: mean", "augment_views: 0", "adapter:", "alpha: 1.0", "beta: 1.0", "model_selection:",
+                    "holdout_fraction: 0.25", "alpha_grid:", "beta_grid:", "top_k_grid: [16, 64, 256, 1024]", "training:", "epochs: 20",
+                    "batch_size: 256", "learning_rate: 0.001", "weight_decay: 0.01", "epsilon: 0.0001", "seed: 1",
+                    "self_training:", "rounds: 4", "pool_share: 0.5", "criterion: information_maximization",
+                    "methods: [zero_shot, paper, selected, self_training, tip_adapter_pseudo, supervised]", "primary_method: self_training",
+                    "baselines:", "supervised_shots: [1, 2, 4, 8, 16]",
                     "supervised_finetune: true", "device: auto", "cache_dir:", "runs_dir:", "extraction:", "batch_size: 64"] {
             #expect(text.contains(key), "resolved YAML lacks '\(key)'")
         }

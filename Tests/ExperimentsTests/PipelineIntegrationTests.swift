@@ -1,3 +1,4 @@
+import Adaptation
 import CLIPEncoder
 import Compute
 import CZlib
@@ -51,8 +52,16 @@ struct PipelineIntegrationTests {
               top_k: \(topK)
             prototypes:
               augment_views: 2
-            adapter:
-              search: {enabled: true, holdout_fraction: 0.34}
+            model_selection:
+              top_k_grid: [2]
+              pool_share_grid: [0.5]
+              alpha_grid: [1, 3]
+              beta_grid: [1, 5]
+              holdout_fraction: 0.34
+              scoring_sample: 16
+              neighbourhood_sample: 8
+            self_training:
+              rounds: 2
             training:
               epochs: 3
             baselines:
@@ -74,9 +83,15 @@ struct PipelineIntegrationTests {
             #expect(report.summary.deviceName.hasPrefix(device))
             #expect(report.summary.unlabeledCount == classes.count * perClass)
             #expect(report.summary.testCount == classes.count * perClass)
-            #expect(report.summary.labelFreeSearch?.usedTestLabels == false)
-            #expect(report.methods.map(\.name).contains("UP-Adapter"))
-            #expect(report.methods.count == 3 + 2 * 2, "zero-shot, UP-Adapter, Tip-Adapter, and 2 supervised per shot count")
+            let modelSelection = try #require(report.modelSelection)
+            #expect(modelSelection.usedTestLabels == false)
+            #expect(modelSelection.candidates.count == 2 * 2 * 2, "2 selection rules × 2 α × 2 β")
+            #expect(Set(modelSelection.choices.keys) == Set(LabelFreeCriterion.allCases.map(\.rawValue)))
+            let primary = try #require(report.upAdapter)
+            #expect(primary.name == "UP-Adapter + self-training (2 rounds, share 0.5)")
+            #expect(primary.rounds?.count == 2)
+            #expect(report.methods.count == 3 + 4 + 1 + 2 * 2,
+                    "zero-shot, paper, 4 criterion rows, self-training, Tip-Adapter, and 2 supervised per shot count")
             for method in report.methods {
                 #expect((0...1).contains(method.top1Accuracy), "\(method.name)")
                 let total = method.confusionMatrix.reduce(0) { $0 + $1.reduce(0, +) }

@@ -60,9 +60,13 @@ private enum SyntheticRun {
             topK: topK, minConfidence: 0.6, selectedCount: selectedPseudoLabels.count, selectedPerClass: perClassSelected,
             precision: fraction({ correct[$0] }, over: Array(correct.indices)), perClassPrecision: perClassPrecision,
             selectedConfidences: selectedConfidences, rejectedConfidences: rejectedConfidences)
-        let search = LabelFreeSearchRecord(
-            candidates: grid.map { LabelFreeSearchRecord.Candidate(alpha: $0.0, beta: $0.1, holdoutAccuracy: $0.2) },
-            chosenAlpha: 2, chosenBeta: 5.5, holdoutSize: 3, usedTestLabels: usedTestLabels)
+        let modelSelection = ModelSelectionRecord(
+            candidates: grid.enumerated().map { index, point in
+                ModelSelectionRecord.Candidate(
+                    rule: "K 4", selectedCount: 11, alpha: point.0, beta: point.1,
+                    scores: ["information_maximization": point.2], testAccuracy: 0.25 * Double(index + 1))
+            },
+            choices: ["information_maximization": 3], scoringSampleSize: 9, usedTestLabels: usedTestLabels)
         let summary = RunSummary(
             configurationName: "synthetic", configurationPath: "/configs/synthetic & <test>.yaml",
             timestamp: RunSummary.timestamp(for: Date(timeIntervalSince1970: 1_700_000_000)), seed: 7,
@@ -70,8 +74,8 @@ private enum SyntheticRun {
             modelDirectory: "/models/clip", modelDigest: "sha256:0123abcd", datasetName: "Synthetic",
             unlabeledSplit: "train", unlabeledCount: unlabeledCount, testSplit: "test", testCount: testLabels.count,
             classNames: classNames, phaseSeconds: ["features": 12.25, "selection": 0.5, "training": 3.75],
-            labelFreeSearch: search, notes: ["A note with <angle> & ampersand."])
-        return RunReport(summary: summary, selection: selection, methods: results)
+            notes: ["A note with <angle> & ampersand."])
+        return RunReport(summary: summary, selection: selection, methods: results, modelSelection: modelSelection)
     }
 
     /// `fraction` as the reports print it: "58.33%".
@@ -227,7 +231,7 @@ struct ReportTests {
         #expect(text.contains("\"selectedPerClass\": [4, 3, 4]"))
         let topKeys = text.components(separatedBy: "\n").filter { $0.hasPrefix("  \"") }
             .compactMap { $0.split(separator: "\"").dropFirst().first.map(String.init) }
-        #expect(topKeys == ["derived", "formatVersion", "methods", "selection", "summary"])
+        #expect(topKeys == ["derived", "formatVersion", "methods", "modelSelection", "selection", "summary"])
         #expect(text.contains("\"usedTestLabels\": false"))
     }
 
@@ -284,24 +288,22 @@ struct ReportTests {
         #expect(lines.contains("| Epoch | UP-Adapter | Tip-Adapter-F 8-shot (labels) |"))
         #expect(lines.contains("| 4 | 0.7125 | 0.4000 |"))
 
-        // Search grid: rows α, columns β, chosen in bold; the test-label line.
-        #expect(lines.contains("| α \\\\ β | 1 | 5.5 |"))
-        #expect(lines.contains("| 1 | \(SyntheticRun.percent(0.5)) | \(SyntheticRun.percent(2.0 / 3)) |"))
-        #expect(lines.contains("| 2 | \(SyntheticRun.percent(2.0 / 3)) | **\(SyntheticRun.percent(1))** |"))
-        #expect(lines.contains("Chosen: α = 2, β = 5.5."))
+        // Model selection: each criterion's choice, its score and (analysis) test accuracy, the oracle.
+        #expect(lines.contains("| information_maximization | K 4 | 11 | 2 | 5.5 | 1 | \(SyntheticRun.percent(1)) |"))
+        #expect(lines.contains("| **oracle (test labels)** | K 4 | 11 | 2 | 5.5 | — | **\(SyntheticRun.percent(1))** |"))
         #expect(lines.contains("Test labels used for tuning: no"))
         #expect(lines.contains("- A note with &lt;angle&gt; &amp; ampersand."))
         #expect(!markdown.contains("<Bad>"))
     }
 
-    @Test("report.html is well-formed XML with four charts, escaped names and nothing external")
+    @Test("report.html is well-formed XML with five charts, escaped names and nothing external")
     func htmlContents() throws {
         let folder = try TemporaryFolder()
         try RunReportWriter.write(try SyntheticRun.report(), to: folder.url)
         let html = try text("report.html", in: folder.url)
 
-        #expect(html.components(separatedBy: "<svg ").count - 1 == 4)
-        #expect(html.components(separatedBy: "</svg>").count - 1 == 4)
+        #expect(html.components(separatedBy: "<svg ").count - 1 == 5)
+        #expect(html.components(separatedBy: "</svg>").count - 1 == 5)
         #expect(html.contains("&lt;Bad&gt; &amp; &quot;quoted&quot; &#39;name&#39;"))
         #expect(!html.contains("<Bad>"))
         #expect(!html.lowercased().contains("<script"))
@@ -320,8 +322,8 @@ struct ReportTests {
         #if canImport(FoundationXML) || os(macOS)
         let outline = try #require(XMLOutline(html), "report.html is not well-formed XML")
         #expect(outline.root == "html")
-        #expect(outline.counts["svg"] == 4)
-        #expect(outline.counts["table"] == 7)  // facts, phases, results, selection, per-class, losses, search
+        #expect(outline.counts["svg"] == 5)  // top-1, per-class, confidences, loss, one criterion
+        #expect(outline.counts["table"] == 7)  // facts, phases, results, selection, per-class, losses, model selection
         #expect((outline.counts["rect"] ?? 0) > 10)
         #expect(outline.counts["polyline"] == 2)
         #expect(outline.counts["script"] == nil)
@@ -384,18 +386,18 @@ struct ReportTests {
         var duplicate = valid
         duplicate.methods[2].name = duplicate.methods[1].name
         var offGrid = valid
-        offGrid.summary.labelFreeSearch?.chosenAlpha = 3
+        offGrid.modelSelection?.choices["information_maximization"] = 9
         var selectionSum = valid
         selectionSum.selection?.selectedCount += 1
         var overK = valid
         overK.selection?.topK = 3
-        var otherAlpha = valid
-        otherAlpha.methods[1].alpha = 1
+        var diverged = valid
+        diverged.methods[1].trainingLosses?[0] = .nan
         let cases: [(RunReport, String)] = [
             (shortPerClass, "methods[1].perClassAccuracy"), (wrongTop1, "methods[0].top1Accuracy"),
             (wrongTotal, "methods[0].confusionMatrix"), (duplicate, "methods[2].name"),
-            (offGrid, "summary.labelFreeSearch.chosenAlpha"), (selectionSum, "selection.selectedCount"),
-            (overK, "selection.selectedPerClass[0]"), (otherAlpha, "methods[1].alpha"),
+            (offGrid, "modelSelection.choices.information_maximization"), (selectionSum, "selection.selectedCount"),
+            (overK, "selection.selectedPerClass[0]"), (diverged, "methods[1].trainingLosses[0]"),
         ]
         for (report, field) in cases {
             let target = folder.url.appendingPathComponent(field)
@@ -442,7 +444,7 @@ struct ReportTests {
             #expect(row.hasPrefix(prefix + " "), "\(row) does not start with \(prefix)")
         }
         #expect(markdown.contains("100 classes: showing the 20 with the largest and the 20 with the smallest UP-Adapter gain"))
-        #expect(markdown.contains("No search ran: α and β come from the configuration"))
+        #expect(markdown.contains("No model selection ran in this run."))
         #expect(markdown.contains("Test labels used for tuning: no"))
         // The per-class chart has one row label per shown class.
         let html = RunReportWriter.html(report)

@@ -245,12 +245,14 @@ extension ExperimentConfiguration {
     }
 
     static func trainingNode(_ training: TrainingConfiguration) -> ConfigurationNode {
-        .section([
+        // The shortest decimal of each single-precision value, so 0.001 reads back as 0.001.
+        func decimal(_ value: Float) -> Double { Double(value.description) ?? Double(value) }
+        return .section([
             ("epochs", .int(training.epochs)),
             ("batch_size", .int(training.batchSize)),
-            ("learning_rate", .double(Double(training.learningRate))),
-            ("weight_decay", .double(Double(training.weightDecay))),
-            ("epsilon", .double(Double(training.epsilon))),
+            ("learning_rate", .double(decimal(training.learningRate))),
+            ("weight_decay", .double(decimal(training.weightDecay))),
+            ("epsilon", .double(decimal(training.epsilon))),
             ("seed", .int(Int(training.seed))),
         ])
     }

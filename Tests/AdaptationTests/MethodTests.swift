@@ -1,0 +1,162 @@
+import Adaptation
+import Compute
+import ConfidentSelector
+import Foundation
+import PrototypeTrainer
+import Testing
+
+/// Backends the methods run on: the CPU backend and, where present, the first OpenCL device.
+enum AdaptationBackends {
+    static let openCL: OpenCLBackend? = {
+        guard let devices = try? OpenCLDiscovery.devices(), !devices.isEmpty else { return nil }
+        return try? OpenCLBackend(deviceIndex: 0)
+    }()
+
+    static var all: [any TrainingBackend] { [CPUBackend()] + (openCL.map { [$0] } ?? []) }
+}
+
+/// A CLIP-like problem with known truth: images scatter around class centres that share a common
+/// direction; the text classifier points near the centres but two classes' prompts are swapped
+/// towards each other, so zero-shot is partly wrong and the pool's structure can fix it.
+struct SyntheticPool {
+    let textClassifier: HostMatrix
+    let pool: HostMatrix
+    let labels: [Int]
+
+    init(classes: Int = 4, dimension: Int = 24, perClass: Int = 150, seed: UInt64 = 11) throws {
+        var generator = SeededGenerator(seed: seed)
+        func normalised(_ row: [Float]) -> [Float] {
+            let norm = row.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return row.map { $0 / norm }
+        }
+        let shared = normalised(generator.normal(count: dimension))
+        let centres = (0..<classes).map { _ in normalised(generator.normal(count: dimension)) }
+        var text = [Float]()
+        for classIndex in 0..<classes {
+            // Class 1's prompt leans towards class 0's centre: zero-shot confuses them.
+            let lean: Float = classIndex == 1 ? 0.5 : 0
+            text += normalised((0..<dimension).map { shared[$0] + 0.3 * centres[classIndex][$0] + lean * centres[0][$0] })
+        }
+        var features = [Float](), labels = [Int]()
+        for row in 0..<(classes * perClass) {
+            let label = row % classes
+            let noise = generator.normal(count: dimension, standardDeviation: 0.25)
+            features += normalised((0..<dimension).map { shared[$0] + 0.35 * (centres[label][$0] + noise[$0]) })
+            labels.append(label)
+        }
+        textClassifier = try HostMatrix(values: text, rows: classes, columns: dimension)
+        pool = try HostMatrix(values: features, rows: classes * perClass, columns: dimension)
+        self.labels = labels
+    }
+
+    func context(backend: any TrainingBackend, logitScale: Float = 20, seed: UInt64 = 1) throws -> AdaptationContext {
+        let zeroShot = ZeroShotModel(textClassifier: textClassifier, logitScale: logitScale)
+        return try AdaptationContext(
+            textClassifier: textClassifier, logitScale: logitScale, pool: pool,
+            zeroShotPredictions: try zeroShot.predictions(features: pool, backend: backend),
+            scoringSample: AdaptationContext.sample(poolSize: pool.rows, count: 300, seed: 3), backend: backend, seed: seed)
+    }
+
+    func accuracy(_ classifier: any ProbabilisticClassifier, backend: any TrainingBackend) throws -> Double {
+        let predicted = try classifier.predictions(features: pool, backend: backend).labels
+        return Double(zip(predicted, labels).filter { $0 == $1 }.count) / Double(labels.count)
+    }
+}
+
+@Suite struct MethodTests {
+    static let training = TrainingConfiguration(epochs: 10, batchSize: 64, seed: 1)
+
+    @Test("selection rules: K per class, a share of the pool, a confidence threshold")
+    func selectionRules() throws {
+        let predictions = try ZeroShotPredictions(labels: [0, 0, 0, 1, 1, 2, 2, 2, 2, 2], confidences: [0.9, 0.5, 0.7, 0.8, 0.95, 0.6, 0.99, 0.3, 0.4, 0.7])
+        let top = try SelectionRule.topK(2).select(predictions, classCount: 3)
+        #expect(top.indices == [0, 2, 4, 3, 6, 9])
+        #expect(SelectionRule.poolShare(0.5).perClassLimit(images: 10, classes: 3) == 2)  // round(0.5 · 10 / 3)
+        #expect(try SelectionRule.poolShare(0.5).select(predictions, classCount: 3) == top)
+        let confident = try SelectionRule.minimumConfidence(0.75).select(predictions, classCount: 3)
+        #expect(confident.indices == [0, 4, 3, 6])
+        #expect(throws: AdaptationError.emptySelection(rule: "confidence ≥ 0.999")) {
+            try SelectionRule.minimumConfidence(0.999).select(predictions, classCount: 3)
+        }
+        #expect(throws: AdaptationError.self) { try SelectionRule.poolShare(1.5).validate() }
+    }
+
+    @Test("information maximisation chooses a candidate that beats zero-shot on separable clusters", arguments: AdaptationBackends.all.map { $0 as any TrainingBackend & Sendable })
+    func modelSelectionOnClusters(backend: any TrainingBackend & Sendable) throws {
+        let problem = try SyntheticPool()
+        let context = try problem.context(backend: backend)
+        let zeroShotAccuracy = try problem.accuracy(context.zeroShot, backend: backend)
+        #expect(zeroShotAccuracy < 0.9, "the problem must leave zero-shot room to improve (\(zeroShotAccuracy))")
+        let selection = ModelSelection(
+            rules: [.topK(10), .poolShare(0.5)], alphas: [0, 2, 8], betas: [1, 5],
+            criteria: [.informationMaximization, .heldOutPseudoLabels, .softNeighborhoodDensity],
+            fit: PrototypeFit(kind: .mean, head: HeadParameters(alpha: 1, beta: 1), training: Self.training), neighbourhoodSample: 100)
+        let outcome = try selection.run(from: context.zeroShotPredictions, in: context)
+        #expect(outcome.candidates.count == 2 * 3 * 2)
+        let chosen = try #require(outcome.choices[.informationMaximization])
+        #expect(outcome.candidates[chosen].head.alpha > 0, "α 0 is zero-shot: it predicts less confidently than the prototypes")
+        #expect(try problem.accuracy(outcome.candidates[chosen].classifier, backend: backend) > zeroShotAccuracy)
+        // Every candidate carries every criterion's score.
+        for candidate in outcome.candidates {
+            #expect(Set(candidate.scores.keys) == [.informationMaximization, .heldOutPseudoLabels, .softNeighborhoodDensity])
+        }
+        // The held-out criterion reads pseudo-labels that are zero-shot's own: α 0 reproduces all of them.
+        let heldOut = try #require(outcome.choices[.heldOutPseudoLabels])
+        #expect(outcome.candidates[heldOut].scores[.heldOutPseudoLabels] == 1)
+    }
+
+    @Test("self-training is deterministic under a seed, improves on zero-shot, and round 1 is plain UP-Adapter",
+          arguments: AdaptationBackends.all.map { $0 as any TrainingBackend & Sendable })
+    func selfTraining(backend: any TrainingBackend & Sendable) throws {
+        let problem = try SyntheticPool()
+        let context = try problem.context(backend: backend)
+        let fit = PrototypeFit(kind: .mean, head: HeadParameters(alpha: 1, beta: 1), training: Self.training)
+        let method = SelfTrainingMethod(name: "self-training", rounds: 3, rule: .poolShare(0.5), fit: fit,
+                                        headChoice: .fixed(HeadParameters(alpha: 1, beta: 1)))
+        let first = try method.adapt(context), second = try method.adapt(context)
+        #expect(first.rounds.count == 3)
+        #expect(first.adapter?.prototypes.keys == second.adapter?.prototypes.keys, "same seed, same keys")
+        #expect(first.rounds[0].changedPseudoLabels == nil && first.rounds[1].changedPseudoLabels != nil)
+        let single = try UPAdapterMethod(name: "one round", rule: .poolShare(0.5), fit: fit,
+                                         headChoice: .fixed(HeadParameters(alpha: 1, beta: 1))).adapt(context)
+        #expect(single.adapter?.prototypes.keys == first.rounds[0].classifier.prototypes.keys)
+        let zeroShotAccuracy = try problem.accuracy(context.zeroShot, backend: backend)
+        #expect(try problem.accuracy(first.classifier, backend: backend) > zeroShotAccuracy)
+        var reseededFit = fit
+        reseededFit.training?.seed = 2
+        let reseeded = try SelfTrainingMethod(name: "self-training", rounds: 3, rule: .poolShare(0.5), fit: reseededFit,
+                                              headChoice: .fixed(HeadParameters(alpha: 1, beta: 1))).adapt(context)
+        #expect(reseeded.adapter?.prototypes.keys != first.adapter?.prototypes.keys, "another training seed shuffles differently")
+    }
+
+    @Test("the CPU and OpenCL backends reach the same self-trained classifier")
+    func backendsAgree() throws {
+        guard AdaptationBackends.openCL != nil else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but no OpenCL device") }
+            return
+        }
+        let problem = try SyntheticPool()
+        let fit = PrototypeFit(kind: .mean, head: HeadParameters(alpha: 1, beta: 1), training: Self.training)
+        let method = SelfTrainingMethod(name: "self-training", rounds: 2, rule: .topK(50), fit: fit, headChoice: .fixed(HeadParameters(alpha: 1, beta: 1)))
+        let keys = try AdaptationBackends.all.map { backend in try #require(try method.adapt(try problem.context(backend: backend)).adapter).prototypes.keys.values }
+        let difference = zip(keys[0], keys[1]).map { abs($0 - $1) }.max() ?? 0
+        #expect(difference < 1e-3, "largest key difference \(difference)")
+    }
+
+    @Test("supervised baselines are the only methods that use labels, and they say so")
+    func labelUse() throws {
+        let problem = try SyntheticPool()
+        let methods: [any AdaptationMethod] = [
+            ZeroShotMethod(),
+            TipAdapterPseudoMethod(rule: .topK(5), headChoice: .fixed(HeadParameters(alpha: 1, beta: 1))),
+            SupervisedTipAdapterMethod(shots: 2, head: HeadParameters(alpha: 1, beta: 1), training: nil, poolLabels: problem.labels),
+        ]
+        #expect(methods.map(\.usesLabels) == [false, false, true])
+        let context = try problem.context(backend: CPUBackend())
+        let supervised = try methods[2].adapt(context)
+        #expect(supervised.adapter?.prototypes.keyCount == 2 * 4)
+        #expect(throws: AdaptationError.self) {
+            try SupervisedTipAdapterMethod(shots: 2, head: HeadParameters(alpha: 1, beta: 1), training: nil, poolLabels: [0, 1]).adapt(context)
+        }
+    }
+}
