@@ -116,9 +116,19 @@ public struct ModelSelection: Sendable, Equatable {
         }
         var results = [[LabelFreeCriterion: Double]]()
         var candidate = classifier
+        // Mean prototypes: the affinity and zero-shot logits are computed once, each head is a
+        // cheap host pass. Caches (many keys) go through the backend per head.
+        let fastSample = try FusedLogits(classifier, features: sample)
+        let fastViews = try context.scoringSampleViews.flatMap { try FusedLogits(classifier, features: $0) }
         for head in heads {
             candidate.head = head
-            let probabilities = try candidate.probabilities(features: sample, backend: context.backend)
+            let probabilities = try fastSample.map { try ClassProbabilities.softmax($0.logits(head)) }
+                ?? candidate.probabilities(features: sample, backend: context.backend)
+            let viewProbabilities: () throws -> HostMatrix? = {
+                guard let views = context.scoringSampleViews else { return nil }
+                return try fastViews.map { try ClassProbabilities.softmax($0.logits(head)) }
+                    ?? candidate.probabilities(features: views, backend: context.backend)
+            }
             var scores = [LabelFreeCriterion: Double]()
             for criterion in criteria {
                 switch criterion {
@@ -127,8 +137,8 @@ public struct ModelSelection: Sendable, Equatable {
                 case .softNeighborhoodDensity:
                     scores[criterion] = CriterionScores.softNeighborhoodDensity(try probabilities.rows(at: neighbourhoodRows))
                 case .viewAgreement:
-                    if let views = context.scoringSampleViews {
-                        scores[criterion] = CriterionScores.viewAgreement(probabilities, try candidate.probabilities(features: views, backend: context.backend))
+                    if let views = try viewProbabilities() {
+                        scores[criterion] = CriterionScores.viewAgreement(probabilities, views)
                     }
                 case .heldOutPseudoLabels:
                     break
@@ -140,5 +150,49 @@ public struct ModelSelection: Sendable, Equatable {
             results.append(scores)
         }
         return results
+    }
+}
+
+/// The fused logits of mean prototypes for any head, from the zero-shot logits and the
+/// affinity computed once on the host: `logits = s · F · Wᵀ + α · exp(−β (1 − F · Pᵀ))`.
+public struct FusedLogits: Sendable {
+    let zeroShot: [Float]
+    let affinity: [Float]
+    let rows: Int
+    let classes: Int
+
+    /// nil for cache prototypes (their key count makes the host pass too slow).
+    public init?(_ classifier: AdaptedClassifier, features: HostMatrix) throws {
+        guard classifier.prototypes.kind == .mean else { return nil }
+        let width = features.columns, classes = classifier.textClassifier.rows
+        guard width == classifier.textClassifier.columns else {
+            throw AdaptationError.shapeMismatch(input: "features", expected: "width \(classifier.textClassifier.columns)", actual: "width \(width)")
+        }
+        rows = features.rows
+        self.classes = classes
+        var zeroShot = [Float](repeating: 0, count: rows * classes), affinity = zeroShot
+        let text = classifier.textClassifier.values, keys = classifier.prototypes.keys.values, values = features.values
+        for row in 0..<rows {
+            for column in 0..<classes {
+                var textDot: Float = 0, keyDot: Float = 0
+                for index in 0..<width {
+                    let value = values[row * width + index]
+                    textDot += value * text[column * width + index]
+                    keyDot += value * keys[column * width + index]
+                }
+                zeroShot[row * classes + column] = classifier.logitScale * textDot
+                affinity[row * classes + column] = keyDot
+            }
+        }
+        self.zeroShot = zeroShot
+        self.affinity = affinity
+    }
+
+    /// The fused logits under `head`, `[rows, classes]`.
+    public func logits(_ head: HeadParameters) throws -> HostMatrix {
+        let values = (0..<zeroShot.count).map { index in
+            zeroShot[index] + head.alpha * Foundation.exp(-head.beta * (1 - affinity[index]))
+        }
+        return try HostMatrix(values: values, rows: rows, columns: classes)
     }
 }

@@ -143,6 +143,24 @@ struct SyntheticPool {
         #expect(difference < 1e-3, "largest key difference \(difference)")
     }
 
+    @Test("the host pass of the fused logits equals the backend's head for mean prototypes", arguments: AdaptationBackends.all.map { $0 as any TrainingBackend & Sendable })
+    func fusedLogits(backend: any TrainingBackend & Sendable) throws {
+        let problem = try SyntheticPool()
+        let context = try problem.context(backend: backend)
+        let selection = try SelectionRule.topK(20).select(context.zeroShotPredictions, classCount: 4)
+        var classifier = try PrototypeFit(kind: .mean, training: Self.training).fit(selection, in: context).classifier
+        let features = try problem.pool.rows(at: Array(0..<97))
+        let fast = try #require(try FusedLogits(classifier, features: features))
+        for head in [HeadParameters(alpha: 0, beta: 1), HeadParameters(alpha: 3, beta: 5.5), HeadParameters(alpha: 10, beta: 0.5)] {
+            classifier.head = head
+            let reference = try classifier.logits(features: features, backend: backend)
+            let difference = zip(try fast.logits(head).values, reference.values).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? .nan
+            #expect(difference < 1e-5, "α \(head.alpha), β \(head.beta): \(difference)")
+        }
+        let cache = try PrototypeFit(kind: .cache, training: nil).fit(selection, in: context).classifier
+        #expect(try FusedLogits(cache, features: features) == nil)
+    }
+
     @Test("supervised baselines are the only methods that use labels, and they say so")
     func labelUse() throws {
         let problem = try SyntheticPool()
