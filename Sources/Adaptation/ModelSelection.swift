@@ -62,13 +62,12 @@ public struct ModelSelection: Sendable, Equatable {
             var heldOut: [(accuracy: Double, crossEntropy: Double)]?
             if criteria.contains(.heldOutPseudoLabels) {
                 heldOut = try heldOutScores(selection, in: context)
+                if heldOut == nil { context.log("model selection: \(rule) holds out no image; held-out pseudo-labels do not score it") }
             }
             for (index, head) in heads.enumerated() {
                 var scores = poolScores[index]
-                if let heldOut {
-                    scores[.heldOutPseudoLabels] = heldOut[index].accuracy
-                    heldOutCrossEntropy.append(heldOut[index].crossEntropy)
-                }
+                if let heldOut { scores[.heldOutPseudoLabels] = heldOut[index].accuracy }
+                heldOutCrossEntropy.append(heldOut?[index].crossEntropy ?? .infinity)
                 var classifier = trained
                 classifier.head = head
                 candidates.append(SelectionCandidate(rule: rule, selectedCount: selection.count, head: head, scores: scores, classifier: classifier))
@@ -76,11 +75,17 @@ public struct ModelSelection: Sendable, Equatable {
         }
         var choices = [LabelFreeCriterion: Int]()
         for criterion in criteria {
-            var best = 0
-            for index in candidates.indices.dropFirst() {
-                let score = candidates[index].scores[criterion] ?? -.infinity, top = candidates[best].scores[criterion] ?? -.infinity
-                if score > top { best = index; continue }
-                if criterion == .heldOutPseudoLabels, score == top, heldOutCrossEntropy[index] < heldOutCrossEntropy[best] { best = index }
+            var best: Int?
+            for index in candidates.indices {
+                guard let score = candidates[index].scores[criterion] else { continue }
+                guard let current = best, let top = candidates[current].scores[criterion] else { best = index; continue }
+                if score > top || (criterion == .heldOutPseudoLabels && score == top && heldOutCrossEntropy[index] < heldOutCrossEntropy[current]) {
+                    best = index
+                }
+            }
+            guard let best else {
+                throw AdaptationError.invalidSetting(name: "model_selection", value: criterion.rawValue,
+                                                     reason: "no candidate could be scored by this criterion (every selection is too small to hold images out)")
             }
             choices[criterion] = best
         }
@@ -88,14 +93,12 @@ public struct ModelSelection: Sendable, Equatable {
     }
 
     /// Held-out pseudo-label accuracy and cross-entropy of every head: prototypes built and
-    /// trained on the kept part of `selection`, scored on the held-out part.
-    func heldOutScores(_ selection: ConfidentSelection, in context: AdaptationContext) throws -> [(accuracy: Double, crossEntropy: Double)] {
+    /// trained on the kept part of `selection`, scored on the held-out part; nil when the
+    /// selection is too small to hold any image out.
+    func heldOutScores(_ selection: ConfidentSelection, in context: AdaptationContext) throws -> [(accuracy: Double, crossEntropy: Double)]? {
         let search = AlphaBetaSearch(alphas: alphas.map(Float.init), betas: betas.map(Float.init), heldOutFraction: heldOutFraction, seed: context.seed)
         let (kept, heldOut) = try search.split(labels: selection.pseudoLabels)
-        guard !heldOut.isEmpty else {
-            throw AdaptationError.invalidSetting(name: "model_selection.holdout_fraction", value: "\(heldOutFraction)",
-                                                 reason: "holds out none of the \(selection.count) selected images")
-        }
+        guard !heldOut.isEmpty else { return nil }
         let trained = try fit.fit(positions: kept.map { selection.indices[$0] }, labels: kept.map { selection.pseudoLabels[$0] }, in: context).classifier
         let features = try context.pool.rows(at: heldOut.map { selection.indices[$0] })
         let result = try search.evaluate(trained, features: features, pseudoLabels: heldOut.map { selection.pseudoLabels[$0] }, backend: context.backend)

@@ -143,6 +143,21 @@ struct SyntheticPool {
         #expect(difference < 1e-3, "largest key difference \(difference)")
     }
 
+    @Test("held-out pseudo-labels skip a selection too small to hold an image out, and fail only when every one is")
+    func heldOutNeedsImages() throws {
+        let problem = try SyntheticPool()
+        let context = try problem.context(backend: CPUBackend())
+        let fit = PrototypeFit(kind: .mean, training: Self.training)
+        let selection = ModelSelection(rules: [.topK(1), .topK(12)], alphas: [1], betas: [1, 3], criteria: [.heldOutPseudoLabels], fit: fit)
+        let outcome = try selection.run(from: context.zeroShotPredictions, in: context)
+        #expect(outcome.candidates.prefix(2).allSatisfy { $0.scores[.heldOutPseudoLabels] == nil }, "one image per class: none held out")
+        #expect(outcome.candidates.suffix(2).allSatisfy { $0.scores[.heldOutPseudoLabels] != nil })
+        #expect(try #require(outcome.choices[.heldOutPseudoLabels]) >= 2)
+        var tooSmall = selection
+        tooSmall.rules = [.topK(1)]
+        #expect(throws: AdaptationError.self) { try tooSmall.run(from: context.zeroShotPredictions, in: context) }
+    }
+
     @Test("the host pass of the fused logits equals the backend's head for mean prototypes", arguments: AdaptationBackends.all.map { $0 as any TrainingBackend & Sendable })
     func fusedLogits(backend: any TrainingBackend & Sendable) throws {
         let problem = try SyntheticPool()

@@ -53,7 +53,7 @@ struct PipelineIntegrationTests {
             prototypes:
               augment_views: 2
             model_selection:
-              top_k_grid: [2]
+              top_k_grid: [4]
               pool_share_grid: [0.5]
               alpha_grid: [1, 3]
               beta_grid: [1, 5]
