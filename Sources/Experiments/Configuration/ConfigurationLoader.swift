@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// Loads a configuration file and the chain of files it names with `base:`, and merges them
@@ -27,7 +28,7 @@ enum ConfigurationLoader {
         do {
             text = try String(contentsOf: file, encoding: .utf8)
         } catch {
-            throw ExperimentsError.unreadable(path: file.path, reason: error.localizedDescription)
+            throw ExperimentsError.unreadable(path: file.path, reason: ReadableError.reason(error))
         }
         let node = try ConfigurationNode.parse(yaml: text, file: file, sourceName: file.path)
             ?? .mapping([], origin: .file(file, line: nil))

@@ -39,7 +39,7 @@ extension ExperimentConfiguration {
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            topK = reader.int("top_k", default: 16, minimum: 1)
+            topK = reader.int("top_k", default: 16, minimum: 1, maximum: 1_000_000)
             minConfidence = reader.double("min_confidence")
             if let minConfidence, !(0...1).contains(minConfidence) {
                 reader.invalid("min_confidence", value: formatNumber(minConfidence), reason: "must be in [0, 1]")
@@ -66,7 +66,7 @@ extension ExperimentConfiguration {
 
         init(reading reader: ConfigurationReader) {
             kind = reader.choice("kind", default: .mean)
-            augmentViews = reader.int("augment_views", default: 0, minimum: 0)
+            augmentViews = reader.int("augment_views", default: 0, minimum: 0, maximum: 64)
         }
 
         var node: ConfigurationNode { .section([("kind", .string(kind.rawValue)), ("augment_views", .int(augmentViews))]) }
@@ -101,11 +101,9 @@ extension ExperimentConfiguration {
             alpha = reader.double("alpha", default: 1)
             beta = reader.double("beta", default: 1)
             logitScale = reader.double("logit_scale")
-            if let logitScale, !(logitScale > 0) {
-                reader.invalid("logit_scale", value: formatNumber(logitScale), reason: "must be above 0")
-            }
-            if !(alpha >= 0) { reader.invalid("alpha", value: formatNumber(alpha), reason: "must be at least 0") }
-            if !(beta > 0) { reader.invalid("beta", value: formatNumber(beta), reason: "must be above 0") }
+            reader.require("logit_scale", logitScale, in: 0...1000, open: true)
+            reader.require("alpha", alpha, in: 0...1000)
+            reader.require("beta", beta, in: 0...1000, open: true)
             let searchReader = reader.section("search")
             search.enabled = searchReader.bool("enabled", default: false)
             search.holdoutFraction = searchReader.double("holdout_fraction", default: 0.25)
@@ -117,6 +115,8 @@ extension ExperimentConfiguration {
             for (key, grid) in [("alpha_grid", search.alphaGrid), ("beta_grid", search.betaGrid)] where grid.isEmpty {
                 searchReader.invalid(key, value: "[]", reason: "must hold at least one value")
             }
+            for alpha in search.alphaGrid { searchReader.require("alpha_grid", alpha, in: 0...1000) }
+            for beta in search.betaGrid { searchReader.require("beta_grid", beta, in: 0...1000, open: true) }
         }
 
         var node: ConfigurationNode {
@@ -147,15 +147,15 @@ extension ExperimentConfiguration {
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            epochs = reader.int("epochs", default: 20, minimum: 1)
-            batchSize = reader.int("batch_size", default: 256, minimum: 1)
+            epochs = reader.int("epochs", default: 20, minimum: 1, maximum: 100_000)
+            batchSize = reader.int("batch_size", default: 256, minimum: 1, maximum: 1 << 20)
             learningRate = reader.double("learning_rate", default: 0.001)
             weightDecay = reader.double("weight_decay", default: 0.01)
             eps = reader.double("eps", default: 1e-4)
             seed = reader.int("seed", default: 1, minimum: 0)
-            if !(learningRate > 0) { reader.invalid("learning_rate", value: formatNumber(learningRate), reason: "must be above 0") }
-            if !(weightDecay >= 0) { reader.invalid("weight_decay", value: formatNumber(weightDecay), reason: "must be at least 0") }
-            if !(eps > 0) { reader.invalid("eps", value: formatNumber(eps), reason: "must be above 0") }
+            reader.require("learning_rate", learningRate, in: 0...10, open: true)
+            reader.require("weight_decay", weightDecay, in: 0...10)
+            reader.require("eps", eps, in: 0...1, open: true)
         }
 
         var node: ConfigurationNode {
@@ -188,8 +188,12 @@ extension ExperimentConfiguration {
             tipAdapterPseudo = reader.bool("tip_adapter_pseudo", default: true)
             supervisedShots = reader.ints("supervised_shots") ?? [1, 2, 4, 8, 16]
             supervisedFinetune = reader.bool("supervised_finetune", default: true)
-            for shots in supervisedShots where shots < 1 {
-                reader.invalid("supervised_shots", value: String(shots), reason: "shot counts must be at least 1")
+            for shots in supervisedShots where shots < 1 || shots > 100_000 {
+                reader.invalid("supervised_shots", value: String(shots), reason: "shot counts must be in [1, 100000]")
+            }
+            if Set(supervisedShots).count != supervisedShots.count {
+                reader.invalid("supervised_shots", value: supervisedShots.map(String.init).joined(separator: ", "),
+                               reason: "a shot count appears twice")
             }
         }
 
@@ -214,8 +218,8 @@ extension ExperimentConfiguration {
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            batchSize = reader.int("batch_size", default: 64, minimum: 1)
-            chunkSize = reader.int("chunk_size", default: 1024, minimum: 1)
+            batchSize = reader.int("batch_size", default: 64, minimum: 1, maximum: 4096)
+            chunkSize = reader.int("chunk_size", default: 1024, minimum: 1, maximum: 1 << 20)
         }
 
         var node: ConfigurationNode { .section([("batch_size", .int(batchSize)), ("chunk_size", .int(chunkSize))]) }

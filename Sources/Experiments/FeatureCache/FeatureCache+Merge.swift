@@ -98,8 +98,9 @@ extension FeatureCache {
             metadata["created"] = ISO8601DateFormatter().string(from: Date())
             metadata["tool_version"] = toolVersion
             try FeatureFile.write(features: features, labels: labels, metadata: metadata, header: header, to: finalFile)
-            try FeatureCacheManifest(metadata: metadata, keyHash: header.keyHash, count: header.count, dimension: header.dimension)
-                .write(folder: folder)
+            var manifest = FeatureCacheManifest(metadata: metadata, keyHash: header.keyHash, count: header.count, dimension: header.dimension)
+            manifest.featuresChecksum = FeatureFile.checksum(features: features, labels: labels.map(Float.init))
+            try manifest.write(folder: folder)
             for index in 0..<shardCount {
                 let shard = try FeatureShard(index: index, count: shardCount)
                 try remove(shardFile(folder: folder, shard: shard))
@@ -108,7 +109,7 @@ extension FeatureCache {
             outcome.count = header.count
             outcome.status = .merged
         } catch {
-            outcome.status = .inconsistent(reason: "\(error)")
+            outcome.status = .inconsistent(reason: ReadableError.reason(error))
         }
         return outcome
     }
@@ -145,7 +146,7 @@ extension FeatureCache {
         do {
             names = try manager.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw FeatureCacheError.fileOperationFailed(path: directory.path, operation: "list", reason: error.localizedDescription)
+            throw FeatureCacheError.fileOperationFailed(path: directory.path, operation: "list", reason: ReadableError.reason(error))
         }
         return names.sorted().compactMap { name in
             var isFolder: ObjCBool = false
