@@ -46,6 +46,12 @@ public final class CLIPModel: @unchecked Sendable {
         configuration = try CLIPConfiguration(contentsOf: configurationFile)
         preprocessorConfiguration = try PreprocessorConfiguration(modelFolder: directory)
         tokenizer = try Self.loadTokenizer(directory: directory)
+        guard tokenizer.vocabularySize <= configuration.text.vocabularySize else {
+            throw CLIPEncoderError.invalidModelDirectory(
+                path: directory.path,
+                reason: "the tokenizer files give ids up to \(tokenizer.vocabularySize - 1), but config.json's text_config.vocab_size is "
+                    + "\(configuration.text.vocabularySize) (tokenizer files of another model?)")
+        }
         let file = try SafeTensorsFile(url: weightsFile)
         let loader = WeightLoader(file: file, backend: backend)
         learnedLogitScale = try Self.learnedLogitScale(file)

@@ -23,6 +23,9 @@ enum ConfigurationLoader {
         if chain.contains(file) {
             throw ExperimentsError.baseCycle(chain: (chain + [file]).map(\.path))
         }
+        if FileSystem.isDirectory(file) {
+            throw ExperimentsError.unreadable(path: file.path, reason: "it is a folder, not a YAML configuration file")
+        }
         guard FileSystem.isFile(file) else { throw ExperimentsError.configurationFileNotFound(path: file.path) }
         let text: String
         do {

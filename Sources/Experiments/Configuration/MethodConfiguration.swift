@@ -41,8 +41,8 @@ extension ExperimentConfiguration {
         init(reading reader: ConfigurationReader) {
             topK = reader.int("top_k", default: 16, minimum: 1, maximum: 1_000_000)
             minConfidence = reader.double("min_confidence")
-            if let minConfidence, !(0...1).contains(minConfidence) {
-                reader.invalid("min_confidence", value: formatNumber(minConfidence), reason: "must be in [0, 1]")
+            if let minConfidence, !(0..<1).contains(minConfidence) {
+                reader.invalid("min_confidence", value: formatNumber(minConfidence), reason: "must be in [0, 1) (no softmax probability reaches 1)")
             }
         }
 
