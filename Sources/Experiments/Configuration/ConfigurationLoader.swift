@@ -48,6 +48,10 @@ enum ConfigurationLoader {
                 keyPath: "base", file: "\(baseNode.origin)", expected: "a path to a YAML file", actual: baseNode.typeDescription)
         }
         let baseFile = resolvePath(basePath, relativeTo: file.deletingLastPathComponent()).standardizedFileURL
+        if FileSystem.isDirectory(baseFile) {
+            throw ExperimentsError.invalidValue(keyPath: "base", file: "\(baseNode.origin)", value: basePath,
+                                                reason: "\(baseFile.path) is a folder, not a YAML configuration file")
+        }
         let base = try load(file: baseFile, chain: chain)
         return base.merged(with: node.removing("base"))
     }
