@@ -40,6 +40,7 @@ struct RunCommand: ParsableCommand {
         let configuration = try configurationOptions.load()
         try configuration.checkPaths()
         let backend = try openTrainingBackend(deviceOptions, configured: configuration.device)
+        Pipeline.removeStaleStaging(runsDirectory: configuration.runsDirectory, name: configurationOptions.name)
         let pipeline = Pipeline(configuration: configuration, name: configurationOptions.name, backend: backend,
                                 progress: ProgressReporter(quiet: quiet))
         let result = try pipeline.run()

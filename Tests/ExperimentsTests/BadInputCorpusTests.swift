@@ -12,10 +12,16 @@ struct BadInputCorpusTests {
     /// Generous bound per case: a hang (such as the YAML alias bomb before #12) is killed here.
     static let bound: TimeInterval = 120
 
+    /// The binary under test: `UPADAPTER_CORPUS_BINARY` when set (to measure another build on
+    /// the same corpus), else the one built beside the tests.
+    static var binary: URL {
+        ProcessInfo.processInfo.environment["UPADAPTER_CORPUS_BINARY"].map { URL(fileURLWithPath: $0) } ?? PipelineIntegrationTests.binary
+    }
+
     /// Runs `upadapter arguments`, killing it after `bound` seconds.
     static func run(_ arguments: [String], bound: TimeInterval = bound) throws -> (status: Int32, signalled: Bool, timedOut: Bool, output: String) {
         let process = Process()
-        process.executableURL = PipelineIntegrationTests.binary
+        process.executableURL = binary
         process.arguments = arguments
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-corpus-output-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)

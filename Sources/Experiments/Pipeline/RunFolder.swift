@@ -50,6 +50,12 @@ extension Pipeline {
         }
     }
 
+    /// Removes the staging folders that runs of configuration `name` left in `runsDirectory`
+    /// when killed (see `RunFolder.removeStaleStaging`); called when a run starts.
+    public static func removeStaleStaging(runsDirectory: URL, name: String) {
+        RunFolder.removeStaleStaging(in: runsDirectory.appendingPathComponent(name))
+    }
+
     static func folderTimestamp(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
@@ -71,7 +77,8 @@ enum RunFolder {
     static var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        let name = String(cString: buffer).replacingOccurrences(of: "/", with: "_")
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            .replacingOccurrences(of: "/", with: "_")
         return name.isEmpty ? "localhost" : name
     }
 
