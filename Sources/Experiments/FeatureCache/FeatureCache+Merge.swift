@@ -32,12 +32,16 @@ extension FeatureCache {
     /// shard count `n` found in its `shards/` folder, checks that `shard-0-of-n` … `shard-(n−1)-of-n`
     /// all exist, carry the folder's key, and cover the split contiguously, then writes
     /// `features.safetensors` and `manifest.json` and removes the shard files.
+    /// Each key folder is merged holding its extraction lock, so a merge never races an
+    /// extraction of the same entry.
     /// - Returns: one outcome per (key folder, shard count), sorted by folder then count.
     /// - Throws: `FeatureCacheError.fileOperationFailed` when the folder cannot be listed or
-    ///   the merged file cannot be written.
+    ///   locked, or the merged file cannot be written.
     public static func merge(directory: URL, toolVersion: String = FeatureCache.defaultToolVersion) throws -> [ShardMergeOutcome] {
         var outcomes: [ShardMergeOutcome] = []
         for folder in try subfolders(of: directory) {
+            let lock = try FileLock(url: folder.appendingPathComponent(extractionLockName))
+            defer { lock.release() }
             for (shardCount, present) in shardSets(in: folder) {
                 outcomes.append(mergeSet(folder: folder, shardCount: shardCount, present: present, toolVersion: toolVersion))
             }

@@ -20,6 +20,8 @@ public struct FeatureCache: Sendable {
     public static let featuresFileName = "features.safetensors"
     /// Name of the manifest in a key folder.
     public static let manifestFileName = "manifest.json"
+    /// Name of the lock file held while a key folder's features are extracted or merged.
+    static let extractionLockName = ".extract.lock"
 
     /// The cache's root folder (created when needed).
     public var directory: URL
@@ -85,7 +87,7 @@ public struct FeatureCache: Sendable {
         // One process at a time per cache entry (per shard when sharded): a second process
         // waits here, then reuses what the first one wrote instead of computing it again.
         try Self.createFolder(folder)
-        let lockName = shard.map { ".\($0.fileStem).lock" } ?? ".extract.lock"
+        let lockName = shard.map { ".\($0.fileStem).lock" } ?? Self.extractionLockName
         let lock = try FileLock(url: folder.appendingPathComponent(lockName)) { [warn] in
             warn("another process is extracting \(split.name) features into \(folder.path); waiting for it")
         }
@@ -261,7 +263,7 @@ public struct FeatureCache: Sendable {
             if contents.labels == labels { return contents }
             warn("\(url.path): its labels differ from the split's; extracting it again")
         } catch {
-            warn("\(ReadableError.describe(error, file: url.path)); extracting it again")
+            warn("\(ReadableError.describe(error)); extracting it again")
         }
         statistics.discardedFiles.append(url.lastPathComponent)
         try Self.remove(url)
