@@ -15,12 +15,19 @@ final class FileLock {
     let url: URL
     private var descriptor: Int32
 
-    /// Creates `url` if needed and waits until the lock is ours.
+    /// Creates `url` if needed and waits until the lock is ours. In a folder this process may
+    /// not write (a read-only, shared cache) an existing lock file is locked read-only, and
+    /// without one nothing is locked: such a process can only read, and files are only ever
+    /// replaced by an atomic rename.
     /// - Parameter waiting: called once, before blocking, when another process holds the lock.
     /// - Throws: `FeatureCacheError.fileOperationFailed` when the file cannot be opened or locked.
     init(url: URL, waiting: (() -> Void)? = nil) throws {
         self.url = url
         descriptor = open(url.path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        if descriptor < 0, errno == EACCES || errno == EROFS || errno == EPERM {
+            descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
+            if descriptor < 0 { return }
+        }
         guard descriptor >= 0 else {
             throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "open lock file", reason: String(cString: strerror(errno)))
         }
