@@ -211,6 +211,36 @@ struct ReliabilityTests {
         #expect(RunFolder.owner(ofStaging: ".20260101-000000.partial") == nil)
     }
 
+    @Test("A second holder of a cache lock is told it waits, and gets the lock once the first releases it")
+    func lockWaits() throws {
+        let folder = try TemporaryFolder()
+        let url = folder.url.appendingPathComponent(".extract.lock")
+        let first = try FileLock(url: url)
+        let waiting = DispatchSemaphore(value: 0), acquired = DispatchSemaphore(value: 0)
+        let log = WarningLog()
+        Thread.detachNewThread {
+            do {
+                let second = try FileLock(url: url) {
+                    log.append("waiting")
+                    waiting.signal()
+                }
+                log.append("acquired")
+                second.release()
+            } catch {
+                log.append("error \(error)")
+            }
+            acquired.signal()
+        }
+        waiting.wait()  // the second holder found the lock taken (never signalled otherwise)
+        #expect(log.messages == ["waiting"])
+        first.release()
+        acquired.wait()
+        #expect(log.messages == ["waiting", "acquired"])
+        // Free again: a third holder does not wait.
+        let third = try FileLock(url: url) { Issue.record("the released lock is still held") }
+        third.release()
+    }
+
     /// The PID of a child process that has exited (and been reaped).
     static func endedProcessID() throws -> Int32 {
         let process = Process()
