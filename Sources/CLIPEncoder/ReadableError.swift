@@ -35,14 +35,19 @@ public enum ReadableError {
         let bridged = error as NSError
         if bridged.domain == NSCocoaErrorDomain || bridged.domain == NSPOSIXErrorDomain {
             let path = (bridged.userInfo[NSFilePathErrorKey] as? String) ?? (bridged.userInfo[NSURLErrorKey] as? URL)?.path ?? file
-            return (includePath ? path.map { "\($0): " } ?? "" : "") + cocoaReason(bridged)
+            return (includePath ? path.map { "\($0): " } ?? "" : "") + cocoaReason(bridged, path: path)
         }
         return prefix + String(describing: error)
     }
 
     /// What a Cocoa or POSIX error code means, with the underlying POSIX cause when given.
-    private static func cocoaReason(_ error: NSError) -> String {
+    private static func cocoaReason(_ error: NSError, path: String?) -> String {
         if error.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(error.code))) }
+        var isFolder: ObjCBool = false
+        if error.code == CocoaError.fileReadUnknown.rawValue, let path,
+           FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            return "it is a folder, not a file"
+        }
         var reason: String
         switch error.code {
         case CocoaError.fileNoSuchFile.rawValue, CocoaError.fileReadNoSuchFile.rawValue: reason = "no such file or folder"

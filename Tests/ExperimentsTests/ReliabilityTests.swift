@@ -285,6 +285,13 @@ struct ReliabilityTests {
             let text = ReadableError.describe(error)
             #expect(text == "\(missing): no such file or folder", "\(text)")
         }
+        let folder = try TemporaryFolder()
+        do {
+            _ = try Data(contentsOf: folder.url)
+            Issue.record("expected an error")
+        } catch {
+            #expect(ReadableError.reason(error) == "it is a folder, not a file", "\(ReadableError.describe(error))")
+        }
         struct Record: Decodable { let count: Int }
         do {
             _ = try JSONDecoder().decode(Record.self, from: Data("{\"count\": \"many\"}".utf8))
