@@ -61,6 +61,10 @@ enum BadInputCorpus {
         try Data([0xff, 0xfe, 0x00, 0x41]).write(to: root.appendingPathComponent("yaml-binary.yaml"))
         cases.append(Case(name: "yaml-binary", arguments: ["config", "check", root.appendingPathComponent("yaml-binary.yaml").path],
                           expectedStatus: 1, mustMention: ["yaml-binary.yaml"]))
+        let configFolder = root.appendingPathComponent("config-is-folder.yaml")
+        try manager.createDirectory(at: configFolder, withIntermediateDirectories: true)
+        cases.append(Case(name: "config-is-folder", arguments: ["config", "check", configFolder.path],
+                          expectedStatus: 1, mustMention: [configFolder.path, "folder"]))
         cases.append(Case(name: "yaml-missing", arguments: ["config", "check", root.appendingPathComponent("missing.yaml").path],
                           expectedStatus: 1, mustMention: ["missing.yaml"]))
 
@@ -143,6 +147,10 @@ enum BadInputCorpus {
         try image("image-truncated.png", png.prefix(png.count / 3))
         try image("image-garbage.jpg", Data([0xff, 0xd8, 0xff, 0xe0] + [UInt8](repeating: 0x41, count: 300)))
         try image("image-text.png", Data("not an image at all\n".utf8))
+        let imageFolder = root.appendingPathComponent("image-is-folder.png")
+        try manager.createDirectory(at: imageFolder, withIntermediateDirectories: true)
+        cases.append(Case(name: "image-is-folder", arguments: ["encode-image", "--model", fixtureModel.path, "--device", "cpu", imageFolder.path],
+                          expectedStatus: 1, mustMention: [imageFolder.path, "folder"]))
 
         // Adapter files (`predict`): refused before the model is used.
         func adapter(_ name: String, mention: [String], _ edit: (inout [(name: String, shape: [Int], values: [Float])]) -> Void) throws {
