@@ -129,6 +129,17 @@ enum BadInputCorpus {
             for index in stride(from: 100, to: bytes.count, by: 7) { bytes[index] ^= 0x5a }
             try Data(bytes).write(to: url)
         }
+        try model("vocab-id-out-of-range", mention: ["vocab.json", "text_config.vocab_size"]) { folder in
+            // Hugging Face files of the real vocabulary (ids up to 49407) with a config promising 1000 tokens.
+            let gz = folder.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz")
+            try CLIPTokenizer(openAIMergesFile: gz).writeHuggingFaceFiles(to: folder)
+            try manager.removeItem(at: gz)
+            try editConfig(folder) { json in
+                var text = json["text_config"] as? [String: Any] ?? [:]
+                text["vocab_size"] = 1000
+                json["text_config"] = text
+            }
+        }
         try model("merges-empty", mention: ["merges.txt"]) { folder in
             try manager.removeItem(at: folder.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz"))
             try Data("{\"a</w>\": 0}".utf8).write(to: folder.appendingPathComponent("vocab.json"))

@@ -47,9 +47,11 @@ public final class CLIPModel: @unchecked Sendable {
         preprocessorConfiguration = try PreprocessorConfiguration(modelFolder: directory)
         tokenizer = try Self.loadTokenizer(directory: directory)
         guard tokenizer.vocabularySize <= configuration.text.vocabularySize else {
+            let files = manager.fileExists(atPath: directory.appendingPathComponent("vocab.json").path)
+                ? "vocab.json" : "bpe_simple_vocab_16e6.txt.gz"
             throw CLIPEncoderError.invalidModelDirectory(
                 path: directory.path,
-                reason: "the tokenizer files give ids up to \(tokenizer.vocabularySize - 1), but config.json's text_config.vocab_size is "
+                reason: "\(files) gives token ids up to \(tokenizer.vocabularySize - 1), but config.json's text_config.vocab_size is "
                     + "\(configuration.text.vocabularySize) (tokenizer files of another model?)")
         }
         let file = try SafeTensorsFile(url: weightsFile)
