@@ -22,6 +22,8 @@ public enum CLIPEncoderError: Error, CustomStringConvertible, Equatable {
     case tensorShapeMismatch(path: String, tensor: String, expected: [Int], actual: [Int])
     /// A tensor handed to the safetensors writer is inconsistent (name, shape, value count).
     case invalidTensorForWriting(path: String, tensor: String, reason: String)
+    /// A tensor holds NaN or an infinity (at flat `index`); checked when weights are loaded.
+    case nonFiniteTensor(path: String, tensor: String, index: Int, value: Float)
 
     // MARK: Configuration
 
@@ -69,6 +71,8 @@ public enum CLIPEncoderError: Error, CustomStringConvertible, Equatable {
             return "\(path): tensor '\(tensor)' has shape \(actual), expected \(expected)"
         case .invalidTensorForWriting(let path, let tensor, let reason):
             return "\(path): cannot write tensor '\(tensor)': \(reason)"
+        case .nonFiniteTensor(let path, let tensor, let index, let value):
+            return "\(path): tensor '\(tensor)' holds \(value) at element \(index): weights must be finite numbers (a corrupt or diverged checkpoint?)"
         case .invalidConfiguration(let path, let key, let reason):
             return "\(path): \(key): \(reason)"
         case .invalidModelDirectory(let path, let reason):

@@ -86,9 +86,16 @@ public struct PrototypeTrainer: Sendable {
         }
         guard features.rows > 0 else { throw TrainerError.invalidArgument(name: "features", message: "no training rows") }
         let rows = features.rows, width = features.columns
-        let orders = try Schedule.epochOrders(configuration.batchOrder, rows: rows, epochs: configuration.epochs, seed: configuration.seed)
         let stepsPerEpoch = (rows + configuration.batchSize - 1) / configuration.batchSize
-        let totalSteps = stepsPerEpoch * configuration.epochs
+        // Bounded before the per-epoch orders and per-step losses are allocated.
+        let (totalSteps, stepsOverflow) = stepsPerEpoch.multipliedReportingOverflow(by: configuration.epochs)
+        let (orderedRows, rowsOverflow) = rows.multipliedReportingOverflow(by: configuration.epochs)
+        guard !stepsOverflow, !rowsOverflow, totalSteps <= Self.maximumSteps, orderedRows <= Self.maximumOrderedRows else {
+            throw TrainerError.invalidArgument(
+                name: "epochs", message: "\(configuration.epochs) epochs of \(stepsPerEpoch) steps over \(rows) rows exceed the limits "
+                    + "of \(Self.maximumSteps) steps and \(Self.maximumOrderedRows) row visits")
+        }
+        let orders = try Schedule.epochOrders(configuration.batchOrder, rows: rows, epochs: configuration.epochs, seed: configuration.seed)
 
         let device = try DeviceHead(backend: backend, classifier: classifier, capacity: min(configuration.batchSize, rows))
         let table = try backend.upload(features.values, shape: [rows, width])
@@ -131,6 +138,7 @@ public struct PrototypeTrainer: Sendable {
         }
         let losses = Array(try backend.read(stepLosses).prefix(totalSteps))
         let trainedKeys = try backend.read(device.keys)
+        try Self.requireFinite(losses: losses, keys: trainedKeys, stepsPerEpoch: stepsPerEpoch, epochs: configuration.epochs)
         let epochLosses = (0..<configuration.epochs).map { epoch in
             losses[(epoch * stepsPerEpoch)..<((epoch + 1) * stepsPerEpoch)].reduce(0, +) / Float(stepsPerEpoch)
         }
@@ -140,6 +148,22 @@ public struct PrototypeTrainer: Sendable {
         return TrainingResult(
             classifier: trained, epochLosses: epochLosses, stepLosses: losses, learningRates: learningRates,
             seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The most optimiser steps one training run may take (epochs × steps per epoch).
+    public static let maximumSteps = 10_000_000
+    /// The most rows the per-epoch shuffles may hold together (epochs × rows).
+    public static let maximumOrderedRows = 1 << 27
+
+    /// Throws `TrainerError.nonFiniteTraining` naming the first step whose loss is NaN or
+    /// infinite, or the last step when only the trained keys are.
+    static func requireFinite(losses: [Float], keys: [Float], stepsPerEpoch: Int, epochs: Int) throws {
+        func failure(_ quantity: String, step: Int) -> TrainerError {
+            .nonFiniteTraining(quantity: quantity, epoch: step / max(stepsPerEpoch, 1) + 1, epochs: epochs,
+                               step: step % max(stepsPerEpoch, 1) + 1, stepsPerEpoch: stepsPerEpoch)
+        }
+        if let step = losses.firstIndex(where: { !$0.isFinite }) { throw failure("loss", step: step) }
+        if keys.contains(where: { !$0.isFinite }) { throw failure("trained keys", step: max(losses.count - 1, 0)) }
     }
 
     /// The batch-mean cross-entropy of `classifier` on `features` `[rows, dim]` against `labels`,

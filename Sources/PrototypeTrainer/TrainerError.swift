@@ -8,6 +8,9 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
     case labelOutOfRange(input: String, position: Int, label: Int, classCount: Int)
     /// An explicit batch order is not a permutation of the training rows.
     case invalidBatchOrder(epoch: Int, message: String)
+    /// Training diverged: the loss or the trained keys (`quantity`) became NaN or infinite at
+    /// `step` (1-based, of `stepsPerEpoch`) of `epoch` (1-based, of `epochs`).
+    case nonFiniteTraining(quantity: String, epoch: Int, epochs: Int, step: Int, stepsPerEpoch: Int)
 
     public var description: String {
         switch self {
@@ -19,6 +22,9 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
             return "\(input)[\(position)] = \(label) is outside 0..<\(classCount)"
         case .invalidBatchOrder(let epoch, let message):
             return "batch order of epoch \(epoch): \(message)"
+        case .nonFiniteTraining(let quantity, let epoch, let epochs, let step, let stepsPerEpoch):
+            return "training diverged: the \(quantity) became NaN or infinite at epoch \(epoch) of \(epochs), step \(step) of \(stepsPerEpoch) "
+                + "(lower training.learning_rate, adapter.alpha or adapter.beta); nothing was written"
         }
     }
 }

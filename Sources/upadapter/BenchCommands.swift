@@ -21,7 +21,8 @@ struct BenchCommand: ParsableCommand {
         @Flag(help: "Per-operation time breakdown (synchronises after every operation).") var profile = false
 
         func validate() throws {
-            guard batch > 0, repeats > 0 else { throw ValidationError("--batch and --repeats must be positive") }
+            try requireOption("--batch", batch, in: 1...4096)
+            try requireOption("--repeats", repeats, in: 1...1000)
         }
 
         func run() throws {
@@ -87,6 +88,14 @@ extension BenchCommand {
         @Option(help: "Prototype kind: mean or cache.") var kind: String = "mean"
         @Option(help: "Timed epochs; the median is reported.") var repeats: Int = 3
         @Flag(help: "Print one JSON object.") var json = false
+
+        func validate() throws {
+            try requireOption("--rows", rows, in: 1...10_000_000)
+            try requireOption("--classes", classes, in: 1...100_000)
+            try requireOption("--dimension", dimension, in: 1...16_384)
+            try requireOption("--batch-size", batchSize, in: 1...1 << 20)
+            try requireOption("--repeats", repeats, in: 1...1000)
+        }
 
         func run() throws {
             guard let prototypeKind = PrototypeKind(rawValue: kind) else { throw ValidationError("--kind must be mean or cache") }

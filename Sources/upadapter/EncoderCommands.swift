@@ -56,7 +56,7 @@ struct EncodeImageCommand: ParsableCommand {
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
-        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        try requireOption("--batch-size", batchSize, in: 1...4096)
     }
 
     func run() throws {

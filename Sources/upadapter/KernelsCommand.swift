@@ -41,6 +41,10 @@ struct KernelsCommand: ParsableCommand {
         @Option(help: "Timed runs per figure; the median is reported.") var repeats: Int = 5
         @Flag(help: "Print one JSON object instead of a table.") var json = false
 
+        func validate() throws {
+            try requireOption("--repeats", repeats, in: 1...1000)
+        }
+
         func run() throws {
             let backend = try deviceOptions.makeBackend()
             if !json { print("benchmarking \(backend.name): \(backend.deviceDescription)") }

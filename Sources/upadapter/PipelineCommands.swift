@@ -40,6 +40,7 @@ struct RunCommand: ParsableCommand {
         let configuration = try configurationOptions.load()
         try configuration.checkPaths()
         let backend = try openTrainingBackend(deviceOptions, configured: configuration.device)
+        Pipeline.removeStaleStaging(runsDirectory: configuration.runsDirectory, name: configurationOptions.name)
         let pipeline = Pipeline(configuration: configuration, name: configurationOptions.name, backend: backend,
                                 progress: ProgressReporter(quiet: quiet))
         let result = try pipeline.run()
@@ -115,8 +116,12 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Classes to show per image.") var top: Int = 5
     @Argument(help: "PNG or JPEG files.") var images: [String]
 
-    func run() throws {
+    func validate() throws {
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
+        try requireOption("--top", top, in: 1...100_000)
+    }
+
+    func run() throws {
         let contents = try AdapterFile.read(URL(fileURLWithPath: adapter))
         let model = try modelOptions.load()
         if !contents.modelDigest.isEmpty, contents.modelDigest != model.digest {

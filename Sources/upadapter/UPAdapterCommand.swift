@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLIPEncoder
 
 /// The `upadapter` command-line tool.
 @main
@@ -16,4 +17,45 @@ struct UPAdapterCommand: AsyncParsableCommand {
             ZeroShotCommand.self, CompareReferenceCommand.self, BenchCommand.self,
         ]
     )
+
+    /// Parses and runs the command like ArgumentParser's own `main`, but sends every error of
+    /// a run through `ReadableError`, so that no raw Foundation, JSON or YAML dump reaches the
+    /// terminal. Usage errors keep ArgumentParser's messages and exit code 64.
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var syncCommand = command
+                try syncCommand.run()
+            }
+        } catch {
+            exit(withError: CommandFailure.wrapping(error))
+        }
+    }
+}
+
+/// An error of a run, described in one readable sentence.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+
+    /// ArgumentParser's own errors (usage, help, exit codes) unchanged, every other error
+    /// described by `ReadableError`.
+    static func wrapping(_ error: any Error) -> any Error {
+        if error is ValidationError || error is CleanExit || error is ExitCode { return error }
+        return CommandFailure(description: ReadableError.describe(error))
+    }
+}
+
+/// Throws a usage error unless the integer option `name` lies in `range`.
+func requireOption(_ name: String, _ value: Int, in range: ClosedRange<Int>) throws {
+    guard range.contains(value) else {
+        throw ValidationError("\(name) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+    }
 }

@@ -31,7 +31,7 @@ public enum ImageDecoder {
             data = try Data(contentsOf: file)
         } catch {
             throw CLIPEncoderError.fileAccessFailed(
-                path: file.path, operation: "read", reason: error.localizedDescription)
+                path: file.path, operation: "read", reason: ReadableError.reason(error))
         }
         return try decode(data: data, path: file.path, maximumPixelCount: maximumPixelCount)
     }

@@ -52,7 +52,7 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw CLIPEncoderError.fileAccessFailed(path: url.path, operation: "read", reason: error.localizedDescription)
+            throw CLIPEncoderError.fileAccessFailed(path: url.path, operation: "read", reason: ReadableError.reason(error))
         }
         try self.init(json: data, path: url.path)
     }

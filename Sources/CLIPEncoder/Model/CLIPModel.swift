@@ -46,9 +46,17 @@ public final class CLIPModel: @unchecked Sendable {
         configuration = try CLIPConfiguration(contentsOf: configurationFile)
         preprocessorConfiguration = try PreprocessorConfiguration(modelFolder: directory)
         tokenizer = try Self.loadTokenizer(directory: directory)
+        guard tokenizer.vocabularySize <= configuration.text.vocabularySize else {
+            let files = manager.fileExists(atPath: directory.appendingPathComponent("vocab.json").path)
+                ? "vocab.json" : "bpe_simple_vocab_16e6.txt.gz"
+            throw CLIPEncoderError.invalidModelDirectory(
+                path: directory.path,
+                reason: "\(files) gives token ids up to \(tokenizer.vocabularySize - 1), but config.json's text_config.vocab_size is "
+                    + "\(configuration.text.vocabularySize) (tokenizer files of another model?)")
+        }
         let file = try SafeTensorsFile(url: weightsFile)
         let loader = WeightLoader(file: file, backend: backend)
-        learnedLogitScale = file.contains("logit_scale") ? try file.floats("logit_scale").first.map { Float(exp(Double($0))) } : nil
+        learnedLogitScale = try Self.learnedLogitScale(file)
         vision = try VisionTower(loader: loader, configuration: configuration.vision, projectionSize: configuration.projectionSize)
         text = try TextTower(loader: loader, configuration: configuration.text, projectionSize: configuration.projectionSize)
         digest = try Self.digest(configurationFile: configurationFile, weightsFile: weightsFile)
@@ -100,6 +108,27 @@ public final class CLIPModel: @unchecked Sendable {
         if manager.fileExists(atPath: openAI.path) { return try CLIPTokenizer(openAIMergesFile: openAI) }
         throw CLIPEncoderError.invalidModelDirectory(
             path: directory.path, reason: "no tokenizer: expected vocab.json + merges.txt, or bpe_simple_vocab_16e6.txt.gz")
+    }
+
+    /// The accepted range of `exp(logit_scale)`: OpenAI's CLIP clamps it at 100 during training.
+    public static let logitScaleRange: ClosedRange<Float> = 1...1000
+
+    /// `exp(logit_scale)` of the checkpoint, `nil` when it has no `logit_scale`.
+    /// - Throws: `CLIPEncoderError.invalidTensorEntry` when it is not one finite number whose
+    ///   exponential lies in `logitScaleRange`.
+    static func learnedLogitScale(_ file: SafeTensorsFile) throws -> Float? {
+        guard file.contains("logit_scale") else { return nil }
+        let values = try file.floats("logit_scale")
+        guard values.count == 1, let raw = values.first else {
+            throw CLIPEncoderError.invalidTensorEntry(path: file.path, tensor: "logit_scale", reason: "holds \(values.count) values, expected 1")
+        }
+        let scale = Float(exp(Double(raw)))
+        guard raw.isFinite, scale.isFinite, logitScaleRange.contains(scale) else {
+            throw CLIPEncoderError.invalidTensorEntry(
+                path: file.path, tensor: "logit_scale",
+                reason: "value \(raw) gives exp(logit_scale) = \(scale), outside \(logitScaleRange.lowerBound)...\(logitScaleRange.upperBound) (OpenAI's CLIP: 100)")
+        }
+        return scale
     }
 
     /// Each row of `values` (`[rows, width]`) divided by its L2 norm.

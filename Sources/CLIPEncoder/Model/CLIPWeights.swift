@@ -35,22 +35,56 @@ struct WeightLoader {
     let backend: any Backend
 
     /// Tensor `name`, which must have `shape`.
-    /// - Throws: `CLIPEncoderError.tensorNotFound` or `.tensorShapeMismatch` naming the tensor.
+    /// - Throws: `CLIPEncoderError.tensorNotFound` or `.tensorShapeMismatch` naming the tensor,
+    ///   `.nonFiniteTensor` when it holds NaN or an infinity.
     func tensor(_ name: String, shape: [Int]) throws -> Tensor {
-        let info = try file.info(name)
-        guard info.shape == shape else {
-            throw CLIPEncoderError.tensorShapeMismatch(path: file.path, tensor: name, expected: shape, actual: info.shape)
-        }
-        return try backend.upload(try file.floats(name), shape: shape)
+        try backend.upload(try values(name, shape: shape), shape: shape)
     }
 
-    /// The values of tensor `name` on the host, which must have `shape`.
+    /// The values of tensor `name` on the host, which must have `shape` and be finite.
     func values(_ name: String, shape: [Int]) throws -> [Float] {
         let info = try file.info(name)
         guard info.shape == shape else {
             throw CLIPEncoderError.tensorShapeMismatch(path: file.path, tensor: name, expected: shape, actual: info.shape)
         }
-        return try file.floats(name)
+        let values = try file.floats(name)
+        try Self.requireFinite(values, tensor: name, path: file.path)
+        return values
+    }
+
+    /// Throws `CLIPEncoderError.nonFiniteTensor` at the first NaN or infinity of `values`.
+    static func requireFinite(_ values: [Float], tensor: String, path: String) throws {
+        let firstBad: Int? = values.withUnsafeBufferPointer { buffer in
+            // A sum of `x * 0` is NaN exactly when some `x` is NaN or infinite: one cheap pass,
+            // then a search only when it fails.
+            var probe: Float = 0
+            for value in buffer { probe += value * 0 }
+            return probe == 0 ? nil : buffer.firstIndex { !$0.isFinite }
+        }
+        if let index = firstBad {
+            throw CLIPEncoderError.nonFiniteTensor(path: path, tensor: tensor, index: index, value: values[index])
+        }
+    }
+
+    /// Checks, before any layer is loaded, that the file holds the `count` encoder layers that
+    /// `config.json` promises under `prefix` (`vision_model.encoder`): a huge
+    /// `num_hidden_layers` then fails naming the key instead of reserving memory for it.
+    /// - Throws: `CLIPEncoderError.invalidConfiguration` naming `configurationKey`.
+    func requireLayers(_ prefix: String, count: Int, configurationKey: String) throws {
+        let layerPrefix = prefix + ".layers."
+        var present = Set<Int>()
+        for name in file.names where name.hasPrefix(layerPrefix) {
+            if let index = Int(name.dropFirst(layerPrefix.count).prefix { $0 != "." }) { present.insert(index) }
+        }
+        var contiguous = 0
+        while present.contains(contiguous) { contiguous += 1 }
+        guard count <= contiguous else {
+            let configurationPath = URL(fileURLWithPath: file.path).deletingLastPathComponent().appendingPathComponent("config.json").path
+            let held = contiguous == 0 ? "no layer" : "\(contiguous) (\(layerPrefix)0 to \(contiguous - 1))"
+            throw CLIPEncoderError.invalidConfiguration(
+                path: configurationPath, key: configurationKey,
+                reason: "\(count) layers, but \(URL(fileURLWithPath: file.path).lastPathComponent) holds \(held)")
+        }
     }
 
     func linear(_ prefix: String, input: Int, output: Int, bias: Bool = true) throws -> LinearWeights {

@@ -22,6 +22,7 @@ final class TextTower {
         self.configuration = c
         self.projectionSize = projectionSize
         backend = loader.backend
+        try loader.requireLayers("text_model.encoder", count: c.layerCount, configurationKey: "text_config.num_hidden_layers")
         tokenEmbedding = try loader.tensor("text_model.embeddings.token_embedding.weight", shape: [c.vocabularySize, width])
         positionEmbedding = try loader.tensor("text_model.embeddings.position_embedding.weight", shape: [c.maximumPositionCount, width])
         finalLayerNorm = try loader.layerNorm("text_model.final_layer_norm", width: width)

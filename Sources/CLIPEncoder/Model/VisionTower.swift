@@ -23,6 +23,7 @@ final class VisionTower {
         self.configuration = c
         self.projectionSize = projectionSize
         backend = loader.backend
+        try loader.requireLayers("vision_model.encoder", count: c.layerCount, configurationKey: "vision_config.num_hidden_layers")
         let weight = try loader.values("vision_model.embeddings.patch_embedding.weight",
                                        shape: [width, c.channelCount, c.patchSize, c.patchSize])
         patchWeight = try backend.upload(weight, shape: [width, patchLength])

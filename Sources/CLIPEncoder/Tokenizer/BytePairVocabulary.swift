@@ -94,7 +94,7 @@ struct BytePairVocabulary: Sendable {
         do {
             data = try Gzip.decompress(compressed)
         } catch {
-            throw TokenizerError.corruptGzip(path: path, reason: "\(error)")
+            throw TokenizerError.corruptGzip(path: path, reason: ReadableError.reason(error))
         }
         guard let text = String(data: data, encoding: .utf8) else { throw TokenizerError.notUTF8(path: path) }
         // Only the header and the merges in use are split off; the rest of the file stays whole.
@@ -136,6 +136,8 @@ struct BytePairVocabulary: Sendable {
             if trimmed.isEmpty || (index == 0 && trimmed.hasPrefix("#version")) { continue }
             pairs.append(try parseMergeLine(trimmed, line: index + 1, path: mergesPath))
         }
+        // Without merges every word would fall apart into single characters: silently other ids.
+        guard !pairs.isEmpty else { throw TokenizerError.tooFewMerges(path: mergesPath, expected: 1, actual: 0) }
         return try BytePairVocabulary(
             tokenIds: ids, mergePairs: pairs, vocabularyPath: vocabularyPath, mergesPath: mergesPath)
     }
@@ -144,7 +146,7 @@ struct BytePairVocabulary: Sendable {
         do {
             return try Data(contentsOf: url)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: url.path) ? error.localizedDescription : "no such file"
+            let reason = FileManager.default.fileExists(atPath: url.path) ? ReadableError.reason(error) : "no such file"
             throw TokenizerError.unreadableFile(path: url.path, reason: reason)
         }
     }
@@ -164,7 +166,7 @@ struct BytePairVocabulary: Sendable {
         do {
             object = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw TokenizerError.invalidVocabulary(path: path, reason: "not valid JSON (\(error.localizedDescription))")
+            throw TokenizerError.invalidVocabulary(path: path, reason: "not valid JSON (\(ReadableError.reason(error)))")
         }
         guard let dictionary = object as? [String: Any] else {
             throw TokenizerError.invalidVocabulary(path: path, reason: "the top level is not an object")

@@ -9,6 +9,8 @@ public enum GzipError: Error, CustomStringConvertible, Equatable {
     case corruptData(code: Int32, message: String, offset: Int)
     /// The input ended before the gzip stream did.
     case truncated(inputBytes: Int)
+    /// The stream inflates to more than `limit` bytes (a corrupt file or a decompression bomb).
+    case tooLarge(limit: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum GzipError: Error, CustomStringConvertible, Equatable {
             return "gzip: corrupt data near input byte \(offset): \(message) (zlib code \(code))"
         case .truncated(let inputBytes):
             return "gzip: stream ends early (\(inputBytes) input bytes, no end-of-stream marker)"
+        case .tooLarge(let limit):
+            return "gzip: inflates to more than \(limit) bytes (corrupt, or not the file expected)"
         }
     }
 }
@@ -26,14 +30,17 @@ public enum GzipError: Error, CustomStringConvertible, Equatable {
 public enum Gzip {
     /// Decompresses a whole gzip file held in memory; concatenated members are joined.
     ///
-    /// - Parameter data: the bytes of a `.gz` file.
+    /// - Parameters:
+    ///   - data: the bytes of a `.gz` file.
+    ///   - maximumBytes: the most bytes the output may have; inflating stops beyond it.
     /// - Returns: the decompressed bytes.
-    /// - Throws: ``GzipError`` when the data is not gzip, is corrupt, or ends early.
-    public static func decompress(_ data: Data) throws -> Data {
+    /// - Throws: ``GzipError`` when the data is not gzip, is corrupt, ends early or inflates
+    ///   past `maximumBytes`.
+    public static func decompress(_ data: Data, maximumBytes: Int = 1 << 28) throws -> Data {
         if data.isEmpty { throw GzipError.truncated(inputBytes: 0) }
         let input = [UInt8](data)
         var output = Data()
-        output.reserveCapacity(input.count * 3)
+        output.reserveCapacity(min(input.count * 3, maximumBytes))
         var stream = z_stream()
         // 16 + MAX_WBITS: expect a gzip header and trailer rather than a raw zlib stream.
         let initialization = inflateInit2_(
@@ -61,6 +68,7 @@ public enum Gzip {
             }
             let produced = chunkSize - Int(stream.avail_out)
             if produced > 0 { output.append(contentsOf: chunk[0..<produced]) }
+            if output.count > maximumBytes { throw GzipError.tooLarge(limit: maximumBytes) }
             switch status {
             case Z_STREAM_END:
                 // Another gzip member may follow (as `cat a.gz b.gz` makes); skip trailing zeros.

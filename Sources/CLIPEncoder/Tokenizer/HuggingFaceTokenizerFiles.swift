@@ -12,7 +12,7 @@ extension CLIPTokenizer {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw TokenizerError.unwritableFile(path: directory.path, reason: error.localizedDescription)
+            throw TokenizerError.unwritableFile(path: directory.path, reason: ReadableError.reason(error))
         }
         var json = "{"
         for (index, entry) in vocabularyByID.enumerated() {
@@ -29,7 +29,7 @@ extension CLIPTokenizer {
             do {
                 try Data(contents.utf8).write(to: url, options: .atomic)
             } catch {
-                throw TokenizerError.unwritableFile(path: url.path, reason: error.localizedDescription)
+                throw TokenizerError.unwritableFile(path: url.path, reason: ReadableError.reason(error))
             }
         }
     }

@@ -36,7 +36,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
         case .invalidMergesLine(let path, let line, let content):
             return "tokenizer: \(path) line \(line): expected two symbols separated by a space, found \"\(content)\""
         case .tooFewMerges(let path, let expected, let actual):
-            return "tokenizer: \(path) holds \(actual) merges, expected \(expected)"
+            return "tokenizer: \(path) holds \(actual) merges, expected at least \(expected)"
         case .missingToken(let path, let token, let context):
             return "tokenizer: token \"\(token)\" (\(context)) is missing from the vocabulary of \(path)"
         case .textTooLong(let text, let tokenCount, let contextLength):

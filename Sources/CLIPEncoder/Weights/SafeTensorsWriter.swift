@@ -106,7 +106,7 @@ public enum SafeTensorsWriter {
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw CLIPEncoderError.fileAccessFailed(
-                path: url.path, operation: "write", reason: "\(error.localizedDescription)")
+                path: url.path, operation: "write", reason: ReadableError.reason(error))
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))

@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// Loads a configuration file and the chain of files it names with `base:`, and merges them
@@ -22,12 +23,15 @@ enum ConfigurationLoader {
         if chain.contains(file) {
             throw ExperimentsError.baseCycle(chain: (chain + [file]).map(\.path))
         }
+        if FileSystem.isDirectory(file) {
+            throw ExperimentsError.unreadable(path: file.path, reason: "it is a folder, not a YAML configuration file")
+        }
         guard FileSystem.isFile(file) else { throw ExperimentsError.configurationFileNotFound(path: file.path) }
         let text: String
         do {
             text = try String(contentsOf: file, encoding: .utf8)
         } catch {
-            throw ExperimentsError.unreadable(path: file.path, reason: error.localizedDescription)
+            throw ExperimentsError.unreadable(path: file.path, reason: ReadableError.reason(error))
         }
         let node = try ConfigurationNode.parse(yaml: text, file: file, sourceName: file.path)
             ?? .mapping([], origin: .file(file, line: nil))
@@ -44,6 +48,10 @@ enum ConfigurationLoader {
                 keyPath: "base", file: "\(baseNode.origin)", expected: "a path to a YAML file", actual: baseNode.typeDescription)
         }
         let baseFile = resolvePath(basePath, relativeTo: file.deletingLastPathComponent()).standardizedFileURL
+        if FileSystem.isDirectory(baseFile) {
+            throw ExperimentsError.invalidValue(keyPath: "base", file: "\(baseNode.origin)", value: basePath,
+                                                reason: "\(baseFile.path) is a folder, not a YAML configuration file")
+        }
         let base = try load(file: baseFile, chain: chain)
         return base.merged(with: node.removing("base"))
     }

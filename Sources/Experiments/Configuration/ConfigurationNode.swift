@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 import Yams
 
@@ -105,28 +106,48 @@ struct ConfigurationNode: Sendable {
 // MARK: - From and to YAML
 
 extension ConfigurationNode {
+    /// The most bytes of YAML text a configuration file may have (checked before parsing).
+    static let maximumTextBytes = 1 << 20
+    /// The most values (scalars, lists and mappings) a configuration may expand to. Yams
+    /// resolves aliases (`*name`) while composing by sharing the anchored node, which costs
+    /// nothing; walking the result would visit every repetition, so an alias bomb (nested
+    /// anchors of ten aliases each) would grow without end. The walk stops at this budget.
+    static let maximumNodeCount = 100_000
+
     /// Parses YAML text into a tree whose parts carry `file` and their line.
-    /// - Throws: `ExperimentsError.invalidYAML` for syntax errors, duplicate keys and
-    ///   non-scalar keys.
+    /// - Throws: `ExperimentsError.invalidYAML` for syntax errors, duplicate keys, non-scalar
+    ///   keys, text over `maximumTextBytes` and documents over `maximumNodeCount` values.
     static func parse(yaml: String, file: URL?, sourceName: String) throws -> ConfigurationNode? {
+        guard yaml.utf8.count <= maximumTextBytes else {
+            throw ExperimentsError.invalidYAML(
+                file: sourceName, reason: "\(yaml.utf8.count) bytes, more than the \(maximumTextBytes) a configuration may have")
+        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
         } catch {
-            throw ExperimentsError.invalidYAML(file: sourceName, reason: "\(error)")
+            throw ExperimentsError.invalidYAML(file: sourceName, reason: ReadableError.reason(error))
         }
         guard let node else { return nil }
-        return try convert(node, file: file, sourceName: sourceName)
+        var budget = maximumNodeCount
+        return try convert(node, file: file, sourceName: sourceName, budget: &budget)
     }
 
-    private static func convert(_ node: Node, file: URL?, sourceName: String) throws -> ConfigurationNode {
+    private static func convert(_ node: Node, file: URL?, sourceName: String, budget: inout Int) throws -> ConfigurationNode {
         let origin: ConfigurationOrigin = file.map { .file($0, line: node.mark?.line) } ?? .override(sourceName)
+        budget -= 1
+        guard budget >= 0 else {
+            throw ExperimentsError.invalidYAML(
+                file: sourceName,
+                reason: "the document expands to more than \(maximumNodeCount) values; YAML aliases (*name) repeat parts of it, "
+                    + "and configurations do not support aliases")
+        }
         switch node {
         case .scalar(let scalar):
             return ConfigurationNode(content: .scalar(text: scalar.string, kind: kind(of: node)), origin: origin)
         case .sequence(let sequence):
             return ConfigurationNode(
-                content: .sequence(try sequence.map { try convert($0, file: file, sourceName: sourceName) }), origin: origin)
+                content: .sequence(try sequence.map { try convert($0, file: file, sourceName: sourceName, budget: &budget) }), origin: origin)
         case .mapping(let mapping):
             var entries: [Entry] = []
             for (keyNode, valueNode) in mapping {
@@ -139,7 +160,7 @@ extension ConfigurationNode {
                 }
                 let keyOrigin: ConfigurationOrigin = file.map { .file($0, line: keyNode.mark?.line) } ?? .override(sourceName)
                 entries.append(Entry(
-                    key: key, value: try convert(valueNode, file: file, sourceName: sourceName), keyOrigin: keyOrigin))
+                    key: key, value: try convert(valueNode, file: file, sourceName: sourceName, budget: &budget), keyOrigin: keyOrigin))
             }
             return ConfigurationNode(content: .mapping(entries), origin: origin)
         case .alias:

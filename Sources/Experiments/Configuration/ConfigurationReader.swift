@@ -136,20 +136,41 @@ final class ConfigurationReader {
         return nil
     }
 
-    func int(_ key: String, default fallback: Int, minimum: Int? = nil) -> Int {
+    /// An integer in `minimum...maximum` (each bound optional); `fallback` when absent or out of range.
+    func int(_ key: String, default fallback: Int, minimum: Int? = nil, maximum: Int? = nil) -> Int {
         guard let integer = int(key) else { return fallback }
         if let minimum, integer < minimum {
             invalid(key, value: String(integer), reason: "must be at least \(minimum)")
             return fallback
         }
+        if let maximum, integer > maximum {
+            invalid(key, value: String(integer), reason: "must be at most \(maximum)")
+            return fallback
+        }
         return integer
     }
 
+    /// A finite number: NaN and infinities (`.nan`, `.inf`) are refused naming the key.
     func double(_ key: String) -> Double? {
         guard let value = node(key) else { return nil }
-        if let number = Self.number(value) { return number }
+        if let number = Self.number(value) {
+            guard number.isFinite else {
+                invalid(key, value: formatNumber(number), reason: "must be a finite number")
+                return nil
+            }
+            return number
+        }
         wrongType(key, value, expected: "a number")
         return nil
+    }
+
+    /// Records a problem when `value` (of `key`) lies outside `range`.
+    func require(_ key: String, _ value: Double?, in range: ClosedRange<Double>, open lowerOpen: Bool = false) {
+        guard let value else { return }
+        if !(range.contains(value) && !(lowerOpen && value == range.lowerBound)) {
+            let lower = lowerOpen ? "(\(formatNumber(range.lowerBound))" : "[\(formatNumber(range.lowerBound))"
+            invalid(key, value: formatNumber(value), reason: "must be in \(lower), \(formatNumber(range.upperBound))]")
+        }
     }
 
     func double(_ key: String, default fallback: Double) -> Double {
@@ -218,6 +239,10 @@ final class ConfigurationReader {
                 wrongType(key, element, expected: "a list of numbers")
                 return nil
             }
+            guard number.isFinite else {
+                invalid(key, value: formatNumber(number), reason: "must hold finite numbers")
+                return nil
+            }
             result.append(number)
         }
         return result
@@ -249,10 +274,10 @@ final class ConfigurationReader {
         }
         var result: [String: Double] = [:]
         for entry in mapEntries {
-            guard let number = Self.number(entry.value) else {
+            guard let number = Self.number(entry.value), number.isFinite else {
                 context.record(.wrongType(
                     keyPath: keyPath("\(key).\(entry.key)"), file: "\(entry.value.origin)",
-                    expected: "a number", actual: entry.value.typeDescription))
+                    expected: "a finite number", actual: entry.value.typeDescription))
                 continue
             }
             result[entry.key] = number

@@ -43,7 +43,7 @@ extension ExperimentConfiguration {
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            topK = reader.int("top_k", default: SelectionConfiguration().topK, minimum: 1)
+            topK = reader.int("top_k", default: SelectionConfiguration().topK, minimum: 1, maximum: 1_000_000)
             minConfidence = reader.double("min_confidence")
             if let minConfidence, !(minConfidence >= 0 && minConfidence < 1) {
                 reader.invalid("min_confidence", value: formatNumber(minConfidence), reason: "must be in [0, 1): no softmax probability of several classes reaches 1")
@@ -66,7 +66,7 @@ extension ExperimentConfiguration {
 
         init(reading reader: ConfigurationReader) {
             kind = reader.choice("kind", default: .mean)
-            augmentViews = reader.int("augment_views", default: 0, minimum: 0)
+            augmentViews = reader.int("augment_views", default: 0, minimum: 0, maximum: 64)
         }
 
         var node: ConfigurationNode { .section([("kind", .string(kind.rawValue)), ("augment_views", .int(augmentViews))]) }
@@ -136,12 +136,13 @@ extension ExperimentConfiguration {
                 }
             }
             topKGrid = reader.ints("top_k_grid") ?? defaults.topKGrid
+            for k in topKGrid where k > 1_000_000 { reader.invalid("top_k_grid", value: String(k), reason: "every K must be at most 1000000") }
             poolShareGrid = reader.doubles("pool_share_grid") ?? defaults.poolShareGrid
             alphaGrid = reader.doubles("alpha_grid") ?? defaults.alphaGrid
             betaGrid = reader.doubles("beta_grid") ?? defaults.betaGrid
             holdoutFraction = reader.double("holdout_fraction", default: defaults.holdoutFraction)
-            scoringSample = reader.int("scoring_sample", default: defaults.scoringSample, minimum: 10)
-            neighbourhoodSample = reader.int("neighbourhood_sample", default: defaults.neighbourhoodSample, minimum: 2)
+            scoringSample = reader.int("scoring_sample", default: defaults.scoringSample, minimum: 10, maximum: 10_000_000)
+            neighbourhoodSample = reader.int("neighbourhood_sample", default: defaults.neighbourhoodSample, minimum: 2, maximum: 100_000)
             if !(holdoutFraction > 0 && holdoutFraction < 1) {
                 reader.invalid("holdout_fraction", value: formatNumber(holdoutFraction), reason: "must be in (0, 1)")
             }
@@ -228,13 +229,12 @@ extension ExperimentConfiguration {
     static func readTraining(_ reader: ConfigurationReader) -> TrainingConfiguration {
         let defaults = TrainingConfiguration()
         var training = defaults
-        training.epochs = reader.int("epochs", default: defaults.epochs, minimum: 1)
-        training.batchSize = reader.int("batch_size", default: defaults.batchSize, minimum: 1)
+        training.epochs = reader.int("epochs", default: defaults.epochs, minimum: 1, maximum: 100_000)
+        training.batchSize = reader.int("batch_size", default: defaults.batchSize, minimum: 1, maximum: 1 << 20)
         let learningRate = reader.double("learning_rate", default: Double(defaults.learningRate))
         let weightDecay = reader.double("weight_decay", default: Double(defaults.weightDecay))
         let epsilon = reader.double("epsilon", default: Double(defaults.epsilon))
         training.seed = UInt64(reader.int("seed", default: Int(defaults.seed), minimum: 0))
-        if training.epochs > 100_000 { reader.invalid("epochs", value: String(training.epochs), reason: "at most 100000") }
         if !(learningRate > 0 && learningRate <= 10) { reader.invalid("learning_rate", value: formatNumber(learningRate), reason: "must be in (0, 10]") }
         if !(weightDecay >= 0 && weightDecay <= 10) { reader.invalid("weight_decay", value: formatNumber(weightDecay), reason: "must be in [0, 10]") }
         if !(epsilon > 0 && epsilon <= 1) { reader.invalid("epsilon", value: formatNumber(epsilon), reason: "must be in (0, 1]") }
@@ -269,8 +269,12 @@ extension ExperimentConfiguration {
         init(reading reader: ConfigurationReader) {
             supervisedShots = reader.ints("supervised_shots") ?? Baselines().supervisedShots
             supervisedFinetune = reader.bool("supervised_finetune", default: true)
-            for shots in supervisedShots where shots < 1 {
-                reader.invalid("supervised_shots", value: String(shots), reason: "shot counts must be at least 1")
+            for shots in supervisedShots where shots < 1 || shots > 100_000 {
+                reader.invalid("supervised_shots", value: String(shots), reason: "shot counts must be in [1, 100000]")
+            }
+            if Set(supervisedShots).count != supervisedShots.count {
+                reader.invalid("supervised_shots", value: supervisedShots.map(String.init).joined(separator: ", "),
+                               reason: "a shot count appears twice")
             }
             if Set(supervisedShots).count != supervisedShots.count {
                 reader.invalid("supervised_shots", value: supervisedShots.map(String.init).joined(separator: ", "), reason: "shot counts must not repeat")
@@ -293,8 +297,8 @@ extension ExperimentConfiguration {
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            batchSize = reader.int("batch_size", default: 64, minimum: 1)
-            chunkSize = reader.int("chunk_size", default: 1024, minimum: 1)
+            batchSize = reader.int("batch_size", default: 64, minimum: 1, maximum: 4096)
+            chunkSize = reader.int("chunk_size", default: 1024, minimum: 1, maximum: 1 << 20)
         }
 
         var node: ConfigurationNode { .section([("batch_size", .int(batchSize)), ("chunk_size", .int(chunkSize))]) }

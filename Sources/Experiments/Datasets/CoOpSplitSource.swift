@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// Reads a dataset through its CoOp split file `split_zhou_<Name>.json`:
@@ -73,7 +74,7 @@ enum CoOpSplitFile {
         do {
             json = try JSONSerialization.jsonObject(with: Data(contentsOf: file))
         } catch {
-            throw ExperimentsError.malformedSplitFile(file: file.path, reason: "not valid JSON (\(error.localizedDescription))")
+            throw ExperimentsError.malformedSplitFile(file: file.path, reason: "not valid JSON (\(ReadableError.reason(error)))")
         }
         guard let object = json as? [String: Any] else {
             throw ExperimentsError.malformedSplitFile(file: file.path, reason: "top level is not an object with train/val/test lists")

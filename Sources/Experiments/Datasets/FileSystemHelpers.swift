@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// File extensions (lowercased) that count as images when a reader lists a folder.
@@ -25,7 +26,7 @@ enum FileSystem {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw ExperimentsError.unreadable(path: directory.path, reason: "\(error.localizedDescription)")
+            throw ExperimentsError.unreadable(path: directory.path, reason: ReadableError.reason(error))
         }
         return names.filter { !$0.hasPrefix(".") }.sorted(by: codePointLess)
     }
@@ -51,7 +52,7 @@ enum FileSystem {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw ExperimentsError.unreadable(path: url.path, reason: error.localizedDescription)
+            throw ExperimentsError.unreadable(path: url.path, reason: ReadableError.reason(error))
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw ExperimentsError.unreadable(path: url.path, reason: "not UTF-8 text")

@@ -10,12 +10,21 @@ enum GzipInflater {
     }
 
     /// The inflated bytes of `data`.
-    /// - Parameter file: named in errors.
-    /// - Throws: `ExperimentsError.decompressionFailed` with zlib's message.
-    static func inflate(_ data: Data, file: String) throws -> [UInt8] {
+    /// - Parameters:
+    ///   - file: named in errors.
+    ///   - ceiling: given the bytes inflated so far, the most the output may hold, or `nil`
+    ///     while that cannot be told yet (the header is incomplete); asked after every block
+    ///     until it answers, so a decompression bomb stops at the size its header announces.
+    ///   - maximumBytes: an absolute ceiling, whatever the header says.
+    /// - Throws: `ExperimentsError.decompressionFailed` with zlib's message, or when the output
+    ///   grows past the ceiling; whatever `ceiling` throws.
+    static func inflate(
+        _ data: Data, file: String, maximumBytes: Int = 1 << 31, ceiling: (([UInt8]) throws -> Int?)? = nil
+    ) throws -> [UInt8] {
         var input = [UInt8](data)
         var output: [UInt8] = []
-        output.reserveCapacity(max(input.count * 4, 1 << 16))
+        var limit: Int? = ceiling == nil ? maximumBytes : nil
+        output.reserveCapacity(min(max(input.count * 4, 1 << 16), maximumBytes))
         var chunk = [UInt8](repeating: 0, count: 1 << 18)
         var stream = z_stream()
         var status = inflateInit2_(&stream, 16 + MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
@@ -37,6 +46,11 @@ enum GzipInflater {
                     return chunkBuffer.count - Int(stream.avail_out)
                 }
                 output.append(contentsOf: chunk[0..<produced])
+                if limit == nil, let announced = try ceiling?(output) { limit = min(announced, maximumBytes) }
+                if output.count > (limit ?? maximumBytes) {
+                    throw ExperimentsError.decompressionFailed(
+                        file: file, reason: "inflates to more than \(limit ?? maximumBytes) bytes, the size its header announces (or the limit)")
+                }
                 switch status {
                 case Z_OK:
                     if stream.avail_in == 0 && produced == 0 {

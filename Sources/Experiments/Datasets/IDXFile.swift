@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// One file of the IDX format used by MNIST and Fashion-MNIST, gzipped or not: a big-endian
@@ -24,10 +25,31 @@ public struct IDXFile: Sendable, Equatable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw ExperimentsError.unreadable(path: url.path, reason: error.localizedDescription)
+            throw ExperimentsError.unreadable(path: url.path, reason: ReadableError.reason(error))
         }
-        let bytes = GzipInflater.isGzip(data) ? try GzipInflater.inflate(data, file: url.path) : [UInt8](data)
+        let bytes = GzipInflater.isGzip(data)
+            ? try GzipInflater.inflate(data, file: url.path, ceiling: { try Self.announcedSize(header: $0, file: url.path) })
+            : [UInt8](data)
         try self.init(bytes: bytes, expectedMagic: expectedMagic, file: url.path)
+    }
+
+    /// The total size in bytes (header and values) that the start of an IDX file announces,
+    /// `nil` while `header` is too short to tell: the ceiling of inflating a gzipped file.
+    /// - Throws: `ExperimentsError.malformedIDX` when the sizes overflow.
+    static func announcedSize(header bytes: [UInt8], file: String) throws -> Int? {
+        guard bytes.count >= 4 else { return nil }
+        let dimensionCount = Int(bytes[3])
+        let headerSize = 4 + 4 * dimensionCount
+        guard bytes.count >= headerSize else { return nil }
+        var total = 1
+        for index in 0..<dimensionCount {
+            let offset = 4 + 4 * index
+            let size = (Int(bytes[offset]) << 24) | (Int(bytes[offset + 1]) << 16) | (Int(bytes[offset + 2]) << 8) | Int(bytes[offset + 3])
+            let (product, overflow) = total.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw ExperimentsError.malformedIDX(file: file, reason: "the sizes in the header overflow") }
+            total = product
+        }
+        return total > Int.max - headerSize ? Int.max : headerSize + total
     }
 
     /// Parses IDX bytes (already inflated).

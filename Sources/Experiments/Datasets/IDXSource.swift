@@ -76,6 +76,9 @@ public struct IDXSource: DatasetSource {
             throw ExperimentsError.idxCountMismatch(
                 imagesFile: splitFiles.images.path, images: imageCount, labelsFile: splitFiles.labels.path, labels: labelCount)
         }
+        guard imageCount > 0 else {
+            throw ExperimentsError.malformedIDX(file: splitFiles.images.path, reason: "it holds no image")
+        }
         let rows = images.dimensions[1]
         let columns = images.dimensions[2]
         guard rows > 0, columns > 0 else {

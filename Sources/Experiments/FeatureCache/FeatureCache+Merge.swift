@@ -32,12 +32,16 @@ extension FeatureCache {
     /// shard count `n` found in its `shards/` folder, checks that `shard-0-of-n` … `shard-(n−1)-of-n`
     /// all exist, carry the folder's key, and cover the split contiguously, then writes
     /// `features.safetensors` and `manifest.json` and removes the shard files.
+    /// Each key folder is merged holding its extraction lock, so a merge never races an
+    /// extraction of the same entry.
     /// - Returns: one outcome per (key folder, shard count), sorted by folder then count.
     /// - Throws: `FeatureCacheError.fileOperationFailed` when the folder cannot be listed or
-    ///   the merged file cannot be written.
+    ///   locked, or the merged file cannot be written.
     public static func merge(directory: URL, toolVersion: String = FeatureCache.defaultToolVersion) throws -> [ShardMergeOutcome] {
         var outcomes: [ShardMergeOutcome] = []
         for folder in try subfolders(of: directory) {
+            let lock = try FileLock(url: folder.appendingPathComponent(extractionLockName))
+            defer { lock.release() }
             for (shardCount, present) in shardSets(in: folder) {
                 outcomes.append(mergeSet(folder: folder, shardCount: shardCount, present: present, toolVersion: toolVersion))
             }
@@ -98,8 +102,9 @@ extension FeatureCache {
             metadata["created"] = ISO8601DateFormatter().string(from: Date())
             metadata["tool_version"] = toolVersion
             try FeatureFile.write(features: features, labels: labels, metadata: metadata, header: header, to: finalFile)
-            try FeatureCacheManifest(metadata: metadata, keyHash: header.keyHash, count: header.count, dimension: header.dimension)
-                .write(folder: folder)
+            var manifest = FeatureCacheManifest(metadata: metadata, keyHash: header.keyHash, count: header.count, dimension: header.dimension)
+            manifest.featuresChecksum = FeatureFile.checksum(features: features, labels: labels.map(Float.init))
+            try manifest.write(folder: folder)
             for index in 0..<shardCount {
                 let shard = try FeatureShard(index: index, count: shardCount)
                 try remove(shardFile(folder: folder, shard: shard))
@@ -108,7 +113,7 @@ extension FeatureCache {
             outcome.count = header.count
             outcome.status = .merged
         } catch {
-            outcome.status = .inconsistent(reason: "\(error)")
+            outcome.status = .inconsistent(reason: ReadableError.reason(error))
         }
         return outcome
     }
@@ -145,7 +150,7 @@ extension FeatureCache {
         do {
             names = try manager.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw FeatureCacheError.fileOperationFailed(path: directory.path, operation: "list", reason: error.localizedDescription)
+            throw FeatureCacheError.fileOperationFailed(path: directory.path, operation: "list", reason: ReadableError.reason(error))
         }
         return names.sorted().compactMap { name in
             var isFolder: ObjCBool = false

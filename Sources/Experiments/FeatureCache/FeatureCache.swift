@@ -20,6 +20,8 @@ public struct FeatureCache: Sendable {
     public static let featuresFileName = "features.safetensors"
     /// Name of the manifest in a key folder.
     public static let manifestFileName = "manifest.json"
+    /// Name of the lock file held while a key folder's features are extracted or merged.
+    static let extractionLockName = ".extract.lock"
 
     /// The cache's root folder (created when needed).
     public var directory: URL
@@ -39,6 +41,11 @@ public struct FeatureCache: Sendable {
     /// Stop with `FeatureCacheError.stoppedAfterChunks` once this many chunks have been
     /// computed in one call (chunks stay on disk for the next call): bounded runs and tests.
     public var stopAfterComputedChunks: Int?
+    /// Told about cache files that are discarded and computed again (altered values, wrong
+    /// header, truncation) and about waiting for another process; prints to standard error.
+    public var warn: @Sendable (String) -> Void = { message in
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
+    }
 
     /// A cache rooted at `directory`.
     public init(directory: URL) {
@@ -77,6 +84,15 @@ public struct FeatureCache: Sendable {
         }
         let key = key(split: split, model: model, view: view)
         let folder = folder(for: key)
+        // One process at a time per cache entry (per shard when sharded): a second process
+        // waits here, then reuses what the first one wrote instead of computing it again.
+        try Self.createFolder(folder)
+        let lockName = shard.map { ".\($0.fileStem).lock" } ?? Self.extractionLockName
+        let lock = try FileLock(url: folder.appendingPathComponent(lockName)) { [warn] in
+            warn("another process is extracting \(split.name) features into \(folder.path); waiting for it")
+        }
+        defer { lock.release() }
+        Self.removeStaleTemporaryFiles(in: folder)
         let total = split.items.count
         let range = shard?.range(totalCount: total) ?? 0..<total
         let dimension = model.embeddingSize
@@ -115,6 +131,7 @@ public struct FeatureCache: Sendable {
         let chunksFolder = shard.map { Self.shardsFolder(folder).appendingPathComponent($0.fileStem + ".chunks", isDirectory: true) }
             ?? folder.appendingPathComponent("chunks", isDirectory: true)
         try Self.createFolder(chunksFolder)
+        Self.removeStaleTemporaryFiles(in: chunksFolder)
 
         var features: [Float] = []
         features.reserveCapacity(range.count * dimension)
@@ -167,7 +184,9 @@ public struct FeatureCache: Sendable {
             metadata: FeatureFile.metadata(header: outputHeader, key: key, toolVersion: toolVersion), header: outputHeader,
             to: outputFile)
         if shard == nil {
-            try FeatureCacheManifest(key: key, complete: true, dimension: dimension, toolVersion: toolVersion).write(folder: folder)
+            var manifest = FeatureCacheManifest(key: key, complete: true, dimension: dimension, toolVersion: toolVersion)
+            manifest.featuresChecksum = FeatureFile.checksum(features: features, labels: labels.map(Float.init))
+            try manifest.write(folder: folder)
         }
         try Self.remove(chunksFolder)
         Self.removeStaleTemporaryFiles(in: outputFile.deletingLastPathComponent())
@@ -239,8 +258,12 @@ public struct FeatureCache: Sendable {
         _ url: URL, expected: FeatureFile.Header, labels: [Int], statistics: inout ExtractionStatistics
     ) throws -> FeatureFile.Contents? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        if let contents = try? FeatureFile.read(url, expected: expected), contents.labels == labels {
-            return contents
+        do {
+            let contents = try FeatureFile.read(url, expected: expected)
+            if contents.labels == labels { return contents }
+            warn("\(url.path): its labels differ from the split's; extracting it again")
+        } catch {
+            warn("\(ReadableError.describe(error)); extracting it again")
         }
         statistics.discardedFiles.append(url.lastPathComponent)
         try Self.remove(url)
@@ -276,14 +299,20 @@ public struct FeatureCache: Sendable {
     }
 
     /// Removes temporary files (`.<name>.<pid>.<random>.tmp`) that a killed writer left in
-    /// `folder` more than an hour ago; younger ones may belong to a run still writing.
+    /// `folder`: those older than an hour, and those older than ten minutes whose writer (the
+    /// PID in the name) is no longer running on this machine. Younger ones may belong to a run
+    /// still writing (on this machine or, on a shared file system, on another).
     static func removeStaleTemporaryFiles(in folder: URL) {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: folder.path) else { return }
-        let limit = Date().addingTimeInterval(-3600)
+        let now = Date()
         for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
             let url = folder.appendingPathComponent(name)
-            if let modified = (try? manager.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date, modified < limit {
+            guard let modified = (try? manager.attributesOfItem(atPath: url.path))?[.modificationDate] as? Date else { continue }
+            let parts = name.split(separator: ".")
+            let writer = parts.count >= 4 ? Int32(parts[parts.count - 3]) : nil
+            let age = now.timeIntervalSince(modified)
+            if age > 3600 || (age > 600 && !(writer.map(processIsAlive) ?? true)) {
                 try? manager.removeItem(at: url)
             }
         }
@@ -293,7 +322,7 @@ public struct FeatureCache: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "create folder", reason: error.localizedDescription)
+            throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "create folder", reason: ReadableError.reason(error))
         }
     }
 
@@ -302,7 +331,7 @@ public struct FeatureCache: Sendable {
         do {
             try FileManager.default.removeItem(at: url)
         } catch {
-            throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "remove", reason: error.localizedDescription)
+            throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "remove", reason: ReadableError.reason(error))
         }
     }
 }

@@ -17,6 +17,8 @@ public enum FeatureCacheError: Error, CustomStringConvertible, Equatable, Sendab
     case fileOperationFailed(path: String, operation: String, reason: String)
     /// Extraction stopped on purpose after computing this many chunks (`FeatureCache.stopAfterComputedChunks`).
     case stoppedAfterChunks(count: Int)
+    /// Features about to be cached hold NaN or an infinity (row `row` of the file): refused at write.
+    case nonFiniteFeatures(path: String, row: Int)
 
     public var description: String {
         switch self {
@@ -36,6 +38,8 @@ public enum FeatureCacheError: Error, CustomStringConvertible, Equatable, Sendab
             return "cannot \(operation) \(path): \(reason)"
         case .stoppedAfterChunks(let count):
             return "feature extraction stopped after \(count) chunk(s) as asked; run it again to resume"
+        case .nonFiniteFeatures(let path, let row):
+            return "\(path): refusing to cache features with NaN or infinite values (row \(row)); the model's weights or the images are broken"
         }
     }
 }

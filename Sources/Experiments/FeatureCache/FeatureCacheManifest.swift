@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// `manifest.json` of a key folder: what the features are, for people and tools browsing the
@@ -27,6 +28,9 @@ public struct FeatureCacheManifest: Codable, Sendable, Equatable {
     /// When this manifest was written (ISO 8601).
     public var updated: String
     public var toolVersion: String
+    /// CRC-32 of the final file's values (each cache file also carries its own in its
+    /// metadata, which is verified whenever the file is used); absent while in progress.
+    public var featuresChecksum: String?
 
     enum CodingKeys: String, CodingKey {
         case status, key, dataset, split, transform, view, augmentation, count, dim, preprocessing, updated
@@ -36,6 +40,7 @@ public struct FeatureCacheManifest: Codable, Sendable, Equatable {
         case fileListDigest = "file_list_digest"
         case featuresFile = "features_file"
         case toolVersion = "tool_version"
+        case featuresChecksum = "features_crc32"
     }
 
     init(key: FeatureCacheKey, complete: Bool, dimension: Int, toolVersion: String) {
@@ -64,7 +69,7 @@ public struct FeatureCacheManifest: Codable, Sendable, Equatable {
         do {
             return try JSONDecoder().decode(FeatureCacheManifest.self, from: Data(contentsOf: url))
         } catch {
-            throw FeatureCacheError.unusableCacheFile(path: url.path, reason: "\(error)")
+            throw FeatureCacheError.unusableCacheFile(path: url.path, reason: ReadableError.reason(error))
         }
     }
 
@@ -76,7 +81,7 @@ public struct FeatureCacheManifest: Codable, Sendable, Equatable {
         do {
             try encoder.encode(self).write(to: url, options: .atomic)
         } catch {
-            throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "write", reason: "\(error)")
+            throw FeatureCacheError.fileOperationFailed(path: url.path, operation: "write", reason: ReadableError.reason(error))
         }
     }
 }

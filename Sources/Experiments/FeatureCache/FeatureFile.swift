@@ -1,4 +1,5 @@
 import CLIPEncoder
+import CZlib
 import Foundation
 
 /// The safetensors files of the cache: the final `features.safetensors`, the chunks of an
@@ -72,9 +73,19 @@ enum FeatureFile {
         ]
     }
 
-    /// Writes rows atomically (temporary file, then rename).
-    /// - Throws: `CLIPEncoderError.fileAccessFailed` when writing fails.
+    /// Name of the metadata entry holding the CRC-32 of the values (`checksum(features:labels:)`).
+    static let checksumKey = "values_crc32"
+
+    /// Writes rows atomically (temporary file, then rename), with the values' checksum in the
+    /// metadata.
+    /// - Throws: `FeatureCacheError.nonFiniteFeatures` when a feature is NaN or infinite (nothing
+    ///   is written), `CLIPEncoderError.fileAccessFailed` when writing fails.
     static func write(features: [Float], labels: [Int], metadata: [String: String], header: Header, to url: URL) throws {
+        if let index = features.firstIndex(where: { !$0.isFinite }) {
+            throw FeatureCacheError.nonFiniteFeatures(path: url.path, row: index / max(header.dimension, 1))
+        }
+        var metadata = metadata
+        metadata[checksumKey] = checksum(features: features, labels: labels.map(Float.init))
         try SafeTensorsWriter.write(
             [
                 (name: "features", shape: [header.count, header.dimension], values: features),
@@ -129,7 +140,26 @@ enum FeatureFile {
         return header
     }
 
-    /// The tensors of `file`, checked against `header`'s shape.
+    /// CRC-32 (zlib's) of the features' then the labels' little-endian F32 bytes, as 8 hex digits.
+    static func checksum(features: [Float], labels: [Float]) -> String {
+        var crc = crc32(0, nil, 0)
+        for values in [features, labels] {
+            values.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {  // zlib takes at most 4 GiB per call
+                    let length = min(bytes.count - offset, 1 << 30)
+                    crc = crc32(crc, bytes.baseAddress?.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(length))
+                    offset += length
+                }
+            }
+        }
+        let digits = String(crc, radix: 16)
+        return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+
+    /// The tensors of `file`, checked against `header`'s shape and the checksum in its metadata.
+    /// - Throws: `FeatureCacheError.unusableCacheFile` for another shape, a missing or different
+    ///   checksum (values altered after writing), or a label that is not a whole number.
     static func contents(of file: SafeTensorsFile, header: Header) throws -> Contents {
         let featuresInfo = try file.info("features"), labelsInfo = try file.info("labels")
         guard featuresInfo.shape == [header.count, header.dimension], labelsInfo.shape == [header.count] else {
@@ -138,9 +168,21 @@ enum FeatureFile {
                 reason: "tensor shapes features \(featuresInfo.shape), labels \(labelsInfo.shape) do not match [\(header.count), \(header.dimension)]")
         }
         let features = try file.floats("features")
+        let labelValues = try file.floats("labels")
+        guard let stored = file.metadata[checksumKey] else {
+            throw FeatureCacheError.unusableCacheFile(path: file.path, reason: "metadata has no '\(checksumKey)' (written by an older version)")
+        }
+        let actual = checksum(features: features, labels: labelValues)
+        guard stored == actual else {
+            throw FeatureCacheError.unusableCacheFile(
+                path: file.path, reason: "checksum mismatch: the values were altered after writing (stored \(stored), computed \(actual))")
+        }
+        if let index = features.firstIndex(where: { !$0.isFinite }) {
+            throw FeatureCacheError.unusableCacheFile(path: file.path, reason: "row \(index / max(header.dimension, 1)) holds NaN or infinite values")
+        }
         var labels: [Int] = []
         labels.reserveCapacity(header.count)
-        for value in try file.floats("labels") {
+        for value in labelValues {
             guard value.isFinite, value.rounded() == value, abs(value) < 16_777_216 else {
                 throw FeatureCacheError.unusableCacheFile(path: file.path, reason: "label \(value) is not a whole number")
             }

@@ -37,33 +37,62 @@ public enum AdapterFile {
     }
 
     /// Reads an adapter written by `write`.
-    /// - Throws: `CLIPEncoderError` naming the file and tensor when something is missing or mis-shaped.
+    /// - Throws: `CLIPEncoderError` naming the file and tensor when something is missing or
+    ///   mis-shaped, holds NaN or an infinity, or a head parameter out of its range (`alpha` in
+    ///   [0, 1000], `beta` and `logit_scale` in (0, 1000]), or a key class outside the classes.
     public static func read(_ url: URL) throws -> Contents {
         let file = try SafeTensorsFile(url: url)
+        func finite(_ name: String) throws -> [Float] {
+            let values = try file.floats(name)
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                throw CLIPEncoderError.nonFiniteTensor(path: url.path, tensor: name, index: index, value: values[index])
+            }
+            return values
+        }
         func matrix(_ name: String) throws -> HostMatrix {
             let info = try file.info(name)
             guard info.shape.count == 2 else {
                 throw CLIPEncoderError.tensorShapeMismatch(path: url.path, tensor: name, expected: [-1, -1], actual: info.shape)
             }
-            return try HostMatrix(values: try file.floats(name), rows: info.shape[0], columns: info.shape[1])
+            return try HostMatrix(values: try finite(name), rows: info.shape[0], columns: info.shape[1])
         }
-        func scalar(_ name: String) throws -> Float {
-            guard let value = try file.floats(name).first else {
-                throw CLIPEncoderError.tensorShapeMismatch(path: url.path, tensor: name, expected: [1], actual: [0])
+        func scalar(_ name: String, in range: ClosedRange<Float>, lowerOpen: Bool) throws -> Float {
+            let values = try finite(name)
+            guard values.count == 1, let value = values.first else {
+                throw CLIPEncoderError.tensorShapeMismatch(path: url.path, tensor: name, expected: [1], actual: [values.count])
+            }
+            guard range.contains(value), !(lowerOpen && value == range.lowerBound) else {
+                throw CLIPEncoderError.invalidTensorEntry(
+                    path: url.path, tensor: name,
+                    reason: "value \(value) is outside \(lowerOpen ? "(" : "[")\(range.lowerBound), \(range.upperBound)]")
             }
             return value
         }
         let text = try matrix("text_classifier"), keys = try matrix("keys")
-        let classNames = try JSONDecoder().decode([String].self, from: Data((file.metadata["class_names"] ?? "[]").utf8))
+        let classNames: [String]
+        do {
+            classNames = try JSONDecoder().decode([String].self, from: Data((file.metadata["class_names"] ?? "[]").utf8))
+        } catch {
+            throw CLIPEncoderError.invalidSafeTensorsHeader(path: url.path, reason: "metadata 'class_names': \(ReadableError.reason(error))")
+        }
         guard classNames.count == text.rows else {
             throw CLIPEncoderError.invalidTensorEntry(path: url.path, tensor: "text_classifier",
                                                       reason: "\(text.rows) rows but \(classNames.count) class names in the metadata")
         }
         let kind = PrototypeKind(rawValue: file.metadata["prototype_kind"] ?? "") ?? .cache
-        let prototypes = try Prototypes(kind: kind, keys: keys, keyClasses: try file.floats("key_classes").map { Int($0) }, classCount: text.rows)
+        var keyClasses: [Int] = []
+        for (index, value) in try finite("key_classes").enumerated() {
+            guard value.rounded() == value, value >= 0, Int(value) < text.rows else {
+                throw CLIPEncoderError.invalidTensorEntry(
+                    path: url.path, tensor: "key_classes", reason: "element \(index) is \(value), not a class index below \(text.rows)")
+            }
+            keyClasses.append(Int(value))
+        }
+        let prototypes = try Prototypes(kind: kind, keys: keys, keyClasses: keyClasses, classCount: text.rows)
         let classifier = try AdaptedClassifier(
             textClassifier: text, prototypes: prototypes,
-            head: HeadParameters(alpha: try scalar("alpha"), beta: try scalar("beta")), logitScale: try scalar("logit_scale"))
+            head: HeadParameters(alpha: try scalar("alpha", in: 0...1000, lowerOpen: false), beta: try scalar("beta", in: 0...1000, lowerOpen: true)),
+            logitScale: try scalar("logit_scale", in: 0...1000, lowerOpen: true))
         return Contents(classifier: classifier, classNames: classNames, modelDigest: file.metadata["model_digest"] ?? "")
     }
 }

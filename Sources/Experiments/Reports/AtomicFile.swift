@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// Writes a file so that readers see the old contents or the new, never a partial file: the
@@ -12,7 +13,7 @@ enum AtomicFile {
             try data.write(to: temporary)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw ReportError.writeFailed(file: url.path, reason: error.localizedDescription)
+            throw ReportError.writeFailed(file: url.path, reason: ReadableError.reason(error))
         }
         guard rename(temporary.path, url.path) == 0 else {
             let reason = String(cString: strerror(errno))

@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// The contents of `metrics.json`: the whole `RunReport` (top-level keys `summary`,
@@ -72,7 +73,7 @@ struct MetricsDocument: Encodable {
         do {
             return Data(PrettyJSON.format([UInt8](try encoder.encode(self))))
         } catch {
-            throw ReportError.encodingFailed(file: file, reason: "\(error)")
+            throw ReportError.encodingFailed(file: file, reason: ReadableError.reason(error))
         }
     }
 

@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// Everything one run reports: the reproducibility facts, the confident selection and the
@@ -46,12 +47,12 @@ public struct RunReport: Codable, Sendable, Equatable {
         do {
             data = try Data(contentsOf: metricsFile)
         } catch {
-            throw ReportError.unreadable(file: metricsFile.path, reason: error.localizedDescription)
+            throw ReportError.unreadable(file: metricsFile.path, reason: ReadableError.reason(error))
         }
         do {
             return try MetricsDocument.decoder().decode(RunReport.self, from: data)
         } catch {
-            throw ReportError.unreadable(file: metricsFile.path, reason: "\(error)")
+            throw ReportError.unreadable(file: metricsFile.path, reason: ReadableError.reason(error))
         }
     }
 }

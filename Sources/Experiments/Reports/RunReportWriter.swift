@@ -1,3 +1,4 @@
+import CLIPEncoder
 import Foundation
 
 /// Writes the report files of a run into its folder:
@@ -24,7 +25,7 @@ public enum RunReportWriter {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
-            throw ReportError.cannotCreateDirectory(path: directory.path, reason: error.localizedDescription)
+            throw ReportError.cannotCreateDirectory(path: directory.path, reason: ReadableError.reason(error))
         }
         let metricsURL = directory.appendingPathComponent(metricsFileName)
         try AtomicFile.write(try metricsJSON(report, file: metricsURL.path), to: metricsURL)
