@@ -132,7 +132,7 @@ struct ConfigurationParsingTests {
         #expect(loaded.methods == MethodName.allCases)
         #expect(loaded.primaryMethod == .selfTraining)
         #expect(loaded.selfTraining.rounds == 4 && loaded.selfTraining.rule == .poolShare(0.5))
-        #expect(loaded.selfTraining.criterion == .informationMaximization)
+        #expect(loaded.selfTraining.criterion == nil)
         #expect(loaded.modelSelection.criteria == LabelFreeCriterion.allCases)
         #expect(loaded.modelSelection.rules == [.topK(16), .topK(64), .topK(256), .topK(1024), .poolShare(0.25), .poolShare(0.5)])
         #expect(loaded.training.epochs == 20)
@@ -406,7 +406,7 @@ struct ConfigurationParsingTests {
                     "prototypes:", "kind: mean", "augment_views: 0", "adapter:", "alpha: 1.0", "beta: 1.0", "model_selection:",
                     "holdout_fraction: 0.25", "alpha_grid:", "beta_grid:", "top_k_grid: [16, 64, 256, 1024]", "training:", "epochs: 20",
                     "batch_size: 256", "learning_rate: 0.001", "weight_decay: 0.01", "epsilon: 0.0001", "seed: 1",
-                    "self_training:", "rounds: 4", "pool_share: 0.5", "criterion: information_maximization",
+                    "self_training:", "rounds: 4", "pool_share: 0.5", "criterion: fixed",
                     "methods: [zero_shot, paper, selected, self_training, tip_adapter_pseudo, supervised]", "primary_method: self_training",
                     "baselines:", "supervised_shots: [1, 2, 4, 8, 16]",
                     "supervised_finetune: true", "device: auto", "cache_dir:", "runs_dir:", "extraction:", "batch_size: 64"] {

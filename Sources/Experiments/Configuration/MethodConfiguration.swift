@@ -185,8 +185,8 @@ extension ExperimentConfiguration {
         /// Or a fixed K per class (when given, it replaces the share).
         public var topK: Int?
         /// The pool criterion that chooses the final α and β from model_selection's grid, or nil
-        /// to keep adapter.alpha and adapter.beta.
-        public var criterion: LabelFreeCriterion? = .informationMaximization
+        /// (`fixed`, the default chosen by the method study) to keep adapter.alpha and adapter.beta.
+        public var criterion: LabelFreeCriterion?
 
         public init() {}
 
