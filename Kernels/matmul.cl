@@ -1,7 +1,11 @@
 // =================================================================================================
 // matmul.cl: batched matrix product
 //
-//   C = alpha · op(A) · op(B) + beta · C  (+ bias, broadcast over rows)
+//   C = act(alpha · op(A) · op(B) + beta · C  (+ bias, broadcast over rows))
+//
+//   act is chosen by ACTIVATION: 0 none, 1 QuickGELU x · sigmoid(1.702 x), 2 exact GELU
+//   0.5 x (1 + erf(x / √2)); beta = 1 folds a residual addition into the product. Both save a
+//   launch and a pass over C in the encoder (the MLP's first product, the attention and MLP outputs).
 //
 // Layout: row-major float32. For batch b (global dimension 2):
 //   A_b = A + b · strideA, B_b = B + b · strideB (a stride of 0 shares the matrix), C_b = C + b · M · N
@@ -27,8 +31,19 @@
 //   WORK_M 12, VECTORS 2: 24 accumulators + 2 B vectors of the 32 vector registers.
 //
 // Tunables (-D): TILE_M, TILE_N, TILE_K, WORK_M, WORK_N (tiled); WORK_M, VECTORS, VECTOR_WIDTH
-//   (4, 8 or 16) (packed); TRANSPOSE_A, TRANSPOSE_B (tiled).
+//   (4, 8 or 16) (packed); TRANSPOSE_A, TRANSPOSE_B (tiled); ACTIVATION (both).
 // =================================================================================================
+
+#ifndef ACTIVATION
+#define ACTIVATION 0
+#endif
+#if ACTIVATION == 1
+#define ACTIVATE(v) ((v) / (1.0f + exp(-1.702f * (v))))
+#elif ACTIVATION == 2
+#define ACTIVATE(v) (0.5f * (v) * (1.0f + erf((v) * 0.70710678118654752f)))
+#else
+#define ACTIVATE(v) (v)
+#endif
 
 #ifndef TILE_M
 #define TILE_M 64
@@ -143,7 +158,7 @@ void matmul_tiled(const int M, const int N, const int K, const int strideA, cons
             float value = alpha * accumulator[wm][wn];
             if (beta != 0.0f) value += beta * C[row * N + column];
             if (hasBias) value += bias[column];
-            C[row * N + column] = value;
+            C[row * N + column] = ACTIVATE(value);
         }
     }
 }
@@ -196,7 +211,7 @@ __kernel void matmul_packed(const int M, const int N, const int K, const int str
             if (columns == VECTOR_WIDTH) {
                 if (beta != 0.0f) value += beta * vloadV(0, output);
                 if (hasBias) value += vloadV(0, bias + column);
-                vstoreV(value, 0, output);
+                vstoreV(ACTIVATE(value), 0, output);
             } else {
                 float lanes[VECTOR_WIDTH];
                 vstoreV(value, 0, lanes);
@@ -204,7 +219,7 @@ __kernel void matmul_packed(const int M, const int N, const int K, const int str
                     float element = lanes[lane];
                     if (beta != 0.0f) element += beta * output[lane];
                     if (hasBias) element += bias[column + lane];
-                    output[lane] = element;
+                    output[lane] = ACTIVATE(element);
                 }
             }
         }

@@ -132,6 +132,8 @@ public final class CPUBackend: Backend {
                     for column in 0..<g.n { line[column] += pbias[column] }
                 }
             }
+            // The activation runs on the block this task just wrote, while it is in cache.
+            if let kind = options.activation { Self.activate(kind, baseC, baseC, count: rows * g.n) }
         }
         if tasks == 1 {
             product(0)
@@ -237,12 +239,17 @@ public final class CPUBackend: Backend {
             return
         }
         parallelChunks(x.count) { range in
-            switch kind {
-            case .quickGELU:
-                for index in range { py[index] = px[index] / (1 + fastExp(-1.702 * px[index])) }
-            case .gelu:
-                for index in range { py[index] = 0.5 * px[index] * (1 + erff(px[index] * 0.70710678118654752)) }
-            }
+            Self.activate(kind, px + range.lowerBound, py + range.lowerBound, count: range.count)
+        }
+    }
+
+    /// The fast path's activation over `count` elements (`y` may be `x`).
+    static func activate(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        switch kind {
+        case .quickGELU:
+            for index in 0..<count { y[index] = x[index] / (1 + fastExp(-1.702 * x[index])) }
+        case .gelu:
+            for index in 0..<count { y[index] = 0.5 * x[index] * (1 + erff(x[index] * 0.70710678118654752)) }
         }
     }
 
@@ -294,6 +301,25 @@ public final class CPUBackend: Backend {
             }
             let output = py + row * width
             for column in 0..<width { output[column] = px[source + column * lastStride] }
+        }
+    }
+
+    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
+        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
+        let source = try storage(qkv, "splitHeads", "qkv")
+        let outputs = [try storage(query, "splitHeads", "query"), try storage(key, "splitHeads", "key"), try storage(value, "splitHeads", "value")]
+        if mode == .reference {
+            ReferenceOps.splitHeads(source, outputs, geometry: g)
+            return
+        }
+        // One task per (part, batch, head): a strided gather of headSize-long runs.
+        let rows = 3 * g.batch * g.heads
+        parallelRows(rows, width: g.tokens * g.headSize) { row in
+            let part = row / (g.batch * g.heads), b = (row / g.heads) % g.batch, h = row % g.heads
+            let output = outputs[part] + (b * g.heads + h) * g.tokens * g.headSize
+            for t in 0..<g.tokens {
+                (output + t * g.headSize).update(from: source + ((b * g.tokens + t) * 3 + part) * g.width + h * g.headSize, count: g.headSize)
+            }
         }
     }
 

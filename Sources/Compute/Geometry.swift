@@ -134,3 +134,25 @@ func validatePermute(_ x: Tensor, permutation: [Int], _ y: Tensor) throws -> (ou
     }
     return (outputShape, permutation.map { strides[$0] })
 }
+
+/// The sizes of a `splitHeads` call after validation.
+struct HeadSplitGeometry: Equatable {
+    var batch: Int
+    var tokens: Int
+    var heads: Int
+    var headSize: Int
+    var width: Int { heads * headSize }
+}
+
+func validateSplitHeads(_ qkv: Tensor, heads: Int, _ query: Tensor, _ key: Tensor, _ value: Tensor) throws -> HeadSplitGeometry {
+    let operation = "splitHeads"
+    guard qkv.rank == 3, heads > 0, qkv.shape[2] % (3 * heads) == 0 else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "qkv", expected: "[batch, tokens, 3 · \(heads) heads · headSize]", actual: qkv.shape)
+    }
+    let g = HeadSplitGeometry(batch: qkv.shape[0], tokens: qkv.shape[1], heads: heads, headSize: qkv.shape[2] / (3 * heads))
+    for (tensor, name) in [(query, "query"), (key, "key"), (value, "value")] where tensor.count != g.batch * g.tokens * g.width {
+        throw ComputeError.shapeMismatch(
+            operation: operation, tensor: name, expected: "[\(g.batch), \(heads), \(g.tokens), \(g.headSize)]", actual: tensor.shape)
+    }
+    return g
+}

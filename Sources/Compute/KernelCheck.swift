@@ -52,7 +52,7 @@ public enum KernelCheck {
 
     static func matmulCase(
         batch: Int = 1, m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
-        sharedB: Bool = false, bias: Bool = false, beta: Float = 0, alpha: Float = 1
+        sharedB: Bool = false, bias: Bool = false, beta: Float = 0, alpha: Float = 1, activation: Activation? = nil
     ) -> Case {
         let batchB = sharedB ? 1 : batch
         let shapeA = transposeA ? [batch, k, m] : [batch, m, k]
@@ -62,7 +62,8 @@ public enum KernelCheck {
         if bias { label += " +bias" }
         if beta != 0 { label += " β=\(beta)" }
         if alpha != 1 { label += " α=\(alpha)" }
-        let options = MatmulOptions(transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta)
+        if let activation { label += " then \(activation) (fused)" }
+        let options = MatmulOptions(transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta, activation: activation)
         var counts = [shapeA.elementCount, shapeB.elementCount, n]
         if beta != 0 { counts.append(batch * m * n) }
         return Case(
@@ -107,6 +108,11 @@ public enum KernelCheck {
             matmulCase(batch: 3, m: 197, n: 65, k: 129, sharedB: true, bias: true),
             matmulCase(m: 50, n: 768, k: 3072, beta: 1),
             matmulCase(m: 64, n: 100, k: 7, beta: 0.5),
+            // The encoder's fused epilogues: residual (β = 1) + bias, and bias + activation.
+            matmulCase(m: 50, n: 768, k: 77, transposeB: true, bias: true, beta: 1),
+            matmulCase(m: 77, n: 3072, k: 65, transposeB: true, bias: true, activation: .quickGELU),
+            matmulCase(m: 13, n: 37, k: 129, bias: true, activation: .gelu),
+            matmulCase(batch: 3, m: 19, n: 45, k: 31, transposeA: true, activation: .quickGELU),
         ]
         for (rows, width, scale, causal) in [(1, 1, Float(1), false), (7, 50, 1, false), (600, 50, 0.125, false),
                                              (8 * 77, 77, 0.125, true), (3, 513, 1, false), (5, 768, 100, false)] {
@@ -174,6 +180,133 @@ public enum KernelCheck {
                 try backend.permute(x, permutation: permutation, into: y)
                 return try backend.read(y)
             }, inputCounts: [shape.elementCount], inputRange: -1...1))
+        }
+        for (batch, tokens, heads, headSize) in [(2, 50, 12, 64), (3, 7, 5, 3), (1, 1, 1, 1)] {
+            let width = heads * headSize
+            cases.append(Case(operation: "splitHeads", shape: "[\(batch), \(tokens), 3 × \(heads) × \(headSize)]",
+                              absoluteTolerance: 0, relativeTolerance: 0, run: { backend, inputs in
+                let qkv = try backend.upload(inputs[0], shape: [batch, tokens, 3 * width])
+                let outputs = try (0..<3).map { _ in try poisoned(backend, [batch, heads, tokens, headSize]) }
+                try backend.splitHeads(qkv, heads: heads, query: outputs[0], key: outputs[1], value: outputs[2])
+                return try outputs.flatMap { try backend.read($0) }
+            }, inputCounts: [batch * tokens * 3 * width], inputRange: -1...1))
+        }
+        cases.append(rowCase("copy", rows: 3, width: 513, atol: 0, rtol: 0) { backend, x, y, _ in
+            try backend.copy(x, to: y)
+        })
+        cases.append(Case(operation: "fill", shape: "[7, 13] with 0.25", absoluteTolerance: 0, relativeTolerance: 0, run: { backend, _ in
+            let y = try poisoned(backend, [7, 13])
+            try backend.fill(y, with: 0.25)
+            return try backend.read(y)
+        }, inputCounts: [], inputRange: -1...1))
+        return cases + trainingCases
+    }()
+
+    /// Integers in `0 ..< bound` drawn from uniform [-1, 1] inputs, so that every run of a case
+    /// draws fresh indices from its random inputs.
+    static func integers(_ values: [Float], below bound: Int) -> [Int] {
+        values.map { min(bound - 1, max(0, Int((($0 + 1) / 2 * Float(bound)).rounded(.down)))) }
+    }
+
+    /// `keys` keys spread over `classes` classes (some classes may get none): the class offsets
+    /// `[classes + 1]` and the class of each key, both as integral floats.
+    static func keyLayout(_ values: [Float], keys: Int, classes: Int) -> (offsets: [Float], keyClasses: [Float]) {
+        let keyClasses = integers(values, below: classes).sorted()
+        var offsets = [Int](repeating: 0, count: classes + 1)
+        for keyClass in keyClasses { offsets[keyClass + 1] += 1 }
+        for index in 0..<classes { offsets[index + 1] += offsets[index] }
+        return (offsets.map(Float.init), keyClasses.map(Float.init))
+    }
+
+    /// The training operations (`prototype_head.cl` on OpenCL): every output of each checked,
+    /// concatenated, at odd sizes (37 rows, 53 keys over 10 classes, 1000-wide rows).
+    static let trainingCases: [Case] = {
+        var cases: [Case] = []
+        cases.append(Case(operation: "copyRows", shape: "[50, 77] rows 11..<48", absoluteTolerance: 0, relativeTolerance: 0,
+                          run: { backend, inputs in
+            let source = try backend.upload(inputs[0], shape: [50, 77]), destination = try poisoned(backend, [37, 77])
+            try trainingBackend(backend).copyRows(source, from: 11, into: destination)
+            return try backend.read(destination)
+        }, inputCounts: [50 * 77], inputRange: -1...1))
+        cases.append(Case(operation: "gatherRows (indices on device)", shape: "[50, 513] → [37, 513] from 5",
+                          absoluteTolerance: 0, relativeTolerance: 0, run: { backend, inputs in
+            let table = try backend.upload(inputs[0], shape: [50, 513])
+            let indices = try backend.upload(integers(inputs[1], below: 50).map(Float.init), shape: [42])
+            let destination = try poisoned(backend, [37, 513])
+            try trainingBackend(backend).gatherRows(table, indices: indices, from: 5, into: destination)
+            return try backend.read(destination)
+        }, inputCounts: [50 * 513, 42], inputRange: -1...1))
+        for (batch, keys, classes, inPlace) in [(37, 53, 10, false), (37, 53, 10, true), (256, 100, 100, true)] {
+            cases.append(Case(operation: "prototypeLogits", shape: "[\(batch), \(keys)] keys over \(classes) classes\(inPlace ? " in place" : "")",
+                              absoluteTolerance: 1e-5, relativeTolerance: 1e-5, run: { backend, inputs in
+                let layout = keys == classes
+                    ? ((0...classes).map(Float.init), (0..<classes).map(Float.init)) : keyLayout(inputs[2], keys: keys, classes: classes)
+                let affinity = try backend.upload(inputs[0], shape: [batch, keys])
+                let zeroShot = try backend.upload(inputs[1].map { 10 * $0 }, shape: [batch, classes])
+                let offsets = try backend.upload(layout.0, shape: [classes + 1])
+                let exponentials = inPlace ? affinity : try poisoned(backend, [batch, keys])
+                let logits = inPlace ? zeroShot : try poisoned(backend, [batch, classes])
+                try trainingBackend(backend).prototypeLogits(
+                    affinity: affinity, zeroShotLogits: zeroShot, classOffsets: offsets, alpha: 2.5, beta: 5.5,
+                    exponentials: exponentials, logits: logits)
+                return try backend.read(exponentials) + backend.read(logits)
+            }, inputCounts: [batch * keys, batch * classes, keys], inputRange: -1...1))
+        }
+        for (rows, classes, inPlace) in [(37, 10, false), (37, 1000, true), (1, 1, false)] {
+            cases.append(Case(operation: "softmaxCrossEntropy", shape: "[\(rows), \(classes)]\(inPlace ? " in place" : "")",
+                              absoluteTolerance: 1e-6, relativeTolerance: 1e-4, run: { backend, inputs in
+                let logits = try backend.upload(inputs[0].map { 8 * $0 }, shape: [rows, classes])
+                let targets = try backend.upload(integers(inputs[1], below: classes).map(Float.init), shape: [rows])
+                let losses = try poisoned(backend, [rows])
+                let gradient = inPlace ? logits : try poisoned(backend, [rows, classes])
+                try trainingBackend(backend).softmaxCrossEntropy(
+                    logits: logits, targets: targets, gradientScale: 1 / Float(rows), losses: losses, gradient: gradient)
+                return try backend.read(losses) + backend.read(gradient)
+            }, inputCounts: [rows * classes, rows], inputRange: -1...1))
+        }
+        for (batch, keys, classes) in [(37, 53, 10), (256, 100, 100)] {
+            cases.append(Case(operation: "prototypeAffinityGradient", shape: "[\(batch), \(keys)] keys over \(classes) classes",
+                              absoluteTolerance: 1e-6, relativeTolerance: 1e-5, run: { backend, inputs in
+                let exponentials = try backend.upload(inputs[0].map { abs($0) }, shape: [batch, keys])
+                let logitGradient = try backend.upload(inputs[1], shape: [batch, classes])
+                let keyClasses = try backend.upload(keyLayout(inputs[2], keys: keys, classes: classes).keyClasses, shape: [keys])
+                let gradient = try poisoned(backend, [batch, keys])
+                try trainingBackend(backend).prototypeAffinityGradient(
+                    exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, factor: 13.75, into: gradient)
+                return try backend.read(gradient)
+            }, inputCounts: [batch * keys, batch * classes, keys], inputRange: -1...1))
+        }
+        for (count, step) in [(53 * 513, 1), (7, 20)] {
+            cases.append(Case(operation: "adamWStep", shape: "[\(count)] step \(step)", absoluteTolerance: 1e-6, relativeTolerance: 1e-4,
+                              run: { backend, inputs in
+                let parameters = try backend.upload(inputs[0], shape: [count])
+                let gradient = try backend.upload(inputs[1], shape: [count])
+                let first = try backend.upload(inputs[2].map { 0.1 * $0 }, shape: [count])
+                let second = try backend.upload(inputs[3].map { 0.01 * abs($0) }, shape: [count])
+                try trainingBackend(backend).adamWStep(
+                    parameters: parameters, gradient: gradient, firstMoment: first, secondMoment: second,
+                    step: AdamWStep(learningRate: 1e-3, epsilon: 1e-4, step: step))
+                return try backend.read(parameters) + backend.read(first) + backend.read(second)
+            }, inputCounts: [count, count, count, count], inputRange: -1...1))
+        }
+        for (rows, width, asProbability) in [(37, 10, false), (37, 1000, true), (3, 1, true), (100, 513, false)] {
+            cases.append(Case(operation: "rowMaximum", shape: "[\(rows), \(width)]\(asProbability ? " as probability" : "")",
+                              absoluteTolerance: 1e-6, relativeTolerance: 1e-5, run: { backend, inputs in
+                // Rounded values give ties, which must resolve to the lowest column.
+                let x = try backend.upload(inputs[0].map { ($0 * 20).rounded() }, shape: [rows, width])
+                let indices = try poisoned(backend, [rows]), maxima = try poisoned(backend, [rows])
+                try trainingBackend(backend).rowMaximum(x, indices: indices, maxima: maxima, asProbability: asProbability)
+                return try backend.read(indices) + backend.read(maxima)
+            }, inputCounts: [rows * width], inputRange: -1...1))
+        }
+        for count in [1, 37, 53 * 513] {
+            cases.append(Case(operation: "reduceSum", shape: "[\(count)] × 0.5 into [3] at 1", absoluteTolerance: 1e-5, relativeTolerance: 1e-4,
+                              run: { backend, inputs in
+                let x = try backend.upload(inputs[0], shape: [count])
+                let output = try backend.upload([7, .nan, 9], shape: [3])
+                try trainingBackend(backend).reduceSum(x, scale: 0.5, into: output, at: 1)
+                return try backend.read(output)
+            }, inputCounts: [count], inputRange: -1...1))
         }
         return cases
     }()

@@ -81,4 +81,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
         try measure("permute") { try base.permute(x, permutation: permutation, into: y) }
     }
+    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
+        try measure("splitHeads") { try base.splitHeads(qkv, heads: heads, query: query, key: key, value: value) }
+    }
 }

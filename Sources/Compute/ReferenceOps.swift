@@ -24,6 +24,7 @@ public enum ReferenceOps {
                     var result = Float(sum) * options.alpha
                     if options.beta != 0 { result += options.beta * baseC[row * g.n + column] }
                     if let bias { result += bias[column] }
+                    if let kind = options.activation { result = activate(kind, result) }
                     baseC[row * g.n + column] = result
                 }
             }
@@ -98,12 +99,15 @@ public enum ReferenceOps {
     }
 
     static func activation(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        for index in 0..<count {
-            let value = Double(x[index])
-            switch kind {
-            case .quickGELU: y[index] = Float(value / (1 + exp(-1.702 * value)))
-            case .gelu: y[index] = Float(0.5 * value * (1 + erf(value / 2.0.squareRoot())))
-            }
+        for index in 0..<count { y[index] = activate(kind, x[index]) }
+    }
+
+    /// One element of `activation`, in double precision.
+    static func activate(_ kind: Activation, _ x: Float) -> Float {
+        let value = Double(x)
+        switch kind {
+        case .quickGELU: return Float(value / (1 + exp(-1.702 * value)))
+        case .gelu: return Float(0.5 * value * (1 + erf(value / 2.0.squareRoot())))
         }
     }
 
@@ -134,6 +138,23 @@ public enum ReferenceOps {
                 if coordinate[axis] < outputShape[axis] { break }
                 coordinate[axis] = 0
                 axis -= 1
+            }
+        }
+    }
+
+    static func splitHeads(
+        _ qkv: UnsafePointer<Float>, _ outputs: [UnsafeMutablePointer<Float>], geometry g: HeadSplitGeometry
+    ) {
+        for (part, output) in outputs.enumerated() {
+            for b in 0..<g.batch {
+                for h in 0..<g.heads {
+                    for t in 0..<g.tokens {
+                        for d in 0..<g.headSize {
+                            let source = ((b * g.tokens + t) * 3 + part) * g.width + h * g.headSize + d
+                            output[((b * g.heads + h) * g.tokens + t) * g.headSize + d] = qkv[source]
+                        }
+                    }
+                }
             }
         }
     }

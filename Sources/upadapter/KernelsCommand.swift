@@ -14,11 +14,39 @@ struct KernelsCommand: ParsableCommand {
 
         @OptionGroup var deviceOptions: DeviceOptions
         @Option(help: "Seed of the random inputs.") var seed: UInt64 = 2024
+        @Flag(help: "On an OpenCL device, run the check once with every combination of kernel variants (matmul × rows), whatever the device's table or --kernel-variant picks.")
+        var allVariants = false
 
         func run() throws {
             let backend = try deviceOptions.makeBackend()
-            print("checking \(backend.name): \(backend.deviceDescription)")
-            let results = try KernelCheck.run(on: backend, seed: seed)
+            var failed = 0, total = 0
+            var runs: [any Backend] = [backend]
+            if allVariants, let openCL = backend as? OpenCLBackend {
+                runs = try KernelVariants.allCombinations.map {
+                    try OpenCLBackend(deviceIndex: openCL.device.index, variants: KernelVariantOverride(matmul: $0.matmul, rows: $0.rows))
+                }
+            } else if allVariants {
+                print("note: \(backend.name) has no kernel variants; --all-variants checks it once")
+            }
+            var launched: Set<KernelName> = []
+            for run in runs {
+                print("checking \(run.name): \(run.deviceDescription)")
+                let results = try KernelCheck.run(on: run, seed: seed)
+                printResults(results)
+                total += results.count
+                failed += results.filter { !$0.passed }.count
+                if let openCL = run as? OpenCLBackend { launched.formUnion(openCL.launchedKernels) }
+            }
+            if runs.count > 1 || backend is OpenCLBackend {
+                let missing = KernelName.allCases.filter { !launched.contains($0) }
+                print("kernels launched: \(launched.count) of \(KernelName.allCases.count)"
+                      + (missing.isEmpty ? "" : "; not exercised by these variants: " + missing.map(\.rawValue).joined(separator: ", ")))
+            }
+            print("\(total - failed) passed, \(failed) failed")
+            if failed > 0 { throw ExitCode(1) }
+        }
+
+        private func printResults(_ results: [KernelCheck.Result]) {
             let operationWidth = max(10, results.map(\.operation.count).max() ?? 0)
             let shapeWidth = max(10, results.map(\.shape.count).max() ?? 0)
             print(pad("operation", operationWidth) + "  " + pad("shape", shapeWidth) + "  max abs err   max rel err   result")
@@ -27,9 +55,6 @@ struct KernelsCommand: ParsableCommand {
                       + String(format: "%-12.3e  %-12.3e  ", result.comparison.maxAbsoluteError, result.comparison.maxRelativeError)
                       + (result.passed ? "pass" : "FAIL: \(result.comparison)"))
             }
-            let failed = results.filter { !$0.passed }.count
-            print("\(results.count - failed) passed, \(failed) failed")
-            if failed > 0 { throw ExitCode(1) }
         }
     }
 

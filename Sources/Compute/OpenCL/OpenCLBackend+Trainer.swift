@@ -1,11 +1,9 @@
 /// The training operations as kernels of `prototype_head.cl`.
 extension OpenCLBackend: TrainingBackend {
-    private static let file = "prototype_head.cl"
-
     public func copyRows(_ source: Tensor, from start: Int, into destination: Tensor) throws {
         let (rows, width) = try validateCopyRows(source, from: start, destination)
         guard rows > 0 else { return }
-        try launch(Self.file, "copy_rows", global: [roundUp(width, 16), rows], local: nil, arguments: [
+        try launch(.copyRows, global: [roundUp(width, 16), rows], local: nil, arguments: [
             .int(Int32(rows)), .int(Int32(width)), .int(Int32(start)),
             .buffer(try memory(source, "copyRows", "source")), .buffer(try memory(destination, "copyRows", "destination")),
         ])
@@ -14,7 +12,7 @@ extension OpenCLBackend: TrainingBackend {
     public func gatherRows(_ table: Tensor, indices: Tensor, from start: Int, into destination: Tensor) throws {
         let (rows, width) = try validateIndexedGather(table, indices: indices, from: start, destination)
         guard rows > 0 else { return }
-        try launch(Self.file, "gather_rows_indexed", global: [roundUp(width, 16), rows], local: nil, arguments: [
+        try launch(.gatherRowsIndexed, global: [roundUp(width, 16), rows], local: nil, arguments: [
             .int(Int32(rows)), .int(Int32(width)), .int(Int32(start)),
             .buffer(try memory(table, "gatherRows", "table")), .buffer(try memory(indices, "gatherRows", "indices")),
             .buffer(try memory(destination, "gatherRows", "destination")),
@@ -29,7 +27,7 @@ extension OpenCLBackend: TrainingBackend {
             affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, exponentials: exponentials, logits: logits)
         guard g.batch > 0, g.classes > 0 else { return }
         let operation = "prototypeLogits"
-        try launch(Self.file, "prototype_logits", global: [roundUp(g.classes, 16), g.batch], local: nil, arguments: [
+        try launch(.prototypeLogits, global: [roundUp(g.classes, 16), g.batch], local: nil, arguments: [
             .int(Int32(g.batch)), .int(Int32(g.keys)), .int(Int32(g.classes)), .float(alpha), .float(beta),
             .buffer(try memory(affinity, operation, "affinity")), .buffer(try memory(zeroShotLogits, operation, "zeroShotLogits")),
             .buffer(try memory(classOffsets, operation, "classOffsets")),
@@ -43,8 +41,8 @@ extension OpenCLBackend: TrainingBackend {
         let (rows, classes) = try validateCrossEntropy(logits: logits, targets: targets, losses: losses, gradient: gradient)
         guard rows > 0 else { return }
         let operation = "softmaxCrossEntropy"
-        let group = trainerGroupSize(width: classes)
-        try launch(Self.file, "softmax_cross_entropy", defines: ["GROUP_SIZE": group], global: [rows * group], local: [group], arguments: [
+        let group = try fittedGroupSize(.softmaxCrossEntropy, preferred: reductionGroupSize(width: classes, limit: tuning.trainerGroupLimit))
+        try launch(.softmaxCrossEntropy, defines: [.groupSize: group], global: [rows * group], local: [group], arguments: [
             .int(Int32(classes)), .float(gradientScale),
             .buffer(try memory(logits, operation, "logits")), .buffer(try memory(targets, operation, "targets")),
             .buffer(try memory(losses, operation, "losses")), .buffer(try memory(gradient, operation, "gradient")),
@@ -58,7 +56,7 @@ extension OpenCLBackend: TrainingBackend {
             exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
         guard g.batch > 0, g.keys > 0 else { return }
         let operation = "prototypeAffinityGradient"
-        try launch(Self.file, "prototype_affinity_gradient", global: [roundUp(g.keys, 16), g.batch], local: nil, arguments: [
+        try launch(.prototypeAffinityGradient, global: [roundUp(g.keys, 16), g.batch], local: nil, arguments: [
             .int(Int32(g.batch)), .int(Int32(g.keys)), .int(Int32(g.classes)), .float(factor),
             .buffer(try memory(exponentials, operation, "exponentials")), .buffer(try memory(logitGradient, operation, "logitGradient")),
             .buffer(try memory(keyClasses, operation, "keyClasses")), .buffer(try memory(affinityGradient, operation, "affinityGradient")),
@@ -72,7 +70,7 @@ extension OpenCLBackend: TrainingBackend {
         let count = parameters.count
         guard count > 0 else { return }
         let operation = "adamWStep"
-        try launch(Self.file, "adamw_step", global: [roundUp(count, 64)], local: nil, arguments: [
+        try launch(.adamWStep, global: [roundUp(count, 64)], local: nil, arguments: [
             .int(Int32(count)), .float(1 - step.learningRate * step.weightDecay),
             .float(step.learningRate / step.firstCorrection), .float(1 / step.secondCorrectionRoot),
             .float(step.beta1), .float(step.beta2), .float(step.epsilon),
@@ -84,8 +82,8 @@ extension OpenCLBackend: TrainingBackend {
     public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor, asProbability: Bool) throws {
         let (rows, width) = try validateRowMaximum(x, indices: indices, maxima: maxima)
         guard rows > 0 else { return }
-        let group = trainerGroupSize(width: width)
-        try launch(Self.file, "row_maximum", defines: ["GROUP_SIZE": group], global: [rows * group], local: [group], arguments: [
+        let group = try fittedGroupSize(.rowMaximum, preferred: reductionGroupSize(width: width, limit: tuning.trainerGroupLimit))
+        try launch(.rowMaximum, defines: [.groupSize: group], global: [rows * group], local: [group], arguments: [
             .int(Int32(width)), .int(asProbability ? 1 : 0), .buffer(try memory(x, "rowMaximum", "x")),
             .buffer(try memory(indices, "rowMaximum", "indices")), .buffer(try memory(maxima, "rowMaximum", "maxima")),
         ])
@@ -93,21 +91,10 @@ extension OpenCLBackend: TrainingBackend {
 
     public func reduceSum(_ x: Tensor, scale: Float, into output: Tensor, at index: Int) throws {
         try validateReduceSum(output, at: index)
-        let group = trainerGroupSize(width: x.count)
-        try launch(Self.file, "reduce_sum", defines: ["GROUP_SIZE": group], global: [group], local: [group], arguments: [
+        let group = try fittedGroupSize(.reduceSum, preferred: reductionGroupSize(width: x.count, limit: tuning.trainerGroupLimit))
+        try launch(.reduceSum, defines: [.groupSize: group], global: [group], local: [group], arguments: [
             .int(Int32(x.count)), .float(scale), .int(Int32(index)),
             .buffer(try memory(x, "reduceSum", "x")), .buffer(try memory(output, "reduceSum", "output")),
         ])
-    }
-
-    /// A power-of-two work-group size for one-row-per-group reductions: about a quarter of the
-    /// row's width, between 32 and min(256, the device limit); at most 32 on CPU devices, whose
-    /// drivers run a work-group's items as loops split at every barrier, so that wide groups only
-    /// add loop overhead.
-    private func trainerGroupSize(width: Int) -> Int {
-        let limit = device.type == "CPU" ? min(32, device.maxWorkGroupSize) : min(256, device.maxWorkGroupSize)
-        var size = min(32, limit)
-        while size < limit && size * 4 < width { size *= 2 }
-        return min(size, limit)
     }
 }

@@ -28,62 +28,80 @@ enum KernelArgument {
 /// command queue. Programs are built once per (file, defines) and cached; kernel objects are
 /// cached too, and a lock serialises argument setting and enqueueing (`clSetKernelArg` is not
 /// thread-safe), so one backend may be used from several tasks at once.
+///
+/// Which kernel variant and which tunables each operation uses comes from `KernelTuning`, the
+/// per-device table, with `--kernel-variant` / `UPADAPTER_KERNEL_VARIANT` able to force any
+/// variant on any device (so PoCL in CI runs the GPU kernels too).
 public final class OpenCLBackend: Backend, @unchecked Sendable {
     // @unchecked: the mutable caches are guarded by `lock`; the handles are thread-safe.
 
-    /// Which matrix-product kernel runs; by default `vector` on CPU devices, `tiled` elsewhere.
-    public enum MatmulVariant: String, Sendable, CaseIterable {
-        /// Local-memory tiles, register blocks spread over the work-group (GPUs).
-        case tiled
-        /// Explicit SIMD register blocks over operands packed in panels, no local memory (CPU drivers).
-        case packed
-    }
-
-    /// How row reductions (softmax, layer norm, L2 normalisation) are laid out; by default
-    /// `itemPerRow` on CPU devices, `groupPerRow` elsewhere.
-    public enum RowVariant: String, Sendable, CaseIterable {
-        /// One work-group per row, tree reduction in local memory (GPUs).
-        case groupPerRow
-        /// One work-item per row, float8 loops, no barriers (CPU drivers).
-        case itemPerRow
-    }
+    /// The environment variable that makes every launch finish and check its status before
+    /// returning, so that a faulting kernel is reported at its own launch (slow; for debugging).
+    public static let synchronizeVariable = "UPADAPTER_OPENCL_SYNC"
 
     public let device: OpenCLDeviceInfo
     private let context: cl_context
     private let queue: cl_command_queue
     private let lock = NSLock()
-    private var programs: [String: cl_program] = [:]
-    private var kernels: [String: cl_kernel] = [:]
+    private var programs: [ProgramKey: cl_program] = [:]
+    private var kernels: [KernelKey: cl_kernel] = [:]
+    private var fittedSizes: [KernelKey: Int] = [:]
+    private var launched: Set<KernelName> = []
+    private var statistics = LaunchStatistics()
+    private var timing = false
+    private var pendingEvents: [(KernelName, cl_event)] = []
+    private var kernelSeconds: [KernelName: (calls: Int, seconds: Double)] = [:]
     private let placeholder: cl_mem
-    /// The matrix-product kernel in use.
-    public let matmulVariant: MatmulVariant
-    /// The row-reduction layout in use.
-    public let rowVariant: RowVariant
+    /// The per-device table of variants and tunables in use (override applied).
+    public let tuning: KernelTuning
     /// Where kernel sources override the embedded ones (`UPADAPTER_KERNEL_DIR` by default).
     public let kernelDirectory: URL?
+    /// Whether every launch waits for its kernel and checks its status (`UPADAPTER_OPENCL_SYNC=1`).
+    public let synchronizesEachLaunch: Bool
+
+    /// Every kernel this backend has enqueued so far: how the tests prove that the checks over
+    /// all variants reach every kernel of every file.
+    public var launchedKernels: Set<KernelName> { locked { launched } }
+
+    /// The kernel variants in use.
+    public var variants: KernelVariants { tuning.variants }
+    /// The matrix-product kernel in use.
+    public var matmulVariant: MatmulVariant { tuning.variants.matmul }
+    /// The row-reduction layout in use.
+    public var rowVariant: RowVariant { tuning.variants.rows }
 
     /// Opens device `index` of `OpenCLDiscovery.devices()`.
-    /// - Throws: `ComputeError.deviceNotFound` for an index that does not exist, or the
+    /// - Throws: `ComputeError.deviceNotFound` for an index that does not exist,
+    ///   `ComputeError.invalidKernelVariant` for an unreadable `UPADAPTER_KERNEL_VARIANT`, or the
     ///   OpenCL error of context or queue creation.
     /// - Parameters:
-    ///   - matmulVariant: the matrix-product kernel; by default chosen from the device type.
+    ///   - variants: kernel variants forced over the device's table; `nil` reads
+    ///     `UPADAPTER_KERNEL_VARIANT` (no override when unset).
     ///   - kernelDirectory: a folder whose `.cl` files replace the embedded ones.
-    public init(deviceIndex: Int = 0, matmulVariant: MatmulVariant? = nil, rowVariant: RowVariant? = nil,
-                kernelDirectory: URL? = KernelSources.overrideDirectory) throws {
+    ///   - synchronizeEachLaunch: finish and check after every launch; `nil` reads `UPADAPTER_OPENCL_SYNC`.
+    public init(deviceIndex: Int = 0, variants: KernelVariantOverride? = nil,
+                kernelDirectory: URL? = KernelSources.overrideDirectory, synchronizeEachLaunch: Bool? = nil) throws {
         self.kernelDirectory = kernelDirectory
+        let override = try variants ?? KernelVariantOverride.resolve(flag: nil)
+        let environment = ProcessInfo.processInfo.environment
+        synchronizesEachLaunch = synchronizeEachLaunch ?? (environment[Self.synchronizeVariable].map { $0 != "" && $0 != "0" } ?? false)
         let devices = try OpenCLDiscovery.devices()
         guard devices.indices.contains(deviceIndex) else {
             throw ComputeError.deviceNotFound(
                 requested: "opencl:\(deviceIndex)", available: DeviceSelection.availableDeviceNames())
         }
         device = devices[deviceIndex]
+        tuning = KernelTuning.forDevice(device, override: override)
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.handle.id
         guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
             throw ComputeError.openCL(call: "clCreateContext", status: status)
         }
         self.context = context
-        guard let queue = clCreateCommandQueue(context, device.handle.id, 0, &status), status == CL_SUCCESS else {
+        // Profiling is enabled on the queue so that `collectsKernelTimes` can be switched on at
+        // any time; events are only requested while it is on.
+        let properties = cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE)
+        guard let queue = clCreateCommandQueue(context, device.handle.id, properties, &status), status == CL_SUCCESS else {
             clReleaseContext(context)
             throw ComputeError.openCL(call: "clCreateCommandQueue", status: status)
         }
@@ -94,12 +112,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw ComputeError.openCL(call: "clCreateBuffer", status: status)
         }
         self.placeholder = placeholder
-        self.matmulVariant = matmulVariant ?? (device.type == "CPU" ? .packed : .tiled)
-        self.rowVariant = rowVariant ?? (device.type == "CPU" ? .itemPerRow : .groupPerRow)
     }
 
     deinit {
         clFinish(queue)
+        for (_, event) in pendingEvents { clReleaseEvent(event) }
         for kernel in kernels.values { clReleaseKernel(kernel) }
         for program in programs.values { clReleaseProgram(program) }
         clReleaseMemObject(placeholder)
@@ -110,7 +127,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public var name: String { "opencl:\(device.index)" }
 
     public var deviceDescription: String {
-        "\(device.name) (\(device.type), \(device.platformName), driver \(device.driverVersion))"
+        "\(device.name) (\(device.type), \(device.platformName), driver \(device.driverVersion); kernels \(variants))"
     }
 
     // MARK: Memory
@@ -168,7 +185,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try requireSameCount(source, destination, operation: "copy")
         let count = source.count
         guard count > 0 else { return }
-        try launch("layout.cl", "copy_values", global: [roundUp(count, 64)], arguments: [
+        try launch(.copyValues, global: [roundUp(count, 64)], arguments: [
             .int(Int32(count)), .buffer(try memory(source, "copy", "source")), .buffer(try memory(destination, "copy", "destination")),
         ])
     }
@@ -176,7 +193,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public func fill(_ tensor: Tensor, with value: Float) throws {
         let count = tensor.count
         guard count > 0 else { return }
-        try launch("elementwise.cl", "fill_value", global: [roundUp(count, 64)], arguments: [
+        try launch(.fillValue, global: [roundUp(count, 64)], arguments: [
             .int(Int32(count)), .float(value), .buffer(try memory(tensor, "fill", "tensor")),
         ])
     }
@@ -199,17 +216,28 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         switch matmulVariant {
         case .tiled:
-            let tile = device.maxWorkGroupSize >= 256 ? 64 : 32
-            let defines = ["TILE_M": tile, "TILE_N": tile, "TILE_K": 16, "WORK_M": 4, "WORK_N": 4,
-                           "TRANSPOSE_A": options.transposeA ? 1 : 0, "TRANSPOSE_B": options.transposeB ? 1 : 0]
-            let threads = tile / 4
-            try launch("matmul.cl", "matmul_tiled", defines: defines,
-                       global: [roundUp(g.n, tile) / 4, roundUp(g.m, tile) / 4, g.batch], local: [threads, threads, 1],
+            let work = tuning.matmulWork
+            func defines(tile: Int) -> [KernelDefine: Int] {
+                [.tileM: tile, .tileN: tile, .tileK: tuning.matmulTileK, .workM: work, .workN: work,
+                 .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
+                 .activation: KernelDefine.activationCode(options.activation)]
+            }
+            // The device's table gives the tile; a smaller one when the kernel cannot run
+            // (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
+            let preferred = tuning.matmulTile
+            guard let tile = try fitted(KernelKey(.matmulTiled, defines(tile: preferred)), { tile in
+                let threads = (tile / work) * (tile / work)
+                if try kernelWorkGroupSize(KernelKey(.matmulTiled, defines(tile: tile))) >= threads { return tile }
+                return tile / 2 >= work ? tile / 2 : nil
+            }) else {
+                throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of matmul_tiled fits the work-group limits of \(device.name)")
+            }
+            let threads = tile / work
+            try launch(.matmulTiled, defines: defines(tile: tile),
+                       global: [roundUp(g.n, tile) / work, roundUp(g.m, tile) / work, g.batch], local: [threads, threads, 1],
                        arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
         case .packed:
-            // The register block fits the vector registers: 32 of 16 floats with AVX-512,
-            // 16 of 8 with AVX2, fewer and narrower elsewhere.
-            let vectorWidth = [16, 8, 4].first { $0 <= max(device.preferredVectorWidth, 4) } ?? 4
+            let vectorWidth = tuning.packedVectorWidth
             let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
             let panelWidth = vectorWidth * vectors
             let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
@@ -223,8 +251,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth,
                            strideInner: options.transposeB ? 1 : g.n, strideOuter: options.transposeB ? g.k : 1,
                            batch: batchB, into: packedB)
-            try launch("matmul.cl", "matmul_packed",
-                       defines: ["WORK_M": rowsPerItem, "VECTORS": vectors, "VECTOR_WIDTH": vectorWidth],
+            try launch(.matmulPacked,
+                       defines: [.workM: rowsPerItem, .vectors: vectors, .vectorWidth: vectorWidth,
+                                 .activation: KernelDefine.activationCode(options.activation)],
                        global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
                        arguments: common(Int32(g.strideA == 0 ? 0 : packedA.count / batchA), Int32(g.strideB == 0 ? 0 : packedB.count / batchB))
                            + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
@@ -236,7 +265,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// `k · strideInner + o · strideOuter`) into panels of `panelWidth` columns of that view.
     private func packPanels(_ source: cl_mem, inner: Int, outer: Int, panelWidth: Int, strideInner: Int, strideOuter: Int,
                             batch: Int, into packed: Tensor) throws {
-        try launch("layout.cl", "pack_panels", global: [roundUp(outer, panelWidth), inner, batch], local: nil, arguments: [
+        try launch(.packPanels, global: [roundUp(outer, panelWidth), inner, batch], local: nil, arguments: [
             .int(Int32(inner)), .int(Int32(outer)), .int(Int32(panelWidth)), .int(Int32(strideInner)), .int(Int32(strideOuter)),
             .int(Int32(inner * outer)), .buffer(source), .buffer(try memory(packed, "matmul", "packed operand")),
         ])
@@ -247,13 +276,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         guard rows > 0 else { return }
         let buffers: [KernelArgument] = [.buffer(try memory(x, "softmax", "x")), .buffer(try memory(y, "softmax", "y"))]
         let parameters: [KernelArgument] = [.int(Int32(width)), .float(scale), .int(causalMask ? 1 : 0)]
-        try launchRows("softmax.cl", "softmax_rows", rows: rows, width: width, parameters: parameters, buffers: buffers)
+        try launchRows(.softmax, rows: rows, width: width, parameters: parameters, buffers: buffers)
     }
 
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
         let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
         guard rows > 0 else { return }
-        try launchRows("layer_norm.cl", "layer_norm", rows: rows, width: width, parameters: [.int(Int32(width)), .float(epsilon)], buffers: [
+        try launchRows(.layerNorm, rows: rows, width: width, parameters: [.int(Int32(width)), .float(epsilon)], buffers: [
             .buffer(try memory(x, "layerNorm", "x")), .buffer(try memory(weight, "layerNorm", "weight")),
             .buffer(try memory(bias, "layerNorm", "bias")), .buffer(try memory(y, "layerNorm", "y")),
         ])
@@ -263,7 +292,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
         try requireSameCount(x, y, operation: "l2Normalize")
         guard rows > 0 else { return }
-        try launchRows("normalize.cl", "l2_normalize_rows", rows: rows, width: width, parameters: [.int(Int32(width))], buffers: [
+        try launchRows(.l2Normalize, rows: rows, width: width, parameters: [.int(Int32(width))], buffers: [
             .buffer(try memory(x, "l2Normalize", "x")), .buffer(try memory(y, "l2Normalize", "y")),
         ])
     }
@@ -280,7 +309,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try requireSameCount(x, y, operation: "activation")
         let count = x.count
         guard count > 0 else { return }
-        try launch("elementwise.cl", kind == .quickGELU ? "quick_gelu" : "gelu", global: [roundUp(count, 64)], arguments: [
+        try launch(.activation(kind), global: [roundUp(count, 64)], arguments: [
             .int(Int32(count)), .buffer(try memory(x, "activation", "x")), .buffer(try memory(y, "activation", "y")),
         ])
     }
@@ -289,7 +318,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try validateAdd(a, b, c)
         let count = a.count
         guard count > 0 else { return }
-        try launch("elementwise.cl", "add", global: [roundUp(count, 64)], arguments: [
+        try launch(.add, global: [roundUp(count, 64)], arguments: [
             .int(Int32(count)), .int(Int32(b.count)),
             .buffer(try memory(a, "add", "a")), .buffer(try memory(b, "add", "b")), .buffer(try memory(c, "add", "c")),
         ])
@@ -299,7 +328,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try requireSameCount(x, y, operation: "scale")
         let count = x.count
         guard count > 0 else { return }
-        try launch("elementwise.cl", "scale", global: [roundUp(count, 64)], arguments: [
+        try launch(.scale, global: [roundUp(count, 64)], arguments: [
             .int(Int32(count)), .float(factor), .buffer(try memory(x, "scale", "x")), .buffer(try memory(y, "scale", "y")),
         ])
     }
@@ -314,7 +343,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         guard let indexBuffer, status == CL_SUCCESS else { throw ComputeError.openCL(call: "clCreateBuffer", status: status) }
         defer { clReleaseMemObject(indexBuffer) }  // the driver keeps it alive until the kernel ran
-        try launch("layout.cl", "gather_rows", global: [roundUp(width, 16), indices.count], local: nil, arguments: [
+        try launch(.gatherRows, global: [roundUp(width, 16), indices.count], local: nil, arguments: [
             .int(Int32(width)), .buffer(try memory(table, "gatherRows", "table")), .buffer(indexBuffer),
             .buffer(try memory(y, "gatherRows", "output")),
         ])
@@ -327,36 +356,100 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         let padding = 6 - outputShape.count
         let sizes = [Int](repeating: 1, count: padding) + outputShape
         let strides = [Int](repeating: 0, count: padding) + inputStrides
-        try launch("layout.cl", "permute", global: [roundUp(count, 64)], arguments:
+        try launch(.permute, global: [roundUp(count, 64)], arguments:
             [.int(Int32(count))] + sizes.map { .int(Int32($0)) } + strides.map { .int(Int32($0)) }
             + [.buffer(try memory(x, "permute", "x")), .buffer(try memory(y, "permute", "y"))])
     }
 
+    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
+        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
+        let count = g.batch * g.tokens * g.width
+        guard count > 0 else { return }
+        try launch(.splitHeads, global: [roundUp(count, 64), 3], arguments: [
+            .int(Int32(g.batch)), .int(Int32(g.tokens)), .int(Int32(g.heads)), .int(Int32(g.headSize)),
+            .buffer(try memory(qkv, "splitHeads", "qkv")), .buffer(try memory(query, "splitHeads", "query")),
+            .buffer(try memory(key, "splitHeads", "key")), .buffer(try memory(value, "splitHeads", "value")),
+        ])
+    }
+
     // MARK: Programs and launches
 
-    /// Launches a row reduction in the layout of `rowVariant`: `kernel` over one work-group per
-    /// row, or `kernel_serial` (which takes the row count first) over one work-item per row.
-    private func launchRows(_ file: String, _ kernel: String, rows: Int, width: Int,
+    /// Launches the row reduction `family` in the layout of `rowVariant`: over one work-group
+    /// per row, or (the `_serial` kernel, which takes the row count first) one work-item per row.
+    private func launchRows(_ family: RowKernel, rows: Int, width: Int,
                             parameters: [KernelArgument], buffers: [KernelArgument]) throws {
+        let kernel = family.kernel(rowVariant)
         switch rowVariant {
         case .groupPerRow:
-            let group = reductionGroupSize(width: width)
-            try launch(file, kernel, defines: ["GROUP_SIZE": group], global: [rows * group], local: [group],
+            let group = try fittedGroupSize(kernel, preferred: reductionGroupSize(width: width, limit: tuning.rowGroupLimit))
+            try launch(kernel, defines: [.groupSize: group], global: [rows * group], local: [group],
                        arguments: parameters + buffers)
         case .itemPerRow:
-            let group = 64  // rows per work-group: measured best on PoCL (16: −10–40 %, 256: −25 %)
-            try launch(file, kernel + "_serial", global: [roundUp(rows, group)], local: [group],
+            let group = tuning.rowsPerGroup
+            try launch(kernel, global: [roundUp(rows, group)], local: [group],
                        arguments: [.int(Int32(rows))] + parameters + buffers)
         }
     }
 
     /// A power-of-two work-group size for one-row-per-group reductions: about a quarter of the
-    /// row's width, between 32 and min(256, the device limit).
-    private func reductionGroupSize(width: Int) -> Int {
-        let limit = min(256, device.maxWorkGroupSize)
-        var size = 32
+    /// row's width, between 32 (or `limit`, if smaller) and `limit`.
+    func reductionGroupSize(width: Int, limit: Int) -> Int {
+        var size = min(32, limit)
         while size < limit && size * 4 < width { size *= 2 }
         return min(size, limit)
+    }
+
+    /// The largest power of two ≤ `preferred` at which `kernel`, built with `GROUP_SIZE` set to
+    /// it, accepts a work-group of that size (`CL_KERNEL_WORK_GROUP_SIZE`, which can be below the
+    /// device limit for kernels that use many registers or much local memory).
+    /// - Throws: the build error, or `ComputeError.invalidArgument` when not even 1 fits.
+    func fittedGroupSize(_ kernel: KernelName, preferred: Int) throws -> Int {
+        let fitting = try fitted(KernelKey(kernel, [.groupSize: preferred])) { size in
+            let fits = try kernelWorkGroupSize(KernelKey(kernel, [.groupSize: size])) >= size
+            return fits ? size : (size > 1 ? size / 2 : nil)
+        }
+        guard let fitting else {
+            // A build error of the source itself is the better message: raise it if there is one.
+            _ = try kernelWorkGroupSize(KernelKey(kernel, [.groupSize: preferred]), buildFailureFits: false)
+            throw ComputeError.invalidArgument(operation: kernel.rawValue, message: "no work-group size fits the kernel on \(device.name)")
+        }
+        return fitting
+    }
+
+    /// The first size that `step` accepts, starting from the `GROUP_SIZE` or `TILE_M` of `key`
+    /// and following what `step` returns for a size that does not fit (`nil`: give up); cached
+    /// per key, so launches after the first pay one dictionary look-up.
+    private func fitted(_ key: KernelKey, _ step: (Int) throws -> Int?) throws -> Int? {
+        if let size = locked({ fittedSizes[key] }) { return size }
+        var size: Int? = key.defines.first { $0.define == .groupSize || $0.define == .tileM }?.value
+        var accepted: Int? = nil
+        while let candidate = size {
+            let next = try step(candidate)
+            if next == candidate { accepted = candidate; break }
+            size = next
+        }
+        if let accepted { locked { fittedSizes[key] = accepted } }
+        return accepted
+    }
+
+    /// `CL_KERNEL_WORK_GROUP_SIZE` of `key`: the largest work-group it can be launched with.
+    /// A build failure (a required work-group size the device cannot run fails to build on some
+    /// drivers) counts as 0 unless `buildFailureFits` is false, when it is thrown.
+    func kernelWorkGroupSize(_ key: KernelKey, buildFailureFits: Bool = true) throws -> Int {
+        try locked {
+            let kernel: cl_kernel
+            do {
+                kernel = try cachedKernel(key)
+            } catch let error as ComputeError {
+                guard buildFailureFits, case .programBuildFailed = error else { throw error }
+                return 0
+            }
+            var size = 0
+            try check(clGetKernelWorkGroupInfo(kernel, device.handle.id, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+                                               MemoryLayout<Int>.size, &size, nil),
+                      "clGetKernelWorkGroupInfo(\(key.name))")
+            return size
+        }
     }
 
     private func locked<Result>(_ body: () throws -> Result) rethrows -> Result {
@@ -365,12 +458,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return try body()
     }
 
-    /// The built program for `file` with `defines`; built on first use. Call with the lock held.
-    private func program(_ file: String, defines: [String: Int]) throws -> cl_program {
-        let options = (["-cl-std=CL1.2"] + defines.sorted { $0.key < $1.key }.map { "-D \($0.key)=\($0.value)" })
-            .joined(separator: " ")
-        let key = file + "|" + options
+    /// The built program for `key`; built on first use. Call with the lock held.
+    private func program(_ key: ProgramKey) throws -> cl_program {
         if let program = programs[key] { return program }
+        let options = key.buildOptions
+        let file = key.file.rawValue
         let source = try KernelSources.source(of: file, overrideDirectory: kernelDirectory)
         var status: cl_int = 0
         let program: cl_program? = source.withCString { text in
@@ -401,24 +493,35 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Sets the arguments of `kernel` from `file` and enqueues it over `global` (rounded by the
-    /// caller to a multiple of `local` when `local` is given).
-    func launch(_ file: String, _ kernelName: String, defines: [String: Int] = [:], global: [Int], local: [Int]? = nil,
+    /// The kernel object of `key`, created (and its program built) on first use. Call with the lock held.
+    private func cachedKernel(_ key: KernelKey) throws -> cl_kernel {
+        if let cached = kernels[key] { return cached }
+        let program = try program(key.program)
+        var status: cl_int = 0
+        guard let created = clCreateKernel(program, key.name.rawValue, &status), status == CL_SUCCESS else {
+            throw ComputeError.openCL(call: "clCreateKernel(\(key.name))", status: status)
+        }
+        kernels[key] = created
+        return created
+    }
+
+    /// Builds `kernel` with `defines` and creates its kernel object without launching it:
+    /// `kernels check` uses this to prove that every kernel of every file compiles.
+    /// - Returns: its `CL_KERNEL_WORK_GROUP_SIZE`.
+    public func prepare(_ kernel: KernelName, defines: [KernelDefine: Int] = [:]) throws -> Int {
+        try kernelWorkGroupSize(KernelKey(kernel, defines), buildFailureFits: false)
+    }
+
+    /// Sets the arguments of `kernelName` (from its file, built with `defines`) and enqueues it
+    /// over `global` (rounded by the caller to a multiple of `local` when `local` is given).
+    /// With `synchronizesEachLaunch`, waits for it and throws `ComputeError.kernelFailed` naming
+    /// it when it did not complete.
+    func launch(_ kernelName: KernelName, defines: [KernelDefine: Int] = [:], global: [Int], local: [Int]? = nil,
                 arguments: [KernelArgument]) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let key = KernelKey(kernelName, defines)
         try locked {
-            let program = try program(file, defines: defines)
-            let key = "\(file)|\(defines.sorted { $0.key < $1.key })|\(kernelName)"
-            let kernel: cl_kernel
-            if let cached = kernels[key] {
-                kernel = cached
-            } else {
-                var status: cl_int = 0
-                guard let created = clCreateKernel(program, kernelName, &status), status == CL_SUCCESS else {
-                    throw ComputeError.openCL(call: "clCreateKernel(\(kernelName))", status: status)
-                }
-                kernels[key] = created
-                kernel = created
-            }
+            let kernel = try cachedKernel(key)
             for (index, argument) in arguments.enumerated() {
                 let status: cl_int
                 switch argument {
@@ -432,18 +535,105 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                     var value = float
                     status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<Float>.size, &value)
                 }
-                try check(status, "clSetKernelArg(\(kernelName), \(index))")
+                if status != CL_SUCCESS { throw ComputeError.openCL(call: "clSetKernelArg(\(kernelName), \(index))", status: status) }
             }
-            let status = global.withUnsafeBufferPointer { globalSizes in
-                guard let local else {
-                    return clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, nil, 0, nil, nil)
-                }
-                return local.withUnsafeBufferPointer { localSizes in
-                    clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, localSizes.baseAddress, 0, nil, nil)
+            var event: cl_event? = nil
+            let wantsEvent = synchronizesEachLaunch || timing
+            let status = withUnsafeMutablePointer(to: &event) { eventPointer in
+                let eventOut = wantsEvent ? eventPointer : nil
+                return global.withUnsafeBufferPointer { globalSizes in
+                    guard let local else {
+                        return clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, nil, 0, nil, eventOut)
+                    }
+                    return local.withUnsafeBufferPointer { localSizes in
+                        clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, localSizes.baseAddress,
+                                               0, nil, eventOut)
+                    }
                 }
             }
-            try check(status, "clEnqueueNDRangeKernel(\(kernelName))")
+            if status != CL_SUCCESS { throw ComputeError.openCL(call: "clEnqueueNDRangeKernel(\(kernelName))", status: status) }
+            launched.insert(kernelName)
+            statistics.launches += 1
+            statistics.hostSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if timing, let event { pendingEvents.append((kernelName, event)) }
+            if synchronizesEachLaunch {
+                defer { if !timing, let event { clReleaseEvent(event) } }
+                try finishAndCheck(event, kernel: key)
+            }
         }
+    }
+
+    // MARK: Launch statistics and kernel times
+
+    /// Kernel launches and the host time spent issuing them (argument setting and enqueueing,
+    /// from the call to `launch` until the enqueue returned; device time excluded).
+    public struct LaunchStatistics: Sendable, Equatable, Codable {
+        public var launches = 0
+        public var hostSeconds = 0.0
+        /// Mean host time per launch in microseconds.
+        public var hostMicrosecondsPerLaunch: Double { launches == 0 ? 0 : hostSeconds / Double(launches) * 1e6 }
+    }
+
+    /// Launches since the backend opened (or since `resetLaunchStatistics`).
+    public var launchStatistics: LaunchStatistics { locked { statistics } }
+
+    /// Starts counting launches from zero.
+    public func resetLaunchStatistics() { locked { statistics = LaunchStatistics() } }
+
+    /// Whether each launch records an OpenCL event whose start and end times are read back by
+    /// `kernelTimes()`: device time per kernel without a finish after every operation.
+    public var collectsKernelTimes: Bool {
+        get { locked { timing } }
+        set { locked { timing = newValue } }
+    }
+
+    /// Device time of one kernel, from OpenCL profiling events.
+    public struct KernelTime: Sendable, Codable {
+        public let kernel: String
+        public let calls: Int
+        public let seconds: Double
+    }
+
+    /// Device seconds per kernel since `collectsKernelTimes` was switched on (or since the last
+    /// `resetKernelTimes`), largest first. Waits for the queue to finish.
+    /// - Throws: `ComputeError.openCL` when the queue or an event fails.
+    public func kernelTimes() throws -> [KernelTime] {
+        try locked {
+            try check(clFinish(queue), "clFinish")
+            defer {
+                for (_, event) in pendingEvents { clReleaseEvent(event) }
+                pendingEvents.removeAll()
+            }
+            for (kernel, event) in pendingEvents {
+                var started: cl_ulong = 0, ended: cl_ulong = 0
+                try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &started, nil),
+                          "clGetEventProfilingInfo(\(kernel))")
+                try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &ended, nil),
+                          "clGetEventProfilingInfo(\(kernel))")
+                let previous = kernelSeconds[kernel] ?? (0, 0)
+                kernelSeconds[kernel] = (previous.calls + 1, previous.seconds + Double(ended &- started) / 1e9)
+            }
+            return kernelSeconds.map { KernelTime(kernel: $0.key.rawValue, calls: $0.value.calls, seconds: $0.value.seconds) }
+                .sorted { $0.seconds > $1.seconds }
+        }
+    }
+
+    /// Forgets the kernel times gathered so far.
+    public func resetKernelTimes() throws {
+        _ = try kernelTimes()
+        locked { kernelSeconds.removeAll() }
+    }
+
+    /// Waits for the queue and throws `kernelFailed` naming `key` when its event reports an error.
+    private func finishAndCheck(_ event: cl_event?, kernel key: KernelKey) throws {
+        let name = key.name.rawValue + (key.defines.isEmpty ? "" : " [\(key.buildOptions)]")
+        let finished = clFinish(queue)
+        if finished != CL_SUCCESS { throw ComputeError.kernelFailed(kernel: name, status: finished) }
+        guard let event else { return }
+        var executionStatus: cl_int = 0
+        try check(clGetEventInfo(event, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), MemoryLayout<cl_int>.size, &executionStatus, nil),
+                  "clGetEventInfo(\(name))")
+        if executionStatus < 0 { throw ComputeError.kernelFailed(kernel: name, status: executionStatus) }
     }
 }
 
