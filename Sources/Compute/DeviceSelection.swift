@@ -134,7 +134,7 @@ public enum DeviceSelection: Equatable, Sendable, CustomStringConvertible {
         let choice = try choose(among: discovered)
         switch choice.target {
         case .cpu: return (CPUBackend(), choice)
-        case .cpuReference: return (CPUBackend(mode: .reference), choice)
+        case .cpuReference: return (ReferenceBackend(), choice)
         case .openCL(let index): return (try OpenCLBackend(deviceIndex: index, variants: kernelVariants), choice)
         }
     }

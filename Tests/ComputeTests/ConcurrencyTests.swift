@@ -13,7 +13,7 @@ struct ConcurrencyTests {
                         var generator = SeededGenerator(seed: UInt64(100 + task))
                         let (m, n, k) = (31 + task, 17 + 3 * task, 45)
                         let valuesA = generator.uniform(count: m * k), valuesB = generator.uniform(count: k * n)
-                        let reference = CPUBackend(mode: .reference)
+                        let reference = ReferenceBackend()
                         let expectedC = try reference.makeTensor(shape: [m, n])
                         try reference.matmul(try reference.upload(valuesA, shape: [m, k]), try reference.upload(valuesB, shape: [k, n]), into: expectedC)
                         var last: [Float] = []

@@ -8,7 +8,7 @@ import Testing
 struct FusedOperationTests {
     /// Every backend, and on OpenCL every matmul variant.
     func backends() throws -> [any Backend] {
-        var result: [any Backend] = [CPUBackend(mode: .reference), CPUBackend()]
+        var result: [any Backend] = [ReferenceBackend(), CPUBackend()]
         if try openCLBackendForTesting() != nil {
             result += try MatmulVariant.allCases.map { try OpenCLBackend(deviceIndex: 0, variants: KernelVariantOverride(matmul: $0)) }
         }

@@ -40,7 +40,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public static let synchronizeVariable = "UPADAPTER_OPENCL_SYNC"
 
     public let device: OpenCLDeviceInfo
-    private let context: cl_context
+    let context: cl_context
     private let queue: cl_command_queue
     private let lock = NSLock()
     private var programs: [ProgramKey: cl_program] = [:]
@@ -51,7 +51,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private var timing = false
     private var pendingEvents: [(KernelName, cl_event)] = []
     private var kernelSeconds: [KernelName: (calls: Int, seconds: Double)] = [:]
-    private let placeholder: cl_mem
+    let placeholder: cl_mem
     /// The per-device table of variants and tunables in use (override applied).
     public let tuning: KernelTuning
     /// Where kernel sources override the embedded ones (`UPADAPTER_KERNEL_DIR` by default).
@@ -202,181 +202,13 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try locked { try check(clFinish(queue), "clFinish") }
     }
 
-    // MARK: Operations
-
-    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let g = try validateMatmul(a, b, bias: bias, c, options)
-        guard g.m > 0, g.n > 0, g.batch > 0 else { return }
-        let memoryA = try memory(a, "matmul", "A"), memoryB = try memory(b, "matmul", "B")
-        let memoryC = try memory(c, "matmul", "C")
-        let memoryBias = try bias.map { try memory($0, "matmul", "bias") } ?? placeholder
-        let common: (Int32, Int32) -> [KernelArgument] = { strideA, strideB in
-            [.int(Int32(g.m)), .int(Int32(g.n)), .int(Int32(g.k)), .int(strideA), .int(strideB),
-             .float(options.alpha), .float(options.beta), .int(bias == nil ? 0 : 1)]
-        }
-        switch matmulVariant {
-        case .tiled:
-            let work = tuning.matmulWork
-            func defines(tile: Int) -> [KernelDefine: Int] {
-                [.tileM: tile, .tileN: tile, .tileK: tuning.matmulTileK, .workM: work, .workN: work,
-                 .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
-                 .activation: KernelDefine.activationCode(options.activation)]
-            }
-            // The device's table gives the tile; a smaller one when the kernel cannot run
-            // (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
-            let preferred = tuning.matmulTile
-            guard let tile = try fitted(KernelKey(.matmulTiled, defines(tile: preferred)), { tile in
-                let threads = (tile / work) * (tile / work)
-                if try kernelWorkGroupSize(KernelKey(.matmulTiled, defines(tile: tile))) >= threads { return tile }
-                return tile / 2 >= work ? tile / 2 : nil
-            }) else {
-                throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of matmul_tiled fits the work-group limits of \(device.name)")
-            }
-            let threads = tile / work
-            try launch(.matmulTiled, defines: defines(tile: tile),
-                       global: [roundUp(g.n, tile) / work, roundUp(g.m, tile) / work, g.batch], local: [threads, threads, 1],
-                       arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
-        case .packed:
-            let vectorWidth = tuning.packedVectorWidth
-            let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
-            let panelWidth = vectorWidth * vectors
-            let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
-            let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
-            let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
-            let packedB = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
-            // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
-            try packPanels(memoryA, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
-                           strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
-                           batch: batchA, into: packedA)
-            try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth,
-                           strideInner: options.transposeB ? 1 : g.n, strideOuter: options.transposeB ? g.k : 1,
-                           batch: batchB, into: packedB)
-            try launch(.matmulPacked,
-                       defines: [.workM: rowsPerItem, .vectors: vectors, .vectorWidth: vectorWidth,
-                                 .activation: KernelDefine.activationCode(options.activation)],
-                       global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
-                       arguments: common(Int32(g.strideA == 0 ? 0 : packedA.count / batchA), Int32(g.strideB == 0 ? 0 : packedB.count / batchB))
-                           + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
-                              .buffer(memoryBias), .buffer(memoryC)])
-        }
-    }
-
-    /// Packs the `[inner][outer]` view of each batch matrix of `source` (element (k, o) at
-    /// `k · strideInner + o · strideOuter`) into panels of `panelWidth` columns of that view.
-    private func packPanels(_ source: cl_mem, inner: Int, outer: Int, panelWidth: Int, strideInner: Int, strideOuter: Int,
-                            batch: Int, into packed: Tensor) throws {
-        try launch(.packPanels, global: [roundUp(outer, panelWidth), inner, batch], local: nil, arguments: [
-            .int(Int32(inner)), .int(Int32(outer)), .int(Int32(panelWidth)), .int(Int32(strideInner)), .int(Int32(strideOuter)),
-            .int(Int32(inner * outer)), .buffer(source), .buffer(try memory(packed, "matmul", "packed operand")),
-        ])
-    }
-
-    public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
-        let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
-        guard rows > 0 else { return }
-        let buffers: [KernelArgument] = [.buffer(try memory(x, "softmax", "x")), .buffer(try memory(y, "softmax", "y"))]
-        let parameters: [KernelArgument] = [.int(Int32(width)), .float(scale), .int(causalMask ? 1 : 0)]
-        try launchRows(.softmax, rows: rows, width: width, parameters: parameters, buffers: buffers)
-    }
-
-    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
-        guard rows > 0 else { return }
-        try launchRows(.layerNorm, rows: rows, width: width, parameters: [.int(Int32(width)), .float(epsilon)], buffers: [
-            .buffer(try memory(x, "layerNorm", "x")), .buffer(try memory(weight, "layerNorm", "weight")),
-            .buffer(try memory(bias, "layerNorm", "bias")), .buffer(try memory(y, "layerNorm", "y")),
-        ])
-    }
-
-    public func l2NormalizeRows(_ x: Tensor, into y: Tensor) throws {
-        let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
-        try requireSameCount(x, y, operation: "l2Normalize")
-        guard rows > 0 else { return }
-        try launchRows(.l2Normalize, rows: rows, width: width, parameters: [.int(Int32(width))], buffers: [
-            .buffer(try memory(x, "l2Normalize", "x")), .buffer(try memory(y, "l2Normalize", "y")),
-        ])
-    }
-
-    public func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        let (m, n, width) = try validateCosine(a, b, c)
-        let normalizedA = try makeTensor(shape: [m, width]), normalizedB = try makeTensor(shape: [n, width])
-        try l2NormalizeRows(a, into: normalizedA)
-        try l2NormalizeRows(b, into: normalizedB)
-        try matmul(normalizedA, normalizedB, into: try c.reshaped([m, n]), options: MatmulOptions(transposeB: true))
-    }
-
-    public func activation(_ kind: Activation, _ x: Tensor, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "activation")
-        let count = x.count
-        guard count > 0 else { return }
-        try launch(.activation(kind), global: [roundUp(count, 64)], arguments: [
-            .int(Int32(count)), .buffer(try memory(x, "activation", "x")), .buffer(try memory(y, "activation", "y")),
-        ])
-    }
-
-    public func add(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        try validateAdd(a, b, c)
-        let count = a.count
-        guard count > 0 else { return }
-        try launch(.add, global: [roundUp(count, 64)], arguments: [
-            .int(Int32(count)), .int(Int32(b.count)),
-            .buffer(try memory(a, "add", "a")), .buffer(try memory(b, "add", "b")), .buffer(try memory(c, "add", "c")),
-        ])
-    }
-
-    public func scale(_ x: Tensor, by factor: Float, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "scale")
-        let count = x.count
-        guard count > 0 else { return }
-        try launch(.scale, global: [roundUp(count, 64)], arguments: [
-            .int(Int32(count)), .float(factor), .buffer(try memory(x, "scale", "x")), .buffer(try memory(y, "scale", "y")),
-        ])
-    }
-
-    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
-        let (_, width) = try validateGather(table, indices: indices, y)
-        guard !indices.isEmpty else { return }
-        var status: cl_int = 0
-        let indexBuffer = indices.withUnsafeBytes { bytes in
-            clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR), bytes.count,
-                           UnsafeMutableRawPointer(mutating: bytes.baseAddress), &status)
-        }
-        guard let indexBuffer, status == CL_SUCCESS else { throw ComputeError.openCL(call: "clCreateBuffer", status: status) }
-        defer { clReleaseMemObject(indexBuffer) }  // the driver keeps it alive until the kernel ran
-        try launch(.gatherRows, global: [roundUp(width, 16), indices.count], local: nil, arguments: [
-            .int(Int32(width)), .buffer(try memory(table, "gatherRows", "table")), .buffer(indexBuffer),
-            .buffer(try memory(y, "gatherRows", "output")),
-        ])
-    }
-
-    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
-        let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
-        let count = x.count
-        guard count > 0 else { return }
-        let padding = 6 - outputShape.count
-        let sizes = [Int](repeating: 1, count: padding) + outputShape
-        let strides = [Int](repeating: 0, count: padding) + inputStrides
-        try launch(.permute, global: [roundUp(count, 64)], arguments:
-            [.int(Int32(count))] + sizes.map { .int(Int32($0)) } + strides.map { .int(Int32($0)) }
-            + [.buffer(try memory(x, "permute", "x")), .buffer(try memory(y, "permute", "y"))])
-    }
-
-    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
-        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
-        let count = g.batch * g.tokens * g.width
-        guard count > 0 else { return }
-        try launch(.splitHeads, global: [roundUp(count, 64), 3], arguments: [
-            .int(Int32(g.batch)), .int(Int32(g.tokens)), .int(Int32(g.heads)), .int(Int32(g.headSize)),
-            .buffer(try memory(qkv, "splitHeads", "qkv")), .buffer(try memory(query, "splitHeads", "query")),
-            .buffer(try memory(key, "splitHeads", "key")), .buffer(try memory(value, "splitHeads", "value")),
-        ])
-    }
+    // MARK: Operations live with their families in Operations/.
 
     // MARK: Programs and launches
 
     /// Launches the row reduction `family` in the layout of `rowVariant`: over one work-group
     /// per row, or (the `_serial` kernel, which takes the row count first) one work-item per row.
-    private func launchRows(_ family: RowKernel, rows: Int, width: Int,
+    func launchRows(_ family: RowKernel, rows: Int, width: Int,
                             parameters: [KernelArgument], buffers: [KernelArgument]) throws {
         let kernel = family.kernel(rowVariant)
         switch rowVariant {
@@ -419,7 +251,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// The first size that `step` accepts, starting from the `GROUP_SIZE` or `TILE_M` of `key`
     /// and following what `step` returns for a size that does not fit (`nil`: give up); cached
     /// per key, so launches after the first pay one dictionary look-up.
-    private func fitted(_ key: KernelKey, _ step: (Int) throws -> Int?) throws -> Int? {
+    func fitted(_ key: KernelKey, _ step: (Int) throws -> Int?) throws -> Int? {
         if let size = locked({ fittedSizes[key] }) { return size }
         var size: Int? = key.defines.first { $0.define == .groupSize || $0.define == .tileM }?.value
         var accepted: Int? = nil
