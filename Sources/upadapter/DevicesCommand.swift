@@ -35,8 +35,19 @@ struct DevicesCommand: ParsableCommand {
             print("               \(device.computeUnits) compute units, global memory \(formatBytes(device.globalMemoryBytes)), "
                   + "local memory \(formatBytes(device.localMemoryBytes)), max work-group \(device.maxWorkGroupSize)")
             print("               \(device.openCLCVersion), driver \(device.driverVersion)")
-            let tuning = KernelTuning.forDevice(device, override: override)
-            print("               kernels: \(tuning.variants)" + (override == .none ? " (this device's table)" : " (override \(override))"))
+            var tuning = KernelTuning.forDevice(device, override: override)
+            let record = TuningRecord.fileURL().flatMap { TuningRecord.load(from: $0)[TuningRecord.key(for: device)] }
+            var source = override == .none ? "this device's table" : "override \(override)"
+            if let record, override.matmul == nil {
+                tuning.variants.matmul = record.matmul
+                let timings = MatmulVariant.allCases.compactMap { variant in
+                    record.seconds[variant.rawValue].map { String(format: "%@ %.2f ms", variant.rawValue, $0 * 1000) }
+                }
+                source += "; matmul from the tuning record of \(record.date): " + timings.joined(separator: ", ")
+            } else if record == nil, device.type != .cpu, TuningRecord.fileURL() != nil {
+                source += "; matmul timed on first use"
+            }
+            print("               kernels: \(tuning.variants) (\(source))")
         }
         let summaries = Result<[DeviceSummary], ComputeError>.success(devices.map(\.summary))
         for selection in [DeviceSelection.auto, .openCL(index: nil)] {

@@ -6,7 +6,7 @@ struct KernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
         abstract: "Check the kernels against the CPU twin, or measure their throughput.",
-        subcommands: [Check.self, Bench.self])
+        subcommands: [Check.self, Bench.self, Tune.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -84,6 +84,39 @@ struct KernelsCommand: ParsableCommand {
                 }
                 if let warning = BLASInfo.current.fallbackWarning { print("warning: \(warning)") }
             }
+        }
+    }
+}
+
+extension KernelsCommand {
+    struct Tune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time every matrix-product kernel on an OpenCL device and record the fastest for it.",
+            discussion: "GPUs are timed automatically on first use; this command re-times any device (CPU drivers included) and overwrites its record. The record file is $UPADAPTER_TUNING_FILE, else ~/.cache/upadapter/kernel-tuning.json.")
+
+        @Option(help: "OpenCL device, opencl or opencl:N.") var device: String = "opencl"
+        @Option(help: "Product size: [size, 3·size/4] · [size, 3·size/4]ᵀ.") var size: Int = 1024
+        @Flag(help: "Print the timings without recording them.") var dryRun = false
+
+        func run() throws {
+            guard case .openCL = try DeviceSelection(parsing: device) else { throw ValidationError("--device must be opencl or opencl:N") }
+            let (backend, choice) = try DeviceSelection(parsing: device).open(kernelVariants: KernelVariantOverride())
+            guard let openCL = backend as? OpenCLBackend else { throw ValidationError("\(choice.reason): not an OpenCL device") }
+            let record = try TuningRecord.measure(deviceIndex: openCL.device.index, size: size)
+            print("\(openCL.name): \(openCL.device.name), product \(record.shape)")
+            for variant in MatmulVariant.allCases {
+                let seconds = record.seconds[variant.rawValue]
+                let flops = 2.0 * Double(size) * Double(size) * Double(3 * size / 4)
+                print("  " + pad(variant.rawValue, 8) + (seconds.map { String(format: "%9.3f ms  %8.1f GFLOP/s", $0 * 1000, flops / $0 / 1e9) } ?? "  failed"))
+            }
+            print("fastest: \(record.matmul)")
+            guard !dryRun else { return }
+            guard let file = TuningRecord.fileURL() else {
+                print("not recorded: \(TuningRecord.fileVariable)=off")
+                return
+            }
+            try TuningRecord.store(record, key: TuningRecord.key(for: openCL.device), in: file)
+            print("recorded in \(file.path)")
         }
     }
 }

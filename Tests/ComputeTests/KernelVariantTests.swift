@@ -8,10 +8,11 @@ struct KernelVariantTests {
     func parsing() throws {
         #expect(try KernelVariantOverride(parsing: "auto") == .none)
         #expect(try KernelVariantOverride(parsing: "") == .none)
-        #expect(try KernelVariantOverride(parsing: "gpu") == KernelVariantOverride(matmul: .tiled, rows: .groupPerRow))
+        #expect(try KernelVariantOverride(parsing: "gpu") == KernelVariantOverride(matmul: .blocked, rows: .groupPerRow))
         #expect(try KernelVariantOverride(parsing: "CPU") == KernelVariantOverride(matmul: .packed, rows: .itemPerRow))
         #expect(try KernelVariantOverride(parsing: "tiled") == KernelVariantOverride(matmul: .tiled))
         #expect(try KernelVariantOverride(parsing: "rows=groupPerRow") == KernelVariantOverride(rows: .groupPerRow))
+        #expect(try KernelVariantOverride(parsing: "blocked") == KernelVariantOverride(matmul: .blocked))
         #expect(try KernelVariantOverride(parsing: "gpu, matmul=packed") == KernelVariantOverride(matmul: .packed, rows: .groupPerRow))
         #expect(try KernelVariantOverride(parsing: "itemperrow,matmul=TILED") == KernelVariantOverride(matmul: .tiled, rows: .itemPerRow))
         for bad in ["cuda", "matmul=groupPerRow", "rows=tiled", "matmul=", "gpu,fast"] {
@@ -89,5 +90,42 @@ struct KernelVariantTests {
         let override = try KernelVariantOverride.resolve(flag: nil)
         #expect(backend.variants == KernelTuning.forDevice(backend.device, override: override).variants)
         #expect(backend.deviceDescription.contains(backend.variants.description))
+    }
+}
+
+@Suite("Tuning record: the measured matrix-product choice")
+struct TuningRecordTests {
+    @Test("Records round-trip through the file, keep other devices, and the file can be switched off")
+    func storeAndLoad() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-tuning-\(UUID().uuidString)/tuning.json")
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let first = TuningRecord(matmul: .blocked, seconds: ["blocked": 0.001, "tiled": 0.002], shape: "s", date: "d")
+        let second = TuningRecord(matmul: .packed, seconds: ["packed": 0.01], shape: "s", date: "d")
+        try TuningRecord.store(first, key: "gpu", in: file)
+        try TuningRecord.store(second, key: "cpu", in: file)
+        #expect(TuningRecord.load(from: file) == ["gpu": first, "cpu": second])
+        try "not json".write(to: file, atomically: true, encoding: .utf8)
+        #expect(TuningRecord.load(from: file).isEmpty, "a damaged record is re-measured, not an error")
+        #expect(TuningRecord.fileURL(environment: [TuningRecord.fileVariable: "off"]) == nil)
+        #expect(TuningRecord.fileURL(environment: [TuningRecord.fileVariable: "/tmp/x.json"])?.path == "/tmp/x.json")
+        #expect(TuningRecord.fileURL(environment: ["XDG_CACHE_HOME": "/c"])?.path == "/c/upadapter/kernel-tuning.json")
+    }
+
+    @Test("Measuring times every matmul variant and picks the fastest")
+    func measurePicksFastest() throws {
+        guard try openCLBackendForTesting() != nil else { return }
+        let record = try TuningRecord.measure(deviceIndex: 0, size: 64, repeats: 1)
+        #expect(Set(record.seconds.keys) == Set(MatmulVariant.allCases.map(\.rawValue)))
+        let fastest = record.seconds.min { $0.value < $1.value }?.key
+        #expect(record.matmul.rawValue == fastest)
+    }
+
+    @Test("An explicit matmul override wins over any record")
+    func overrideWins() throws {
+        guard try openCLBackendForTesting() != nil else { return }
+        for variant in MatmulVariant.allCases {
+            let backend = try OpenCLBackend(deviceIndex: 0, variants: KernelVariantOverride(matmul: variant))
+            #expect(backend.matmulVariant == variant && backend.tuningRecord == nil)
+        }
     }
 }

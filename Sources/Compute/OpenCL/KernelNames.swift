@@ -36,6 +36,7 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     // matmul.cl
     case matmulTiled = "matmul_tiled"
     case matmulPacked = "matmul_packed"
+    case matmulBlocked = "matmul_blocked"
     // normalize.cl
     case l2NormalizeRows = "l2_normalize_rows"
     case l2NormalizeRowsSerial = "l2_normalize_rows_serial"
@@ -60,7 +61,7 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
         case .fillValue, .scale, .add, .quickGELU, .gelu: return .elementwise
         case .layerNorm, .layerNormSerial: return .layerNorm
         case .gatherRows, .permute, .copyValues, .packPanels, .splitHeads: return .layout
-        case .matmulTiled, .matmulPacked: return .matmul
+        case .matmulTiled, .matmulPacked, .matmulBlocked: return .matmul
         case .l2NormalizeRows, .l2NormalizeRowsSerial: return .normalize
         case .copyRows, .gatherRowsIndexed, .prototypeLogits, .softmaxCrossEntropy, .prototypeAffinityGradient,
              .adamWStep, .rowMaximum, .reduceSum:
@@ -111,6 +112,7 @@ public enum KernelDefine: String, Sendable, CaseIterable, Comparable {
     case transposeA = "TRANSPOSE_A"
     case transposeB = "TRANSPOSE_B"
     case activation = "ACTIVATION"
+    case padding = "PADDING"
 
     public static func < (left: KernelDefine, right: KernelDefine) -> Bool { left.rawValue < right.rawValue }
 

@@ -1,12 +1,15 @@
 import Foundation
 
 /// Which matrix-product kernel of `matmul.cl` runs.
-public enum MatmulVariant: String, Sendable, CaseIterable, CustomStringConvertible {
+public enum MatmulVariant: String, Sendable, CaseIterable, Codable, CustomStringConvertible {
     /// `matmul_tiled`: local-memory tiles, register blocks spread over the work-group (GPUs).
     case tiled
     /// `matmul_packed`: explicit SIMD register blocks over operands packed in panels, no local
     /// memory (CPU drivers such as PoCL).
     case packed
+    /// `matmul_blocked`: CLBlast's design: 8 × 8 register blocks per work-item, float4 loads,
+    /// padded local tiles for both operand layouts (GPUs).
+    case blocked
 
     public var description: String { rawValue }
 }
@@ -35,7 +38,7 @@ public struct KernelVariants: Sendable, Equatable, Hashable, CustomStringConvert
 
     /// A named set of variants: what a kind of device runs by default.
     public enum Family: String, Sendable, CaseIterable, CustomStringConvertible {
-        /// The GPU-style kernels: `tiled` matmul, `groupPerRow` reductions.
+        /// The GPU-style kernels: `blocked` matmul, `groupPerRow` reductions.
         case gpu
         /// The CPU-style kernels: `packed` matmul, `itemPerRow` reductions.
         case cpu
@@ -46,7 +49,7 @@ public struct KernelVariants: Sendable, Equatable, Hashable, CustomStringConvert
     /// The variants of `family`.
     public init(family: Family) {
         switch family {
-        case .gpu: self.init(matmul: .tiled, rows: .groupPerRow)
+        case .gpu: self.init(matmul: .blocked, rows: .groupPerRow)
         case .cpu: self.init(matmul: .packed, rows: .itemPerRow)
         }
     }
@@ -152,6 +155,12 @@ public struct KernelTuning: Sendable, Equatable {
     public var matmulTileK: Int
     /// `matmul_tiled`: outputs per work-item along each axis (`WORK_M` = `WORK_N`).
     public var matmulWork: Int
+    /// `matmul_blocked`: the C tile per work-group, outputs per work-item along each axis, the
+    /// step along K and the padding of each local-tile row.
+    public var blockedTile: Int
+    public var blockedWork: Int
+    public var blockedTileK: Int
+    public var blockedPadding: Int
     /// `matmul_packed`: the float vector width of the register block (4, 8 or 16).
     public var packedVectorWidth: Int
     /// `groupPerRow`: the largest work-group of a one-row-per-group reduction.
@@ -180,6 +189,7 @@ public struct KernelTuning: Sendable, Equatable {
         case .cpu:
             tuning = KernelTuning(
                 variants: KernelVariants(family: .cpu), matmulTile: limit >= 256 ? 64 : 32, matmulTileK: 16, matmulWork: 4,
+                blockedTile: 64, blockedWork: 8, blockedTileK: 16, blockedPadding: 1,
                 packedVectorWidth: vectorWidth, rowGroupLimit: min(256, limit),
                 // 64 rows per work-group: measured best on PoCL (16: −10–40 %, 256: −25 %).
                 rowsPerGroup: min(64, limit),
@@ -189,6 +199,8 @@ public struct KernelTuning: Sendable, Equatable {
         case .gpu, .accelerator, .other:
             tuning = KernelTuning(
                 variants: KernelVariants(family: .gpu), matmulTile: limit >= 256 ? 64 : 32, matmulTileK: 16, matmulWork: 4,
+                // 64 × 64 tiles of 8 × 8 per work-item: 64 work-items, which every GPU runs.
+                blockedTile: 64, blockedWork: 8, blockedTileK: 16, blockedPadding: 1,
                 packedVectorWidth: vectorWidth, rowGroupLimit: min(256, limit), rowsPerGroup: min(64, limit),
                 trainerGroupLimit: min(256, limit))
         }

@@ -52,8 +52,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private var pendingEvents: [(KernelName, cl_event)] = []
     private var kernelSeconds: [KernelName: (calls: Int, seconds: Double)] = [:]
     let placeholder: cl_mem
-    /// The per-device table of variants and tunables in use (override applied).
+    /// The per-device table of variants and tunables in use (tuning record and override applied).
     public let tuning: KernelTuning
+    /// The measured choice of matrix-product kernel that replaced the table's, if any.
+    public let tuningRecord: TuningRecord?
     /// Where kernel sources override the embedded ones (`UPADAPTER_KERNEL_DIR` by default).
     public let kernelDirectory: URL?
     /// Whether every launch waits for its kernel and checks its status (`UPADAPTER_OPENCL_SYNC=1`).
@@ -79,8 +81,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///     `UPADAPTER_KERNEL_VARIANT` (no override when unset).
     ///   - kernelDirectory: a folder whose `.cl` files replace the embedded ones.
     ///   - synchronizeEachLaunch: finish and check after every launch; `nil` reads `UPADAPTER_OPENCL_SYNC`.
+    ///   - consultTuningRecord: let the device's `TuningRecord` pick the matrix-product kernel
+    ///     when no override does (measuring it on first use for GPUs).
     public init(deviceIndex: Int = 0, variants: KernelVariantOverride? = nil,
-                kernelDirectory: URL? = KernelSources.overrideDirectory, synchronizeEachLaunch: Bool? = nil) throws {
+                kernelDirectory: URL? = KernelSources.overrideDirectory, synchronizeEachLaunch: Bool? = nil,
+                consultTuningRecord: Bool = true) throws {
         self.kernelDirectory = kernelDirectory
         let override = try variants ?? KernelVariantOverride.resolve(flag: nil)
         let environment = ProcessInfo.processInfo.environment
@@ -91,7 +96,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 requested: "opencl:\(deviceIndex)", available: DeviceSelection.availableDeviceNames())
         }
         device = devices[deviceIndex]
-        tuning = KernelTuning.forDevice(device, override: override)
+        var tuning = KernelTuning.forDevice(device, override: override)
+        tuningRecord = consultTuningRecord && override.matmul == nil
+            ? TuningRecord.resolve(for: device, measureIfMissing: true) : nil
+        if let tuningRecord { tuning.variants.matmul = tuningRecord.matmul }
+        self.tuning = tuning
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.handle.id
         guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {

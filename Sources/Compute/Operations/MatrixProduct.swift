@@ -180,25 +180,32 @@ extension OpenCLBackend {
              .float(options.alpha), .float(options.beta), .int(bias == nil ? 0 : 1)]
         }
         switch matmulVariant {
-        case .tiled:
-            let work = tuning.matmulWork
+        case .tiled, .blocked:
+            let (kernel, work, tileK, preferred, smallest): (KernelName, Int, Int, Int, Int)
+            switch matmulVariant {
+            case .tiled: (kernel, work, tileK, preferred, smallest) = (.matmulTiled, tuning.matmulWork, tuning.matmulTileK, tuning.matmulTile, tuning.matmulWork)
+            case .blocked, .packed:  // vector loads need tiles of at least 4 work blocks
+                (kernel, work, tileK, preferred, smallest) = (.matmulBlocked, tuning.blockedWork, tuning.blockedTileK, tuning.blockedTile, 4 * tuning.blockedWork)
+            }
             func defines(tile: Int) -> [KernelDefine: Int] {
-                [.tileM: tile, .tileN: tile, .tileK: tuning.matmulTileK, .workM: work, .workN: work,
-                 .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
-                 .activation: KernelDefine.activationCode(options.activation)]
+                var defines: [KernelDefine: Int] = [
+                    .tileM: tile, .tileN: tile, .tileK: tileK, .workM: work, .workN: work,
+                    .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
+                    .activation: KernelDefine.activationCode(options.activation)]
+                if kernel == .matmulBlocked { defines[.padding] = tuning.blockedPadding }
+                return defines
             }
             // The device's table gives the tile; a smaller one when the kernel cannot run
             // (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
-            let preferred = tuning.matmulTile
-            guard let tile = try fitted(KernelKey(.matmulTiled, defines(tile: preferred)), { tile in
+            guard let tile = try fitted(KernelKey(kernel, defines(tile: preferred)), { tile in
                 let threads = (tile / work) * (tile / work)
-                if try kernelWorkGroupSize(KernelKey(.matmulTiled, defines(tile: tile))) >= threads { return tile }
-                return tile / 2 >= work ? tile / 2 : nil
+                if try kernelWorkGroupSize(KernelKey(kernel, defines(tile: tile))) >= threads { return tile }
+                return tile / 2 >= smallest ? tile / 2 : nil
             }) else {
-                throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of matmul_tiled fits the work-group limits of \(device.name)")
+                throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of \(kernel) fits the work-group limits of \(device.name)")
             }
             let threads = tile / work
-            try launch(.matmulTiled, defines: defines(tile: tile),
+            try launch(kernel, defines: defines(tile: tile),
                        global: [roundUp(g.n, tile) / work, roundUp(g.m, tile) / work, g.batch], local: [threads, threads, 1],
                        arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
         case .packed:
