@@ -12,7 +12,7 @@ DEBIAN_PACKAGES = pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libopenblas-
                   libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev clinfo dataset-fashion-mnist
 SWIFT ?= swift
 
-.PHONY: demo test test-variants deps build release check bench clean
+.PHONY: demo test test-variants deps build release check bench gpu-check-bundle clean
 
 deps:
 	@missing=$$(for package in $(DEBIAN_PACKAGES); do \
@@ -59,6 +59,11 @@ check: release
 bench: release
 	.build/release/upadapter kernels bench --device cpu
 	.build/release/upadapter kernels bench --device opencl
+
+# A static release binary with its kernels, the demo model and this repository's GPU check script,
+# to run on a GPU machine without a Swift toolchain (docs/benchmarks.md, "GPU check").
+gpu-check-bundle: deps
+	scripts/gpu_check.sh bundle upadapter-gpu-check.tar.gz
 
 DEMO_SHIFTS = solarize blur_noise low_contrast_noise edges inversion
 
