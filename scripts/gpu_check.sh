@@ -48,22 +48,22 @@ bundle() {
 }
 
 run() {
-    local device="${1:-opencl}"
-    local root
+    # Globals, not locals: the step functions below read them.
+    device="${1:-opencl}"
     root="$(cd "$here/.." && pwd)"
     cd "$root" || exit 1
-    local binary=bin/upadapter
+    binary=bin/upadapter
     [ -x "$binary" ] || binary=.build/release/upadapter
     if [ ! -x "$binary" ]; then
         echo "no upadapter binary (bin/upadapter of a bundle, or .build/release/upadapter)"; exit 1
     fi
     # The bundle's kernels are read from disk; a checkout's binary embeds its own.
     [ -d Kernels ] && export UPADAPTER_KERNEL_DIR="$root/Kernels"
-    local budget="${GPU_CHECK_BUDGET:-240}"
-    local logs="$root/gpu-check"
+    budget="${GPU_CHECK_BUDGET:-240}"
+    logs="$root/gpu-check"
     mkdir -p "$logs"
-    local summary=()
-    local failures=0
+    summary=()
+    failures=0
 
     step() {  # step NAME COMMAND... : runs with the time budget, records status and seconds
         local name="$1"; shift
@@ -95,7 +95,7 @@ run() {
     step bench-kernels "$binary" kernels bench --device "$device" --json
     step bench-kernels-cpu "$binary" kernels bench --device cpu --json
 
-    local model="$logs/clip-b32-random"
+    model="$logs/clip-b32-random"
     [ -f "$model/model.safetensors" ] || python3 scripts/make_random_clip.py "$model" >"$logs/make-model.log" 2>&1
     python3 - "$logs/images" <<'PYTHON'
 import os, struct, sys, zlib, random
@@ -110,7 +110,7 @@ def png(path, width, height, seed):
 for index, (w, h) in enumerate([(224, 224), (320, 240), (97, 131), (500, 375)]):
     png(os.path.join(folder, f"image{index}.png"), w, h, index)
 PYTHON
-    local texts=("a photo of a dog." "a diagram of a transformer" "satellite image of a field" "x")
+    texts=("a photo of a dog." "a diagram of a transformer" "satellite image of a field" "x")
     parity() {
         for backend in cpu "$device"; do
             "$binary" encode-image --model "$model" --device "$backend" "$logs"/images/*.png >"$logs/parity-images-$backend.json" || return 1
@@ -158,7 +158,7 @@ if device:
         print(f"  {f['name'][:56]:56s} {f['value']:10.1f} {f['unit']:8s} (cpu backend {cpu_figures.get(f['name'], float('nan')):.1f})")
 PYTHON
     echo "--- encoder ($device) ---"; grep -E "images:|texts:|launches per batch" "$logs/bench-encoder.log"
-    grep -E "images:" "$logs/bench-encoder-cpu.log" | sed 's/^/cpu backend, batch 16: /'
+    [ -f "$logs/bench-encoder-cpu.log" ] && grep -E "images:" "$logs/bench-encoder-cpu.log" | sed 's/^/cpu backend, batch 16: /'
     echo "logs: $logs"
     [ $failures -eq 0 ]
 }
