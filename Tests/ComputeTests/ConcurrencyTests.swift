@@ -53,3 +53,24 @@ struct ConcurrencyTests {
         }
     }
 }
+
+@Suite("Non-blocking uploads from reusable host buffers")
+struct StagedUploadTests {
+    @Test("Large writes return before the copy, stay in queue order, and the caller may reuse its array at once")
+    func stagedWritesKeepOrder() throws {
+        guard let backend = try openCLBackendForTesting() else { return }
+        let count = 300_000  // 1.2 MB: above the staging threshold
+        let tensor = try backend.makeTensor(shape: [count]), doubled = try backend.makeTensor(shape: [count])
+        var values = [Float](repeating: 0, count: count)
+        for round in 0..<6 {
+            for index in 0..<count { values[index] = Float(round * 7 + index % 13) }
+            try backend.write(values, to: tensor)
+            values[0] = -1  // mutating the source after write must not change what was uploaded
+            try backend.scale(tensor, by: 2, into: doubled)
+        }
+        let expected = (0..<count).map { Float(2 * (5 * 7 + $0 % 13)) }
+        #expect(try backend.read(doubled) == expected)
+        let small = try backend.upload([1, 2, 3], shape: [3])
+        #expect(try backend.read(small) == [1, 2, 3])
+    }
+}

@@ -51,6 +51,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private var timing = false
     private var pendingEvents: [(KernelName, cl_event)] = []
     private var kernelSeconds: [KernelName: (calls: Int, seconds: Double)] = [:]
+    private let staging = StagingPool()
     let placeholder: cl_mem
     /// The per-device table of variants and tunables in use (tuning record and override applied).
     public let tuning: KernelTuning
@@ -171,9 +172,41 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         let memory = try memory(tensor, "write", "destination")
         guard !values.isEmpty else { return }
+        let bytes = values.count * MemoryLayout<Float>.size
+        guard bytes >= StagingPool.minimumBytes else {
+            try locked {
+                try values.withUnsafeBytes { bytes in
+                    try check(clEnqueueWriteBuffer(queue, memory, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
+                }
+            }
+            return
+        }
+        // Large uploads (a batch of patches, weights) do not block: the values are copied into a
+        // reusable host buffer that the driver reads while the host goes on enqueueing; the
+        // buffer returns to the pool when the write's event completes.
+        // Bound the host memory held by uploads in flight (loading a model uploads every weight).
+        if staging.inFlightBytes + bytes > StagingPool.inFlightLimit { try synchronize() }
+        let staging = staging.take(bytes: bytes)
+        values.withUnsafeBytes { staging.pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
         try locked {
-            try values.withUnsafeBytes { bytes in
-                try check(clEnqueueWriteBuffer(queue, memory, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
+            var event: cl_event? = nil
+            let status = clEnqueueWriteBuffer(queue, memory, cl_bool(CL_FALSE), 0, bytes, staging.pointer, 0, nil, &event)
+            guard status == CL_SUCCESS, let event else {
+                staging.pool?.give(staging)
+                throw ComputeError.openCL(call: "clEnqueueWriteBuffer", status: status)
+            }
+            defer { clReleaseEvent(event) }
+            let context = Unmanaged.passRetained(staging).toOpaque()
+            let callback = clSetEventCallback(event, CL_COMPLETE, { _, _, userData in
+                guard let userData else { return }
+                let buffer = Unmanaged<StagingBuffer>.fromOpaque(userData).takeRetainedValue()
+                buffer.pool?.give(buffer)
+            }, context)
+            if callback != CL_SUCCESS {
+                // No callback: wait here and recycle the buffer ourselves.
+                Unmanaged<StagingBuffer>.fromOpaque(context).release()
+                try check(clWaitForEvents(1, [event]), "clWaitForEvents")
+                staging.pool?.give(staging)
             }
         }
     }
@@ -475,6 +508,61 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try check(clGetEventInfo(event, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), MemoryLayout<cl_int>.size, &executionStatus, nil),
                   "clGetEventInfo(\(name))")
         if executionStatus < 0 { throw ComputeError.kernelFailed(kernel: name, status: executionStatus) }
+    }
+}
+
+/// A host buffer that an asynchronous upload reads from.
+final class StagingBuffer: @unchecked Sendable {
+    // @unchecked: owned by one upload at a time; handed between threads only through the pool's lock.
+    let pointer: UnsafeMutableRawPointer
+    let capacity: Int
+    /// The pool it returns to (weak: buffers still in flight when the backend closes just free).
+    weak var pool: StagingPool?
+
+    init(capacity: Int, pool: StagingPool) {
+        pointer = .allocate(byteCount: capacity, alignment: 64)
+        self.capacity = capacity
+        self.pool = pool
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// Reusable host buffers for non-blocking uploads: a buffer is taken for each large write and
+/// given back by the write's completion callback (a driver thread), so a steady stream of
+/// same-sized batches allocates nothing after the first.
+final class StagingPool: @unchecked Sendable {
+    // @unchecked: `free` is guarded by `lock`.
+    /// Writes below this size stay blocking: copying them costs less than the bookkeeping.
+    static let minimumBytes = 1 << 16
+    /// Buffers kept for reuse at most.
+    static let keep = 8
+    /// Bytes of uploads in flight above which a write first waits for the queue.
+    static let inFlightLimit = 256 << 20
+    private let lock = NSLock()
+    private var free: [StagingBuffer] = []
+    private var taken = 0
+
+    /// Bytes of the buffers currently held by uploads.
+    var inFlightBytes: Int { lock.withLock { taken } }
+
+    func take(bytes: Int) -> StagingBuffer {
+        let buffer = lock.withLock {
+            if let index = free.firstIndex(where: { $0.capacity >= bytes && $0.capacity <= 2 * bytes }) {
+                return free.remove(at: index)
+            }
+            return nil
+        } ?? StagingBuffer(capacity: bytes, pool: self)
+        lock.withLock { taken += buffer.capacity }
+        return buffer
+    }
+
+    func give(_ buffer: StagingBuffer) {
+        lock.withLock {
+            taken -= buffer.capacity
+            if free.count >= Self.keep { free.removeFirst() }
+            free.append(buffer)
+        }
     }
 }
 

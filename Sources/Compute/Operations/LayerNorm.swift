@@ -3,7 +3,8 @@
 //
 // Layer normalisation over the last dimension (`Kernels/layer_norm.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
-// `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
+// has some), the profiling wrapper, and the
 // `kernels check` cases. Adding an operation to the family means editing this file, its kernel
 // and the `Backend` protocol.
 // =================================================================================================
@@ -92,6 +93,26 @@ extension OpenCLBackend {
             .buffer(try memory(x, "layerNorm", "x")), .buffer(try memory(weight, "layerNorm", "weight")),
             .buffer(try memory(bias, "layerNorm", "bias")), .buffer(try memory(y, "layerNorm", "y")),
         ])
+    }
+}
+
+
+// MARK: Bench figures
+
+extension KernelBenchmark {
+    /// GB/s (one read, one write) at the encoder's widths.
+    static func layerNormFigures(_ context: Context) throws -> [Figure] {
+        let backend = context.backend
+        var figures: [Figure] = []
+        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
+        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
+        for (name, rows, width) in [("layerNorm [3200, 768] (64 x 50 tokens)", 3200, 768), ("layerNorm [38400, 50]", 38400, 50)] {
+            let x = try random([rows, width]), y = try backend.makeTensor(shape: [rows, width])
+            let weight = try random([width]), bias = try random([width])
+            let seconds = try time { try backend.layerNorm(x, weight: weight, bias: bias, epsilon: 1e-5, into: y) }
+            figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
+        }
+        return figures
     }
 }
 

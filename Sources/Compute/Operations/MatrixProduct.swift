@@ -3,7 +3,8 @@
 //
 // Batched matrix product with transposes, bias, β accumulation and a fused activation (`Kernels/matmul.cl`, and `pack_panels` of `Kernels/layout.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
-// `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
+// has some), the profiling wrapper, and the
 // `kernels check` cases. Adding an operation to the family means editing this file, its kernel
 // and the `Backend` protocol.
 // =================================================================================================
@@ -241,6 +242,34 @@ extension OpenCLBackend {
             .int(Int32(inner)), .int(Int32(outer)), .int(Int32(panelWidth)), .int(Int32(strideInner)), .int(Int32(strideOuter)),
             .int(Int32(inner * outer)), .buffer(source), .buffer(try memory(packed, "matmul", "packed operand")),
         ])
+    }
+}
+
+
+// MARK: Bench figures
+
+extension KernelBenchmark {
+    /// GFLOP/s of the encoder's products: square, Q/K/V, MLP, batched attention.
+    static func matrixProductFigures(_ context: Context) throws -> [Figure] {
+        let backend = context.backend
+        var figures: [Figure] = []
+        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
+        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
+        let products: [(String, [Int], [Int], [Int], MatmulOptions)] = [
+            ("matmul 1024x1024x1024", [1024, 1024], [1024, 1024], [1024, 1024], MatmulOptions()),
+            ("matmul qkv 3200x768 -> 2304 (64 images x 50 tokens)", [3200, 768], [2304, 768], [3200, 2304], MatmulOptions(transposeB: true)),
+            ("matmul mlp 3200x768 -> 3072", [3200, 768], [3072, 768], [3200, 3072], MatmulOptions(transposeB: true)),
+            ("matmul attention 768 x (50x64 . 64x50)", [768, 50, 64], [768, 50, 64], [768, 50, 50], MatmulOptions(transposeB: true)),
+        ]
+        for (name, shapeA, shapeB, shapeC, options) in products {
+            let a = try random(shapeA), b = try random(shapeB), c = try backend.makeTensor(shape: shapeC)
+            let k = options.transposeB ? shapeB[shapeB.count - 1] : shapeB[shapeB.count - 2]
+            let flops = 2.0 * Double(shapeC.elementCount) * Double(k)
+            let seconds = try time { try backend.matmul(a, b, into: c, options: options) }
+            figures.append(Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds))
+        }
+
+        return figures
     }
 }
 

@@ -3,7 +3,8 @@
 //
 // Row L2 normalisation and cosine similarity (`Kernels/normalize.cl`, then the matrix product).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
-// `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
+// has some), the profiling wrapper, and the
 // `kernels check` cases. Adding an operation to the family means editing this file, its kernel
 // and the `Backend` protocol.
 // =================================================================================================

@@ -4,7 +4,8 @@
 // Zero-shot selection and prototype training: row copies and gathers, the affinity head forward and
 // backward, softmax cross-entropy, AdamW, row maxima, sum reduction (`Kernels/prototype_head.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
-// `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
+// has some), the profiling wrapper, and the
 // `kernels check` cases. Adding an operation to the family means editing this file, its kernel
 // and the `Backend` protocol.
 // =================================================================================================

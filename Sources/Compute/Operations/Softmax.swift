@@ -3,7 +3,8 @@
 //
 // Row-wise softmax of `scale · x`, optional causal mask (`Kernels/softmax.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
-// `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
+// has some), the profiling wrapper, and the
 // `kernels check` cases. Adding an operation to the family means editing this file, its kernel
 // and the `Backend` protocol.
 // =================================================================================================
@@ -89,6 +90,25 @@ extension OpenCLBackend {
         let buffers: [KernelArgument] = [.buffer(try memory(x, "softmax", "x")), .buffer(try memory(y, "softmax", "y"))]
         let parameters: [KernelArgument] = [.int(Int32(width)), .float(scale), .int(causalMask ? 1 : 0)]
         try launchRows(.softmax, rows: rows, width: width, parameters: parameters, buffers: buffers)
+    }
+}
+
+
+// MARK: Bench figures
+
+extension KernelBenchmark {
+    /// GB/s (one read, one write) of attention-score and wide rows.
+    static func softmaxFigures(_ context: Context) throws -> [Figure] {
+        let backend = context.backend
+        var figures: [Figure] = []
+        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
+        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
+        for (name, rows, width) in [("softmax [38400, 50] (64 x 12 heads x 50)", 38400, 50), ("softmax [3200, 768]", 3200, 768)] {
+            let x = try random([rows, width]), y = try backend.makeTensor(shape: [rows, width])
+            let seconds = try time { try backend.softmaxRows(x, into: y, scale: 0.125, causalMask: false) }
+            figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
+        }
+        return figures
     }
 }
 
