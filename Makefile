@@ -2,7 +2,8 @@
 #
 #   make demo   installs the system packages if missing, builds in release mode, and runs UP-Adapter
 #               on Fashion-MNIST under five distribution shifts with the demo CLIP (Models/demo-clip)
-#   make test   installs the system packages if missing, builds and runs every test
+#   make test   installs the system packages if missing, builds and runs every test, then runs the
+#               test suites that use OpenCL again once per kernel-variant family (test-variants)
 #
 # Packages: PoCL (CPU OpenCL driver) + OpenCL headers/loader, OpenBLAS, libpng, libjpeg-turbo,
 # zlib, and Fashion-MNIST for the demo.
@@ -11,7 +12,7 @@ DEBIAN_PACKAGES = pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libopenblas-
                   libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev clinfo dataset-fashion-mnist
 SWIFT ?= swift
 
-.PHONY: demo test deps build release check bench clean
+.PHONY: demo test test-variants deps build release check bench gpu-check-bundle clean
 
 deps:
 	@missing=$$(for package in $(DEBIAN_PACKAGES); do \
@@ -37,14 +38,32 @@ release: deps
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --disable-xctest
+	$(MAKE) --no-print-directory test-variants
+
+# The OpenCL tests run on whatever device is present (PoCL in CI) with the kernel variants its
+# table picks; here they run again with each variant family forced (UPADAPTER_KERNEL_VARIANT), so
+# the GPU-style kernels are tested on PoCL and the CPU-style ones on a GPU.
+OPENCL_TEST_SUITES = ComputeTests|CLIPEncoderTests|ConfidentSelectorTests|PrototypeTrainerTests
+KERNEL_VARIANT_FAMILIES = gpu cpu
+
+test-variants:
+	@for family in $(KERNEL_VARIANT_FAMILIES); do \
+	  echo "=== OpenCL suites with UPADAPTER_KERNEL_VARIANT=$$family ==="; \
+	  UPADAPTER_KERNEL_VARIANT=$$family $(SWIFT) test --disable-xctest --skip-build --filter '$(OPENCL_TEST_SUITES)' || exit 1; \
+	done
 
 check: release
 	.build/release/upadapter kernels check --device cpu
-	.build/release/upadapter kernels check --device opencl
+	.build/release/upadapter kernels check --device opencl --all-variants
 
 bench: release
 	.build/release/upadapter kernels bench --device cpu
 	.build/release/upadapter kernels bench --device opencl
+
+# A static release binary with its kernels, the demo model and this repository's GPU check script,
+# to run on a GPU machine without a Swift toolchain (docs/benchmarks.md, "GPU check").
+gpu-check-bundle: deps
+	scripts/gpu_check.sh bundle upadapter-gpu-check.tar.gz
 
 DEMO_SHIFTS = solarize blur_noise low_contrast_noise edges inversion
 

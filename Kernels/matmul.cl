@@ -1,7 +1,11 @@
 // =================================================================================================
 // matmul.cl: batched matrix product
 //
-//   C = alpha · op(A) · op(B) + beta · C  (+ bias, broadcast over rows)
+//   C = act(alpha · op(A) · op(B) + beta · C  (+ bias, broadcast over rows))
+//
+//   act is chosen by ACTIVATION: 0 none, 1 QuickGELU x · sigmoid(1.702 x), 2 exact GELU
+//   0.5 x (1 + erf(x / √2)); beta = 1 folds a residual addition into the product. Both save a
+//   launch and a pass over C in the encoder (the MLP's first product, the attention and MLP outputs).
 //
 // Layout: row-major float32. For batch b (global dimension 2):
 //   A_b = A + b · strideA, B_b = B + b · strideB (a stride of 0 shares the matrix), C_b = C + b · M · N
@@ -9,13 +13,23 @@
 //   op(B) is K × N, stored [K][N], or [N][K] when TRANSPOSE_B is 1
 //   bias is [N] when hasBias is non-zero. With beta == 0, C is not read (NaN-poisoned C is fine).
 //
-// Two variants; the host picks one per device (neither needs M, N or K to be multiples of a tile):
+// Three variants; the host picks one per device (none needs M, N or K to be multiples of a tile):
 //
 // matmul_tiled (GPUs): a work-group of (TILE_N / WORK_N) × (TILE_M / WORK_M) work-items computes a
 //   TILE_M × TILE_N block of C. Per step of TILE_K along K, the group stages an A tile and a B tile in
 //   local memory (zero-padded at the edges), then every work-item accumulates WORK_M × WORK_N
 //   outputs in registers, spaced by the work-group size so that neighbouring work-items read
 //   neighbouring local-memory words. Global traffic drops by TILE_M (for B) and TILE_N (for A).
+//
+// matmul_blocked (GPUs, CLBlast's design): a work-group of THREADS_N × THREADS_M work-items computes a
+//   TILE_M × TILE_N block of C, each work-item a register block of WORK_M × WORK_N outputs (8 × 8 by
+//   default: 64 accumulators, 16 operands per step, 4 FMAs per local-memory word read). Per step of
+//   TILE_K along K the group loads both tiles with float4 loads along each operand's contiguous
+//   dimension (K for A and for a transposed B, which every linear layer is; M or N otherwise),
+//   bounds-checked only at the edges, into k-major local tiles padded by PADDING words per row so
+//   that the transposing stores of either layout spread over the banks. Work-item (x, y) owns rows
+//   y + i · THREADS_M and columns x + j · THREADS_N: neighbouring work-items read neighbouring words
+//   of the B tile and one broadcast word of the A tile.
 //
 // matmul_packed (CPU devices such as PoCL): no local memory and no barriers, which CPU drivers
 //   emulate with loops over work-items and spills. Explicit SIMD instead, like a BLAS micro-kernel:
@@ -26,9 +40,21 @@
 //   4 KiB pitch would all map to the same cache sets. With AVX-512 (VECTOR_WIDTH 16) the host picks
 //   WORK_M 12, VECTORS 2: 24 accumulators + 2 B vectors of the 32 vector registers.
 //
-// Tunables (-D): TILE_M, TILE_N, TILE_K, WORK_M, WORK_N (tiled); WORK_M, VECTORS, VECTOR_WIDTH
-//   (4, 8 or 16) (packed); TRANSPOSE_A, TRANSPOSE_B (tiled).
+// Tunables (-D): TILE_M, TILE_N, TILE_K, WORK_M, WORK_N (tiled, blocked; blocked needs TILE_M,
+//   TILE_N, TILE_K multiples of 4); PADDING (blocked); WORK_M, VECTORS, VECTOR_WIDTH (4, 8 or 16)
+//   (packed); TRANSPOSE_A, TRANSPOSE_B (tiled, blocked); ACTIVATION (all).
 // =================================================================================================
+
+#ifndef ACTIVATION
+#define ACTIVATION 0
+#endif
+#if ACTIVATION == 1
+#define ACTIVATE(v) ((v) / (1.0f + exp(-1.702f * (v))))
+#elif ACTIVATION == 2
+#define ACTIVATE(v) (0.5f * (v) * (1.0f + erf((v) * 0.70710678118654752f)))
+#else
+#define ACTIVATE(v) (v)
+#endif
 
 #ifndef TILE_M
 #define TILE_M 64
@@ -44,6 +70,9 @@
 #endif
 #ifndef WORK_N
 #define WORK_N 4
+#endif
+#ifndef PADDING
+#define PADDING 1
 #endif
 #ifndef VECTOR_WIDTH
 #define VECTOR_WIDTH 8
@@ -143,7 +172,101 @@ void matmul_tiled(const int M, const int N, const int K, const int strideA, cons
             float value = alpha * accumulator[wm][wn];
             if (beta != 0.0f) value += beta * C[row * N + column];
             if (hasBias) value += bias[column];
-            C[row * N + column] = value;
+            C[row * N + column] = ACTIVATE(value);
+        }
+    }
+}
+
+// matmul_blocked: see the banner. Grid: (ceil(N / TILE_N) · THREADS_N, ceil(M / TILE_M) · THREADS_M, batch).
+#define BLOCK_THREADS (THREADS_M * THREADS_N)
+
+// Four consecutive elements of `source` from `offset`, of which the first `available` exist (0 beyond).
+inline float4 load4(__global const float* source, const int offset, const int available) {
+    if (available >= 4) return vload4(0, source + offset);
+    float4 value = (float4)(0.0f);
+    if (available > 0) value.s0 = source[offset];
+    if (available > 1) value.s1 = source[offset + 1];
+    if (available > 2) value.s2 = source[offset + 2];
+    return value;
+}
+
+__kernel __attribute__((reqd_work_group_size(THREADS_N, THREADS_M, 1)))
+void matmul_blocked(const int M, const int N, const int K, const int strideA, const int strideB,
+                    const float alpha, const float beta, const int hasBias,
+                    __global const float* restrict A, __global const float* restrict B,
+                    __global const float* restrict bias, __global float* restrict C) {
+    const int batch = get_global_id(2);
+    A += (size_t)batch * strideA;
+    B += (size_t)batch * strideB;
+    C += (size_t)batch * M * N;
+
+    const int localColumn = get_local_id(0);
+    const int localRow = get_local_id(1);
+    const int thread = localRow * THREADS_N + localColumn;
+    const int firstRow = get_group_id(1) * TILE_M;
+    const int firstColumn = get_group_id(0) * TILE_N;
+
+    __local float tileA[TILE_K][TILE_M + PADDING];
+    __local float tileB[TILE_K][TILE_N + PADDING];
+
+    float accumulator[WORK_M][WORK_N];
+    _Pragma("unroll") for (int wm = 0; wm < WORK_M; ++wm)
+        _Pragma("unroll") for (int wn = 0; wn < WORK_N; ++wn) accumulator[wm][wn] = 0.0f;
+
+    for (int start = 0; start < K; start += TILE_K) {
+        for (int v = thread; v < TILE_M * TILE_K / 4; v += BLOCK_THREADS) {
+#if TRANSPOSE_A  // A is [K][M]: four rows of one k
+            const int inner = v / (TILE_M / 4), row = (v % (TILE_M / 4)) * 4;
+            const int globalInner = start + inner, globalRow = firstRow + row;
+            const float4 value = globalInner < K ? load4(A, globalInner * M + globalRow, M - globalRow) : (float4)(0.0f);
+            tileA[inner][row] = value.s0; tileA[inner][row + 1] = value.s1;
+            tileA[inner][row + 2] = value.s2; tileA[inner][row + 3] = value.s3;
+#else            // A is [M][K]: four k of one row
+            const int row = v / (TILE_K / 4), inner = (v % (TILE_K / 4)) * 4;
+            const int globalInner = start + inner, globalRow = firstRow + row;
+            const float4 value = globalRow < M ? load4(A, globalRow * K + globalInner, K - globalInner) : (float4)(0.0f);
+            tileA[inner][row] = value.s0; tileA[inner + 1][row] = value.s1;
+            tileA[inner + 2][row] = value.s2; tileA[inner + 3][row] = value.s3;
+#endif
+        }
+        for (int v = thread; v < TILE_N * TILE_K / 4; v += BLOCK_THREADS) {
+#if TRANSPOSE_B  // B is [N][K]: four k of one column
+            const int column = v / (TILE_K / 4), inner = (v % (TILE_K / 4)) * 4;
+            const int globalInner = start + inner, globalColumn = firstColumn + column;
+            const float4 value = globalColumn < N ? load4(B, globalColumn * K + globalInner, K - globalInner) : (float4)(0.0f);
+            tileB[inner][column] = value.s0; tileB[inner + 1][column] = value.s1;
+            tileB[inner + 2][column] = value.s2; tileB[inner + 3][column] = value.s3;
+#else            // B is [K][N]: four columns of one k
+            const int inner = v / (TILE_N / 4), column = (v % (TILE_N / 4)) * 4;
+            const int globalInner = start + inner, globalColumn = firstColumn + column;
+            const float4 value = globalInner < K ? load4(B, globalInner * N + globalColumn, N - globalColumn) : (float4)(0.0f);
+            tileB[inner][column] = value.s0; tileB[inner][column + 1] = value.s1;
+            tileB[inner][column + 2] = value.s2; tileB[inner][column + 3] = value.s3;
+#endif
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+
+        _Pragma("unroll") for (int inner = 0; inner < TILE_K; ++inner) {
+            float valuesA[WORK_M], valuesB[WORK_N];
+            _Pragma("unroll") for (int wm = 0; wm < WORK_M; ++wm) valuesA[wm] = tileA[inner][localRow + wm * THREADS_M];
+            _Pragma("unroll") for (int wn = 0; wn < WORK_N; ++wn) valuesB[wn] = tileB[inner][localColumn + wn * THREADS_N];
+            _Pragma("unroll") for (int wm = 0; wm < WORK_M; ++wm)
+                _Pragma("unroll") for (int wn = 0; wn < WORK_N; ++wn)
+                    accumulator[wm][wn] = fma(valuesA[wm], valuesB[wn], accumulator[wm][wn]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    _Pragma("unroll") for (int wm = 0; wm < WORK_M; ++wm) {
+        const int row = firstRow + localRow + wm * THREADS_M;
+        if (row >= M) continue;
+        _Pragma("unroll") for (int wn = 0; wn < WORK_N; ++wn) {
+            const int column = firstColumn + localColumn + wn * THREADS_N;
+            if (column >= N) continue;
+            float value = alpha * accumulator[wm][wn];
+            if (beta != 0.0f) value += beta * C[(size_t)row * N + column];
+            if (hasBias) value += bias[column];
+            C[(size_t)row * N + column] = ACTIVATE(value);
         }
     }
 }
@@ -196,7 +319,7 @@ __kernel void matmul_packed(const int M, const int N, const int K, const int str
             if (columns == VECTOR_WIDTH) {
                 if (beta != 0.0f) value += beta * vloadV(0, output);
                 if (hasBias) value += vloadV(0, bias + column);
-                vstoreV(value, 0, output);
+                vstoreV(ACTIVATE(value), 0, output);
             } else {
                 float lanes[VECTOR_WIDTH];
                 vstoreV(value, 0, lanes);
@@ -204,7 +327,7 @@ __kernel void matmul_packed(const int M, const int N, const int K, const int str
                     float element = lanes[lane];
                     if (beta != 0.0f) element += beta * output[lane];
                     if (hasBias) element += bias[column + lane];
-                    output[lane] = element;
+                    output[lane] = ACTIVATE(element);
                 }
             }
         }

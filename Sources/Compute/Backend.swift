@@ -6,7 +6,7 @@ public enum Activation: String, Sendable, CaseIterable {
     case gelu
 }
 
-/// How `Backend.matmul` combines its operands: `C = alpha · op(A) · op(B) + beta · C + bias`.
+/// How `Backend.matmul` combines its operands: `C = act(alpha · op(A) · op(B) + beta · C + bias)`.
 public struct MatmulOptions: Sendable, Equatable {
     /// Use `Aᵀ`: `A` is stored `[batch, k, m]` instead of `[batch, m, k]`.
     public var transposeA: Bool
@@ -15,13 +15,18 @@ public struct MatmulOptions: Sendable, Equatable {
     /// Scale of the product.
     public var alpha: Float
     /// Scale of the existing contents of `C`; 0 overwrites (and ignores whatever `C` held, NaN included).
+    /// 1 folds a residual addition into the product (`x + linear(y)` in one launch).
     public var beta: Float
+    /// An activation applied to every output element after the bias (a linear layer and its
+    /// GELU in one launch); `nil` for none.
+    public var activation: Activation?
 
-    public init(transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1, beta: Float = 0) {
+    public init(transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1, beta: Float = 0, activation: Activation? = nil) {
         self.transposeA = transposeA
         self.transposeB = transposeB
         self.alpha = alpha
         self.beta = beta
+        self.activation = activation
     }
 }
 
@@ -51,7 +56,7 @@ public protocol Backend: AnyObject, Sendable {
     /// Blocks until all submitted work has finished.
     func synchronize() throws
 
-    /// Matrix product `C = alpha · op(A) · op(B) + beta · C (+ bias)`, batched.
+    /// Matrix product `C = act(alpha · op(A) · op(B) + beta · C (+ bias))`, batched.
     ///
     /// - `a`: `[batchA, m, k]` (`[batchA, k, m]` when `transposeA`); `batchA` is 1 or `batch`.
     /// - `b`: `[batchB, k, n]` (`[batchB, n, k]` when `transposeB`); `batchB` is 1 or `batch`.
@@ -98,6 +103,13 @@ public protocol Backend: AnyObject, Sendable {
     /// Used to split attention heads (`[b, t, h, d] → [b, h, t, d]`) and to cut images into
     /// patches (`[b, c, gy, p, gx, p] → [b, gy, gx, c, p, p]`).
     func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws
+
+    /// Splits a fused query/key/value product into head-major tensors, in one pass:
+    /// `query[b, h, t, d] = qkv[b, t, 0 · width + h · headSize + d]`, `key` from the second
+    /// `width` columns, `value` from the third (`width = heads · headSize`).
+    ///
+    /// - `qkv`: `[batch, tokens, 3 · width]`; `query`, `key`, `value`: `[batch, heads, tokens, headSize]`.
+    func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws
 }
 
 extension Backend {

@@ -20,29 +20,16 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
 }
 
 /// Runs every operation on the host: OpenBLAS `cblas_sgemm` for matrix products and
-/// vectorisable loops, split across cores, for the rest (`.fast`), or the plain-loop twin
-/// (`.reference`) that tests and `kernels check` compare every other implementation with.
+/// vectorisable loops, split across cores, for the rest. The operations live with their
+/// families in `Operations/`; this file holds the memory and the parallel loops. The plain-loop
+/// twin every implementation is compared with is `ReferenceBackend`.
 public final class CPUBackend: Backend {
-    /// Which implementation the backend runs.
-    public enum Mode: String, Sendable {
-        /// OpenBLAS and vectorised loops.
-        case fast
-        /// `ReferenceOps`, the plain-loop twin.
-        case reference
-    }
+    public init() {}
 
-    public let mode: Mode
-
-    public init(mode: Mode = .fast) {
-        self.mode = mode
-    }
-
-    public var name: String { mode == .fast ? "cpu" : "cpu-reference" }
+    public var name: String { "cpu" }
 
     public var deviceDescription: String {
-        mode == .fast
-            ? "CPU (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(BLASInfo.current.summary))"
-            : "CPU plain-loop reference"
+        "CPU (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(BLASInfo.current.summary))"
     }
 
     // MARK: Memory
@@ -89,211 +76,13 @@ public final class CPUBackend: Backend {
 
     // MARK: Operations
 
-    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let geometry = try validateMatmul(a, b, bias: bias, c, options)
-        let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
-        let pbias = try bias.map { try storage($0, "matmul", "bias") }
-        if mode == .reference {
-            ReferenceOps.matmul(pa, pb, bias: pbias.map { UnsafePointer($0) }, pc, geometry: geometry, options: options)
-            return
-        }
-        let g = geometry
-        guard g.m > 0, g.n > 0 else { return }
-        // A shared, untransposed A over the batch is one tall product when B is shared too.
-        // One thread pool for everything: OpenBLAS runs single-threaded (its own threads spin
-        // after each call and starved the element-wise passes between products), and the
-        // products are split here into independent (matrix, row block) tasks.
-        _ = singleThreadedBLAS
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, g.m)
-        let tasks = g.batch * blocksPerMatrix
-        let product: (Int) -> Void = { task in
-            let batch = task / blocksPerMatrix, block = task % blocksPerMatrix
-            let firstRow = g.m * block / blocksPerMatrix, rows = g.m * (block + 1) / blocksPerMatrix - firstRow
-            guard rows > 0 else { return }
-            let baseC = pc + batch * g.m * g.n + firstRow * g.n
-            if g.k == 0 {
-                for index in 0..<(rows * g.n) { baseC[index] = options.beta == 0 ? 0 : options.beta * baseC[index] }
-            } else {
-                // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed.
-                let baseA = pa + batch * g.strideA + (options.transposeA ? firstRow : firstRow * g.k)
-                cblas_sgemm(
-                    CblasRowMajor,
-                    options.transposeA ? CblasTrans : CblasNoTrans,
-                    options.transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(rows), Int32(g.n), Int32(g.k), options.alpha,
-                    baseA, Int32(options.transposeA ? g.m : g.k),
-                    pb + batch * g.strideB, Int32(options.transposeB ? g.k : g.n),
-                    options.beta, baseC, Int32(g.n))
-            }
-            if let pbias {
-                for row in 0..<rows {
-                    let line = baseC + row * g.n
-                    for column in 0..<g.n { line[column] += pbias[column] }
-                }
-            }
-        }
-        if tasks == 1 {
-            product(0)
-        } else {
-            withoutActuallyEscaping(product) { escapable in
-                // Tasks write disjoint blocks of C; the closure only lives for this call.
-                nonisolated(unsafe) let product = escapable
-                DispatchQueue.concurrentPerform(iterations: tasks) { product($0) }
-            }
-        }
-    }
-
-    public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
-        let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
-        let px = try storage(x, "softmax", "x"), py = try storage(y, "softmax", "y")
-        if mode == .reference {
-            ReferenceOps.softmaxRows(px, py, rows: rows, width: width, scale: scale, causalMask: causalMask)
-            return
-        }
-        parallelRows(rows, width: width) { row in
-            let input = px + row * width, output = py + row * width
-            let visible = causalMask ? (row % width) + 1 : width
-            var maximum = -Float.infinity
-            for column in 0..<visible { maximum = max(maximum, input[column]) }
-            maximum *= scale
-            if scale < 0 {  // the maximum of scale·x is then scale·min(x)
-                var minimum = Float.infinity
-                for column in 0..<visible { minimum = min(minimum, input[column]) }
-                maximum = scale * minimum
-            }
-            var sum: Float = 0
-            for column in 0..<visible {
-                let value = fastExp(scale * input[column] - maximum)
-                output[column] = value
-                sum += value
-            }
-            let inverse = 1 / sum
-            for column in 0..<visible { output[column] *= inverse }
-            for column in visible..<width { output[column] = 0 }
-        }
-    }
-
-    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
-        let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
-        let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
-        if mode == .reference {
-            ReferenceOps.layerNorm(px, weight: pw, bias: pb, py, rows: rows, width: width, epsilon: epsilon)
-            return
-        }
-        parallelRows(rows, width: width) { row in
-            let input = px + row * width, output = py + row * width
-            var sum: Float = 0
-            for column in 0..<width { sum += input[column] }
-            let mean = sum / Float(width)
-            var squares: Float = 0
-            for column in 0..<width {
-                let centered = input[column] - mean
-                squares += centered * centered
-            }
-            let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
-            for column in 0..<width { output[column] = (input[column] - mean) * inverse * pw[column] + pb[column] }
-        }
-    }
-
-    public func l2NormalizeRows(_ x: Tensor, into y: Tensor) throws {
-        let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
-        try requireSameCount(x, y, operation: "l2Normalize")
-        let px = try storage(x, "l2Normalize", "x"), py = try storage(y, "l2Normalize", "y")
-        if mode == .reference {
-            ReferenceOps.l2NormalizeRows(px, py, rows: rows, width: width)
-            return
-        }
-        parallelRows(rows, width: width) { row in
-            let input = px + row * width, output = py + row * width
-            var squares: Float = 0
-            for column in 0..<width { squares += input[column] * input[column] }
-            let inverse: Float = squares > 0 ? 1 / squares.squareRoot() : 0
-            for column in 0..<width { output[column] = input[column] * inverse }
-        }
-    }
-
-    public func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        let (m, n, width) = try validateCosine(a, b, c)
-        let pa = try storage(a, "cosineSimilarity", "A"), pb = try storage(b, "cosineSimilarity", "B")
-        let pc = try storage(c, "cosineSimilarity", "C")
-        if mode == .reference {
-            ReferenceOps.cosineSimilarity(pa, pb, pc, m: m, n: n, width: width)
-            return
-        }
-        // Normalise copies of the rows, then one product: C = normalise(A) · normalise(B)ᵀ.
-        let normalizedA = try makeTensor(shape: [m, width]), normalizedB = try makeTensor(shape: [n, width])
-        try l2NormalizeRows(a, into: normalizedA)
-        try l2NormalizeRows(b, into: normalizedB)
-        try matmul(normalizedA, normalizedB, into: try c.reshaped([m, n]), options: MatmulOptions(transposeB: true))
-    }
-
-    public func activation(_ kind: Activation, _ x: Tensor, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "activation")
-        let px = try storage(x, "activation", "x"), py = try storage(y, "activation", "y")
-        if mode == .reference {
-            ReferenceOps.activation(kind, px, py, count: x.count)
-            return
-        }
-        parallelChunks(x.count) { range in
-            switch kind {
-            case .quickGELU:
-                for index in range { py[index] = px[index] / (1 + fastExp(-1.702 * px[index])) }
-            case .gelu:
-                for index in range { py[index] = 0.5 * px[index] * (1 + erff(px[index] * 0.70710678118654752)) }
-            }
-        }
-    }
-
-    public func add(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        try validateAdd(a, b, c)
-        let pa = try storage(a, "add", "a"), pb = try storage(b, "add", "b"), pc = try storage(c, "add", "c")
-        if mode == .reference {
-            ReferenceOps.add(pa, pb, pc, count: a.count, blockCount: b.count)
-            return
-        }
-        let block = b.count
-        parallelRows(a.count / block, width: block) { row in
-            let left = pa + row * block, output = pc + row * block
-            for index in 0..<block { output[index] = left[index] + pb[index] }
-        }
-    }
-
-    public func scale(_ x: Tensor, by factor: Float, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "scale")
-        let px = try storage(x, "scale", "x"), py = try storage(y, "scale", "y")
-        if mode == .reference {
-            ReferenceOps.scale(px, py, count: x.count, factor: factor)
-            return
-        }
-        parallelChunks(x.count) { range in for index in range { py[index] = factor * px[index] } }
-    }
-
-    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
-        let (_, width) = try validateGather(table, indices: indices, y)
-        let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
-        ReferenceOps.gatherRows(pt, indices: indices, py, width: width)
-    }
-
-    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
-        let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
-        let px = try storage(x, "permute", "x"), py = try storage(y, "permute", "y")
-        if mode == .reference || outputShape.count < 2 {
-            ReferenceOps.permute(px, py, outputShape: outputShape, inputStrides: inputStrides)
-            return
-        }
-        // Walk the output in rows of its last axis; each row is a strided read of the input.
-        let width = outputShape[outputShape.count - 1], lastStride = inputStrides[outputShape.count - 1]
-        let outer = Array(outputShape.dropLast()), outerStrides = Array(inputStrides.dropLast())
-        parallelRows(outer.elementCount, width: width) { row in
-            var remainder = row, source = 0
-            for axis in stride(from: outer.count - 1, through: 0, by: -1) {
-                source += (remainder % outer[axis]) * outerStrides[axis]
-                remainder /= outer[axis]
-            }
-            let output = py + row * width
-            for column in 0..<width { output[column] = px[source + column * lastStride] }
+    /// The fast path's activation over `count` elements (`y` may be `x`).
+    static func activate(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        switch kind {
+        case .quickGELU:
+            for index in 0..<count { y[index] = x[index] / (1 + fastExp(-1.702 * x[index])) }
+        case .gelu:
+            for index in 0..<count { y[index] = 0.5 * x[index] * (1 + erff(x[index] * 0.70710678118654752)) }
         }
     }
 
@@ -301,7 +90,7 @@ public final class CPUBackend: Backend {
 
     /// Runs `body` for each row, in chunks spread over the cores when the work is large enough
     /// to pay for the threads.
-    private func parallelRows(_ rows: Int, width: Int, _ body: (Int) -> Void) {
+    func parallelRows(_ rows: Int, width: Int, _ body: (Int) -> Void) {
         let work = rows * max(width, 1)
         let chunks = work < 1 << 15 ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
         if chunks <= 1 {
@@ -317,7 +106,7 @@ public final class CPUBackend: Backend {
         }
     }
 
-    private func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
+    func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
         let chunks = count < 1 << 15 ? 1 : ProcessInfo.processInfo.activeProcessorCount * 4
         if chunks == 1 {
             body(0..<count)

@@ -19,6 +19,11 @@ public enum ComputeError: Error, CustomStringConvertible, Equatable {
     case deviceNotFound(requested: String, available: [String])
     /// A device specification could not be parsed.
     case invalidDeviceSpecification(String)
+    /// A kernel-variant override (`--kernel-variant`, `UPADAPTER_KERNEL_VARIANT`) could not be parsed.
+    case invalidKernelVariant(text: String, item: String)
+    /// A kernel failed while running; reported at the launch that caused it when
+    /// `UPADAPTER_OPENCL_SYNC=1` finishes the queue after every launch.
+    case kernelFailed(kernel: String, status: Int32)
 
     public var description: String {
         switch self {
@@ -41,6 +46,13 @@ public enum ComputeError: Error, CustomStringConvertible, Equatable {
                 + (available.isEmpty ? "none" : available.joined(separator: ", "))
         case .invalidDeviceSpecification(let text):
             return "invalid device '\(text)': expected auto, cpu, opencl or opencl:N"
+        case .invalidKernelVariant(let text, let item):
+            return "invalid kernel variant '\(item)' in '\(text)': expected auto, "
+                + KernelVariants.Family.allCases.map(\.rawValue).joined(separator: ", ") + ", "
+                + (MatmulVariant.allCases.map { "matmul=\($0)" } + RowVariant.allCases.map { "rows=\($0)" }).joined(separator: ", ")
+                + " (comma-separated)"
+        case .kernelFailed(let kernel, let status):
+            return "OpenCL kernel \(kernel) failed with \(openCLStatusName(status)) (\(status)) (reported at its own launch: UPADAPTER_OPENCL_SYNC=1)"
         }
     }
 }

@@ -31,43 +31,42 @@ public enum KernelBenchmark {
         return times.sorted()[times.count / 2]
     }
 
-    /// Matrix product, softmax, layer norm and copy figures at the encoder's shapes.
-    /// - Parameter repeats: timed runs per figure (the median is reported).
-    public static func run(on backend: any Backend, repeats: Int = 5) throws -> [Figure] {
-        var generator = SeededGenerator(seed: 7)
-        var figures: [Figure] = []
+    /// What a family's figures need: the backend, seeded random tensors and the median timer.
+    final class Context {
+        let backend: any Backend
+        let repeats: Int
+        private var generator = SeededGenerator(seed: 7)
+
+        init(backend: any Backend, repeats: Int) {
+            self.backend = backend
+            self.repeats = repeats
+        }
+
+        /// A tensor of `shape` with uniform values in [-1, 1].
         func random(_ shape: [Int]) throws -> Tensor {
             try backend.upload(generator.uniform(count: shape.elementCount), shape: shape)
         }
+
+        /// Median seconds of `body`, the backend synchronised around each run.
         func time(_ body: () throws -> Void) throws -> Double {
             try medianSeconds(repeats: repeats, synchronize: backend.synchronize, body)
         }
+    }
 
-        let products: [(String, [Int], [Int], [Int], MatmulOptions)] = [
-            ("matmul 1024x1024x1024", [1024, 1024], [1024, 1024], [1024, 1024], MatmulOptions()),
-            ("matmul qkv 3200x768 -> 2304 (64 images x 50 tokens)", [3200, 768], [2304, 768], [3200, 2304], MatmulOptions(transposeB: true)),
-            ("matmul mlp 3200x768 -> 3072", [3200, 768], [3072, 768], [3200, 3072], MatmulOptions(transposeB: true)),
-            ("matmul attention 768 x (50x64 . 64x50)", [768, 50, 64], [768, 50, 64], [768, 50, 50], MatmulOptions(transposeB: true)),
-        ]
-        for (name, shapeA, shapeB, shapeC, options) in products {
-            let a = try random(shapeA), b = try random(shapeB), c = try backend.makeTensor(shape: shapeC)
-            let k = options.transposeB ? shapeB[shapeB.count - 1] : shapeB[shapeB.count - 2]
-            let flops = 2.0 * Double(shapeC.elementCount) * Double(k)
-            let seconds = try time { try backend.matmul(a, b, into: c, options: options) }
-            figures.append(Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds))
-        }
+    /// Matrix product, softmax, layer norm and copy figures at the encoder's shapes, each from
+    /// its family's file in `Operations/`.
+    /// - Parameter repeats: timed runs per figure (the median is reported).
+    public static func run(on backend: any Backend, repeats: Int = 5) throws -> [Figure] {
+        let context = Context(backend: backend, repeats: repeats)
+        return try matrixProductFigures(context) + softmaxFigures(context) + layerNormFigures(context) + copyFigures(context)
+    }
 
-        for (name, rows, width) in [("softmax [38400, 50] (64 x 12 heads x 50)", 38400, 50), ("softmax [3200, 768]", 3200, 768)] {
-            let x = try random([rows, width]), y = try backend.makeTensor(shape: [rows, width])
-            let seconds = try time { try backend.softmaxRows(x, into: y, scale: 0.125, causalMask: false) }
-            figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
-        }
-        for (name, rows, width) in [("layerNorm [3200, 768] (64 x 50 tokens)", 3200, 768), ("layerNorm [38400, 50]", 38400, 50)] {
-            let x = try random([rows, width]), y = try backend.makeTensor(shape: [rows, width])
-            let weight = try random([width]), bias = try random([width])
-            let seconds = try time { try backend.layerNorm(x, weight: weight, bias: bias, epsilon: 1e-5, into: y) }
-            figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
-        }
+    /// The device copy: the bandwidth yardstick the row operations are compared with.
+    static func copyFigures(_ context: Context) throws -> [Figure] {
+        let backend = context.backend
+        var figures: [Figure] = []
+        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
+        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
         let count = 3200 * 768
         let source = try random([count]), destination = try backend.makeTensor(shape: [count])
         let copySeconds = try time { try backend.copy(source, to: destination) }

@@ -25,10 +25,10 @@ public enum KernelCheck {
         public var passed: Bool { comparison.passed }
     }
 
-    /// Runs every case on `backend` and compares with `CPUBackend(mode: .reference)`.
+    /// Runs every case on `backend` and compares with `ReferenceBackend()`.
     /// - Throws: the first error an operation raises (a thrown error is a failure, not a skip).
     public static func run(on backend: any Backend, seed: UInt64 = 2024, cases: [Case] = standardCases) throws -> [Result] {
-        let reference = CPUBackend(mode: .reference)
+        let reference = ReferenceBackend()
         var generator = SeededGenerator(seed: seed)
         return try cases.map { testCase in
             let inputs = testCase.inputCounts.map { generator.uniform(count: $0, in: testCase.inputRange) }
@@ -50,37 +50,6 @@ public enum KernelCheck {
 
     // MARK: Cases
 
-    static func matmulCase(
-        batch: Int = 1, m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
-        sharedB: Bool = false, bias: Bool = false, beta: Float = 0, alpha: Float = 1
-    ) -> Case {
-        let batchB = sharedB ? 1 : batch
-        let shapeA = transposeA ? [batch, k, m] : [batch, m, k]
-        let shapeB = transposeB ? [batchB, n, k] : [batchB, k, n]
-        var label = "\(batch > 1 ? "\(batch)×" : "")\(m)×\(k)\(transposeA ? "(Aᵀ)" : "") · \(k)×\(n)\(transposeB ? "(Bᵀ)" : "")"
-        if sharedB { label += " shared B" }
-        if bias { label += " +bias" }
-        if beta != 0 { label += " β=\(beta)" }
-        if alpha != 1 { label += " α=\(alpha)" }
-        let options = MatmulOptions(transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta)
-        var counts = [shapeA.elementCount, shapeB.elementCount, n]
-        if beta != 0 { counts.append(batch * m * n) }
-        return Case(
-            operation: "matmul", shape: label, absoluteTolerance: 2e-6 * Float(k) + 1e-5, relativeTolerance: 1e-4,
-            run: { backend, inputs in
-                let a = try backend.upload(inputs[0], shape: shapeA), b = try backend.upload(inputs[1], shape: shapeB)
-                let biasTensor = bias ? try backend.upload(inputs[2], shape: [n]) : nil
-                let c: Tensor
-                if beta != 0 {
-                    c = try backend.upload(inputs[3], shape: [batch, m, n])
-                } else {
-                    c = try poisoned(backend, [batch, m, n])
-                }
-                try backend.matmul(a, b, bias: biasTensor, into: c, options: options)
-                return try backend.read(c)
-            }, inputCounts: counts, inputRange: -1...1)
-    }
-
     static func rowCase(_ operation: String, rows: Int, width: Int, range: ClosedRange<Float> = -1...1,
                         atol: Float = 1e-5, rtol: Float = 1e-4, label: String? = nil, extraCounts: [Int] = [],
                         _ body: @escaping @Sendable (any Backend, Tensor, Tensor, [[Float]]) throws -> Void) -> Case {
@@ -93,88 +62,20 @@ public enum KernelCheck {
              }, inputCounts: [rows * width] + extraCounts, inputRange: range)
     }
 
-    /// The list `upadapter kernels check` runs.
+    /// The list `upadapter kernels check` runs: every family's cases (in `Operations/`), the
+    /// memory operations, and the training operations.
     public static let standardCases: [Case] = {
-        var cases: [Case] = [
-            matmulCase(m: 1, n: 1, k: 1),
-            matmulCase(m: 7, n: 13, k: 5),
-            matmulCase(m: 77, n: 512, k: 512, transposeB: true, bias: true),
-            matmulCase(m: 197, n: 768, k: 513, transposeB: true),
-            matmulCase(m: 513, n: 7, k: 768, transposeA: true),
-            matmulCase(m: 50, n: 97, k: 33, transposeA: true, transposeB: true),
-            matmulCase(batch: 12, m: 50, n: 50, k: 64, transposeB: true, alpha: 0.125),
-            matmulCase(batch: 12, m: 50, n: 64, k: 50),
-            matmulCase(batch: 3, m: 197, n: 65, k: 129, sharedB: true, bias: true),
-            matmulCase(m: 50, n: 768, k: 3072, beta: 1),
-            matmulCase(m: 64, n: 100, k: 7, beta: 0.5),
-        ]
-        for (rows, width, scale, causal) in [(1, 1, Float(1), false), (7, 50, 1, false), (600, 50, 0.125, false),
-                                             (8 * 77, 77, 0.125, true), (3, 513, 1, false), (5, 768, 100, false)] {
-            cases.append(rowCase("softmax", rows: rows, width: width, atol: 1e-6, rtol: 1e-4,
-                                 label: "[\(rows), \(width)] scale \(scale)\(causal ? " causal" : "")") { backend, x, y, _ in
-                try backend.softmaxRows(x, into: y, scale: scale, causalMask: causal)
-            })
-        }
-        for (rows, width) in [(1, 1), (7, 768), (77, 512), (197, 768), (3, 513)] {
-            cases.append(rowCase("layerNorm", rows: rows, width: width, range: -3...3, atol: 1e-4, rtol: 1e-4,
-                                 extraCounts: [width, width]) { backend, x, y, inputs in
-                let weight = try backend.upload(inputs[1], shape: [width]), bias = try backend.upload(inputs[2], shape: [width])
-                try backend.layerNorm(x, weight: weight, bias: bias, epsilon: 1e-5, into: y)
-            })
-        }
-        for (rows, width) in [(1, 7), (50, 512), (197, 768)] {
-            cases.append(rowCase("l2Normalize", rows: rows, width: width) { backend, x, y, _ in
-                try backend.l2NormalizeRows(x, into: y)
-            })
-        }
-        for (m, n, width) in [(1, 1, 1), (7, 13, 512), (50, 100, 768), (197, 10, 513)] {
-            cases.append(Case(operation: "cosineSimilarity", shape: "[\(m), \(width)] vs [\(n), \(width)]",
-                              absoluteTolerance: 1e-5, relativeTolerance: 1e-4, run: { backend, inputs in
-                let a = try backend.upload(inputs[0], shape: [m, width]), b = try backend.upload(inputs[1], shape: [n, width])
-                let c = try poisoned(backend, [m, n])
-                try backend.cosineSimilarity(a, b, into: c)
-                return try backend.read(c)
-            }, inputCounts: [m * width, n * width], inputRange: -1...1))
-        }
-        for kind in Activation.allCases {
-            for (rows, width) in [(1, 7), (3, 513), (50, 3072)] {
-                cases.append(rowCase(kind.rawValue, rows: rows, width: width, range: -6...6, atol: 1e-6, rtol: 1e-5) { backend, x, y, _ in
-                    try backend.activation(kind, x, into: y)
-                })
-            }
-        }
-        for (rows, width, broadcast) in [(1, 513, false), (197, 768, true), (77, 512, false)] {
-            cases.append(rowCase("add", rows: rows, width: width, atol: 1e-6, rtol: 1e-6,
-                                 label: "[\(rows), \(width)] + \(broadcast ? "[\(width)]" : "[\(rows), \(width)]")",
-                                 extraCounts: [broadcast ? width : rows * width]) { backend, x, y, inputs in
-                let b = try backend.upload(inputs[1], shape: broadcast ? [width] : [rows, width])
-                try backend.add(x, b, into: y)
-            })
-        }
-        cases.append(rowCase("scale", rows: 77, width: 513, atol: 1e-6, rtol: 1e-6) { backend, x, y, _ in
-            try backend.scale(x, by: -0.37, into: y)
+        var cases: [Case] = []
+        cases.append(rowCase("copy", rows: 3, width: 513, atol: 0, rtol: 0) { backend, x, y, _ in
+            try backend.copy(x, to: y)
         })
-        for (tableRows, width, count) in [(1000, 512, 77), (50, 768, 7), (3, 1, 5)] {
-            cases.append(Case(operation: "gatherRows", shape: "[\(tableRows), \(width)] → [\(count), \(width)]",
-                              absoluteTolerance: 0, relativeTolerance: 0, run: { backend, inputs in
-                let table = try backend.upload(inputs[0], shape: [tableRows, width])
-                // Indices derived from the random input so that every run draws fresh ones.
-                let indices = inputs[1].map { Int32((($0 + 1) / 2 * Float(tableRows - 1)).rounded()) }
-                let y = try poisoned(backend, [count, width])
-                try backend.gatherRows(table, indices: indices, into: y)
-                return try backend.read(y)
-            }, inputCounts: [tableRows * width, count], inputRange: -1...1))
-        }
-        for (shape, permutation) in [([2, 50, 12, 64], [0, 2, 1, 3]), ([2, 3, 7, 4, 7, 4], [0, 2, 4, 1, 3, 5]),
-                                     ([513, 7], [1, 0]), ([3, 77, 8, 64], [0, 2, 1, 3]), ([5], [0])] {
-            cases.append(Case(operation: "permute", shape: "\(shape) by \(permutation)", absoluteTolerance: 0, relativeTolerance: 0,
-                              run: { backend, inputs in
-                let x = try backend.upload(inputs[0], shape: shape)
-                let y = try poisoned(backend, permutation.map { shape[$0] })
-                try backend.permute(x, permutation: permutation, into: y)
-                return try backend.read(y)
-            }, inputCounts: [shape.elementCount], inputRange: -1...1))
-        }
-        return cases
+        cases.append(Case(operation: "fill", shape: "[7, 13] with 0.25", absoluteTolerance: 0, relativeTolerance: 0, run: { backend, _ in
+            let y = try poisoned(backend, [7, 13])
+            try backend.fill(y, with: 0.25)
+            return try backend.read(y)
+        }, inputCounts: [], inputRange: -1...1))
+        return matrixProductCases + softmaxCases + layerNormCases + normalizeCases + elementwiseCases + layoutCases + cases
+            + trainingCases
     }()
+
 }

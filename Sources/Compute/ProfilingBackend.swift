@@ -36,7 +36,7 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
         lock.withLock { totals.removeAll() }
     }
 
-    private func measure<Result>(_ operation: String, _ body: () throws -> Result) throws -> Result {
+    func measure<Result>(_ operation: String, _ body: () throws -> Result) throws -> Result {
         let start = DispatchTime.now().uptimeNanoseconds
         let result = try body()
         try base.synchronize()
@@ -55,30 +55,4 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     public func fill(_ tensor: Tensor, with value: Float) throws { try measure("fill") { try base.fill(tensor, with: value) } }
     public func synchronize() throws { try base.synchronize() }
 
-    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let batch = Array(c.shape.dropLast(2)).elementCount
-        let label = "matmul" + (batch > 1 ? " (batched)" : "")
-        try measure(label) { try base.matmul(a, b, bias: bias, into: c, options: options) }
-    }
-    public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
-        try measure("softmax") { try base.softmaxRows(x, into: y, scale: scale, causalMask: causalMask) }
-    }
-    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        try measure("layerNorm") { try base.layerNorm(x, weight: weight, bias: bias, epsilon: epsilon, into: y) }
-    }
-    public func l2NormalizeRows(_ x: Tensor, into y: Tensor) throws { try measure("l2Normalize") { try base.l2NormalizeRows(x, into: y) } }
-    public func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        try measure("cosineSimilarity") { try base.cosineSimilarity(a, b, into: c) }
-    }
-    public func activation(_ kind: Activation, _ x: Tensor, into y: Tensor) throws {
-        try measure(kind.rawValue) { try base.activation(kind, x, into: y) }
-    }
-    public func add(_ a: Tensor, _ b: Tensor, into c: Tensor) throws { try measure("add") { try base.add(a, b, into: c) } }
-    public func scale(_ x: Tensor, by factor: Float, into y: Tensor) throws { try measure("scale") { try base.scale(x, by: factor, into: y) } }
-    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
-        try measure("gatherRows") { try base.gatherRows(table, indices: indices, into: y) }
-    }
-    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
-        try measure("permute") { try base.permute(x, permutation: permutation, into: y) }
-    }
 }

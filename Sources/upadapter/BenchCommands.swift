@@ -18,7 +18,8 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Images (and texts) per batch.") var batch: Int = 64
         @Option(help: "Timed batches; the median is reported.") var repeats: Int = 3
         @Flag(help: "Print one JSON object.") var json = false
-        @Flag(help: "Per-operation time breakdown (synchronises after every operation).") var profile = false
+        @Flag(help: "Time breakdown: on OpenCL, launches per batch, host µs per launch and device time per kernel from OpenCL events (no extra synchronisation); on the CPU, time per operation.")
+        var profile = false
 
         func validate() throws {
             try requireOption("--batch", batch, in: 1...4096)
@@ -27,7 +28,10 @@ struct BenchCommand: ParsableCommand {
 
         func run() throws {
             var backend = try modelOptions.deviceOptions.makeBackend()
-            let profiler = profile ? ProfilingBackend(wrapping: backend) : nil
+            let openCL = backend as? OpenCLBackend
+            // OpenCL is profiled from its own events and launch counters; the CPU backend, which
+            // runs synchronously anyway, through the per-operation wrapper.
+            let profiler = profile && openCL == nil ? ProfilingBackend(wrapping: backend) : nil
             if let profiler { backend = profiler }
             let model = try CLIPModel(directory: URL(fileURLWithPath: (modelOptions.model as NSString).expandingTildeInPath), backend: backend)
             let vision = model.configuration.vision
@@ -35,14 +39,36 @@ struct BenchCommand: ParsableCommand {
             let pixels = generator.normal(count: batch * 3 * vision.imageSize * vision.imageSize)
             let prompts = (0..<batch).map { "a photo of a \(["dog", "cat", "diagram", "satellite field", "person doing yoga"][$0 % 5]) number \($0)." }
             let tokens = try model.tokenizer.tokenize(prompts, contextLength: model.configuration.text.maximumPositionCount)
+            let runs = repeats + 1  // medianSeconds runs one warm-up first
 
-            let imageSeconds = try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
-                _ = try model.encodeImages(pixels: pixels)
+            func launchProfile(warmUp: () throws -> Void, _ body: () throws -> Double) throws -> (seconds: Double, launches: LaunchProfile?) {
+                guard profile, let openCL else { return (try body(), nil) }
+                // Programs are built on first use: keep that out of the per-launch figures.
+                try warmUp()
+                try openCL.synchronize()
+                try openCL.resetKernelTimes()
+                openCL.resetLaunchStatistics()
+                openCL.collectsKernelTimes = true
+                defer { openCL.collectsKernelTimes = false }
+                let seconds = try body()
+                let statistics = openCL.launchStatistics
+                return (seconds, LaunchProfile(
+                    launchesPerBatch: Double(statistics.launches) / Double(runs),
+                    hostMicrosecondsPerLaunch: statistics.hostMicrosecondsPerLaunch,
+                    kernels: try openCL.kernelTimes()))
+            }
+
+            let (imageSeconds, imageLaunches) = try launchProfile(warmUp: { _ = try model.encodeImages(pixels: pixels) }) {
+                try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
+                    _ = try model.encodeImages(pixels: pixels)
+                }
             }
             let imageProfile = profiler?.entries ?? []
             profiler?.reset()
-            let textSeconds = try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
-                _ = try model.encodeTokens(tokens)
+            let (textSeconds, textLaunches) = try launchProfile(warmUp: { _ = try model.encodeTokens(tokens) }) {
+                try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
+                    _ = try model.encodeTokens(tokens)
+                }
             }
             let textProfile = profiler?.entries ?? []
             var usage = rusage()
@@ -51,7 +77,7 @@ struct BenchCommand: ParsableCommand {
                 device: backend.name, deviceDescription: backend.deviceDescription, model: modelOptions.model,
                 batch: batch, imagesPerSecond: Double(batch) / imageSeconds, textsPerSecond: Double(batch) / textSeconds,
                 peakResidentMegabytes: Double(usage.ru_maxrss) / 1024, threads: ProcessInfo.processInfo.activeProcessorCount,
-                imageProfile: imageProfile, textProfile: textProfile)
+                imageProfile: imageProfile, textProfile: textProfile, imageLaunches: imageLaunches, textLaunches: textLaunches)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -64,13 +90,31 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "peak resident memory: %.0f MiB", report.peakResidentMegabytes))
             for (title, entries) in [("image tower", imageProfile), ("text tower", textProfile)] where !entries.isEmpty {
                 let total = entries.reduce(0) { $0 + $1.seconds }
-                print("\(title) profile (all runs incl. warm-up; synchronised after every operation):")
+                print("\(title) profile (all runs incl. warm-up):")
                 for entry in entries {
                     print("  " + pad(entry.operation, 24) + String(format: "%9.3f s  %5.1f%%  %6d calls", entry.seconds, 100 * entry.seconds / total, entry.calls))
                 }
             }
+            for (title, launches) in [("image tower", imageLaunches), ("text tower", textLaunches)] {
+                guard let launches else { continue }
+                print(String(format: "%@: %.0f kernel launches per batch, %.1f µs host time per launch", title,
+                             launches.launchesPerBatch, launches.hostMicrosecondsPerLaunch))
+                let total = launches.kernels.reduce(0) { $0 + $1.seconds }
+                print("  device time per kernel (OpenCL events, the timed runs and medianSeconds' own warm-up):")
+                for kernel in launches.kernels {
+                    print("  " + pad(kernel.kernel, 28) + String(format: "%9.3f s  %5.1f%%  %6d launches", kernel.seconds,
+                                                                  100 * kernel.seconds / max(total, 1e-12), kernel.calls))
+                }
+            }
         }
     }
+}
+
+/// Launch counts and device time per kernel of one tower on OpenCL.
+struct LaunchProfile: Codable {
+    let launchesPerBatch: Double
+    let hostMicrosecondsPerLaunch: Double
+    let kernels: [OpenCLBackend.KernelTime]
 }
 
 extension BenchCommand {
@@ -124,4 +168,6 @@ struct EncoderBenchReport: Codable {
     let threads: Int
     let imageProfile: [ProfilingBackend.Entry]
     let textProfile: [ProfilingBackend.Entry]
+    let imageLaunches: LaunchProfile?
+    let textLaunches: LaunchProfile?
 }

@@ -7,9 +7,24 @@ struct DeviceOptions: ParsableArguments {
     @Option(name: .long, help: "auto, cpu, cpu-reference, opencl or opencl:N (default: $UPADAPTER_DEVICE, else auto).")
     var device: String?
 
-    /// Opens the chosen backend, or fails with a message listing the available devices.
+    @Option(name: .long, help: ArgumentHelp(
+        "Force OpenCL kernel variants: gpu, cpu, or matmul=tiled|packed and/or rows=groupPerRow|itemPerRow, comma-separated (default: $UPADAPTER_KERNEL_VARIANT, else each device's own table).",
+        valueName: "variants"))
+    var kernelVariant: String?
+
+    /// The kernel-variant override in force: the flag, else `UPADAPTER_KERNEL_VARIANT`.
+    func kernelVariantOverride() throws -> KernelVariantOverride {
+        try KernelVariantOverride.resolve(flag: kernelVariant)
+    }
+
+    /// Opens the chosen backend, or fails with a message listing the available devices. When a
+    /// choice was made for the user (`auto`, `opencl`), says on standard error which device was
+    /// taken and why.
     func makeBackend(configured: String? = nil) throws -> any Backend {
-        try DeviceSelection.resolve(flag: device, configured: configured).makeBackend()
+        let selection = try DeviceSelection.resolve(flag: device, configured: configured)
+        let (backend, choice) = try selection.open(kernelVariants: try kernelVariantOverride())
+        if choice.isDecision { printError("device: \(choice.reason)") }
+        return backend
     }
 }
 

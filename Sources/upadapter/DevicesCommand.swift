@@ -5,9 +5,14 @@ import Foundation
 struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
-        abstract: "List every backend and OpenCL device this machine offers.")
+        abstract: "List every backend and OpenCL device this machine offers.",
+        discussion: "opencl:N numbers are stable: platforms sorted by name, then each platform's devices in driver order.")
+
+    @Option(name: .long, help: ArgumentHelp("Show the kernel variants as forced by this override (as --kernel-variant elsewhere).", valueName: "variants"))
+    var kernelVariant: String?
 
     func run() throws {
+        let override = try KernelVariantOverride.resolve(flag: kernelVariant)
         let blas = BLASInfo.current
         let cpu = CPUFeatures.current
         print("cpu            CPU backend: \(cpu.modelName), \(ProcessInfo.processInfo.activeProcessorCount) cores")
@@ -30,9 +35,28 @@ struct DevicesCommand: ParsableCommand {
             print("               \(device.computeUnits) compute units, global memory \(formatBytes(device.globalMemoryBytes)), "
                   + "local memory \(formatBytes(device.localMemoryBytes)), max work-group \(device.maxWorkGroupSize)")
             print("               \(device.openCLCVersion), driver \(device.driverVersion)")
+            var tuning = KernelTuning.forDevice(device, override: override)
+            let record = TuningRecord.fileURL().flatMap { TuningRecord.load(from: $0)[TuningRecord.key(for: device)] }
+            var source = override == .none ? "this device's table" : "override \(override)"
+            if let record, override.matmul == nil {
+                tuning.variants.matmul = record.matmul
+                let timings = MatmulVariant.allCases.compactMap { variant in
+                    record.seconds[variant.rawValue].map { String(format: "%@ %.2f ms", variant.rawValue, $0 * 1000) }
+                }
+                source += "; matmul from the tuning record of \(record.date): " + timings.joined(separator: ", ")
+            } else if record == nil, device.type != .cpu, TuningRecord.fileURL() != nil {
+                source += "; matmul timed on first use"
+            }
+            print("               kernels: \(tuning.variants) (\(source))")
         }
-        let chosen = (try? DeviceSelection.auto.makeBackend())?.name ?? "cpu"
-        print("auto           → \(chosen)")
+        let summaries = Result<[DeviceSummary], ComputeError>.success(devices.map(\.summary))
+        for selection in [DeviceSelection.auto, .openCL(index: nil)] {
+            do {
+                print(pad(selection.description, 15) + (try selection.choose(among: summaries)).reason)
+            } catch {
+                print(pad(selection.description, 15) + "unavailable: \(error)")
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ struct KernelsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
         abstract: "Check the kernels against the CPU twin, or measure their throughput.",
-        subcommands: [Check.self, Bench.self])
+        subcommands: [Check.self, Bench.self, Tune.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -14,11 +14,39 @@ struct KernelsCommand: ParsableCommand {
 
         @OptionGroup var deviceOptions: DeviceOptions
         @Option(help: "Seed of the random inputs.") var seed: UInt64 = 2024
+        @Flag(help: "On an OpenCL device, run the check once with every combination of kernel variants (matmul × rows), whatever the device's table or --kernel-variant picks.")
+        var allVariants = false
 
         func run() throws {
             let backend = try deviceOptions.makeBackend()
-            print("checking \(backend.name): \(backend.deviceDescription)")
-            let results = try KernelCheck.run(on: backend, seed: seed)
+            var failed = 0, total = 0
+            var runs: [any Backend] = [backend]
+            if allVariants, let openCL = backend as? OpenCLBackend {
+                runs = try KernelVariants.allCombinations.map {
+                    try OpenCLBackend(deviceIndex: openCL.device.index, variants: KernelVariantOverride(matmul: $0.matmul, rows: $0.rows))
+                }
+            } else if allVariants {
+                print("note: \(backend.name) has no kernel variants; --all-variants checks it once")
+            }
+            var launched: Set<KernelName> = []
+            for run in runs {
+                print("checking \(run.name): \(run.deviceDescription)")
+                let results = try KernelCheck.run(on: run, seed: seed)
+                printResults(results)
+                total += results.count
+                failed += results.filter { !$0.passed }.count
+                if let openCL = run as? OpenCLBackend { launched.formUnion(openCL.launchedKernels) }
+            }
+            if runs.count > 1 || backend is OpenCLBackend {
+                let missing = KernelName.allCases.filter { !launched.contains($0) }
+                print("kernels launched: \(launched.count) of \(KernelName.allCases.count)"
+                      + (missing.isEmpty ? "" : "; not exercised by these variants: " + missing.map(\.rawValue).joined(separator: ", ")))
+            }
+            print("\(total - failed) passed, \(failed) failed")
+            if failed > 0 { throw ExitCode(1) }
+        }
+
+        private func printResults(_ results: [KernelCheck.Result]) {
             let operationWidth = max(10, results.map(\.operation.count).max() ?? 0)
             let shapeWidth = max(10, results.map(\.shape.count).max() ?? 0)
             print(pad("operation", operationWidth) + "  " + pad("shape", shapeWidth) + "  max abs err   max rel err   result")
@@ -27,9 +55,6 @@ struct KernelsCommand: ParsableCommand {
                       + String(format: "%-12.3e  %-12.3e  ", result.comparison.maxAbsoluteError, result.comparison.maxRelativeError)
                       + (result.passed ? "pass" : "FAIL: \(result.comparison)"))
             }
-            let failed = results.filter { !$0.passed }.count
-            print("\(results.count - failed) passed, \(failed) failed")
-            if failed > 0 { throw ExitCode(1) }
         }
     }
 
@@ -63,6 +88,39 @@ struct KernelsCommand: ParsableCommand {
                 }
                 if let warning = BLASInfo.current.fallbackWarning { print("warning: \(warning)") }
             }
+        }
+    }
+}
+
+extension KernelsCommand {
+    struct Tune: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time every matrix-product kernel on an OpenCL device and record the fastest for it.",
+            discussion: "GPUs are timed automatically on first use; this command re-times any device (CPU drivers included) and overwrites its record. The record file is $UPADAPTER_TUNING_FILE, else ~/.cache/upadapter/kernel-tuning.json.")
+
+        @Option(help: "OpenCL device, opencl or opencl:N.") var device: String = "opencl"
+        @Option(help: "Product size: [size, 3·size/4] · [size, 3·size/4]ᵀ.") var size: Int = 1024
+        @Flag(help: "Print the timings without recording them.") var dryRun = false
+
+        func run() throws {
+            guard case .openCL = try DeviceSelection(parsing: device) else { throw ValidationError("--device must be opencl or opencl:N") }
+            let (backend, choice) = try DeviceSelection(parsing: device).open(kernelVariants: KernelVariantOverride())
+            guard let openCL = backend as? OpenCLBackend else { throw ValidationError("\(choice.reason): not an OpenCL device") }
+            let record = try TuningRecord.measure(deviceIndex: openCL.device.index, size: size)
+            print("\(openCL.name): \(openCL.device.name), product \(record.shape)")
+            for variant in MatmulVariant.allCases {
+                let seconds = record.seconds[variant.rawValue]
+                let flops = 2.0 * Double(size) * Double(size) * Double(3 * size / 4)
+                print("  " + pad(variant.rawValue, 8) + (seconds.map { String(format: "%9.3f ms  %8.1f GFLOP/s", $0 * 1000, flops / $0 / 1e9) } ?? "  failed"))
+            }
+            print("fastest: \(record.matmul)")
+            guard !dryRun else { return }
+            guard let file = TuningRecord.fileURL() else {
+                print("not recorded: \(TuningRecord.fileVariable)=off")
+                return
+            }
+            try TuningRecord.store(record, key: TuningRecord.key(for: openCL.device), in: file)
+            print("recorded in \(file.path)")
         }
     }
 }

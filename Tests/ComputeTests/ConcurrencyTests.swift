@@ -13,7 +13,7 @@ struct ConcurrencyTests {
                         var generator = SeededGenerator(seed: UInt64(100 + task))
                         let (m, n, k) = (31 + task, 17 + 3 * task, 45)
                         let valuesA = generator.uniform(count: m * k), valuesB = generator.uniform(count: k * n)
-                        let reference = CPUBackend(mode: .reference)
+                        let reference = ReferenceBackend()
                         let expectedC = try reference.makeTensor(shape: [m, n])
                         try reference.matmul(try reference.upload(valuesA, shape: [m, k]), try reference.upload(valuesB, shape: [k, n]), into: expectedC)
                         var last: [Float] = []
@@ -51,5 +51,26 @@ struct ConcurrencyTests {
             for try await values in group { results.append(values) }
             #expect(Set(results.map { $0[0] }) == [0, 2, 4, 6])
         }
+    }
+}
+
+@Suite("Non-blocking uploads from reusable host buffers")
+struct StagedUploadTests {
+    @Test("Large writes return before the copy, stay in queue order, and the caller may reuse its array at once")
+    func stagedWritesKeepOrder() throws {
+        guard let backend = try openCLBackendForTesting() else { return }
+        let count = 300_000  // 1.2 MB: above the staging threshold
+        let tensor = try backend.makeTensor(shape: [count]), doubled = try backend.makeTensor(shape: [count])
+        var values = [Float](repeating: 0, count: count)
+        for round in 0..<6 {
+            for index in 0..<count { values[index] = Float(round * 7 + index % 13) }
+            try backend.write(values, to: tensor)
+            values[0] = -1  // mutating the source after write must not change what was uploaded
+            try backend.scale(tensor, by: 2, into: doubled)
+        }
+        let expected = (0..<count).map { Float(2 * (5 * 7 + $0 % 13)) }
+        #expect(try backend.read(doubled) == expected)
+        let small = try backend.upload([1, 2, 3], shape: [3])
+        #expect(try backend.read(small) == [1, 2, 3])
     }
 }

@@ -98,3 +98,23 @@ struct ErrorPathTests {
         #expect(throws: ComputeError.self) { _ = try backend.makeTensor(shape: [1 << 20, 1 << 20]) }
     }
 }
+
+@Suite("UPADAPTER_OPENCL_SYNC: every launch finishes and is checked")
+struct SynchronousLaunchTests {
+    @Test("With synchronous launches every operation still matches the twin")
+    func synchronousLaunchesWork() throws {
+        guard try openCLBackendForTesting() != nil else { return }
+        let backend = try OpenCLBackend(deviceIndex: 0, synchronizeEachLaunch: true)
+        #expect(backend.synchronizesEachLaunch)
+        let cases = KernelCheck.standardCases.filter { ["matmul", "softmax", "prototypeLogits", "adamWStep"].contains($0.operation) }
+        for result in try KernelCheck.run(on: backend, seed: 9, cases: cases) {
+            #expect(result.passed, "\(result.operation) \(result.shape): \(result.comparison)")
+        }
+    }
+
+    @Test("A kernel failure names the kernel")
+    func failureNamesKernel() {
+        let error = ComputeError.kernelFailed(kernel: "matmul_tiled [-D TILE_M=64]", status: -5)
+        #expect(error.description.contains("matmul_tiled") && error.description.contains("CL_OUT_OF_RESOURCES"))
+    }
+}

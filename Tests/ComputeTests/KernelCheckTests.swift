@@ -16,17 +16,21 @@ struct KernelCheckTests {
         try expectAllPass(on: backend, seed: 3)
     }
 
-    @Test("Both OpenCL matmul variants match the twin")
-    func openCLMatmulVariants() throws {
+    @Test("Every combination of kernel variants matches the twin on every case, and together they launch every kernel")
+    func everyVariantCombination() throws {
         guard try openCLBackendForTesting() != nil else { return }
-        for variant in OpenCLBackend.MatmulVariant.allCases {
-            let backend = try OpenCLBackend(deviceIndex: 0, matmulVariant: variant)
-            let cases = KernelCheck.standardCases.filter { $0.operation == "matmul" || $0.operation == "cosineSimilarity" }
-            let results = try KernelCheck.run(on: backend, seed: 4, cases: cases)
+        var launched: Set<KernelName> = []
+        for (offset, variants) in KernelVariants.allCombinations.enumerated() {
+            let backend = try OpenCLBackend(deviceIndex: 0, variants: KernelVariantOverride(matmul: variants.matmul, rows: variants.rows))
+            #expect(backend.variants == variants)
+            let results = try KernelCheck.run(on: backend, seed: 40 + UInt64(offset))
             for result in results {
-                #expect(result.passed, "\(variant) \(result.operation) \(result.shape): \(result.comparison)")
+                #expect(result.passed, "\(variants) \(result.operation) \(result.shape): \(result.comparison)")
             }
+            launched.formUnion(backend.launchedKernels)
         }
+        let missing = KernelName.allCases.filter { !launched.contains($0) }
+        #expect(missing.isEmpty, "kernels no check reaches: \(missing)")
     }
 
     @Test("A comparison fails on NaN, on a value outside the tolerance and on a length mismatch")

@@ -39,7 +39,7 @@ struct ReferenceFixtureTests {
     func reproducesPyTorch() throws {
         let fixture = try #require(Self.fixture, "Tests/ComputeTests/Fixtures/reference_ops.json is missing or malformed")
         #expect(fixture.cases.count >= 10)
-        let backends: [any Backend] = [CPUBackend(mode: .reference)] + (try backendsForTesting())
+        let backends: [any Backend] = [ReferenceBackend()] + (try backendsForTesting())
         for backend in backends {
             for testCase in fixture.cases {
                 let output = try run(testCase, on: backend)

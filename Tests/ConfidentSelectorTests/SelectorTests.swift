@@ -51,7 +51,7 @@ import Testing
     }()
 
     static var backends: [any TrainingBackend] {
-        [CPUBackend(mode: .reference), CPUBackend()] + (openCL.map { [$0] } ?? [])
+        [ReferenceBackend(), CPUBackend()] + (openCL.map { [$0] } ?? [])
     }
 
     private func classifier(_ fixture: Fixture) throws -> TextClassifier {

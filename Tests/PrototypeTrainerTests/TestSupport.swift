@@ -5,7 +5,7 @@ import Testing
 /// Backends every test runs on, and helpers shared by the test files.
 enum TestBackends {
     /// The plain-loop twin every other implementation is compared with.
-    static let reference = CPUBackend(mode: .reference)
+    static let reference = ReferenceBackend()
 
     /// The first OpenCL device, or nil where none is installed (then only the CPU paths run).
     static let openCL: OpenCLBackend? = {

@@ -19,9 +19,9 @@ struct LayerNormWeights {
 /// One pre-norm transformer block: `x + attn(ln1(x))`, then `x + mlp(ln2(x))`.
 struct EncoderLayerWeights {
     let layerNorm1: LayerNormWeights
-    let query: LinearWeights
-    let key: LinearWeights
-    let value: LinearWeights
+    /// The query, key and value projections stacked at load time, `[3 · width, width]` (and
+    /// bias `[3 · width]`): one product computes all three.
+    let queryKeyValue: LinearWeights
     let output: LinearWeights
     let layerNorm2: LayerNormWeights
     let fc1: LinearWeights
@@ -93,6 +93,19 @@ struct WeightLoader {
             bias: bias ? try tensor(prefix + ".bias", shape: [output]) : nil)
     }
 
+    /// Several linear layers of the same input width stacked along their outputs, as one layer.
+    func stackedLinear(_ prefixes: [String], input: Int, output: Int) throws -> LinearWeights {
+        var weights: [Float] = [], biases: [Float] = []
+        weights.reserveCapacity(prefixes.count * output * input)
+        for prefix in prefixes {
+            weights += try values(prefix + ".weight", shape: [output, input])
+            biases += try values(prefix + ".bias", shape: [output])
+        }
+        return LinearWeights(
+            weight: try backend.upload(weights, shape: [prefixes.count * output, input]),
+            bias: try backend.upload(biases, shape: [prefixes.count * output]))
+    }
+
     func layerNorm(_ prefix: String, width: Int) throws -> LayerNormWeights {
         LayerNormWeights(weight: try tensor(prefix + ".weight", shape: [width]), bias: try tensor(prefix + ".bias", shape: [width]))
     }
@@ -102,9 +115,8 @@ struct WeightLoader {
         let base = "\(prefix).layers.\(index)"
         return EncoderLayerWeights(
             layerNorm1: try layerNorm(base + ".layer_norm1", width: width),
-            query: try linear(base + ".self_attn.q_proj", input: width, output: width),
-            key: try linear(base + ".self_attn.k_proj", input: width, output: width),
-            value: try linear(base + ".self_attn.v_proj", input: width, output: width),
+            queryKeyValue: try stackedLinear(
+                ["q_proj", "k_proj", "v_proj"].map { base + ".self_attn." + $0 }, input: width, output: width),
             output: try linear(base + ".self_attn.out_proj", input: width, output: width),
             layerNorm2: try layerNorm(base + ".layer_norm2", width: width),
             fc1: try linear(base + ".mlp.fc1", input: width, output: intermediate),

@@ -28,62 +28,90 @@ enum KernelArgument {
 /// command queue. Programs are built once per (file, defines) and cached; kernel objects are
 /// cached too, and a lock serialises argument setting and enqueueing (`clSetKernelArg` is not
 /// thread-safe), so one backend may be used from several tasks at once.
+///
+/// Which kernel variant and which tunables each operation uses comes from `KernelTuning`, the
+/// per-device table, with `--kernel-variant` / `UPADAPTER_KERNEL_VARIANT` able to force any
+/// variant on any device (so PoCL in CI runs the GPU kernels too).
 public final class OpenCLBackend: Backend, @unchecked Sendable {
     // @unchecked: the mutable caches are guarded by `lock`; the handles are thread-safe.
 
-    /// Which matrix-product kernel runs; by default `vector` on CPU devices, `tiled` elsewhere.
-    public enum MatmulVariant: String, Sendable, CaseIterable {
-        /// Local-memory tiles, register blocks spread over the work-group (GPUs).
-        case tiled
-        /// Explicit SIMD register blocks over operands packed in panels, no local memory (CPU drivers).
-        case packed
-    }
-
-    /// How row reductions (softmax, layer norm, L2 normalisation) are laid out; by default
-    /// `itemPerRow` on CPU devices, `groupPerRow` elsewhere.
-    public enum RowVariant: String, Sendable, CaseIterable {
-        /// One work-group per row, tree reduction in local memory (GPUs).
-        case groupPerRow
-        /// One work-item per row, float8 loops, no barriers (CPU drivers).
-        case itemPerRow
-    }
+    /// The environment variable that makes every launch finish and check its status before
+    /// returning, so that a faulting kernel is reported at its own launch (slow; for debugging).
+    public static let synchronizeVariable = "UPADAPTER_OPENCL_SYNC"
 
     public let device: OpenCLDeviceInfo
-    private let context: cl_context
+    let context: cl_context
     private let queue: cl_command_queue
     private let lock = NSLock()
-    private var programs: [String: cl_program] = [:]
-    private var kernels: [String: cl_kernel] = [:]
-    private let placeholder: cl_mem
-    /// The matrix-product kernel in use.
-    public let matmulVariant: MatmulVariant
-    /// The row-reduction layout in use.
-    public let rowVariant: RowVariant
+    private var programs: [ProgramKey: cl_program] = [:]
+    private var kernels: [KernelKey: cl_kernel] = [:]
+    private var fittedSizes: [KernelKey: Int] = [:]
+    private var launched: Set<KernelName> = []
+    private var statistics = LaunchStatistics()
+    private var timing = false
+    private var pendingEvents: [(KernelName, cl_event)] = []
+    private var kernelSeconds: [KernelName: (calls: Int, seconds: Double)] = [:]
+    private let staging = StagingPool()
+    let placeholder: cl_mem
+    /// The per-device table of variants and tunables in use (tuning record and override applied).
+    public let tuning: KernelTuning
+    /// The measured choice of matrix-product kernel that replaced the table's, if any.
+    public let tuningRecord: TuningRecord?
     /// Where kernel sources override the embedded ones (`UPADAPTER_KERNEL_DIR` by default).
     public let kernelDirectory: URL?
+    /// Whether every launch waits for its kernel and checks its status (`UPADAPTER_OPENCL_SYNC=1`).
+    public let synchronizesEachLaunch: Bool
+
+    /// Every kernel this backend has enqueued so far: how the tests prove that the checks over
+    /// all variants reach every kernel of every file.
+    public var launchedKernels: Set<KernelName> { locked { launched } }
+
+    /// The kernel variants in use.
+    public var variants: KernelVariants { tuning.variants }
+    /// The matrix-product kernel in use.
+    public var matmulVariant: MatmulVariant { tuning.variants.matmul }
+    /// The row-reduction layout in use.
+    public var rowVariant: RowVariant { tuning.variants.rows }
 
     /// Opens device `index` of `OpenCLDiscovery.devices()`.
-    /// - Throws: `ComputeError.deviceNotFound` for an index that does not exist, or the
+    /// - Throws: `ComputeError.deviceNotFound` for an index that does not exist,
+    ///   `ComputeError.invalidKernelVariant` for an unreadable `UPADAPTER_KERNEL_VARIANT`, or the
     ///   OpenCL error of context or queue creation.
     /// - Parameters:
-    ///   - matmulVariant: the matrix-product kernel; by default chosen from the device type.
+    ///   - variants: kernel variants forced over the device's table; `nil` reads
+    ///     `UPADAPTER_KERNEL_VARIANT` (no override when unset).
     ///   - kernelDirectory: a folder whose `.cl` files replace the embedded ones.
-    public init(deviceIndex: Int = 0, matmulVariant: MatmulVariant? = nil, rowVariant: RowVariant? = nil,
-                kernelDirectory: URL? = KernelSources.overrideDirectory) throws {
+    ///   - synchronizeEachLaunch: finish and check after every launch; `nil` reads `UPADAPTER_OPENCL_SYNC`.
+    ///   - consultTuningRecord: let the device's `TuningRecord` pick the matrix-product kernel
+    ///     when no override does (measuring it on first use for GPUs).
+    public init(deviceIndex: Int = 0, variants: KernelVariantOverride? = nil,
+                kernelDirectory: URL? = KernelSources.overrideDirectory, synchronizeEachLaunch: Bool? = nil,
+                consultTuningRecord: Bool = true) throws {
         self.kernelDirectory = kernelDirectory
+        let override = try variants ?? KernelVariantOverride.resolve(flag: nil)
+        let environment = ProcessInfo.processInfo.environment
+        synchronizesEachLaunch = synchronizeEachLaunch ?? (environment[Self.synchronizeVariable].map { $0 != "" && $0 != "0" } ?? false)
         let devices = try OpenCLDiscovery.devices()
         guard devices.indices.contains(deviceIndex) else {
             throw ComputeError.deviceNotFound(
                 requested: "opencl:\(deviceIndex)", available: DeviceSelection.availableDeviceNames())
         }
         device = devices[deviceIndex]
+        var tuning = KernelTuning.forDevice(device, override: override)
+        tuningRecord = consultTuningRecord && override.matmul == nil
+            ? TuningRecord.resolve(for: device, measureIfMissing: true) : nil
+        if let tuningRecord { tuning.variants.matmul = tuningRecord.matmul }
+        self.tuning = tuning
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.handle.id
         guard let context = clCreateContext(nil, 1, &deviceID, nil, nil, &status), status == CL_SUCCESS else {
             throw ComputeError.openCL(call: "clCreateContext", status: status)
         }
         self.context = context
-        guard let queue = clCreateCommandQueue(context, device.handle.id, 0, &status), status == CL_SUCCESS else {
+        // Profiling is enabled on the queue so that `collectsKernelTimes` can be switched on at
+        // any time; events are only requested while it is on.
+        let properties = cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE)
+        guard let queue = clCreateCommandQueue(context, device.handle.id, properties, &status), status == CL_SUCCESS else {
             clReleaseContext(context)
             throw ComputeError.openCL(call: "clCreateCommandQueue", status: status)
         }
@@ -94,12 +122,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw ComputeError.openCL(call: "clCreateBuffer", status: status)
         }
         self.placeholder = placeholder
-        self.matmulVariant = matmulVariant ?? (device.type == "CPU" ? .packed : .tiled)
-        self.rowVariant = rowVariant ?? (device.type == "CPU" ? .itemPerRow : .groupPerRow)
     }
 
     deinit {
         clFinish(queue)
+        for (_, event) in pendingEvents { clReleaseEvent(event) }
         for kernel in kernels.values { clReleaseKernel(kernel) }
         for program in programs.values { clReleaseProgram(program) }
         clReleaseMemObject(placeholder)
@@ -110,7 +137,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public var name: String { "opencl:\(device.index)" }
 
     public var deviceDescription: String {
-        "\(device.name) (\(device.type), \(device.platformName), driver \(device.driverVersion))"
+        "\(device.name) (\(device.type), \(device.platformName), driver \(device.driverVersion); kernels \(variants))"
     }
 
     // MARK: Memory
@@ -145,9 +172,41 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         let memory = try memory(tensor, "write", "destination")
         guard !values.isEmpty else { return }
+        let bytes = values.count * MemoryLayout<Float>.size
+        guard bytes >= StagingPool.minimumBytes else {
+            try locked {
+                try values.withUnsafeBytes { bytes in
+                    try check(clEnqueueWriteBuffer(queue, memory, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
+                }
+            }
+            return
+        }
+        // Large uploads (a batch of patches, weights) do not block: the values are copied into a
+        // reusable host buffer that the driver reads while the host goes on enqueueing; the
+        // buffer returns to the pool when the write's event completes.
+        // Bound the host memory held by uploads in flight (loading a model uploads every weight).
+        if staging.inFlightBytes + bytes > StagingPool.inFlightLimit { try synchronize() }
+        let staging = staging.take(bytes: bytes)
+        values.withUnsafeBytes { staging.pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes) }
         try locked {
-            try values.withUnsafeBytes { bytes in
-                try check(clEnqueueWriteBuffer(queue, memory, cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil), "clEnqueueWriteBuffer")
+            var event: cl_event? = nil
+            let status = clEnqueueWriteBuffer(queue, memory, cl_bool(CL_FALSE), 0, bytes, staging.pointer, 0, nil, &event)
+            guard status == CL_SUCCESS, let event else {
+                staging.pool?.give(staging)
+                throw ComputeError.openCL(call: "clEnqueueWriteBuffer", status: status)
+            }
+            defer { clReleaseEvent(event) }
+            let context = Unmanaged.passRetained(staging).toOpaque()
+            let callback = clSetEventCallback(event, CL_COMPLETE, { _, _, userData in
+                guard let userData else { return }
+                let buffer = Unmanaged<StagingBuffer>.fromOpaque(userData).takeRetainedValue()
+                buffer.pool?.give(buffer)
+            }, context)
+            if callback != CL_SUCCESS {
+                // No callback: wait here and recycle the buffer ourselves.
+                Unmanaged<StagingBuffer>.fromOpaque(context).release()
+                try check(clWaitForEvents(1, [event]), "clWaitForEvents")
+                staging.pool?.give(staging)
             }
         }
     }
@@ -168,7 +227,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try requireSameCount(source, destination, operation: "copy")
         let count = source.count
         guard count > 0 else { return }
-        try launch("layout.cl", "copy_values", global: [roundUp(count, 64)], arguments: [
+        try launch(.copyValues, global: [roundUp(count, 64)], arguments: [
             .int(Int32(count)), .buffer(try memory(source, "copy", "source")), .buffer(try memory(destination, "copy", "destination")),
         ])
     }
@@ -176,7 +235,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public func fill(_ tensor: Tensor, with value: Float) throws {
         let count = tensor.count
         guard count > 0 else { return }
-        try launch("elementwise.cl", "fill_value", global: [roundUp(count, 64)], arguments: [
+        try launch(.fillValue, global: [roundUp(count, 64)], arguments: [
             .int(Int32(count)), .float(value), .buffer(try memory(tensor, "fill", "tensor")),
         ])
     }
@@ -185,178 +244,86 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         try locked { try check(clFinish(queue), "clFinish") }
     }
 
-    // MARK: Operations
-
-    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let g = try validateMatmul(a, b, bias: bias, c, options)
-        guard g.m > 0, g.n > 0, g.batch > 0 else { return }
-        let memoryA = try memory(a, "matmul", "A"), memoryB = try memory(b, "matmul", "B")
-        let memoryC = try memory(c, "matmul", "C")
-        let memoryBias = try bias.map { try memory($0, "matmul", "bias") } ?? placeholder
-        let common: (Int32, Int32) -> [KernelArgument] = { strideA, strideB in
-            [.int(Int32(g.m)), .int(Int32(g.n)), .int(Int32(g.k)), .int(strideA), .int(strideB),
-             .float(options.alpha), .float(options.beta), .int(bias == nil ? 0 : 1)]
-        }
-        switch matmulVariant {
-        case .tiled:
-            let tile = device.maxWorkGroupSize >= 256 ? 64 : 32
-            let defines = ["TILE_M": tile, "TILE_N": tile, "TILE_K": 16, "WORK_M": 4, "WORK_N": 4,
-                           "TRANSPOSE_A": options.transposeA ? 1 : 0, "TRANSPOSE_B": options.transposeB ? 1 : 0]
-            let threads = tile / 4
-            try launch("matmul.cl", "matmul_tiled", defines: defines,
-                       global: [roundUp(g.n, tile) / 4, roundUp(g.m, tile) / 4, g.batch], local: [threads, threads, 1],
-                       arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
-        case .packed:
-            // The register block fits the vector registers: 32 of 16 floats with AVX-512,
-            // 16 of 8 with AVX2, fewer and narrower elsewhere.
-            let vectorWidth = [16, 8, 4].first { $0 <= max(device.preferredVectorWidth, 4) } ?? 4
-            let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
-            let panelWidth = vectorWidth * vectors
-            let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
-            let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
-            let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
-            let packedB = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
-            // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
-            try packPanels(memoryA, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
-                           strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
-                           batch: batchA, into: packedA)
-            try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth,
-                           strideInner: options.transposeB ? 1 : g.n, strideOuter: options.transposeB ? g.k : 1,
-                           batch: batchB, into: packedB)
-            try launch("matmul.cl", "matmul_packed",
-                       defines: ["WORK_M": rowsPerItem, "VECTORS": vectors, "VECTOR_WIDTH": vectorWidth],
-                       global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
-                       arguments: common(Int32(g.strideA == 0 ? 0 : packedA.count / batchA), Int32(g.strideB == 0 ? 0 : packedB.count / batchB))
-                           + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
-                              .buffer(memoryBias), .buffer(memoryC)])
-        }
-    }
-
-    /// Packs the `[inner][outer]` view of each batch matrix of `source` (element (k, o) at
-    /// `k · strideInner + o · strideOuter`) into panels of `panelWidth` columns of that view.
-    private func packPanels(_ source: cl_mem, inner: Int, outer: Int, panelWidth: Int, strideInner: Int, strideOuter: Int,
-                            batch: Int, into packed: Tensor) throws {
-        try launch("layout.cl", "pack_panels", global: [roundUp(outer, panelWidth), inner, batch], local: nil, arguments: [
-            .int(Int32(inner)), .int(Int32(outer)), .int(Int32(panelWidth)), .int(Int32(strideInner)), .int(Int32(strideOuter)),
-            .int(Int32(inner * outer)), .buffer(source), .buffer(try memory(packed, "matmul", "packed operand")),
-        ])
-    }
-
-    public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
-        let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
-        guard rows > 0 else { return }
-        let buffers: [KernelArgument] = [.buffer(try memory(x, "softmax", "x")), .buffer(try memory(y, "softmax", "y"))]
-        let parameters: [KernelArgument] = [.int(Int32(width)), .float(scale), .int(causalMask ? 1 : 0)]
-        try launchRows("softmax.cl", "softmax_rows", rows: rows, width: width, parameters: parameters, buffers: buffers)
-    }
-
-    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
-        guard rows > 0 else { return }
-        try launchRows("layer_norm.cl", "layer_norm", rows: rows, width: width, parameters: [.int(Int32(width)), .float(epsilon)], buffers: [
-            .buffer(try memory(x, "layerNorm", "x")), .buffer(try memory(weight, "layerNorm", "weight")),
-            .buffer(try memory(bias, "layerNorm", "bias")), .buffer(try memory(y, "layerNorm", "y")),
-        ])
-    }
-
-    public func l2NormalizeRows(_ x: Tensor, into y: Tensor) throws {
-        let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
-        try requireSameCount(x, y, operation: "l2Normalize")
-        guard rows > 0 else { return }
-        try launchRows("normalize.cl", "l2_normalize_rows", rows: rows, width: width, parameters: [.int(Int32(width))], buffers: [
-            .buffer(try memory(x, "l2Normalize", "x")), .buffer(try memory(y, "l2Normalize", "y")),
-        ])
-    }
-
-    public func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        let (m, n, width) = try validateCosine(a, b, c)
-        let normalizedA = try makeTensor(shape: [m, width]), normalizedB = try makeTensor(shape: [n, width])
-        try l2NormalizeRows(a, into: normalizedA)
-        try l2NormalizeRows(b, into: normalizedB)
-        try matmul(normalizedA, normalizedB, into: try c.reshaped([m, n]), options: MatmulOptions(transposeB: true))
-    }
-
-    public func activation(_ kind: Activation, _ x: Tensor, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "activation")
-        let count = x.count
-        guard count > 0 else { return }
-        try launch("elementwise.cl", kind == .quickGELU ? "quick_gelu" : "gelu", global: [roundUp(count, 64)], arguments: [
-            .int(Int32(count)), .buffer(try memory(x, "activation", "x")), .buffer(try memory(y, "activation", "y")),
-        ])
-    }
-
-    public func add(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        try validateAdd(a, b, c)
-        let count = a.count
-        guard count > 0 else { return }
-        try launch("elementwise.cl", "add", global: [roundUp(count, 64)], arguments: [
-            .int(Int32(count)), .int(Int32(b.count)),
-            .buffer(try memory(a, "add", "a")), .buffer(try memory(b, "add", "b")), .buffer(try memory(c, "add", "c")),
-        ])
-    }
-
-    public func scale(_ x: Tensor, by factor: Float, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "scale")
-        let count = x.count
-        guard count > 0 else { return }
-        try launch("elementwise.cl", "scale", global: [roundUp(count, 64)], arguments: [
-            .int(Int32(count)), .float(factor), .buffer(try memory(x, "scale", "x")), .buffer(try memory(y, "scale", "y")),
-        ])
-    }
-
-    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
-        let (_, width) = try validateGather(table, indices: indices, y)
-        guard !indices.isEmpty else { return }
-        var status: cl_int = 0
-        let indexBuffer = indices.withUnsafeBytes { bytes in
-            clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR), bytes.count,
-                           UnsafeMutableRawPointer(mutating: bytes.baseAddress), &status)
-        }
-        guard let indexBuffer, status == CL_SUCCESS else { throw ComputeError.openCL(call: "clCreateBuffer", status: status) }
-        defer { clReleaseMemObject(indexBuffer) }  // the driver keeps it alive until the kernel ran
-        try launch("layout.cl", "gather_rows", global: [roundUp(width, 16), indices.count], local: nil, arguments: [
-            .int(Int32(width)), .buffer(try memory(table, "gatherRows", "table")), .buffer(indexBuffer),
-            .buffer(try memory(y, "gatherRows", "output")),
-        ])
-    }
-
-    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
-        let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
-        let count = x.count
-        guard count > 0 else { return }
-        let padding = 6 - outputShape.count
-        let sizes = [Int](repeating: 1, count: padding) + outputShape
-        let strides = [Int](repeating: 0, count: padding) + inputStrides
-        try launch("layout.cl", "permute", global: [roundUp(count, 64)], arguments:
-            [.int(Int32(count))] + sizes.map { .int(Int32($0)) } + strides.map { .int(Int32($0)) }
-            + [.buffer(try memory(x, "permute", "x")), .buffer(try memory(y, "permute", "y"))])
-    }
+    // MARK: Operations live with their families in Operations/.
 
     // MARK: Programs and launches
 
-    /// Launches a row reduction in the layout of `rowVariant`: `kernel` over one work-group per
-    /// row, or `kernel_serial` (which takes the row count first) over one work-item per row.
-    private func launchRows(_ file: String, _ kernel: String, rows: Int, width: Int,
+    /// Launches the row reduction `family` in the layout of `rowVariant`: over one work-group
+    /// per row, or (the `_serial` kernel, which takes the row count first) one work-item per row.
+    func launchRows(_ family: RowKernel, rows: Int, width: Int,
                             parameters: [KernelArgument], buffers: [KernelArgument]) throws {
+        let kernel = family.kernel(rowVariant)
         switch rowVariant {
         case .groupPerRow:
-            let group = reductionGroupSize(width: width)
-            try launch(file, kernel, defines: ["GROUP_SIZE": group], global: [rows * group], local: [group],
+            let group = try fittedGroupSize(kernel, preferred: reductionGroupSize(width: width, limit: tuning.rowGroupLimit))
+            try launch(kernel, defines: [.groupSize: group], global: [rows * group], local: [group],
                        arguments: parameters + buffers)
         case .itemPerRow:
-            let group = 64  // rows per work-group: measured best on PoCL (16: −10–40 %, 256: −25 %)
-            try launch(file, kernel + "_serial", global: [roundUp(rows, group)], local: [group],
+            let group = tuning.rowsPerGroup
+            try launch(kernel, global: [roundUp(rows, group)], local: [group],
                        arguments: [.int(Int32(rows))] + parameters + buffers)
         }
     }
 
     /// A power-of-two work-group size for one-row-per-group reductions: about a quarter of the
-    /// row's width, between 32 and min(256, the device limit).
-    private func reductionGroupSize(width: Int) -> Int {
-        let limit = min(256, device.maxWorkGroupSize)
-        var size = 32
+    /// row's width, between 32 (or `limit`, if smaller) and `limit`.
+    func reductionGroupSize(width: Int, limit: Int) -> Int {
+        var size = min(32, limit)
         while size < limit && size * 4 < width { size *= 2 }
         return min(size, limit)
+    }
+
+    /// The largest power of two ≤ `preferred` at which `kernel`, built with `GROUP_SIZE` set to
+    /// it, accepts a work-group of that size (`CL_KERNEL_WORK_GROUP_SIZE`, which can be below the
+    /// device limit for kernels that use many registers or much local memory).
+    /// - Throws: the build error, or `ComputeError.invalidArgument` when not even 1 fits.
+    func fittedGroupSize(_ kernel: KernelName, preferred: Int) throws -> Int {
+        let fitting = try fitted(KernelKey(kernel, [.groupSize: preferred])) { size in
+            let fits = try kernelWorkGroupSize(KernelKey(kernel, [.groupSize: size])) >= size
+            return fits ? size : (size > 1 ? size / 2 : nil)
+        }
+        guard let fitting else {
+            // A build error of the source itself is the better message: raise it if there is one.
+            _ = try kernelWorkGroupSize(KernelKey(kernel, [.groupSize: preferred]), buildFailureFits: false)
+            throw ComputeError.invalidArgument(operation: kernel.rawValue, message: "no work-group size fits the kernel on \(device.name)")
+        }
+        return fitting
+    }
+
+    /// The first size that `step` accepts, starting from the `GROUP_SIZE` or `TILE_M` of `key`
+    /// and following what `step` returns for a size that does not fit (`nil`: give up); cached
+    /// per key, so launches after the first pay one dictionary look-up.
+    func fitted(_ key: KernelKey, _ step: (Int) throws -> Int?) throws -> Int? {
+        if let size = locked({ fittedSizes[key] }) { return size }
+        var size: Int? = key.defines.first { $0.define == .groupSize || $0.define == .tileM }?.value
+        var accepted: Int? = nil
+        while let candidate = size {
+            let next = try step(candidate)
+            if next == candidate { accepted = candidate; break }
+            size = next
+        }
+        if let accepted { locked { fittedSizes[key] = accepted } }
+        return accepted
+    }
+
+    /// `CL_KERNEL_WORK_GROUP_SIZE` of `key`: the largest work-group it can be launched with.
+    /// A build failure (a required work-group size the device cannot run fails to build on some
+    /// drivers) counts as 0 unless `buildFailureFits` is false, when it is thrown.
+    func kernelWorkGroupSize(_ key: KernelKey, buildFailureFits: Bool = true) throws -> Int {
+        try locked {
+            let kernel: cl_kernel
+            do {
+                kernel = try cachedKernel(key)
+            } catch let error as ComputeError {
+                guard buildFailureFits, case .programBuildFailed = error else { throw error }
+                return 0
+            }
+            var size = 0
+            try check(clGetKernelWorkGroupInfo(kernel, device.handle.id, cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
+                                               MemoryLayout<Int>.size, &size, nil),
+                      "clGetKernelWorkGroupInfo(\(key.name))")
+            return size
+        }
     }
 
     private func locked<Result>(_ body: () throws -> Result) rethrows -> Result {
@@ -365,12 +332,11 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return try body()
     }
 
-    /// The built program for `file` with `defines`; built on first use. Call with the lock held.
-    private func program(_ file: String, defines: [String: Int]) throws -> cl_program {
-        let options = (["-cl-std=CL1.2"] + defines.sorted { $0.key < $1.key }.map { "-D \($0.key)=\($0.value)" })
-            .joined(separator: " ")
-        let key = file + "|" + options
+    /// The built program for `key`; built on first use. Call with the lock held.
+    private func program(_ key: ProgramKey) throws -> cl_program {
         if let program = programs[key] { return program }
+        let options = key.buildOptions
+        let file = key.file.rawValue
         let source = try KernelSources.source(of: file, overrideDirectory: kernelDirectory)
         var status: cl_int = 0
         let program: cl_program? = source.withCString { text in
@@ -401,24 +367,35 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return String(decoding: bytes.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Sets the arguments of `kernel` from `file` and enqueues it over `global` (rounded by the
-    /// caller to a multiple of `local` when `local` is given).
-    func launch(_ file: String, _ kernelName: String, defines: [String: Int] = [:], global: [Int], local: [Int]? = nil,
+    /// The kernel object of `key`, created (and its program built) on first use. Call with the lock held.
+    private func cachedKernel(_ key: KernelKey) throws -> cl_kernel {
+        if let cached = kernels[key] { return cached }
+        let program = try program(key.program)
+        var status: cl_int = 0
+        guard let created = clCreateKernel(program, key.name.rawValue, &status), status == CL_SUCCESS else {
+            throw ComputeError.openCL(call: "clCreateKernel(\(key.name))", status: status)
+        }
+        kernels[key] = created
+        return created
+    }
+
+    /// Builds `kernel` with `defines` and creates its kernel object without launching it:
+    /// `kernels check` uses this to prove that every kernel of every file compiles.
+    /// - Returns: its `CL_KERNEL_WORK_GROUP_SIZE`.
+    public func prepare(_ kernel: KernelName, defines: [KernelDefine: Int] = [:]) throws -> Int {
+        try kernelWorkGroupSize(KernelKey(kernel, defines), buildFailureFits: false)
+    }
+
+    /// Sets the arguments of `kernelName` (from its file, built with `defines`) and enqueues it
+    /// over `global` (rounded by the caller to a multiple of `local` when `local` is given).
+    /// With `synchronizesEachLaunch`, waits for it and throws `ComputeError.kernelFailed` naming
+    /// it when it did not complete.
+    func launch(_ kernelName: KernelName, defines: [KernelDefine: Int] = [:], global: [Int], local: [Int]? = nil,
                 arguments: [KernelArgument]) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let key = KernelKey(kernelName, defines)
         try locked {
-            let program = try program(file, defines: defines)
-            let key = "\(file)|\(defines.sorted { $0.key < $1.key })|\(kernelName)"
-            let kernel: cl_kernel
-            if let cached = kernels[key] {
-                kernel = cached
-            } else {
-                var status: cl_int = 0
-                guard let created = clCreateKernel(program, kernelName, &status), status == CL_SUCCESS else {
-                    throw ComputeError.openCL(call: "clCreateKernel(\(kernelName))", status: status)
-                }
-                kernels[key] = created
-                kernel = created
-            }
+            let kernel = try cachedKernel(key)
             for (index, argument) in arguments.enumerated() {
                 let status: cl_int
                 switch argument {
@@ -432,17 +409,159 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                     var value = float
                     status = clSetKernelArg(kernel, cl_uint(index), MemoryLayout<Float>.size, &value)
                 }
-                try check(status, "clSetKernelArg(\(kernelName), \(index))")
+                if status != CL_SUCCESS { throw ComputeError.openCL(call: "clSetKernelArg(\(kernelName), \(index))", status: status) }
             }
-            let status = global.withUnsafeBufferPointer { globalSizes in
-                guard let local else {
-                    return clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, nil, 0, nil, nil)
-                }
-                return local.withUnsafeBufferPointer { localSizes in
-                    clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, localSizes.baseAddress, 0, nil, nil)
+            var event: cl_event? = nil
+            let wantsEvent = synchronizesEachLaunch || timing
+            let status = withUnsafeMutablePointer(to: &event) { eventPointer in
+                let eventOut = wantsEvent ? eventPointer : nil
+                return global.withUnsafeBufferPointer { globalSizes in
+                    guard let local else {
+                        return clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, nil, 0, nil, eventOut)
+                    }
+                    return local.withUnsafeBufferPointer { localSizes in
+                        clEnqueueNDRangeKernel(queue, kernel, cl_uint(global.count), nil, globalSizes.baseAddress, localSizes.baseAddress,
+                                               0, nil, eventOut)
+                    }
                 }
             }
-            try check(status, "clEnqueueNDRangeKernel(\(kernelName))")
+            if status != CL_SUCCESS { throw ComputeError.openCL(call: "clEnqueueNDRangeKernel(\(kernelName))", status: status) }
+            launched.insert(kernelName)
+            statistics.launches += 1
+            statistics.hostSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if timing, let event { pendingEvents.append((kernelName, event)) }
+            if synchronizesEachLaunch {
+                defer { if !timing, let event { clReleaseEvent(event) } }
+                try finishAndCheck(event, kernel: key)
+            }
+        }
+    }
+
+    // MARK: Launch statistics and kernel times
+
+    /// Kernel launches and the host time spent issuing them (argument setting and enqueueing,
+    /// from the call to `launch` until the enqueue returned; device time excluded).
+    public struct LaunchStatistics: Sendable, Equatable, Codable {
+        public var launches = 0
+        public var hostSeconds = 0.0
+        /// Mean host time per launch in microseconds.
+        public var hostMicrosecondsPerLaunch: Double { launches == 0 ? 0 : hostSeconds / Double(launches) * 1e6 }
+    }
+
+    /// Launches since the backend opened (or since `resetLaunchStatistics`).
+    public var launchStatistics: LaunchStatistics { locked { statistics } }
+
+    /// Starts counting launches from zero.
+    public func resetLaunchStatistics() { locked { statistics = LaunchStatistics() } }
+
+    /// Whether each launch records an OpenCL event whose start and end times are read back by
+    /// `kernelTimes()`: device time per kernel without a finish after every operation.
+    public var collectsKernelTimes: Bool {
+        get { locked { timing } }
+        set { locked { timing = newValue } }
+    }
+
+    /// Device time of one kernel, from OpenCL profiling events.
+    public struct KernelTime: Sendable, Codable {
+        public let kernel: String
+        public let calls: Int
+        public let seconds: Double
+    }
+
+    /// Device seconds per kernel since `collectsKernelTimes` was switched on (or since the last
+    /// `resetKernelTimes`), largest first. Waits for the queue to finish.
+    /// - Throws: `ComputeError.openCL` when the queue or an event fails.
+    public func kernelTimes() throws -> [KernelTime] {
+        try locked {
+            try check(clFinish(queue), "clFinish")
+            defer {
+                for (_, event) in pendingEvents { clReleaseEvent(event) }
+                pendingEvents.removeAll()
+            }
+            for (kernel, event) in pendingEvents {
+                var started: cl_ulong = 0, ended: cl_ulong = 0
+                try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &started, nil),
+                          "clGetEventProfilingInfo(\(kernel))")
+                try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &ended, nil),
+                          "clGetEventProfilingInfo(\(kernel))")
+                let previous = kernelSeconds[kernel] ?? (0, 0)
+                kernelSeconds[kernel] = (previous.calls + 1, previous.seconds + Double(ended &- started) / 1e9)
+            }
+            return kernelSeconds.map { KernelTime(kernel: $0.key.rawValue, calls: $0.value.calls, seconds: $0.value.seconds) }
+                .sorted { $0.seconds > $1.seconds }
+        }
+    }
+
+    /// Forgets the kernel times gathered so far.
+    public func resetKernelTimes() throws {
+        _ = try kernelTimes()
+        locked { kernelSeconds.removeAll() }
+    }
+
+    /// Waits for the queue and throws `kernelFailed` naming `key` when its event reports an error.
+    private func finishAndCheck(_ event: cl_event?, kernel key: KernelKey) throws {
+        let name = key.name.rawValue + (key.defines.isEmpty ? "" : " [\(key.buildOptions)]")
+        let finished = clFinish(queue)
+        if finished != CL_SUCCESS { throw ComputeError.kernelFailed(kernel: name, status: finished) }
+        guard let event else { return }
+        var executionStatus: cl_int = 0
+        try check(clGetEventInfo(event, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), MemoryLayout<cl_int>.size, &executionStatus, nil),
+                  "clGetEventInfo(\(name))")
+        if executionStatus < 0 { throw ComputeError.kernelFailed(kernel: name, status: executionStatus) }
+    }
+}
+
+/// A host buffer that an asynchronous upload reads from.
+final class StagingBuffer: @unchecked Sendable {
+    // @unchecked: owned by one upload at a time; handed between threads only through the pool's lock.
+    let pointer: UnsafeMutableRawPointer
+    let capacity: Int
+    /// The pool it returns to (weak: buffers still in flight when the backend closes just free).
+    weak var pool: StagingPool?
+
+    init(capacity: Int, pool: StagingPool) {
+        pointer = .allocate(byteCount: capacity, alignment: 64)
+        self.capacity = capacity
+        self.pool = pool
+    }
+
+    deinit { pointer.deallocate() }
+}
+
+/// Reusable host buffers for non-blocking uploads: a buffer is taken for each large write and
+/// given back by the write's completion callback (a driver thread), so a steady stream of
+/// same-sized batches allocates nothing after the first.
+final class StagingPool: @unchecked Sendable {
+    // @unchecked: `free` is guarded by `lock`.
+    /// Writes below this size stay blocking: copying them costs less than the bookkeeping.
+    static let minimumBytes = 1 << 16
+    /// Buffers kept for reuse at most.
+    static let keep = 8
+    /// Bytes of uploads in flight above which a write first waits for the queue.
+    static let inFlightLimit = 256 << 20
+    private let lock = NSLock()
+    private var free: [StagingBuffer] = []
+    private var taken = 0
+
+    /// Bytes of the buffers currently held by uploads.
+    var inFlightBytes: Int { lock.withLock { taken } }
+
+    func take(bytes: Int) -> StagingBuffer {
+        let buffer = lock.withLock {
+            if let index = free.firstIndex(where: { $0.capacity >= bytes && $0.capacity <= 2 * bytes }) {
+                return free.remove(at: index)
+            }
+            return nil
+        } ?? StagingBuffer(capacity: bytes, pool: self)
+        lock.withLock { taken += buffer.capacity }
+        return buffer
+    }
+
+    func give(_ buffer: StagingBuffer) {
+        lock.withLock {
+            taken -= buffer.capacity
+            if free.count >= Self.keep { free.removeFirst() }
+            free.append(buffer)
         }
     }
 }

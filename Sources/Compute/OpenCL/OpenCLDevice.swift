@@ -17,8 +17,8 @@ public struct OpenCLDeviceInfo: Sendable {
     public let platformVersion: String
     public let name: String
     public let vendor: String
-    /// `GPU`, `CPU`, `accelerator` or `other`.
-    public let type: String
+    /// GPU, CPU, accelerator or other.
+    public let type: OpenCLDeviceType
     public let computeUnits: Int
     public let globalMemoryBytes: UInt64
     public let localMemoryBytes: UInt64
@@ -30,7 +30,17 @@ public struct OpenCLDeviceInfo: Sendable {
     public let preferredVectorWidth: Int
     let handle: DeviceHandle
 
-    public var isGPU: Bool { type == "GPU" }
+    public var isGPU: Bool { type == .gpu }
+}
+
+/// The kind of an OpenCL device, from `CL_DEVICE_TYPE`.
+public enum OpenCLDeviceType: String, Sendable, CaseIterable, CustomStringConvertible {
+    case gpu = "GPU"
+    case cpu = "CPU"
+    case accelerator
+    case other
+
+    public var description: String { rawValue }
 }
 
 /// A `cl_device_id`. Device ids are immutable handles owned by the driver, valid for the
@@ -57,10 +67,24 @@ private let discoveryResult: Result<[OpenCLDeviceInfo], ComputeError> = {
 
 /// Every OpenCL device on every platform, discovered once per process.
 public enum OpenCLDiscovery {
-    /// The devices, in platform order then device order; empty when no OpenCL driver is installed.
+    /// The devices, numbered `opencl:0`, `opencl:1`, … in a stable order: platforms sorted by
+    /// name and version (the ICD loader lists them in an unspecified order, typically that of the
+    /// files in `/etc/OpenCL/vendors`), then each platform's devices in its driver's order. Empty
+    /// when no OpenCL driver is installed.
     /// - Throws: `ComputeError.openCL` when a driver is installed but discovery fails.
     public static func devices() throws -> [OpenCLDeviceInfo] {
         try discoveryResult.get()
+    }
+
+    /// The order in which platforms are numbered: indices into `platforms` (name, version as the
+    /// driver reports them) sorted by name, then version, then original position.
+    public static func stablePlatformOrder(_ platforms: [(name: String, version: String)]) -> [Int] {
+        platforms.indices.sorted { left, right in
+            let a = platforms[left], b = platforms[right]
+            if a.name != b.name { return a.name < b.name }
+            if a.version != b.version { return a.version < b.version }
+            return left < right
+        }
     }
 }
 
@@ -73,23 +97,26 @@ private func discoverDevices() throws -> [OpenCLDeviceInfo] {
     var platforms = [cl_platform_id?](repeating: nil, count: Int(platformCount))
     try check(clGetPlatformIDs(platformCount, &platforms, nil), "clGetPlatformIDs")
 
+    let found = try platforms.compactMap { $0 }.map { platform in
+        (platform, name: try platformString(platform, cl_platform_info(CL_PLATFORM_NAME)),
+         version: try platformString(platform, cl_platform_info(CL_PLATFORM_VERSION)))
+    }
     var devices: [OpenCLDeviceInfo] = []
-    for case let platform? in platforms {
+    for position in OpenCLDiscovery.stablePlatformOrder(found.map { ($0.name, $0.version) }) {
+        let (platform, platformName, platformVersion) = found[position]
         var deviceCount: cl_uint = 0
         let deviceStatus = clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &deviceCount)
         if deviceStatus == CL_DEVICE_NOT_FOUND || deviceCount == 0 { continue }
         try check(deviceStatus, "clGetDeviceIDs")
         var ids = [cl_device_id?](repeating: nil, count: Int(deviceCount))
         try check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &ids, nil), "clGetDeviceIDs")
-        let platformName = try platformString(platform, cl_platform_info(CL_PLATFORM_NAME))
-        let platformVersion = try platformString(platform, cl_platform_info(CL_PLATFORM_VERSION))
         for case let id? in ids {
             let typeBits: cl_device_type = try deviceValue(id, CL_DEVICE_TYPE)
-            let type: String
-            if typeBits & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 { type = "GPU" }
-            else if typeBits & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { type = "CPU" }
-            else if typeBits & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { type = "accelerator" }
-            else { type = "other" }
+            let type: OpenCLDeviceType
+            if typeBits & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 { type = .gpu }
+            else if typeBits & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { type = .cpu }
+            else if typeBits & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { type = .accelerator }
+            else { type = .other }
             devices.append(OpenCLDeviceInfo(
                 index: devices.count,
                 platformName: platformName,

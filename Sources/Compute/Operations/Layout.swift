@@ -1,0 +1,274 @@
+// =================================================================================================
+// Layout.swift: one place for the operation family of Kernels/layout.cl
+//
+// Data movement: row gather by host indices, axis permutation, attention head split (`Kernels/layout.cl`).
+// Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
+// has some), the profiling wrapper, and the
+// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
+// and the `Backend` protocol.
+// =================================================================================================
+
+import COpenCL
+import Foundation
+
+// MARK: Validation
+
+/// The sizes of a `splitHeads` call after validation.
+struct HeadSplitGeometry: Equatable {
+    var batch: Int
+    var tokens: Int
+    var heads: Int
+    var headSize: Int
+    var width: Int { heads * headSize }
+}
+
+func validateGather(_ table: Tensor, indices: [Int32], _ y: Tensor) throws -> (rows: Int, width: Int) {
+    let (rows, width) = try rowsAndWidth(table, operation: "gatherRows", name: "table")
+    guard y.count == indices.count * width else {
+        throw ComputeError.shapeMismatch(operation: "gatherRows", tensor: "output", expected: "[\(indices.count), \(width)]", actual: y.shape)
+    }
+    if let bad = indices.first(where: { $0 < 0 || Int($0) >= rows }) {
+        throw ComputeError.invalidArgument(operation: "gatherRows", message: "index \(bad) outside the table's \(rows) rows")
+    }
+    return (rows, width)
+}
+
+/// Output shape and, for each output axis, the input stride it walks.
+func validatePermute(_ x: Tensor, permutation: [Int], _ y: Tensor) throws -> (outputShape: [Int], inputStrides: [Int]) {
+    let rank = x.rank
+    guard rank <= 6, permutation.count == rank, Set(permutation) == Set(0..<rank) else {
+        throw ComputeError.invalidArgument(operation: "permute", message: "permutation \(permutation) is not a reordering of the \(rank) axes of \(x.shape) (at most 6)")
+    }
+    var strides = [Int](repeating: 1, count: rank)
+    for axis in stride(from: rank - 2, through: 0, by: -1) { strides[axis] = strides[axis + 1] * x.shape[axis + 1] }
+    let outputShape = permutation.map { x.shape[$0] }
+    guard y.count == x.count, y.shape == outputShape || y.count == outputShape.elementCount else {
+        throw ComputeError.shapeMismatch(operation: "permute", tensor: "output", expected: "\(outputShape)", actual: y.shape)
+    }
+    return (outputShape, permutation.map { strides[$0] })
+}
+
+func validateSplitHeads(_ qkv: Tensor, heads: Int, _ query: Tensor, _ key: Tensor, _ value: Tensor) throws -> HeadSplitGeometry {
+    let operation = "splitHeads"
+    guard qkv.rank == 3, heads > 0, qkv.shape[2] % (3 * heads) == 0 else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "qkv", expected: "[batch, tokens, 3 · \(heads) heads · headSize]", actual: qkv.shape)
+    }
+    let g = HeadSplitGeometry(batch: qkv.shape[0], tokens: qkv.shape[1], heads: heads, headSize: qkv.shape[2] / (3 * heads))
+    for (tensor, name) in [(query, "query"), (key, "key"), (value, "value")] where tensor.count != g.batch * g.tokens * g.width {
+        throw ComputeError.shapeMismatch(
+            operation: operation, tensor: name, expected: "[\(g.batch), \(heads), \(g.tokens), \(g.headSize)]", actual: tensor.shape)
+    }
+    return g
+}
+
+// MARK: Plain-loop twin
+
+extension ReferenceOps {
+    static func gatherRows(_ table: UnsafePointer<Float>, indices: [Int32], _ y: UnsafeMutablePointer<Float>, width: Int) {
+        for (row, index) in indices.enumerated() {
+            for column in 0..<width { y[row * width + column] = table[Int(index) * width + column] }
+        }
+    }
+
+    static func permute(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outputShape: [Int], inputStrides: [Int]) {
+        let count = outputShape.elementCount
+        var coordinate = [Int](repeating: 0, count: outputShape.count)
+        for index in 0..<count {
+            var source = 0
+            for axis in 0..<outputShape.count { source += coordinate[axis] * inputStrides[axis] }
+            y[index] = x[source]
+            var axis = outputShape.count - 1
+            while axis >= 0 {
+                coordinate[axis] += 1
+                if coordinate[axis] < outputShape[axis] { break }
+                coordinate[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+
+    static func splitHeads(
+        _ qkv: UnsafePointer<Float>, _ outputs: [UnsafeMutablePointer<Float>], geometry g: HeadSplitGeometry
+    ) {
+        for (part, output) in outputs.enumerated() {
+            for b in 0..<g.batch {
+                for h in 0..<g.heads {
+                    for t in 0..<g.tokens {
+                        for d in 0..<g.headSize {
+                            let source = ((b * g.tokens + t) * 3 + part) * g.width + h * g.headSize + d
+                            output[((b * g.heads + h) * g.tokens + t) * g.headSize + d] = qkv[source]
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension ReferenceBackend {
+    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
+        let (_, width) = try validateGather(table, indices: indices, y)
+        let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
+        ReferenceOps.gatherRows(pt, indices: indices, py, width: width)
+    }
+
+    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
+        let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
+        let px = try storage(x, "permute", "x"), py = try storage(y, "permute", "y")
+        ReferenceOps.permute(px, py, outputShape: outputShape, inputStrides: inputStrides)
+    }
+
+    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
+        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
+        let source = try storage(qkv, "splitHeads", "qkv")
+        let outputs = [try storage(query, "splitHeads", "query"), try storage(key, "splitHeads", "key"), try storage(value, "splitHeads", "value")]
+        ReferenceOps.splitHeads(source, outputs, geometry: g)
+    }
+}
+
+// MARK: CPU fast path
+
+extension CPUBackend {
+    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
+        let (_, width) = try validateGather(table, indices: indices, y)
+        let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
+        ReferenceOps.gatherRows(pt, indices: indices, py, width: width)
+    }
+
+    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
+        let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
+        let px = try storage(x, "permute", "x"), py = try storage(y, "permute", "y")
+        if outputShape.count < 2 {
+            ReferenceOps.permute(px, py, outputShape: outputShape, inputStrides: inputStrides)
+            return
+        }
+        // Walk the output in rows of its last axis; each row is a strided read of the input.
+        let width = outputShape[outputShape.count - 1], lastStride = inputStrides[outputShape.count - 1]
+        let outer = Array(outputShape.dropLast()), outerStrides = Array(inputStrides.dropLast())
+        parallelRows(outer.elementCount, width: width) { row in
+            var remainder = row, source = 0
+            for axis in stride(from: outer.count - 1, through: 0, by: -1) {
+                source += (remainder % outer[axis]) * outerStrides[axis]
+                remainder /= outer[axis]
+            }
+            let output = py + row * width
+            for column in 0..<width { output[column] = px[source + column * lastStride] }
+        }
+    }
+
+    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
+        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
+        let source = try storage(qkv, "splitHeads", "qkv")
+        let outputs = [try storage(query, "splitHeads", "query"), try storage(key, "splitHeads", "key"), try storage(value, "splitHeads", "value")]
+        // One task per (part, batch, head): a strided gather of headSize-long runs.
+        let rows = 3 * g.batch * g.heads
+        parallelRows(rows, width: g.tokens * g.headSize) { row in
+            let part = row / (g.batch * g.heads), b = (row / g.heads) % g.batch, h = row % g.heads
+            let output = outputs[part] + (b * g.heads + h) * g.tokens * g.headSize
+            for t in 0..<g.tokens {
+                (output + t * g.headSize).update(from: source + ((b * g.tokens + t) * 3 + part) * g.width + h * g.headSize, count: g.headSize)
+            }
+        }
+    }
+}
+
+// MARK: OpenCL
+
+extension OpenCLBackend {
+    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
+        let (_, width) = try validateGather(table, indices: indices, y)
+        guard !indices.isEmpty else { return }
+        var status: cl_int = 0
+        let indexBuffer = indices.withUnsafeBytes { bytes in
+            clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR), bytes.count,
+                           UnsafeMutableRawPointer(mutating: bytes.baseAddress), &status)
+        }
+        guard let indexBuffer, status == CL_SUCCESS else { throw ComputeError.openCL(call: "clCreateBuffer", status: status) }
+        defer { clReleaseMemObject(indexBuffer) }  // the driver keeps it alive until the kernel ran
+        try launch(.gatherRows, global: [roundUp(width, 16), indices.count], local: nil, arguments: [
+            .int(Int32(width)), .buffer(try memory(table, "gatherRows", "table")), .buffer(indexBuffer),
+            .buffer(try memory(y, "gatherRows", "output")),
+        ])
+    }
+
+    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
+        let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
+        let count = x.count
+        guard count > 0 else { return }
+        let padding = 6 - outputShape.count
+        let sizes = [Int](repeating: 1, count: padding) + outputShape
+        let strides = [Int](repeating: 0, count: padding) + inputStrides
+        try launch(.permute, global: [roundUp(count, 64)], arguments:
+            [.int(Int32(count))] + sizes.map { .int(Int32($0)) } + strides.map { .int(Int32($0)) }
+            + [.buffer(try memory(x, "permute", "x")), .buffer(try memory(y, "permute", "y"))])
+    }
+
+    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
+        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
+        let count = g.batch * g.tokens * g.width
+        guard count > 0 else { return }
+        try launch(.splitHeads, global: [roundUp(count, 64), 3], arguments: [
+            .int(Int32(g.batch)), .int(Int32(g.tokens)), .int(Int32(g.heads)), .int(Int32(g.headSize)),
+            .buffer(try memory(qkv, "splitHeads", "qkv")), .buffer(try memory(query, "splitHeads", "query")),
+            .buffer(try memory(key, "splitHeads", "key")), .buffer(try memory(value, "splitHeads", "value")),
+        ])
+    }
+}
+
+// MARK: Profiling wrapper
+
+extension ProfilingBackend {
+    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
+        try measure("gatherRows") { try base.gatherRows(table, indices: indices, into: y) }
+    }
+
+    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
+        try measure("permute") { try base.permute(x, permutation: permutation, into: y) }
+    }
+
+    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
+        try measure("splitHeads") { try base.splitHeads(qkv, heads: heads, query: query, key: key, value: value) }
+    }
+}
+
+// MARK: Check cases
+
+extension KernelCheck {
+    /// Row gathers, permutations of up to 6 axes, head splits.
+    static let layoutCases: [Case] = {
+        var cases: [Case] = []
+        for (tableRows, width, count) in [(1000, 512, 77), (50, 768, 7), (3, 1, 5)] {
+            cases.append(Case(operation: "gatherRows", shape: "[\(tableRows), \(width)] → [\(count), \(width)]",
+                              absoluteTolerance: 0, relativeTolerance: 0, run: { backend, inputs in
+                let table = try backend.upload(inputs[0], shape: [tableRows, width])
+                // Indices derived from the random input so that every run draws fresh ones.
+                let indices = inputs[1].map { Int32((($0 + 1) / 2 * Float(tableRows - 1)).rounded()) }
+                let y = try poisoned(backend, [count, width])
+                try backend.gatherRows(table, indices: indices, into: y)
+                return try backend.read(y)
+            }, inputCounts: [tableRows * width, count], inputRange: -1...1))
+        }
+        for (shape, permutation) in [([2, 50, 12, 64], [0, 2, 1, 3]), ([2, 3, 7, 4, 7, 4], [0, 2, 4, 1, 3, 5]),
+                                     ([513, 7], [1, 0]), ([3, 77, 8, 64], [0, 2, 1, 3]), ([5], [0])] {
+            cases.append(Case(operation: "permute", shape: "\(shape) by \(permutation)", absoluteTolerance: 0, relativeTolerance: 0,
+                              run: { backend, inputs in
+                let x = try backend.upload(inputs[0], shape: shape)
+                let y = try poisoned(backend, permutation.map { shape[$0] })
+                try backend.permute(x, permutation: permutation, into: y)
+                return try backend.read(y)
+            }, inputCounts: [shape.elementCount], inputRange: -1...1))
+        }
+        for (batch, tokens, heads, headSize) in [(2, 50, 12, 64), (3, 7, 5, 3), (1, 1, 1, 1)] {
+            let width = heads * headSize
+            cases.append(Case(operation: "splitHeads", shape: "[\(batch), \(tokens), 3 × \(heads) × \(headSize)]",
+                              absoluteTolerance: 0, relativeTolerance: 0, run: { backend, inputs in
+                let qkv = try backend.upload(inputs[0], shape: [batch, tokens, 3 * width])
+                let outputs = try (0..<3).map { _ in try poisoned(backend, [batch, heads, tokens, headSize]) }
+                try backend.splitHeads(qkv, heads: heads, query: outputs[0], key: outputs[1], value: outputs[2])
+                return try outputs.flatMap { try backend.read($0) }
+            }, inputCounts: [batch * tokens * 3 * width], inputRange: -1...1))
+        }
+        return cases
+    }()
+}

@@ -1,0 +1,340 @@
+// =================================================================================================
+// MatrixProduct.swift: one place for the operation family of Kernels/matmul.cl
+//
+// Batched matrix product with transposes, bias, β accumulation and a fused activation (`Kernels/matmul.cl`, and `pack_panels` of `Kernels/layout.cl`).
+// Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
+// has some), the profiling wrapper, and the
+// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
+// and the `Backend` protocol.
+// =================================================================================================
+
+import CBLAS
+import COpenCL
+import Dispatch
+import Foundation
+
+// MARK: Validation
+
+/// The sizes of one batched matrix product after validation.
+struct MatmulGeometry: Equatable {
+    var batch: Int
+    var m: Int
+    var n: Int
+    var k: Int
+    /// Element distance between consecutive matrices of A (0 when A is shared by the batch).
+    var strideA: Int
+    /// Element distance between consecutive matrices of B (0 when B is shared by the batch).
+    var strideB: Int
+}
+
+/// Splits a shape into (batch, rows, columns): the last two dimensions are the matrix.
+private func matrixDimensions(_ shape: [Int]) -> (batch: Int, rows: Int, columns: Int)? {
+    guard shape.count >= 2 else { return nil }
+    return (Array(shape.dropLast(2)).elementCount, shape[shape.count - 2], shape[shape.count - 1])
+}
+
+func validateMatmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, _ c: Tensor, _ options: MatmulOptions) throws -> MatmulGeometry {
+    let operation = "matmul"
+    guard let dimsA = matrixDimensions(a.shape) else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "A", expected: "at least 2 dimensions", actual: a.shape)
+    }
+    guard let dimsB = matrixDimensions(b.shape) else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "B", expected: "at least 2 dimensions", actual: b.shape)
+    }
+    guard let dimsC = matrixDimensions(c.shape) else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "C", expected: "at least 2 dimensions", actual: c.shape)
+    }
+    let (m, kA) = options.transposeA ? (dimsA.columns, dimsA.rows) : (dimsA.rows, dimsA.columns)
+    let (kB, n) = options.transposeB ? (dimsB.columns, dimsB.rows) : (dimsB.rows, dimsB.columns)
+    guard kA == kB else {
+        throw ComputeError.shapeMismatch(
+            operation: operation, tensor: "B", expected: "inner dimension \(kA) to match A \(a.shape)", actual: b.shape)
+    }
+    guard dimsC.rows == m, dimsC.columns == n else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "C", expected: "[…, \(m), \(n)]", actual: c.shape)
+    }
+    let batch = dimsC.batch
+    guard dimsA.batch == batch || dimsA.batch == 1 else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "A", expected: "batch 1 or \(batch)", actual: a.shape)
+    }
+    guard dimsB.batch == batch || dimsB.batch == 1 else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "B", expected: "batch 1 or \(batch)", actual: b.shape)
+    }
+    if let bias, bias.count != n {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "bias", expected: "[\(n)]", actual: bias.shape)
+    }
+    return MatmulGeometry(
+        batch: batch, m: m, n: n, k: kA,
+        strideA: dimsA.batch == 1 ? 0 : m * kA,
+        strideB: dimsB.batch == 1 ? 0 : kA * n)
+}
+
+// MARK: Plain-loop twin
+
+extension ReferenceOps {
+    /// See `Backend.matmul`. Buffers are row-major; `a`, `b`, `c` hold whole batches.
+    static func matmul(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+        _ c: UnsafeMutablePointer<Float>, geometry g: MatmulGeometry, options: MatmulOptions
+    ) {
+        for batch in 0..<g.batch {
+            let baseA = a + batch * g.strideA
+            let baseB = b + batch * g.strideB
+            let baseC = c + batch * g.m * g.n
+            for row in 0..<g.m {
+                for column in 0..<g.n {
+                    var sum = 0.0
+                    for inner in 0..<g.k {
+                        let valueA = options.transposeA ? baseA[inner * g.m + row] : baseA[row * g.k + inner]
+                        let valueB = options.transposeB ? baseB[column * g.k + inner] : baseB[inner * g.n + column]
+                        sum += Double(valueA) * Double(valueB)
+                    }
+                    var result = Float(sum) * options.alpha
+                    if options.beta != 0 { result += options.beta * baseC[row * g.n + column] }
+                    if let bias { result += bias[column] }
+                    if let kind = options.activation { result = activate(kind, result) }
+                    baseC[row * g.n + column] = result
+                }
+            }
+        }
+    }
+}
+
+extension ReferenceBackend {
+    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
+        let geometry = try validateMatmul(a, b, bias: bias, c, options)
+        let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
+        let pbias = try bias.map { try storage($0, "matmul", "bias") }
+        ReferenceOps.matmul(pa, pb, bias: pbias.map { UnsafePointer($0) }, pc, geometry: geometry, options: options)
+    }
+}
+
+// MARK: CPU fast path
+
+extension CPUBackend {
+    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
+        let geometry = try validateMatmul(a, b, bias: bias, c, options)
+        let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
+        let pbias = try bias.map { try storage($0, "matmul", "bias") }
+        let g = geometry
+        guard g.m > 0, g.n > 0 else { return }
+        // A shared, untransposed A over the batch is one tall product when B is shared too.
+        // One thread pool for everything: OpenBLAS runs single-threaded (its own threads spin
+        // after each call and starved the element-wise passes between products), and the
+        // products are split here into independent (matrix, row block) tasks.
+        _ = singleThreadedBLAS
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, g.m)
+        let tasks = g.batch * blocksPerMatrix
+        let product: (Int) -> Void = { task in
+            let batch = task / blocksPerMatrix, block = task % blocksPerMatrix
+            let firstRow = g.m * block / blocksPerMatrix, rows = g.m * (block + 1) / blocksPerMatrix - firstRow
+            guard rows > 0 else { return }
+            let baseC = pc + batch * g.m * g.n + firstRow * g.n
+            if g.k == 0 {
+                for index in 0..<(rows * g.n) { baseC[index] = options.beta == 0 ? 0 : options.beta * baseC[index] }
+            } else {
+                // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed.
+                let baseA = pa + batch * g.strideA + (options.transposeA ? firstRow : firstRow * g.k)
+                cblas_sgemm(
+                    CblasRowMajor,
+                    options.transposeA ? CblasTrans : CblasNoTrans,
+                    options.transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(rows), Int32(g.n), Int32(g.k), options.alpha,
+                    baseA, Int32(options.transposeA ? g.m : g.k),
+                    pb + batch * g.strideB, Int32(options.transposeB ? g.k : g.n),
+                    options.beta, baseC, Int32(g.n))
+            }
+            if let pbias {
+                for row in 0..<rows {
+                    let line = baseC + row * g.n
+                    for column in 0..<g.n { line[column] += pbias[column] }
+                }
+            }
+            // The activation runs on the block this task just wrote, while it is in cache.
+            if let kind = options.activation { Self.activate(kind, baseC, baseC, count: rows * g.n) }
+        }
+        if tasks == 1 {
+            product(0)
+        } else {
+            withoutActuallyEscaping(product) { escapable in
+                // Tasks write disjoint blocks of C; the closure only lives for this call.
+                nonisolated(unsafe) let product = escapable
+                DispatchQueue.concurrentPerform(iterations: tasks) { product($0) }
+            }
+        }
+    }
+}
+
+// MARK: OpenCL
+
+extension OpenCLBackend {
+    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
+        let g = try validateMatmul(a, b, bias: bias, c, options)
+        guard g.m > 0, g.n > 0, g.batch > 0 else { return }
+        let memoryA = try memory(a, "matmul", "A"), memoryB = try memory(b, "matmul", "B")
+        let memoryC = try memory(c, "matmul", "C")
+        let memoryBias = try bias.map { try memory($0, "matmul", "bias") } ?? placeholder
+        let common: (Int32, Int32) -> [KernelArgument] = { strideA, strideB in
+            [.int(Int32(g.m)), .int(Int32(g.n)), .int(Int32(g.k)), .int(strideA), .int(strideB),
+             .float(options.alpha), .float(options.beta), .int(bias == nil ? 0 : 1)]
+        }
+        switch matmulVariant {
+        case .tiled, .blocked:
+            let (kernel, work, tileK, preferred, smallest): (KernelName, Int, Int, Int, Int)
+            switch matmulVariant {
+            case .tiled: (kernel, work, tileK, preferred, smallest) = (.matmulTiled, tuning.matmulWork, tuning.matmulTileK, tuning.matmulTile, tuning.matmulWork)
+            case .blocked, .packed:  // vector loads need tiles of at least 4 work blocks
+                (kernel, work, tileK, preferred, smallest) = (.matmulBlocked, tuning.blockedWork, tuning.blockedTileK, tuning.blockedTile, 4 * tuning.blockedWork)
+            }
+            func defines(tile: Int) -> [KernelDefine: Int] {
+                var defines: [KernelDefine: Int] = [
+                    .tileM: tile, .tileN: tile, .tileK: tileK, .workM: work, .workN: work,
+                    .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
+                    .activation: KernelDefine.activationCode(options.activation)]
+                if kernel == .matmulBlocked { defines[.padding] = tuning.blockedPadding }
+                return defines
+            }
+            // The device's table gives the tile; a smaller one when the kernel cannot run
+            // (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
+            guard let tile = try fitted(KernelKey(kernel, defines(tile: preferred)), { tile in
+                let threads = (tile / work) * (tile / work)
+                if try kernelWorkGroupSize(KernelKey(kernel, defines(tile: tile))) >= threads { return tile }
+                return tile / 2 >= smallest ? tile / 2 : nil
+            }) else {
+                throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of \(kernel) fits the work-group limits of \(device.name)")
+            }
+            let threads = tile / work
+            try launch(kernel, defines: defines(tile: tile),
+                       global: [roundUp(g.n, tile) / work, roundUp(g.m, tile) / work, g.batch], local: [threads, threads, 1],
+                       arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
+        case .packed:
+            let vectorWidth = tuning.packedVectorWidth
+            let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
+            let panelWidth = vectorWidth * vectors
+            let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
+            let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
+            let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
+            let packedB = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
+            // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
+            try packPanels(memoryA, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
+                           strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
+                           batch: batchA, into: packedA)
+            try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth,
+                           strideInner: options.transposeB ? 1 : g.n, strideOuter: options.transposeB ? g.k : 1,
+                           batch: batchB, into: packedB)
+            try launch(.matmulPacked,
+                       defines: [.workM: rowsPerItem, .vectors: vectors, .vectorWidth: vectorWidth,
+                                 .activation: KernelDefine.activationCode(options.activation)],
+                       global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
+                       arguments: common(Int32(g.strideA == 0 ? 0 : packedA.count / batchA), Int32(g.strideB == 0 ? 0 : packedB.count / batchB))
+                           + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
+                              .buffer(memoryBias), .buffer(memoryC)])
+        }
+    }
+
+    /// Packs the `[inner][outer]` view of each batch matrix of `source` (element (k, o) at
+    /// `k · strideInner + o · strideOuter`) into panels of `panelWidth` columns of that view.
+    private func packPanels(_ source: cl_mem, inner: Int, outer: Int, panelWidth: Int, strideInner: Int, strideOuter: Int,
+                            batch: Int, into packed: Tensor) throws {
+        try launch(.packPanels, global: [roundUp(outer, panelWidth), inner, batch], local: nil, arguments: [
+            .int(Int32(inner)), .int(Int32(outer)), .int(Int32(panelWidth)), .int(Int32(strideInner)), .int(Int32(strideOuter)),
+            .int(Int32(inner * outer)), .buffer(source), .buffer(try memory(packed, "matmul", "packed operand")),
+        ])
+    }
+}
+
+
+// MARK: Bench figures
+
+extension KernelBenchmark {
+    /// GFLOP/s of the encoder's products: square, Q/K/V, MLP, batched attention.
+    static func matrixProductFigures(_ context: Context) throws -> [Figure] {
+        let backend = context.backend
+        var figures: [Figure] = []
+        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
+        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
+        let products: [(String, [Int], [Int], [Int], MatmulOptions)] = [
+            ("matmul 1024x1024x1024", [1024, 1024], [1024, 1024], [1024, 1024], MatmulOptions()),
+            ("matmul qkv 3200x768 -> 2304 (64 images x 50 tokens)", [3200, 768], [2304, 768], [3200, 2304], MatmulOptions(transposeB: true)),
+            ("matmul mlp 3200x768 -> 3072", [3200, 768], [3072, 768], [3200, 3072], MatmulOptions(transposeB: true)),
+            ("matmul attention 768 x (50x64 . 64x50)", [768, 50, 64], [768, 50, 64], [768, 50, 50], MatmulOptions(transposeB: true)),
+        ]
+        for (name, shapeA, shapeB, shapeC, options) in products {
+            let a = try random(shapeA), b = try random(shapeB), c = try backend.makeTensor(shape: shapeC)
+            let k = options.transposeB ? shapeB[shapeB.count - 1] : shapeB[shapeB.count - 2]
+            let flops = 2.0 * Double(shapeC.elementCount) * Double(k)
+            let seconds = try time { try backend.matmul(a, b, into: c, options: options) }
+            figures.append(Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds))
+        }
+
+        return figures
+    }
+}
+
+// MARK: Profiling wrapper
+
+extension ProfilingBackend {
+    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
+        let batch = Array(c.shape.dropLast(2)).elementCount
+        let label = "matmul" + (batch > 1 ? " (batched)" : "")
+        try measure(label) { try base.matmul(a, b, bias: bias, into: c, options: options) }
+    }
+}
+
+// MARK: Check cases
+
+extension KernelCheck {
+    static func matmulCase(
+        batch: Int = 1, m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
+        sharedB: Bool = false, bias: Bool = false, beta: Float = 0, alpha: Float = 1, activation: Activation? = nil
+    ) -> Case {
+        let batchB = sharedB ? 1 : batch
+        let shapeA = transposeA ? [batch, k, m] : [batch, m, k]
+        let shapeB = transposeB ? [batchB, n, k] : [batchB, k, n]
+        var label = "\(batch > 1 ? "\(batch)×" : "")\(m)×\(k)\(transposeA ? "(Aᵀ)" : "") · \(k)×\(n)\(transposeB ? "(Bᵀ)" : "")"
+        if sharedB { label += " shared B" }
+        if bias { label += " +bias" }
+        if beta != 0 { label += " β=\(beta)" }
+        if alpha != 1 { label += " α=\(alpha)" }
+        if let activation { label += " then \(activation) (fused)" }
+        let options = MatmulOptions(transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta, activation: activation)
+        var counts = [shapeA.elementCount, shapeB.elementCount, n]
+        if beta != 0 { counts.append(batch * m * n) }
+        return Case(
+            operation: "matmul", shape: label, absoluteTolerance: 2e-6 * Float(k) + 1e-5, relativeTolerance: 1e-4,
+            run: { backend, inputs in
+                let a = try backend.upload(inputs[0], shape: shapeA), b = try backend.upload(inputs[1], shape: shapeB)
+                let biasTensor = bias ? try backend.upload(inputs[2], shape: [n]) : nil
+                let c: Tensor
+                if beta != 0 {
+                    c = try backend.upload(inputs[3], shape: [batch, m, n])
+                } else {
+                    c = try poisoned(backend, [batch, m, n])
+                }
+                try backend.matmul(a, b, bias: biasTensor, into: c, options: options)
+                return try backend.read(c)
+            }, inputCounts: counts, inputRange: -1...1)
+    }
+
+    /// Products at odd sizes (K no multiple of any tile), every layout, bias, β, and the fused epilogues.
+    static let matrixProductCases: [Case] = [
+            matmulCase(m: 1, n: 1, k: 1),
+            matmulCase(m: 7, n: 13, k: 5),
+            matmulCase(m: 77, n: 512, k: 512, transposeB: true, bias: true),
+            matmulCase(m: 197, n: 768, k: 513, transposeB: true),
+            matmulCase(m: 513, n: 7, k: 768, transposeA: true),
+            matmulCase(m: 50, n: 97, k: 33, transposeA: true, transposeB: true),
+            matmulCase(batch: 12, m: 50, n: 50, k: 64, transposeB: true, alpha: 0.125),
+            matmulCase(batch: 12, m: 50, n: 64, k: 50),
+            matmulCase(batch: 3, m: 197, n: 65, k: 129, sharedB: true, bias: true),
+            matmulCase(m: 50, n: 768, k: 3072, beta: 1),
+            matmulCase(m: 64, n: 100, k: 7, beta: 0.5),
+            // The encoder's fused epilogues: residual (β = 1) + bias, and bias + activation.
+            matmulCase(m: 50, n: 768, k: 77, transposeB: true, bias: true, beta: 1),
+            matmulCase(m: 77, n: 3072, k: 65, transposeB: true, bias: true, activation: .quickGELU),
+            matmulCase(m: 13, n: 37, k: 129, bias: true, activation: .gelu),
+            matmulCase(batch: 3, m: 19, n: 45, k: 31, transposeA: true, activation: .quickGELU),
+        ]
+}
