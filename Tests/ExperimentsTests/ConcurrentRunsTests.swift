@@ -49,6 +49,8 @@ struct ConcurrentRunsTests {
             prototypes: {augment_views: 1}
             training: {epochs: 2}
             baselines: {supervised_shots: [1]}
+            methods: [zero_shot, paper, tip_adapter_pseudo]
+            primary_method: paper
             extraction: {batch_size: 4, chunk_size: 5}
             cache_dir: cache
             runs_dir: runs

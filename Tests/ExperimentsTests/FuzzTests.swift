@@ -130,7 +130,8 @@ struct FuzzTests {
             selection: {top_k: 16, min_confidence: 0.5}
             adapter:
               alpha: 1.17
-              search: {enabled: true, alpha_grid: [1, 2], beta_grid: [1, 5.5]}
+            model_selection: {criteria: [information_maximization], alpha_grid: [1, 2], beta_grid: [1, 5.5]}
+            self_training: {rounds: 2, pool_share: 0.5}
             training: {epochs: 20, learning_rate: 1e-3}
             baselines: {supervised_shots: [1, 2, 4]}
 

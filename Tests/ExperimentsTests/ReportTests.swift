@@ -235,7 +235,7 @@ struct ReportTests {
         #expect(text.contains("\"usedTestLabels\": false"))
     }
 
-    @Test("report.md holds the facts, the results with Δ, the selection, per-class, loss and search tables")
+    @Test("report.md holds the facts, the results with Δ, the selection, per-class, loss and model-selection tables")
     func markdownContents() throws {
         let folder = try TemporaryFolder()
         let report = try SyntheticRun.report()
