@@ -10,13 +10,21 @@ public protocol AdaptationMethod: Sendable {
     var name: String { get }
     /// Whether the method uses true labels of any image (supervised baselines).
     var usesLabels: Bool { get }
+    /// Labeled images per class, for few-shot supervised methods (nil otherwise).
+    var labeledShots: Int? { get }
     /// Builds the classifier.
     /// - Throws: `AdaptationError`, `TrainerError` or `ComputeError`.
     func adapt(_ context: AdaptationContext) throws -> AdaptationOutcome
 }
 
+extension AdaptationMethod {
+    public var labeledShots: Int? { nil }
+}
+
 /// One round of self-training (or the single training of a one-round method).
 public struct TrainingRound: Sendable {
+    /// The rule the round selected with.
+    public let rule: SelectionRule
     /// The images trained on and their pseudo-labels.
     public let selection: ConfidentSelection
     /// The classifier after this round.

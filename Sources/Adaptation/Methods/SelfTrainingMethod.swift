@@ -37,7 +37,7 @@ public struct SelfTrainingMethod: AdaptationMethod {
             let next = try trained.classifier.predictions(features: context.pool, backend: context.backend)
             let changed = zip(next.labels, predictions.labels).filter { $0 != $1 }.count
             trainingRounds.append(TrainingRound(
-                selection: selection, classifier: trained.classifier, epochLosses: trained.epochLosses,
+                rule: rule, selection: selection, classifier: trained.classifier, epochLosses: trained.epochLosses,
                 changedPseudoLabels: round == 1 ? nil : Double(changed) / Double(max(next.count, 1))))
             predictions = next
         }

@@ -44,6 +44,8 @@ public struct SupervisedTipAdapterMethod: AdaptationMethod {
         self.poolLabels = poolLabels
     }
 
+    public var labeledShots: Int? { shots }
+
     public var name: String { training == nil ? "Tip-Adapter \(shots)-shot (labels)" : "Tip-Adapter-F \(shots)-shot (labels)" }
 
     public func adapt(_ context: AdaptationContext) throws -> AdaptationOutcome {

@@ -22,7 +22,7 @@ public struct UPAdapterMethod: AdaptationMethod {
         context.log("\(name): \(rule) → \(selection.count) images, training \(fit.kind.rawValue) prototypes")
         let trained = try fit.fit(selection, in: context)
         let (classifier, headNote) = try headChoice.apply(to: trained.classifier, in: context)
-        let round = TrainingRound(selection: selection, classifier: classifier, epochLosses: trained.epochLosses, changedPseudoLabels: nil)
+        let round = TrainingRound(rule: rule, selection: selection, classifier: classifier, epochLosses: trained.epochLosses, changedPseudoLabels: nil)
         var criterion: LabelFreeCriterion?
         if case .chosen(let by, _, _) = headChoice { criterion = by }
         return AdaptationOutcome(

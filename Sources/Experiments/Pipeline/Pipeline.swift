@@ -181,13 +181,13 @@ public struct Pipeline: Sendable {
             }
             let rounds = try outcome.rounds.count > 1 ? outcome.rounds.enumerated().map { index, round in
                 RoundRecord(
-                    round: index + 1, rule: roundRule(entry.method), selectedCount: round.selection.count,
+                    round: index + 1, rule: round.rule.description, selectedCount: round.selection.count,
                     pseudoLabelPrecision: try round.selection.precision(trueLabels: poolTruth),
                     changedPseudoLabels: round.changedPseudoLabels, testAccuracy: try accuracy(round.classifier))
             } : nil
             methods.append(MethodResult(
                 name: entry.method.name, kind: kind, usesLabels: entry.method.usesLabels,
-                shots: (entry.method as? SupervisedTipAdapterMethod)?.shots,
+                shots: entry.method.labeledShots,
                 confusion: try ConfusionMatrix(trueLabels: testTruth, predictedLabels: predicted, classCount: classCount),
                 alpha: outcome.adapter.map { Double($0.head.alpha) }, beta: outcome.adapter.map { Double($0.head.beta) },
                 trainingLosses: outcome.trainingLosses.isEmpty ? nil : outcome.trainingLosses.map(Double.init),
@@ -228,11 +228,6 @@ public struct Pipeline: Sendable {
                 selectedPerClass: selection.perClassCounts, precision: precision, perClassPrecision: perClassPrecision,
                 selectedConfidences: selection.confidences, rejectedConfidences: Self.subsample(rejected, limit: 20_000)),
             methods: methods, modelSelection: modelSelection)
-    }
-
-    /// The selection rule of a method's rounds, for the rounds table.
-    private func roundRule(_ method: any AdaptationMethod) -> String {
-        (method as? SelfTrainingMethod)?.rule.description ?? ""
     }
 
     // MARK: Steps
