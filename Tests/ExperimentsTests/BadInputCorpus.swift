@@ -73,6 +73,10 @@ enum BadInputCorpus {
         cases.append(Case(name: "top-equals-negative", arguments: adapterArguments + ["--top=-3"], expectedStatus: 64, mustMention: ["--top"]))
         cases.append(Case(name: "top-space-negative", arguments: adapterArguments + ["--top", "-3"], expectedStatus: 64, mustMention: ["--top"]))
         cases.append(Case(name: "top-zero", arguments: adapterArguments + ["--top=0"], expectedStatus: 64, mustMention: ["--top"]))
+        let extract = ["extract", "--config", root.appendingPathComponent("learning-rate-inf.yaml").path, "--device", "cpu"]
+        cases.append(Case(name: "shard-overflow", arguments: extract + ["--shard", "999999999999999999/1000000000000000000"],
+                          expectedStatus: 64, mustMention: ["--shard", "999999999999999999/1000000000000000000"]))
+        cases.append(Case(name: "shard-garbage", arguments: extract + ["--shard", "1/two"], expectedStatus: 64, mustMention: ["--shard", "1/two"]))
         cases.append(Case(name: "bench-rows-negative", arguments: ["bench", "trainer", "--rows=-5"], expectedStatus: 64, mustMention: ["--rows"]))
         cases.append(Case(name: "batch-size-zero", arguments: ["encode-image", "--model", fixtureModel.path, "--batch-size=0", fixtureImage.path],
                           expectedStatus: 64, mustMention: ["--batch-size"]))
