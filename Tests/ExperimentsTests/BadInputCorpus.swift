@@ -185,6 +185,7 @@ enum BadInputCorpus {
         try adapter("adapter-keys-nan", mention: ["keys"]) { $0[1].values[5] = .nan }
         try adapter("adapter-key-classes-nan", mention: ["key_classes"]) { $0[2].values = [.nan, 1] }
         try adapter("adapter-key-classes-out-of-range", mention: ["key_classes"]) { $0[2].values = [0, 7] }
+        try adapter("adapter-key-classes-huge", mention: ["key_classes"]) { $0[2].values = [0, 1e30] }
 
         // Datasets (`run`): a gzip bomb in place of an IDX file.
         let data = root.appendingPathComponent("idx-bomb")
