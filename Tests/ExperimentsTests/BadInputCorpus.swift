@@ -144,6 +144,11 @@ enum BadInputCorpus {
                 json["text_config"] = text
             }
         }
+        try model("preprocessor-size-huge", mention: ["preprocessor_config.json", "size"]) { folder in
+            let url = folder.appendingPathComponent("preprocessor_config.json")
+            let text = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(of: "\"shortest_edge\": 35", with: "\"shortest_edge\": 100000")
+            try Data(text.utf8).write(to: url)
+        }
         try model("merges-empty", mention: ["merges.txt"]) { folder in
             try manager.removeItem(at: folder.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz"))
             try Data("{\"a</w>\": 0}".utf8).write(to: folder.appendingPathComponent("vocab.json"))
