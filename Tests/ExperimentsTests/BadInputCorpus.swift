@@ -107,6 +107,13 @@ enum BadInputCorpus {
                 }
             }
         }
+        try model("layer-norm-eps-huge", mention: ["config.json", "layer_norm_eps"]) { folder in
+            try editConfig(folder) { json in
+                var tower = json["text_config"] as? [String: Any] ?? [:]
+                tower["layer_norm_eps"] = 1e300
+                json["text_config"] = tower
+            }
+        }
         try model("weight-nan", mention: ["vision_model.post_layernorm.weight", "model.safetensors"]) {
             try patchFirstHalf($0.appendingPathComponent("model.safetensors"), tensor: "vision_model.post_layernorm.weight", bits: 0x7e00)
         }
