@@ -191,13 +191,13 @@ enum BadInputCorpus {
             cases.append(Case(name: name, arguments: ["predict", "--adapter", url.path, "--model", fixtureModel.path, "--device", "cpu", fixtureImage.path],
                               expectedStatus: 1, mustMention: [url.lastPathComponent] + mention))
         }
-        try adapter("adapter-alpha-nan", mention: ["alpha"]) { $0[3].values = [.nan] }
-        try adapter("adapter-beta-inf", mention: ["beta"]) { $0[4].values = [.infinity] }
-        try adapter("adapter-logit-scale-negative", mention: ["logit_scale"]) { $0[5].values = [-100] }
-        try adapter("adapter-keys-nan", mention: ["keys"]) { $0[1].values[5] = .nan }
-        try adapter("adapter-key-classes-nan", mention: ["key_classes"]) { $0[2].values = [.nan, 1] }
-        try adapter("adapter-key-classes-out-of-range", mention: ["key_classes"]) { $0[2].values = [0, 7] }
-        try adapter("adapter-key-classes-huge", mention: ["key_classes"]) { $0[2].values = [0, 1e30] }
+        try adapter("adapter-file-alpha-nan", mention: ["alpha"]) { $0[3].values = [.nan] }
+        try adapter("adapter-file-beta-inf", mention: ["beta"]) { $0[4].values = [.infinity] }
+        try adapter("adapter-file-logit-scale-negative", mention: ["logit_scale"]) { $0[5].values = [-100] }
+        try adapter("adapter-file-keys-nan", mention: ["keys"]) { $0[1].values[5] = .nan }
+        try adapter("adapter-file-key-classes-nan", mention: ["key_classes"]) { $0[2].values = [.nan, 1] }
+        try adapter("adapter-file-key-classes-out-of-range", mention: ["key_classes"]) { $0[2].values = [0, 7] }
+        try adapter("adapter-file-key-classes-huge", mention: ["key_classes"]) { $0[2].values = [0, 1e30] }
 
         // Datasets (`run`): a gzip bomb in place of an IDX file.
         let data = root.appendingPathComponent("idx-bomb")
