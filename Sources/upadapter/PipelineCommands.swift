@@ -61,6 +61,12 @@ struct ExtractCommand: ParsableCommand {
     @Option(help: "Extract only shard i of n, written as i/n (0-based).") var shard: String?
     @Flag(help: "No progress output.") var quiet = false
 
+    func validate() throws {
+        if let shard, (try? FeatureShard(parsing: shard)) == nil {
+            throw ValidationError("--shard must be i/n with 0 ≤ i < n ≤ \(FeatureShard.maximumCount), got '\(shard)'")
+        }
+    }
+
     func run() throws {
         let configuration = try configurationOptions.load()
         try configuration.checkPaths()

@@ -73,6 +73,10 @@ enum BadInputCorpus {
         cases.append(Case(name: "top-equals-negative", arguments: adapterArguments + ["--top=-3"], expectedStatus: 64, mustMention: ["--top"]))
         cases.append(Case(name: "top-space-negative", arguments: adapterArguments + ["--top", "-3"], expectedStatus: 64, mustMention: ["--top"]))
         cases.append(Case(name: "top-zero", arguments: adapterArguments + ["--top=0"], expectedStatus: 64, mustMention: ["--top"]))
+        let extract = ["extract", "--config", root.appendingPathComponent("learning-rate-inf.yaml").path, "--device", "cpu"]
+        cases.append(Case(name: "shard-overflow", arguments: extract + ["--shard", "999999999999999999/1000000000000000000"],
+                          expectedStatus: 64, mustMention: ["--shard", "999999999999999999/1000000000000000000"]))
+        cases.append(Case(name: "shard-garbage", arguments: extract + ["--shard", "1/two"], expectedStatus: 64, mustMention: ["--shard", "1/two"]))
         cases.append(Case(name: "bench-rows-negative", arguments: ["bench", "trainer", "--rows=-5"], expectedStatus: 64, mustMention: ["--rows"]))
         cases.append(Case(name: "batch-size-zero", arguments: ["encode-image", "--model", fixtureModel.path, "--batch-size=0", fixtureImage.path],
                           expectedStatus: 64, mustMention: ["--batch-size"]))
@@ -101,6 +105,13 @@ enum BadInputCorpus {
                     tower["num_hidden_layers"] = 1_000_000_000
                     json[section] = tower
                 }
+            }
+        }
+        try model("layer-norm-eps-huge", mention: ["config.json", "layer_norm_eps"]) { folder in
+            try editConfig(folder) { json in
+                var tower = json["text_config"] as? [String: Any] ?? [:]
+                tower["layer_norm_eps"] = 1e300
+                json["text_config"] = tower
             }
         }
         try model("weight-nan", mention: ["vision_model.post_layernorm.weight", "model.safetensors"]) {
@@ -140,6 +151,11 @@ enum BadInputCorpus {
                 json["text_config"] = text
             }
         }
+        try model("preprocessor-size-huge", mention: ["preprocessor_config.json", "size"]) { folder in
+            let url = folder.appendingPathComponent("preprocessor_config.json")
+            let text = try String(contentsOf: url, encoding: .utf8).replacingOccurrences(of: "\"shortest_edge\": 35", with: "\"shortest_edge\": 100000")
+            try Data(text.utf8).write(to: url)
+        }
         try model("merges-empty", mention: ["merges.txt"]) { folder in
             try manager.removeItem(at: folder.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz"))
             try Data("{\"a</w>\": 0}".utf8).write(to: folder.appendingPathComponent("vocab.json"))
@@ -175,12 +191,13 @@ enum BadInputCorpus {
             cases.append(Case(name: name, arguments: ["predict", "--adapter", url.path, "--model", fixtureModel.path, "--device", "cpu", fixtureImage.path],
                               expectedStatus: 1, mustMention: [url.lastPathComponent] + mention))
         }
-        try adapter("adapter-alpha-nan", mention: ["alpha"]) { $0[3].values = [.nan] }
-        try adapter("adapter-beta-inf", mention: ["beta"]) { $0[4].values = [.infinity] }
-        try adapter("adapter-logit-scale-negative", mention: ["logit_scale"]) { $0[5].values = [-100] }
-        try adapter("adapter-keys-nan", mention: ["keys"]) { $0[1].values[5] = .nan }
-        try adapter("adapter-key-classes-nan", mention: ["key_classes"]) { $0[2].values = [.nan, 1] }
-        try adapter("adapter-key-classes-out-of-range", mention: ["key_classes"]) { $0[2].values = [0, 7] }
+        try adapter("adapter-file-alpha-nan", mention: ["alpha"]) { $0[3].values = [.nan] }
+        try adapter("adapter-file-beta-inf", mention: ["beta"]) { $0[4].values = [.infinity] }
+        try adapter("adapter-file-logit-scale-negative", mention: ["logit_scale"]) { $0[5].values = [-100] }
+        try adapter("adapter-file-keys-nan", mention: ["keys"]) { $0[1].values[5] = .nan }
+        try adapter("adapter-file-key-classes-nan", mention: ["key_classes"]) { $0[2].values = [.nan, 1] }
+        try adapter("adapter-file-key-classes-out-of-range", mention: ["key_classes"]) { $0[2].values = [0, 7] }
+        try adapter("adapter-file-key-classes-huge", mention: ["key_classes"]) { $0[2].values = [0, 1e30] }
 
         // Datasets (`run`): a gzip bomb in place of an IDX file.
         let data = root.appendingPathComponent("idx-bomb")

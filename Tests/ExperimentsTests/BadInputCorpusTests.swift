@@ -47,7 +47,7 @@ struct BadInputCorpusTests {
         let root = try PipelineIntegrationTests.temporaryDirectory("corpus")
         defer { try? FileManager.default.removeItem(at: root) }
         let cases = try BadInputCorpus.write(into: root)
-        #expect(cases.count >= 44)
+        #expect(cases.count >= 49)
         for item in cases {
             let result = try Self.run(item.arguments)
             #expect(!result.timedOut, "\(item): still running after \(Self.bound) s")

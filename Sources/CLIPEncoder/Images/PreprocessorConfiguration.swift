@@ -57,6 +57,9 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         try self.init(json: data, path: url.path)
     }
 
+    /// The largest resize or crop size accepted (pixels per side).
+    public static let maximumSize = 8192
+
     /// Reads preprocessor configuration JSON `data`; `path` names it in errors.
     /// - Throws: `CLIPEncoderError.invalidConfiguration` naming the key.
     public init(json data: Data, path: String) throws {
@@ -68,6 +71,10 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         }
         shortestEdge = try Self.size(reader, "size", members: ["shortest_edge"], default: shortestEdge)
         cropSize = try Self.size(reader, "crop_size", members: ["height", "width"], default: cropSize)
+        // Every image is resized to these sizes: bounded before any pixel buffer is reserved.
+        for (key, value) in [("size", shortestEdge), ("crop_size", cropSize)] where value > Self.maximumSize {
+            throw reader.failure(key, "\(value) pixels is more than the \(Self.maximumSize) supported")
+        }
         let code = try reader.integer("resample", default: resample.rawValue)
         guard let filter = ResampleFilter(rawValue: code) else {
             throw reader.failure("resample", "unsupported filter code \(code) (supported: 2 bilinear, 3 bicubic)")

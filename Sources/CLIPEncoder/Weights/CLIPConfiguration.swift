@@ -161,7 +161,7 @@ public struct CLIPConfiguration: Sendable, Equatable {
 
     private static func epsilon(_ reader: ConfigurationReader, default defaultValue: Float) throws -> Float {
         let value = try reader.double("layer_norm_eps", default: Double(defaultValue))
-        guard value > 0 else { throw reader.failure("layer_norm_eps", "must be positive, got \(value)") }
+        guard value > 0, value <= 1 else { throw reader.failure("layer_norm_eps", "must be in (0, 1], got \(value)") }
         return Float(value)
     }
 

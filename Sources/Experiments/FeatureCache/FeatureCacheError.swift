@@ -29,7 +29,7 @@ public enum FeatureCacheError: Error, CustomStringConvertible, Equatable, Sendab
         case .invalidSettings(let reason):
             return "feature extraction: \(reason)"
         case .invalidShard(let index, let count):
-            return "shard \(index)/\(count) is invalid: need 0 ≤ index < count"
+            return "shard \(index)/\(count) is invalid: need 0 ≤ index < count ≤ \(FeatureShard.maximumCount)"
         case .unusableCacheFile(let path, let reason):
             return "feature cache file \(path) cannot be used: \(reason)"
         case .incompleteShards(let folder, let reason):

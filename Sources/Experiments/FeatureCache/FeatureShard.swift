@@ -6,10 +6,15 @@ public struct FeatureShard: Sendable, Equatable, CustomStringConvertible {
     /// Number of parts.
     public let count: Int
 
+    /// The most parts a split may be cut into (so that `range(totalCount:)` cannot overflow).
+    public static let maximumCount = 1_000_000
+
     /// Shard `index` of `count`.
-    /// - Throws: `FeatureCacheError.invalidShard` unless `0 ≤ index < count`.
+    /// - Throws: `FeatureCacheError.invalidShard` unless `0 ≤ index < count ≤ maximumCount`.
     public init(index: Int, count: Int) throws {
-        guard count > 0, index >= 0, index < count else { throw FeatureCacheError.invalidShard(index: index, count: count) }
+        guard count > 0, count <= Self.maximumCount, index >= 0, index < count else {
+            throw FeatureCacheError.invalidShard(index: index, count: count)
+        }
         self.index = index
         self.count = count
     }

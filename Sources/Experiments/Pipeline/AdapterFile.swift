@@ -82,7 +82,7 @@ public enum AdapterFile {
         let kind = PrototypeKind(rawValue: file.metadata["prototype_kind"] ?? "") ?? .cache
         var keyClasses: [Int] = []
         for (index, value) in try finite("key_classes").enumerated() {
-            guard value.rounded() == value, value >= 0, Int(value) < text.rows else {
+            guard value.rounded() == value, value >= 0, value < Float(text.rows) else {
                 throw CLIPEncoderError.invalidTensorEntry(
                     path: url.path, tensor: "key_classes", reason: "element \(index) is \(value), not a class index below \(text.rows)")
             }
