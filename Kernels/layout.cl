@@ -11,6 +11,9 @@
 //   split_heads:  q[b][h][t][d] = qkv[b][t][0][h][d], k from part 1, v from part 2: the fused
 //                 query/key/value product of an attention layer, [batch][tokens][3][heads][headSize],
 //                 to three head-major [batch][heads][tokens][headSize] tensors in one launch
+//   image_patches: y[b][1 + gy · grid + gx][(c · p + py) · p + px] = x[b][c][gy · p + py][gx · p + px],
+//                 row 0 of each image zero (the class token's slot): the patch embedding's im2col,
+//                 on the device so the host uploads pixels and goes on enqueueing
 //
 // Layout: row-major float32; indices are int32, checked on the host to lie inside the table.
 // permute: the output is walked in row-major order; outputShape[a] and inputStride[a] describe,
@@ -18,6 +21,8 @@
 //   size-1 axes). One work-item per output element: consecutive work-items write consecutive
 //   words; reads are strided by the permutation.
 // gather_rows: a 2-D range (width, rows); consecutive work-items copy consecutive words of a row.
+// image_patches: one work-item per output element, consecutive work-items write consecutive words
+//   and read runs of p consecutive pixels.
 // split_heads: a 2-D range (elements of one output, 3 parts); consecutive work-items write
 //   consecutive words of an output and read runs of headSize consecutive words.
 // Tunables: none.
@@ -78,4 +83,23 @@ __kernel void split_heads(const int batch, const int tokens, const int heads, co
     const float element = qkv[((size_t)(b * tokens + t) * 3 + part) * width + h * headSize + d];
     __global float* output = part == 0 ? query : (part == 1 ? key : value);
     output[index] = element;
+}
+
+__kernel void image_patches(const int count, const int channels, const int size, const int patch,
+                            __global const float* x, __global float* y) {
+    const int index = get_global_id(0);
+    if (index >= count) return;
+    const int grid = size / patch;
+    const int length = channels * patch * patch;
+    const int tokens = 1 + grid * grid;
+    const int within = index % length;
+    const int token = (index / length) % tokens;
+    const int b = index / (length * tokens);
+    if (token == 0) {
+        y[index] = 0.0f;
+        return;
+    }
+    const int px = within % patch, py = (within / patch) % patch, c = within / (patch * patch);
+    const int gy = (token - 1) / grid, gx = (token - 1) % grid;
+    y[index] = x[((size_t)(b * channels + c) * size + gy * patch + py) * size + gx * patch + px];
 }

@@ -110,6 +110,14 @@ public protocol Backend: AnyObject, Sendable {
     ///
     /// - `qkv`: `[batch, tokens, 3 · width]`; `query`, `key`, `value`: `[batch, heads, tokens, headSize]`.
     func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws
+
+    /// Cuts images into patch rows for the patch embedding (im2col of a convolution with stride =
+    /// kernel = `patchSize`), with an all-zero row before each image's patches (the class
+    /// token's slot): `y[b, 1 + gy · grid + gx, (c · p + py) · p + px] = x[b, c, gy · p + py, gx · p + px]`.
+    ///
+    /// - `pixels`: `[batch, channels, size, size]`; `y`: `[batch, 1 + grid², channels · p · p]`
+    ///   with `grid = size / p`.
+    func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws
 }
 
 extension Backend {

@@ -103,11 +103,17 @@ extension KernelsCommand {
         @Flag(help: "Print the timings without recording them.") var dryRun = false
 
         func run() throws {
-            guard case .openCL = try DeviceSelection(parsing: device) else { throw ValidationError("--device must be opencl or opencl:N") }
-            let (backend, choice) = try DeviceSelection(parsing: device).open(kernelVariants: KernelVariantOverride())
-            guard let openCL = backend as? OpenCLBackend else { throw ValidationError("\(choice.reason): not an OpenCL device") }
-            let record = try TuningRecord.measure(deviceIndex: openCL.device.index, size: size)
-            print("\(openCL.name): \(openCL.device.name), product \(record.shape)")
+            let selection = try DeviceSelection(parsing: device)
+            guard case .openCL = selection else { throw ValidationError("--device must be opencl or opencl:N") }
+            // Chosen without opening a backend, which would consult (and on a GPU create) the record.
+            let devices = try OpenCLDiscovery.devices()
+            let choice = try selection.choose(among: .success(devices.map(\.summary)))
+            guard case .openCL(let index) = choice.target, let info = devices.first(where: { $0.index == index }) else {
+                throw ValidationError("\(choice.reason): not an OpenCL device")
+            }
+            printError("device: \(choice.reason)")
+            let record = try TuningRecord.measure(deviceIndex: index, size: size)
+            print("opencl:\(index): \(info.name), product \(record.shape)")
             for variant in MatmulVariant.allCases {
                 let seconds = record.seconds[variant.rawValue]
                 let flops = 2.0 * Double(size) * Double(size) * Double(3 * size / 4)
@@ -119,7 +125,7 @@ extension KernelsCommand {
                 print("not recorded: \(TuningRecord.fileVariable)=off")
                 return
             }
-            try TuningRecord.store(record, key: TuningRecord.key(for: openCL.device), in: file)
+            try TuningRecord.store(record, key: TuningRecord.key(for: info), in: file)
             print("recorded in \(file.path)")
         }
     }

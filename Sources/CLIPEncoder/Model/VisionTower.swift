@@ -16,7 +16,7 @@ final class VisionTower {
     let projection: Tensor
     let encoder: TransformerEncoder
     private var workspace: EncoderWorkspace?
-    private var pooled: (normed: Tensor, pooled: Tensor, output: Tensor, patches: Tensor)?
+    private var pooled: (normed: Tensor, pooled: Tensor, output: Tensor, patches: Tensor, pixels: Tensor)?
 
     init(loader: WeightLoader, configuration: CLIPConfiguration.Vision, projectionSize: Int) throws {
         let c = configuration, width = c.hiddenSize, patchLength = c.channelCount * c.patchSize * c.patchSize
@@ -49,11 +49,12 @@ final class VisionTower {
         let c = configuration, width = c.hiddenSize, tokens = c.tokenCount
         let patchLength = c.channelCount * c.patchSize * c.patchSize
         let buffers = try buffers(batch: batch)
-        // Cut the images into patch rows on the host (the pixels are uploaded anyway): row 0 of
-        // each image stays zero, so the class token's slot gets only its embedding.
-        let patches = patchRows(pixels: pixels, batch: batch)
+        // Upload the pixels and cut them into patch rows on the device: row 0 of each image is
+        // zero, so the class token's slot gets only its embedding.
+        let pixelTensor = try buffers.pixels.prefix(shape: [batch, c.channelCount, c.imageSize, c.imageSize])
+        try backend.write(pixels, to: pixelTensor)
         let patchMatrix = try buffers.patches.prefix(shape: [batch * tokens, patchLength])
-        try backend.write(patches, to: patchMatrix)
+        try backend.imagePatches(pixelTensor, patchSize: c.patchSize, into: patchMatrix)
         let hidden = try buffers.workspace.hidden.prefix(shape: [batch, tokens, width])
         try backend.matmul(patchMatrix, patchWeight, bias: nil, into: try hidden.reshaped([batch * tokens, width]),
                            options: MatmulOptions(transposeB: true))
@@ -69,45 +70,19 @@ final class VisionTower {
         return try backend.read(output)
     }
 
-    /// `[batch, tokens, channels · patch · patch]` with a zero row before each image's patches,
-    /// patches in row-major grid order, each flattened channel-major like the convolution weight.
-    func patchRows(pixels: [Float], batch: Int) -> [Float] {
-        let c = configuration, p = c.patchSize, grid = c.patchesPerSide, size = c.imageSize, channels = c.channelCount
-        let patchLength = channels * p * p, tokens = c.tokenCount
-        var rows = [Float](repeating: 0, count: batch * tokens * patchLength)
-        pixels.withUnsafeBufferPointer { source in
-            rows.withUnsafeMutableBufferPointer { target in
-                for image in 0..<batch {
-                    let imageBase = image * channels * size * size
-                    for gridY in 0..<grid {
-                        for gridX in 0..<grid {
-                            let rowBase = (image * tokens + 1 + gridY * grid + gridX) * patchLength
-                            for channel in 0..<channels {
-                                for y in 0..<p {
-                                    let sourceBase = imageBase + (channel * size + gridY * p + y) * size + gridX * p
-                                    let targetBase = rowBase + (channel * p + y) * p
-                                    for x in 0..<p { target[targetBase + x] = source[sourceBase + x] }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return rows
-    }
-
-    private func buffers(batch: Int) throws -> (workspace: EncoderWorkspace, patches: Tensor, pooled: Tensor, normed: Tensor, output: Tensor) {
+    private func buffers(batch: Int) throws -> (workspace: EncoderWorkspace, patches: Tensor, pooled: Tensor, normed: Tensor, output: Tensor,
+                                                pixels: Tensor) {
         let c = configuration, width = c.hiddenSize
         if let workspace, workspace.capacityRows >= batch * c.tokenCount, let pooled {
-            return (workspace, pooled.patches, pooled.pooled, pooled.normed, pooled.output)
+            return (workspace, pooled.patches, pooled.pooled, pooled.normed, pooled.output, pooled.pixels)
         }
         let created = try EncoderWorkspace(backend: backend, shape: encoder.shape, batch: batch, tokens: c.tokenCount)
         let buffers = (normed: try backend.makeTensor(shape: [batch * width]), pooled: try backend.makeTensor(shape: [batch * width]),
                        output: try backend.makeTensor(shape: [batch * projectionSize]),
-                       patches: try backend.makeTensor(shape: [batch * c.tokenCount * c.channelCount * c.patchSize * c.patchSize]))
+                       patches: try backend.makeTensor(shape: [batch * c.tokenCount * c.channelCount * c.patchSize * c.patchSize]),
+                       pixels: try backend.makeTensor(shape: [batch * c.channelCount * c.imageSize * c.imageSize]))
         workspace = created
         pooled = buffers
-        return (created, buffers.patches, buffers.pooled, buffers.normed, buffers.output)
+        return (created, buffers.patches, buffers.pooled, buffers.normed, buffers.output, buffers.pixels)
     }
 }

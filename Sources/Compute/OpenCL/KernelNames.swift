@@ -33,6 +33,7 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     case copyValues = "copy_values"
     case packPanels = "pack_panels"
     case splitHeads = "split_heads"
+    case imagePatches = "image_patches"
     // matmul.cl
     case matmulTiled = "matmul_tiled"
     case matmulPacked = "matmul_packed"
@@ -60,7 +61,7 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
         switch self {
         case .fillValue, .scale, .add, .quickGELU, .gelu: return .elementwise
         case .layerNorm, .layerNormSerial: return .layerNorm
-        case .gatherRows, .permute, .copyValues, .packPanels, .splitHeads: return .layout
+        case .gatherRows, .permute, .copyValues, .packPanels, .splitHeads, .imagePatches: return .layout
         case .matmulTiled, .matmulPacked, .matmulBlocked: return .matmul
         case .l2NormalizeRows, .l2NormalizeRowsSerial: return .normalize
         case .copyRows, .gatherRowsIndexed, .prototypeLogits, .softmaxCrossEntropy, .prototypeAffinityGradient,

@@ -62,9 +62,50 @@ func validateSplitHeads(_ qkv: Tensor, heads: Int, _ query: Tensor, _ key: Tenso
     return g
 }
 
+/// The sizes of an `imagePatches` call after validation.
+struct PatchGeometry: Equatable {
+    var batch: Int
+    var channels: Int
+    var size: Int
+    var patch: Int
+    var grid: Int { size / patch }
+    var tokens: Int { 1 + grid * grid }
+    var patchLength: Int { channels * patch * patch }
+}
+
+func validateImagePatches(_ pixels: Tensor, patchSize: Int, _ y: Tensor) throws -> PatchGeometry {
+    let operation = "imagePatches"
+    guard pixels.rank == 4, pixels.shape[2] == pixels.shape[3], patchSize > 0, pixels.shape[2] % patchSize == 0 else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "pixels",
+                                         expected: "[batch, channels, size, size] with size a multiple of \(patchSize)", actual: pixels.shape)
+    }
+    let g = PatchGeometry(batch: pixels.shape[0], channels: pixels.shape[1], size: pixels.shape[2], patch: patchSize)
+    guard y.count == g.batch * g.tokens * g.patchLength else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "output", expected: "[\(g.batch), \(g.tokens), \(g.patchLength)]", actual: y.shape)
+    }
+    return g
+}
+
 // MARK: Plain-loop twin
 
 extension ReferenceOps {
+    static func imagePatches(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, geometry g: PatchGeometry) {
+        for b in 0..<g.batch {
+            for token in 0..<g.tokens {
+                for c in 0..<g.channels {
+                    for py in 0..<g.patch {
+                        for px in 0..<g.patch {
+                            let target = (b * g.tokens + token) * g.patchLength + (c * g.patch + py) * g.patch + px
+                            guard token > 0 else { y[target] = 0; continue }
+                            let gy = (token - 1) / g.grid, gx = (token - 1) % g.grid
+                            y[target] = x[((b * g.channels + c) * g.size + gy * g.patch + py) * g.size + gx * g.patch + px]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     static func gatherRows(_ table: UnsafePointer<Float>, indices: [Int32], _ y: UnsafeMutablePointer<Float>, width: Int) {
         for (row, index) in indices.enumerated() {
             for column in 0..<width { y[row * width + column] = table[Int(index) * width + column] }
@@ -107,6 +148,11 @@ extension ReferenceOps {
 }
 
 extension ReferenceBackend {
+    public func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws {
+        let g = try validateImagePatches(pixels, patchSize: patchSize, y)
+        ReferenceOps.imagePatches(try storage(pixels, "imagePatches", "pixels"), try storage(y, "imagePatches", "output"), geometry: g)
+    }
+
     public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
         let (_, width) = try validateGather(table, indices: indices, y)
         let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
@@ -130,6 +176,27 @@ extension ReferenceBackend {
 // MARK: CPU fast path
 
 extension CPUBackend {
+    public func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws {
+        let g = try validateImagePatches(pixels, patchSize: patchSize, y)
+        let source = try storage(pixels, "imagePatches", "pixels"), target = try storage(y, "imagePatches", "output")
+        // One row (token) per task: patch rows are copied as runs of `patch` pixels.
+        parallelRows(g.batch * g.tokens, width: g.patchLength) { row in
+            let b = row / g.tokens, token = row % g.tokens
+            let output = target + row * g.patchLength
+            guard token > 0 else {
+                output.update(repeating: 0, count: g.patchLength)
+                return
+            }
+            let gy = (token - 1) / g.grid, gx = (token - 1) % g.grid
+            for c in 0..<g.channels {
+                for py in 0..<g.patch {
+                    let from = source + ((b * g.channels + c) * g.size + gy * g.patch + py) * g.size + gx * g.patch
+                    (output + (c * g.patch + py) * g.patch).update(from: from, count: g.patch)
+                }
+            }
+        }
+    }
+
     public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
         let (_, width) = try validateGather(table, indices: indices, y)
         let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
@@ -176,6 +243,16 @@ extension CPUBackend {
 // MARK: OpenCL
 
 extension OpenCLBackend {
+    public func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws {
+        let g = try validateImagePatches(pixels, patchSize: patchSize, y)
+        let count = g.batch * g.tokens * g.patchLength
+        guard count > 0 else { return }
+        try launch(.imagePatches, global: [roundUp(count, 64)], arguments: [
+            .int(Int32(count)), .int(Int32(g.channels)), .int(Int32(g.size)), .int(Int32(g.patch)),
+            .buffer(try memory(pixels, "imagePatches", "pixels")), .buffer(try memory(y, "imagePatches", "output")),
+        ])
+    }
+
     public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
         let (_, width) = try validateGather(table, indices: indices, y)
         guard !indices.isEmpty else { return }
@@ -219,6 +296,9 @@ extension OpenCLBackend {
 // MARK: Profiling wrapper
 
 extension ProfilingBackend {
+    public func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws {
+        try measure("imagePatches") { try base.imagePatches(pixels, patchSize: patchSize, into: y) }
+    }
     public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
         try measure("gatherRows") { try base.gatherRows(table, indices: indices, into: y) }
     }
@@ -268,6 +348,16 @@ extension KernelCheck {
                 try backend.splitHeads(qkv, heads: heads, query: outputs[0], key: outputs[1], value: outputs[2])
                 return try outputs.flatMap { try backend.read($0) }
             }, inputCounts: [batch * tokens * 3 * width], inputRange: -1...1))
+        }
+        for (batch, channels, size, patch) in [(2, 3, 64, 32), (3, 2, 15, 5), (1, 1, 1, 1)] {
+            let grid = size / patch, tokens = 1 + grid * grid, length = channels * patch * patch
+            cases.append(Case(operation: "imagePatches", shape: "[\(batch), \(channels), \(size), \(size)] patch \(patch)",
+                              absoluteTolerance: 0, relativeTolerance: 0, run: { backend, inputs in
+                let pixels = try backend.upload(inputs[0], shape: [batch, channels, size, size])
+                let y = try poisoned(backend, [batch, tokens, length])
+                try backend.imagePatches(pixels, patchSize: patch, into: y)
+                return try backend.read(y)
+            }, inputCounts: [batch * channels * size * size], inputRange: -1...1))
         }
         return cases
     }()
