@@ -227,6 +227,7 @@ struct ConfigurationParsingTests {
             "selection.min_confidence=0.25",
             "self_training.rounds=2",
             "model_selection.alpha_grid=[1, 2.5]",
+            "model_selection.min_confidence_grid=[0.9]",
             "baselines.supervised_shots=[]",
             "prompts.template={} texture.",
             "dataset.transform={name: rotate, parameters: {degrees: 90}}",
@@ -238,6 +239,7 @@ struct ConfigurationParsingTests {
         #expect(changed.selection.topK == 8)
         #expect(changed.selection.minConfidence == 0.25)
         #expect(changed.modelSelection.alphaGrid == [1, 2.5])
+        #expect(changed.modelSelection.rules.last == .minimumConfidence(0.9))
         #expect(changed.selfTraining.rounds == 2)
         #expect(changed.baselines.supervisedShots == [])
         #expect(changed.prompts.templates == ["{} texture."])

@@ -112,6 +112,8 @@ extension ExperimentConfiguration {
         public var topKGrid = [16, 64, 256, 1024]
         /// Candidate shares of the pool per class (K = share · images / classes).
         public var poolShareGrid = [0.25, 0.5]
+        /// Candidate confidence thresholds (every image at or above one, not class-balanced).
+        public var minConfidenceGrid: [Double] = []
         public var alphaGrid: [Double] = [0.5, 1, 2, 3, 5, 7.5, 10]
         public var betaGrid: [Double] = [0.5, 1, 2, 3, 5, 7]
         /// Share of each class's selected images held out by `held_out_pseudo_labels`.
@@ -138,6 +140,10 @@ extension ExperimentConfiguration {
             topKGrid = reader.ints("top_k_grid") ?? defaults.topKGrid
             for k in topKGrid where k > 1_000_000 { reader.invalid("top_k_grid", value: String(k), reason: "every K must be at most 1000000") }
             poolShareGrid = reader.doubles("pool_share_grid") ?? defaults.poolShareGrid
+            minConfidenceGrid = reader.doubles("min_confidence_grid") ?? defaults.minConfidenceGrid
+            for threshold in minConfidenceGrid where !(threshold >= 0 && threshold < 1) {
+                reader.invalid("min_confidence_grid", value: formatNumber(threshold), reason: "every threshold must be in [0, 1)")
+            }
             alphaGrid = reader.doubles("alpha_grid") ?? defaults.alphaGrid
             betaGrid = reader.doubles("beta_grid") ?? defaults.betaGrid
             holdoutFraction = reader.double("holdout_fraction", default: defaults.holdoutFraction)
@@ -150,7 +156,9 @@ extension ExperimentConfiguration {
             for share in poolShareGrid where !(share > 0 && share <= 1) {
                 reader.invalid("pool_share_grid", value: formatNumber(share), reason: "every share must be in (0, 1]")
             }
-            if topKGrid.isEmpty, poolShareGrid.isEmpty { reader.invalid("top_k_grid", value: "[]", reason: "top_k_grid and pool_share_grid are both empty") }
+            if topKGrid.isEmpty, poolShareGrid.isEmpty, minConfidenceGrid.isEmpty {
+                reader.invalid("top_k_grid", value: "[]", reason: "top_k_grid, pool_share_grid and min_confidence_grid are all empty")
+            }
             for (key, grid) in [("alpha_grid", alphaGrid), ("beta_grid", betaGrid)] where grid.isEmpty {
                 reader.invalid(key, value: "[]", reason: "must hold at least one value")
             }
@@ -158,14 +166,17 @@ extension ExperimentConfiguration {
             for beta in betaGrid where !(beta > 0 && beta <= 1000) { reader.invalid("beta_grid", value: formatNumber(beta), reason: "β must be in (0, 1000]") }
         }
 
-        /// The candidate selection rules, K values first.
-        public var rules: [SelectionRule] { topKGrid.map { .topK($0) } + poolShareGrid.map { .poolShare($0) } }
+        /// The candidate selection rules: K values, then shares of the pool, then thresholds.
+        public var rules: [SelectionRule] {
+            topKGrid.map { .topK($0) } + poolShareGrid.map { .poolShare($0) } + minConfidenceGrid.map { .minimumConfidence($0) }
+        }
 
         var node: ConfigurationNode {
             .section([
                 ("criteria", .strings(criteria.map(\.rawValue))),
                 ("top_k_grid", .ints(topKGrid)),
                 ("pool_share_grid", .doubles(poolShareGrid)),
+                ("min_confidence_grid", .doubles(minConfidenceGrid)),
                 ("alpha_grid", .doubles(alphaGrid)),
                 ("beta_grid", .doubles(betaGrid)),
                 ("holdout_fraction", .double(holdoutFraction)),
