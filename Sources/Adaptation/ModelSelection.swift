@@ -34,7 +34,10 @@ public struct ModelSelection: Sendable, Equatable {
     }
 
     /// The grid's heads, α outer, β inner.
-    public var heads: [HeadParameters] {
+    public var heads: [HeadParameters] { Self.heads(alphas: alphas, betas: betas) }
+
+    /// Every (α, β) of a grid, α outer, β inner (the order candidates are listed and ties broken in).
+    public static func heads(alphas: [Double], betas: [Double]) -> [HeadParameters] {
         alphas.flatMap { alpha in betas.map { beta in HeadParameters(alpha: Float(alpha), beta: Float(beta)) } }
     }
 

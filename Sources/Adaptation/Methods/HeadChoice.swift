@@ -19,7 +19,7 @@ public enum HeadChoice: Sendable, Equatable {
                 throw AdaptationError.invalidSetting(
                     name: "criterion", value: criterion.rawValue, reason: "choosing α and β after training needs a criterion scored on the pool")
             }
-            let heads = alphas.flatMap { alpha in betas.map { beta in HeadParameters(alpha: Float(alpha), beta: Float(beta)) } }
+            let heads = ModelSelection.heads(alphas: alphas, betas: betas)
             guard !heads.isEmpty else { throw AdaptationError.invalidSetting(name: "alpha_grid/beta_grid", value: "[]", reason: "must not be empty") }
             let scores = try ModelSelection.score(classifier, heads: heads, criteria: [criterion], in: context)
             var best = 0
