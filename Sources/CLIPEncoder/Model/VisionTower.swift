@@ -26,7 +26,7 @@ final class VisionTower {
         try loader.requireLayers("vision_model.encoder", count: c.layerCount, configurationKey: "vision_config.num_hidden_layers")
         let weight = try loader.values("vision_model.embeddings.patch_embedding.weight",
                                        shape: [width, c.channelCount, c.patchSize, c.patchSize])
-        patchWeight = try backend.upload(weight, shape: [width, patchLength])
+        patchWeight = try backend.uploadConstant(weight, shape: [width, patchLength])
         let classEmbedding = try loader.values("vision_model.embeddings.class_embedding", shape: [width])
         var positions = try loader.values("vision_model.embeddings.position_embedding.weight", shape: [c.tokenCount, width])
         for column in 0..<width { positions[column] += classEmbedding[column] }
