@@ -11,9 +11,10 @@
 /// - Weights become signed fixed-point integers with 22 fractional bits (rounded half away
 ///   from zero); each sum starts at one half (for rounding) and is shifted back and clamped
 ///   to 0...255.
-/// - The horizontal pass runs first, over the rows the vertical pass needs, and its result is
-///   rounded to 8 bits before the vertical pass; an axis whose size does not change is
-///   skipped.
+/// - The first pass's result is rounded to 8 bits before the second pass; an axis whose size
+///   does not change is skipped. Which pass runs first follows Pillow 13: the vertical one when
+///   the height loses more than twice as many pixels as the width (`verticalPassFirst`),
+///   otherwise the horizontal one, over only the rows the vertical pass reads.
 public enum Resampler {
     /// Fractional bits of the fixed-point weights.
     static let precisionBits = 22
@@ -73,6 +74,17 @@ public enum Resampler {
         return UInt8(clamping: shifted)
     }
 
+    /// Whether Pillow (13 and later) runs the vertical pass before the horizontal one when
+    /// resizing `inputWidth × inputHeight` to `outputWidth × outputHeight`: when the height
+    /// shrinks, by more than twice as many pixels as the width loses (a width that grows counts
+    /// as a negative loss). Both orders give images that differ by a few levels, because the
+    /// intermediate image is rounded to 8 bits.
+    public static func verticalPassFirst(
+        inputWidth: Int, inputHeight: Int, outputWidth: Int, outputHeight: Int
+    ) -> Bool {
+        outputHeight < inputHeight && inputHeight - outputHeight > 2 * (inputWidth - outputWidth)
+    }
+
     /// `image` resized to `width × height` with `filter`.
     /// A non-positive target size gives an image without pixels.
     public static func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter) -> RGBImage {
@@ -80,37 +92,41 @@ public enum Resampler {
         guard width > 0, height > 0 else {
             return RGBImage(checkedWidth: max(width, 0), height: max(height, 0), pixels: [])
         }
-        var pixels = image.pixels
-        var currentWidth = image.width
-        var currentHeight = image.height
-        let verticalTaps = height != image.height
-            ? taps(inputSize: image.height, outputSize: height, filter: filter) : nil
+        let needsHorizontal = width != image.width
+        let needsVertical = height != image.height
+        let horizontalTaps = needsHorizontal ? taps(inputSize: image.width, outputSize: width, filter: filter) : nil
+        let verticalTaps = needsVertical ? taps(inputSize: image.height, outputSize: height, filter: filter) : nil
 
-        if width != image.width {
-            // Only rows some vertical window reads need a horizontal pass.
-            var firstRow = 0
-            var lastRow = image.height
-            if let verticalTaps {
-                firstRow = verticalTaps.starts[0]
-                lastRow = verticalTaps.starts[height - 1] + verticalTaps.counts[height - 1]
+        switch (horizontalTaps, verticalTaps) {
+        case let (horizontal?, vertical?):
+            if verticalPassFirst(
+                inputWidth: image.width, inputHeight: image.height, outputWidth: width, outputHeight: height)
+            {
+                let columns = resampleColumns(image.pixels, width: image.width, taps: vertical, outputHeight: height)
+                let rows = resampleRows(
+                    columns, inputWidth: image.width, rows: 0..<height, taps: horizontal, outputWidth: width)
+                return RGBImage(checkedWidth: width, height: height, pixels: rows)
             }
-            let horizontalTaps = taps(inputSize: image.width, outputSize: width, filter: filter)
-            pixels = resampleRows(
-                pixels, inputWidth: image.width, rows: firstRow..<lastRow, taps: horizontalTaps, outputWidth: width)
-            currentWidth = width
-            currentHeight = lastRow - firstRow
-            if var shifted = verticalTaps {
-                shifted = Taps(
-                    width: shifted.width, starts: shifted.starts.map { $0 - firstRow }, counts: shifted.counts,
-                    weights: shifted.weights)
-                pixels = resampleColumns(pixels, width: currentWidth, taps: shifted, outputHeight: height)
-                currentHeight = height
-            }
-        } else if let verticalTaps {
-            pixels = resampleColumns(pixels, width: currentWidth, taps: verticalTaps, outputHeight: height)
-            currentHeight = height
+            // Only the rows some vertical window reads need a horizontal pass.
+            let firstRow = vertical.starts[0]
+            let lastRow = vertical.starts[height - 1] + vertical.counts[height - 1]
+            let rows = resampleRows(
+                image.pixels, inputWidth: image.width, rows: firstRow..<lastRow, taps: horizontal, outputWidth: width)
+            let shifted = Taps(
+                width: vertical.width, starts: vertical.starts.map { $0 - firstRow }, counts: vertical.counts,
+                weights: vertical.weights)
+            let columns = resampleColumns(rows, width: width, taps: shifted, outputHeight: height)
+            return RGBImage(checkedWidth: width, height: height, pixels: columns)
+        case let (horizontal?, nil):
+            let rows = resampleRows(
+                image.pixels, inputWidth: image.width, rows: 0..<image.height, taps: horizontal, outputWidth: width)
+            return RGBImage(checkedWidth: width, height: height, pixels: rows)
+        case let (nil, vertical?):
+            let columns = resampleColumns(image.pixels, width: image.width, taps: vertical, outputHeight: height)
+            return RGBImage(checkedWidth: width, height: height, pixels: columns)
+        case (nil, nil):
+            return image
         }
-        return RGBImage(checkedWidth: currentWidth, height: currentHeight, pixels: pixels)
     }
 
     /// Horizontal pass over `rows` of an RGB image `inputWidth` wide.
