@@ -7,9 +7,10 @@ import Foundation
 /// - Resize: the shorter side becomes `shortestEdge` and the longer side
 ///   `Int(shortestEdge × longer / shorter)` (truncated), with `Resampler`, which reproduces
 ///   PIL's antialiasing bicubic resize bit for bit.
-/// - Center crop: offsets `round((side − crop) / 2)` with ties to even (Python's `round`);
-///   a side shorter than the crop is first padded with black, `(crop − side) / 2` pixels
-///   before (rounded down) and the rest after.
+/// - Center crop: by default offsets `round((side − crop) / 2)` with ties to even (Python's
+///   `round`); a side shorter than the crop is first padded with black, `(crop − side) / 2`
+///   pixels before (rounded down) and the rest after. `configuration.cropRounding` selects
+///   transformers' rule instead (`CenterCropRounding`).
 /// - Values: `byte / 255` then `(value − mean) / std` per channel, in `Float` like torch's
 ///   float32 arithmetic.
 public struct ImagePreprocessor: Sendable {
@@ -79,8 +80,8 @@ public struct ImagePreprocessor: Sendable {
     /// is smaller.
     public func centerCrop(_ image: RGBImage) -> RGBImage {
         let crop = max(configuration.cropSize, 0)
-        let left = Self.cropOffset(side: image.width, crop: crop)
-        let top = Self.cropOffset(side: image.height, crop: crop)
+        let left = configuration.cropRounding.offset(side: image.width, crop: crop)
+        let top = configuration.cropRounding.offset(side: image.height, crop: crop)
         var pixels = [UInt8](repeating: 0, count: crop * crop * 3)
         for y in 0..<crop {
             let sourceY = y + top
@@ -96,16 +97,6 @@ public struct ImagePreprocessor: Sendable {
             }
         }
         return RGBImage(checkedWidth: crop, height: crop, pixels: pixels)
-    }
-
-    /// Offset of the crop window along a side: `round((side − crop) / 2)` with ties to even
-    /// when the side is long enough; otherwise minus the padding placed before the image,
-    /// `(crop − side) / 2` rounded down.
-    static func cropOffset(side: Int, crop: Int) -> Int {
-        if side >= crop {
-            return Int((Double(side - crop) / 2).rounded(.toNearestOrEven))
-        }
-        return -((crop - side) / 2)
     }
 
     /// `[3, height, width]` floats `(byte / 255 − mean) / std` of a cropped image.
