@@ -1,4 +1,4 @@
-import CLIPEncoder
+@testable import CLIPEncoder
 import Compute
 import Foundation
 import Testing
@@ -195,5 +195,74 @@ struct PreprocessingReferenceTests {
         #expect(!original.contains("openai") && !original.contains("transformers"))
         configuration.cropRounding = .transformers
         #expect(configuration.identifier == original + "-croptransformers")
+    }
+}
+
+@Suite("Vectorised resampling against its plain-loop twin")
+struct ResamplerTwinTests {
+    /// A deterministic pseudo-random image (xorshift bytes).
+    static func noiseImage(width: Int, height: Int, seed: UInt64) throws -> RGBImage {
+        var state = seed | 1
+        let pixels = (0..<(width * height * 3)).map { _ -> UInt8 in
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return UInt8(truncatingIfNeeded: state >> 24)
+        }
+        return try RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    // Sizes around the cases that need care: one-pixel sides, rows shorter than a vector, the
+    // last row (read without overrun), both pass orders and each axis alone.
+    static let sizes: [(Int, Int, Int, Int)] = [
+        (1, 1, 3, 2), (2, 3, 1, 1), (5, 4, 5, 9), (7, 3, 2, 3), (31, 17, 12, 40), (64, 97, 224, 339),
+        (120, 300, 56, 140), (300, 120, 140, 56), (500, 375, 298, 224), (375, 500, 224, 298), (50, 81, 40, 60),
+        (50, 80, 40, 60), (33, 200, 33, 37), (200, 33, 37, 33), (6, 6, 6, 6),
+    ]
+
+    @Test("Whole resizes equal the twin's, for both filters")
+    func wholeResizes() throws {
+        for (index, (width, height, outputWidth, outputHeight)) in Self.sizes.enumerated() {
+            let image = try Self.noiseImage(width: width, height: height, seed: UInt64(index + 1))
+            for filter in [ResampleFilter.bicubic, .bilinear] {
+                let fast = Resampler.resize(image, width: outputWidth, height: outputHeight, filter: filter)
+                let plain = ReferenceResampler.resize(image, width: outputWidth, height: outputHeight, filter: filter)
+                #expect(fast == plain, "\(width)×\(height) → \(outputWidth)×\(outputHeight) \(filter)")
+            }
+        }
+    }
+
+    @Test("A part of a resize equals the same part of the whole resize")
+    func parts() throws {
+        for (index, (width, height, outputWidth, outputHeight)) in Self.sizes.enumerated() {
+            let image = try Self.noiseImage(width: width, height: height, seed: UInt64(index + 50))
+            let whole = ReferenceResampler.resize(image, width: outputWidth, height: outputHeight, filter: .bicubic)
+            let columns = (outputWidth / 3)..<max(outputWidth / 3 + 1, outputWidth - outputWidth / 4)
+            let rows = (outputHeight / 4)..<max(outputHeight / 4 + 1, outputHeight - outputHeight / 3)
+            let part = Resampler.resize(
+                image, width: outputWidth, height: outputHeight, filter: .bicubic, columns: columns, rows: rows)
+            #expect(part.width == columns.count && part.height == rows.count)
+            let expected = rows.flatMap { row in
+                whole.pixels[((row * outputWidth + columns.lowerBound) * 3)..<((row * outputWidth + columns.upperBound) * 3)]
+            }
+            #expect(part.pixels == expected, "\(width)×\(height) → \(outputWidth)×\(outputHeight), part \(columns) × \(rows)")
+        }
+    }
+
+    @Test("Preprocessing the crop's part equals cropping the whole resize")
+    func preprocessingUsesTheCropOnly() throws {
+        for (index, (width, height, _, _)) in Self.sizes.enumerated() {
+            let image = try Self.noiseImage(width: width, height: height, seed: UInt64(index + 90))
+            for rounding in CenterCropRounding.allCases {
+                for (size, crop) in [(32, 32), (32, 27), (24, 40)] {
+                    var configuration = PreprocessorConfiguration(shortestEdge: size, cropSize: crop)
+                    configuration.cropRounding = rounding
+                    let preprocessor = ImagePreprocessor(configuration: configuration)
+                    let cropped = preprocessor.centerCrop(preprocessor.resized(image))
+                    let viaWhole = preprocessor.normalised(cropped, at: (x: 0, y: 0), crop: crop)
+                    #expect(preprocessor.preprocess(image) == viaWhole, "\(width)×\(height) size \(size) crop \(crop) \(rounding)")
+                }
+            }
+        }
     }
 }
