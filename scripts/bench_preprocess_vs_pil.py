@@ -125,6 +125,7 @@ def main():
     if args.upadapter:
         figures = ours(args.upadapter, args.images, args.size, args.crop, args.repeats)
         result["upadapter_images_per_second_one_thread"] = figures["images_per_second_one_thread"]
+        result["upadapter_decoding_only_images_per_second"] = figures["images_per_second_decoding_only"]
         result["upadapter_images_per_second_all_threads"] = figures["images_per_second_all_threads"]
         result["upadapter_threads"] = figures["threads"]
         result["ratio_per_core"] = figures["images_per_second_one_thread"] / result["pil_torchvision_images_per_second"]
@@ -136,7 +137,8 @@ def main():
     print(f"PIL + torchvision, one thread: {result['pil_torchvision_images_per_second']:.1f} images/s")
     if args.upadapter:
         print(f"upadapter, one thread:         {result['upadapter_images_per_second_one_thread']:.1f} images/s "
-              f"({result['ratio_per_core']:.2f}x)")
+              f"({result['ratio_per_core']:.2f}x; reading and decoding alone "
+              f"{result['upadapter_decoding_only_images_per_second']:.1f} images/s)")
         print(f"upadapter, {result['upadapter_threads']} threads:          "
               f"{result['upadapter_images_per_second_all_threads']:.1f} images/s")
 

@@ -49,12 +49,16 @@ extension BenchCommand {
             let oneThread = try Self.medianSeconds(repeats: repeats) {
                 for file in files { _ = try preprocessor.preprocess(file: file) }
             }
+            let decodeOnly = try Self.medianSeconds(repeats: repeats) {
+                for file in files { _ = try ImageDecoder.decode(file: file) }
+            }
             let allThreads = try Self.medianSeconds(repeats: repeats) {
                 try Self.parallel(files, threads: threadCount) { _ = try preprocessor.preprocess(file: $0) }
             }
             let report = PreprocessBenchReport(
                 folder: folder, images: files.count, size: size, crop: crop, cropRounding: configuration.cropRounding.rawValue,
-                imagesPerSecondOneThread: Double(files.count) / oneThread, threads: threadCount,
+                imagesPerSecondOneThread: Double(files.count) / oneThread,
+                imagesPerSecondDecodingOnly: Double(files.count) / decodeOnly, threads: threadCount,
                 imagesPerSecondAllThreads: Double(files.count) / allThreads)
             if json {
                 let encoder = JSONEncoder()
@@ -64,7 +68,8 @@ extension BenchCommand {
                 return
             }
             print("preprocessing benchmark: \(files.count) images of \(folder), resize \(size), crop \(crop) (\(cropRounding))")
-            print(String(format: "one thread:   %.1f images/s", report.imagesPerSecondOneThread))
+            print(String(format: "one thread:   %.1f images/s (reading and decoding alone: %.1f images/s)",
+                         report.imagesPerSecondOneThread, report.imagesPerSecondDecodingOnly))
             print(String(format: "%d threads:%@ %.1f images/s", threadCount, threadCount < 10 ? "  " : " ", report.imagesPerSecondAllThreads))
         }
 
@@ -120,6 +125,8 @@ struct PreprocessBenchReport: Codable {
     let crop: Int
     let cropRounding: String
     let imagesPerSecondOneThread: Double
+    /// Reading and decoding alone, one thread: the part preprocessing cannot speed up.
+    let imagesPerSecondDecodingOnly: Double
     let threads: Int
     let imagesPerSecondAllThreads: Double
 }

@@ -4,9 +4,10 @@
 ///
 /// - The vertical pass sums whole rows: for each tap, one row of bytes times one weight is
 ///   added to a row of 32-bit sums (a loop the compiler turns into vector instructions).
-/// - The horizontal pass sums the three channels of a pixel at once in a `SIMD4<Int32>`,
-///   loading four bytes per tap (the fourth, the next pixel's red, is multiplied and ignored;
-///   on the image's last row, where it would lie past the buffer, a scalar loop runs instead).
+/// - The horizontal pass keeps a pixel's three sums in registers and walks its window with
+///   pointers. (Packing the three channels into a `SIMD4<Int32>` ran slower: without SSE4.1,
+///   the baseline x86-64 target has no 32-bit vector multiply, and the compiler split it back
+///   into scalar products plus shuffles.)
 ///
 /// Windows come from `Resampler.Taps`; callers keep them inside the image.
 enum ResamplePasses {
@@ -35,15 +36,9 @@ enum ResamplePasses {
                             for (index, row) in rows.enumerated() {
                                 let sourceRow = sourceBase + row * sourceRowBytes
                                 let targetRow = targetBase + index * outputWidth * 3
-                                if row == image.height - 1 {
-                                    horizontalRowScalar(
-                                        sourceRow, into: targetRow, starts: starts, counts: counts, weights: weightBase,
-                                        tapWidth: taps.width)
-                                } else {
-                                    horizontalRowVector(
-                                        sourceRow, into: targetRow, starts: starts, counts: counts, weights: weightBase,
-                                        tapWidth: taps.width)
-                                }
+                                horizontalRow(
+                                    sourceRow, into: targetRow, starts: starts, counts: counts, weights: weightBase,
+                                    tapWidth: taps.width)
                             }
                         }
                     }
@@ -54,48 +49,33 @@ enum ResamplePasses {
         return RGBImage(checkedWidth: outputWidth, height: rows.count, pixels: pixels)
     }
 
-    /// One row of the horizontal pass, three channels per `SIMD4` (reads one byte past each
-    /// window's last pixel).
+    /// One row of the horizontal pass: the three channels' sums side by side, pointers
+    /// walking the window and its weights.
     @inline(__always)
-    private static func horizontalRowVector(
+    private static func horizontalRow(
         _ source: UnsafePointer<UInt8>, into target: UnsafeMutablePointer<UInt8>, starts: UnsafeBufferPointer<Int>,
         counts: UnsafeBufferPointer<Int>, weights: UnsafePointer<Int32>, tapWidth: Int
     ) {
-        let halves = SIMD4<Int32>(repeating: half)
-        for x in 0..<starts.count {
-            var sum = halves
-            var pixel = UnsafeRawPointer(source + starts[x] * 3)
-            let pixelWeights = weights + x * tapWidth
-            for tap in 0..<counts[x] {
-                let bytes = pixel.loadUnaligned(as: SIMD4<UInt8>.self)
-                sum &+= SIMD4<Int32>(truncatingIfNeeded: bytes) &* pixelWeights[tap]
-                pixel += 3
-            }
-            let out = target + x * 3
-            out[0] = byte(sum[0])
-            out[1] = byte(sum[1])
-            out[2] = byte(sum[2])
-        }
-    }
-
-    /// One row of the horizontal pass, one channel at a time (reads only the window).
-    private static func horizontalRowScalar(
-        _ source: UnsafePointer<UInt8>, into target: UnsafeMutablePointer<UInt8>, starts: UnsafeBufferPointer<Int>,
-        counts: UnsafeBufferPointer<Int>, weights: UnsafePointer<Int32>, tapWidth: Int
-    ) {
+        var out = target
+        var pixelWeights = weights
         for x in 0..<starts.count {
             var red = half, green = half, blue = half
-            let window = source + starts[x] * 3
-            let pixelWeights = weights + x * tapWidth
-            for tap in 0..<counts[x] {
-                let weight = pixelWeights[tap]
-                red &+= Int32(window[tap * 3]) &* weight
-                green &+= Int32(window[tap * 3 + 1]) &* weight
-                blue &+= Int32(window[tap * 3 + 2]) &* weight
+            var window = source + starts[x] &* 3
+            var weight = pixelWeights
+            let end = pixelWeights + counts[x]
+            while weight < end {
+                let w = weight.pointee
+                red &+= Int32(window[0]) &* w
+                green &+= Int32(window[1]) &* w
+                blue &+= Int32(window[2]) &* w
+                window += 3
+                weight += 1
             }
-            target[x * 3] = byte(red)
-            target[x * 3 + 1] = byte(green)
-            target[x * 3 + 2] = byte(blue)
+            out[0] = byte(red)
+            out[1] = byte(green)
+            out[2] = byte(blue)
+            out += 3
+            pixelWeights += tapWidth
         }
     }
 
