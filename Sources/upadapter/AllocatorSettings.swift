@@ -10,8 +10,11 @@ import Foundation
 /// trimmed from the heap top) and page-faulted and zeroed again for the next image: measured
 /// with `bench preprocess` on 500×375 JPEGs, a quarter of the time went to the kernel, and
 /// these settings took one thread from 120–145 to 185–210 images/s. Blocks up to 8 MiB come
-/// from the heap and up to 32 MiB of freed heap top is kept for reuse. Nothing changes when
-/// `GLIBC_TUNABLES` already sets malloc tunables, or off glibc.
+/// from the heap and up to 32 MiB of freed memory at the top of each allocator arena is kept
+/// for reuse instead of being returned (the price: a resident size that may stay that much
+/// higher per arena after a peak). Larger blocks, such as model weights and batch activations,
+/// are mapped and unmapped as before. Nothing changes when `GLIBC_TUNABLES` already sets malloc
+/// tunables, or off glibc.
 enum AllocatorSettings {
     /// Largest block served from the heap rather than its own mapping.
     static let mapThresholdBytes: Int32 = 8 << 20
