@@ -198,7 +198,7 @@ struct PreprocessingReferenceTests {
     }
 }
 
-@Suite("Vectorised resampling against its plain-loop twin")
+@Suite("Resampling against its plain-loop twin")
 struct ResamplerTwinTests {
     /// A deterministic pseudo-random image (xorshift bytes).
     static func noiseImage(width: Int, height: Int, seed: UInt64) throws -> RGBImage {

@@ -1,5 +1,5 @@
 /// The plain-loop twin of `Resampler`: the same arithmetic one pixel and one tap at a time,
-/// over the whole image, with 64-bit sums. Tests hold the vectorised resampler to it on sizes
+/// over the whole image, with 64-bit sums. Tests hold `Resampler` to it on sizes
 /// the Pillow fixtures do not cover.
 enum ReferenceResampler {
     /// `image` resized to `width × height` with `filter`.

@@ -19,8 +19,8 @@
 /// Only the output pixels asked for are computed (`resize(_:width:height:filter:columns:rows:)`),
 /// and the first pass only over the input rows or columns the second one reads: each output
 /// pixel depends on its own windows only, so a part of the resize equals the same part of the
-/// full resize. The passes (`ResamplePasses`) sum 32-bit products several bytes at a time, as
-/// Pillow's `int` sums do; `ReferenceResampler` is their plain-loop twin.
+/// full resize. The passes (`ResamplePasses`) sum 32-bit products as Pillow's `int` sums do,
+/// the vertical one a whole row at a time; `ReferenceResampler` is their plain-loop twin.
 public enum Resampler {
     /// Fractional bits of the fixed-point weights.
     static let precisionBits = 22
