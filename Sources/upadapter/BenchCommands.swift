@@ -6,8 +6,8 @@ import PrototypeTrainer
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Throughput benchmarks of the encoder and the trainer.",
-        subcommands: [EncoderBench.self, TrainerBench.self])
+        commandName: "bench", abstract: "Throughput benchmarks of the encoder, the trainer and preprocessing.",
+        subcommands: [EncoderBench.self, TrainerBench.self, PreprocessBench.self])
 
     struct EncoderBench: ParsableCommand {
         static let configuration = CommandConfiguration(
