@@ -1,4 +1,5 @@
 import CLIPEncoder
+import Checksums
 import Compute
 import Foundation
 import Testing

@@ -1,3 +1,4 @@
+import Checksums
 import CLIPEncoder
 import Foundation
 

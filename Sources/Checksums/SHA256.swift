@@ -1,9 +1,9 @@
 /// SHA-256 (FIPS 180-4), incremental: `update` with any number of byte runs, then `finalize`.
 ///
-/// Self-contained so that verifying a download needs no extra package. Checked against the
-/// standard's test vectors and against Python's `hashlib` on random data of every length class
-/// (`scripts/make_sha256_vectors.py`). Throughput in a release build is a few hundred MB/s,
-/// well above what a download delivers.
+/// The project's one implementation: feature-cache keys and item-list digests (Experiments)
+/// and the verification of downloaded checkpoints (ModelHub). Self-contained, so neither needs
+/// a cryptography package. Checked against the standard's test vectors and against Python's
+/// `hashlib` on random messages of every length class (`scripts/make_model_hub_fixtures.py`).
 public struct SHA256: Sendable {
     private static let roundConstants: [UInt32] = [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -30,15 +30,25 @@ public struct SHA256: Sendable {
     }
 
     /// The digest of `bytes`, as 64 lowercase hexadecimal digits.
-    public static func hexDigest<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    public static func hex(_ bytes: [UInt8]) -> String {
         var hash = SHA256()
-        hash.update(Array(bytes))
+        hash.update(bytes)
         return hash.finalizeHex()
     }
 
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { update($0) }
+    }
+
+    /// Adds the bytes of any sequence.
+    public mutating func update<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        update(Array(bytes))
+    }
+
+    /// Adds the UTF-8 bytes of `text`.
+    public mutating func update(_ text: String) {
+        update(Array(text.utf8))
     }
 
     /// Adds the bytes of `buffer` to the message.
