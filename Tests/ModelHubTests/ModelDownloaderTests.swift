@@ -17,7 +17,7 @@ struct ModelDownloaderTests {
         var text: String { lock.withLock { lines.joined() } }
     }
 
-    struct Fixture {
+    struct Fixture: Sendable {
         let server: LoopbackHubServer
         let folder: URL
         let log = Log()
@@ -133,6 +133,26 @@ struct ModelDownloaderTests {
         fixture.server.cut("model.safetensors", after: 20_000)
         _ = try fixture.downloader(attempts: 2).download(model: "test-org/tiny-clip", revision: "main", to: fixture.folder)
         #expect(try fixture.contents("model.safetensors") == fixture.original("test-org/tiny-clip", "model.safetensors"))
+    }
+
+    @Test("Three downloads into one folder at once all succeed, taking turns, with whole files")
+    func concurrentDownloads() async throws {
+        let fixture = try Self.fixture("concurrent")
+        defer { Self.cleanUp(fixture) }
+        let results = await withTaskGroup(of: Result<ModelDownloader.Summary, any Error>.self) { group in
+            for _ in 0..<3 {
+                group.addTask { Result { try fixture.downloader().download(model: "test-org/tiny-clip", revision: "main", to: fixture.folder) } }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        for result in results {
+            if case .failure(let error) = result { Issue.record("a concurrent download failed: \(error)") }
+        }
+        let downloads = results.compactMap { try? $0.get().downloaded.count }
+        #expect(downloads.reduce(0, +) == Self.huggingFaceFiles.count, "each file fetched once: \(downloads)")
+        for file in Self.huggingFaceFiles {
+            #expect(try fixture.contents(file) == fixture.original("test-org/tiny-clip", file), "\(file)")
+        }
     }
 
     @Test("A wrong published sha256 removes the part file and names the file; nothing is moved into place")
