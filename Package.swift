@@ -43,8 +43,8 @@ let package = Package(
             dependencies: ["COpenCL", "CBLAS"],
             plugins: ["EmbedKernels"]
         ),
-        // SHA-256: cache keys and download verification.
-        .target(name: "Checksums"),
+        // What guards files: SHA-256 (cache keys, download verification) and exclusive file locks.
+        .target(name: "FileIntegrity"),
         .target(name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib"]),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),
         .target(name: "PrototypeTrainer", dependencies: ["Compute"]),
@@ -52,12 +52,12 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "Checksums",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Downloads checkpoints from the Hugging Face hub (URLSession; libcurl on Linux).
-        .target(name: "ModelHub", dependencies: ["Checksums"]),
+        .target(name: "ModelHub", dependencies: ["FileIntegrity"]),
         .executableTarget(
             name: "upadapter",
             dependencies: [
@@ -71,10 +71,10 @@ let package = Package(
         .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"]),
-        .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "Checksums"], exclude: ["Fixtures"]),
+        .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "FileIntegrity"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "Checksums"],
+            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity"],
             exclude: ["Fixtures"]
         ),
     ],

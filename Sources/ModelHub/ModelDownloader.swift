@@ -1,4 +1,4 @@
-import Checksums
+import FileIntegrity
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -81,8 +81,13 @@ public final class ModelDownloader: Sendable {
         try prepare(folder)
         // One download into a folder at a time: a second process (another job of a cluster
         // array) waits, then finds the files in place and verified.
-        let lock = try FolderLock(folder: folder) { [log] in
-            log("another process is downloading into \(folder.path); waiting for it\n")
+        let lock: FileLock
+        do {
+            lock = try FileLock(url: folder.appendingPathComponent(".download.lock")) { [log] in
+                log("another process is downloading into \(folder.path); waiting for it\n")
+            }
+        } catch let failure as FileLock.Failure {
+            throw ModelHubError.destination(path: failure.path, reason: "cannot \(failure.operation): \(failure.reason)")
         }
         defer { lock.release() }
         let total = files.compactMap(\.size).reduce(0, +)
@@ -336,36 +341,4 @@ public final class ModelDownloader: Sendable {
         guard let token, token.count >= 4 else { return text }
         return text.replacingOccurrences(of: token, with: "[HF_TOKEN]")
     }
-}
-
-/// An exclusive `flock` on `<folder>/.download.lock`, held while files are fetched into the
-/// folder. The kernel releases it when its process dies, so it is never stale.
-private final class FolderLock {
-    private var descriptor: Int32
-
-    init(folder: URL, waiting: () -> Void) throws {
-        let path = folder.appendingPathComponent(".download.lock").path
-        descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw ModelHubError.destination(path: path, reason: "cannot create the download lock: \(String(cString: strerror(errno)))")
-        }
-        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return }
-        waiting()
-        while flock(descriptor, LOCK_EX) != 0 {
-            guard errno == EINTR else {
-                let reason = String(cString: strerror(errno))
-                release()
-                throw ModelHubError.destination(path: path, reason: "cannot lock it: \(reason)")
-            }
-        }
-    }
-
-    func release() {
-        guard descriptor >= 0 else { return }
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
-        descriptor = -1
-    }
-
-    deinit { release() }
 }

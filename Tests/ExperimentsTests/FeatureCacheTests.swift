@@ -1,5 +1,5 @@
 import CLIPEncoder
-import Checksums
+import FileIntegrity
 import Compute
 import Foundation
 import Testing

@@ -11,38 +11,25 @@ import Testing
 struct ReadOnlyCacheTests {
     /// The `unshare` options that give this process a mount namespace where a bind mount may be
     /// made read-only, or nil.
+    static let unshare = URL(fileURLWithPath: "/usr/bin/unshare")
+
     static let namespaceOptions: [String]? = {
         let probe = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-ro-probe-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: probe, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: probe) }
         for options in [["-m"], ["-r", "-m"]] {
             let script = #"mount --bind -o ro "$0" "$0" && ! touch "$0/probe" 2>/dev/null"#
-            if let result = try? run("/usr/bin/unshare", options + ["sh", "-c", script, probe.path]), result.status == 0 { return options }
+            if let result = try? PipelineIntegrationTests.run(options + ["sh", "-c", script, probe.path], executable: unshare), result.status == 0 {
+                return options
+            }
         }
         return nil
     }()
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-ro-output-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        let signalled = process.terminationReason == .uncaughtSignal
-        return (signalled ? -process.terminationStatus : process.terminationStatus, String(decoding: try Data(contentsOf: output), as: UTF8.self))
-    }
-
     /// Runs `upadapter arguments` with `folder` mounted read-only over itself.
     static func runWithReadOnly(_ folder: URL, _ arguments: [String], options: [String]) throws -> (status: Int32, output: String) {
         let script = #"mount --bind -o ro "$0" "$0" && exec "$@""#
-        return try run("/usr/bin/unshare", options + ["sh", "-c", script, folder.path, PipelineIntegrationTests.binary.path] + arguments)
+        return try PipelineIntegrationTests.run(options + ["sh", "-c", script, folder.path, PipelineIntegrationTests.binary.path] + arguments, executable: unshare)
     }
 
     /// Every file under `folder` with its size and modification date.
@@ -67,11 +54,7 @@ struct ReadOnlyCacheTests {
         try PipelineIntegrationTests.writeColorDataset(root: root.appendingPathComponent("data"), classes: ["red", "green", "blue"], perClass: 5)
         func config(_ name: String, cache: String) throws -> URL {
             let url = root.appendingPathComponent("\(name).yaml")
-            try """
-                base: \(PipelineIntegrationTests.repository.appendingPathComponent("Configs/base.yaml").path)
-                model: {path: \(PipelineIntegrationTests.fixtureModel.path)}
-                dataset: {kind: folder, name: Colors, root: data}
-                prompts: {templates: ["a photo of a {}."]}
+            try PipelineIntegrationTests.writeColorConfig(url, """
                 selection: {top_k: 3}
                 training: {epochs: 2}
                 baselines: {supervised_shots: [1]}
@@ -80,12 +63,12 @@ struct ReadOnlyCacheTests {
                 extraction: {batch_size: 4, chunk_size: 4}
                 cache_dir: \(cache)
                 runs_dir: runs
-                """.write(to: url, atomically: true, encoding: .utf8)
+                """)
             return url
         }
         let cache = root.appendingPathComponent("cache")
         let warm = try config("warm", cache: "cache")
-        let first = try Self.run(PipelineIntegrationTests.binary.path, ["run", "--config", warm.path, "--device", "cpu", "--quiet"])
+        let first = try PipelineIntegrationTests.run(["run", "--config", warm.path, "--device", "cpu", "--quiet"])
         #expect(first.status == 0, "\(first.output)")
         let before = Self.snapshot(cache)
         #expect(before.keys.contains { $0.hasSuffix(".extract.lock") }, "\(before.keys.sorted())")

@@ -1,4 +1,4 @@
-import Checksums
+import FileIntegrity
 import Foundation
 import Testing
 

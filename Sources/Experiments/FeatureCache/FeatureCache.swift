@@ -88,7 +88,7 @@ public struct FeatureCache: Sendable {
         // waits here, then reuses what the first one wrote instead of computing it again.
         try Self.createFolder(folder)
         let lockName = shard.map { ".\($0.fileStem).lock" } ?? Self.extractionLockName
-        let lock = try FileLock(url: folder.appendingPathComponent(lockName)) { [warn] in
+        let lock = try Self.lock(folder.appendingPathComponent(lockName)) { [warn] in
             warn("another process is extracting \(split.name) features into \(folder.path); waiting for it")
         }
         defer { lock.release() }

@@ -1,4 +1,4 @@
-import Checksums
+import FileIntegrity
 import CLIPEncoder
 import Foundation
 
