@@ -152,6 +152,11 @@ public final class ModelDownloader: Sendable {
                     receivedTotal += now - offset
                     progress.finish()
                 case .failed(let reply):
+                    if reply.status == 416 && offset > 0 && attempt < settings.attempts {
+                        // The part file reaches past the file (its size was not published): start over.
+                        try? FileManager.default.removeItem(at: part)
+                        continue
+                    }
                     if Self.isRetryable(reply.status) && attempt < settings.attempts {
                         log("  \(file.name): HTTP \(reply.status), retrying\n")
                         pause(attempt)

@@ -44,6 +44,7 @@ final class LoopbackHubServer: @unchecked Sendable {
     private var wrongDigests: Set<String> = []
     private var missing: Set<String> = []
     private var ignoresRange = false
+    private var hidesSizes = false
     private var stopped = false
 
     /// Starts listening on an ephemeral port of 127.0.0.1.
@@ -101,6 +102,9 @@ final class LoopbackHubServer: @unchecked Sendable {
 
     /// `file` stays listed but its resolve URL answers 404.
     func remove(_ file: String) { lock.withLock { _ = missing.insert(file) } }
+
+    /// The listing publishes no sizes (a mirror without `?blobs=true` support); LFS files keep their sha256.
+    func hideSizes() { lock.withLock { hidesSizes = true } }
 
     /// Range headers are ignored: every file is sent whole with 200.
     func ignoreRange() { lock.withLock { ignoresRange = true } }
@@ -178,8 +182,15 @@ final class LoopbackHubServer: @unchecked Sendable {
                 return send(connection, status: 404, headers: ["X-Error-Code": "RevisionNotFound"], body: Data(#"{"error":"Invalid rev id"}"#.utf8))
             }
             var siblings = repository.siblings
-            let wrong = lock.withLock { wrongDigests }
+            let (wrong, hideSizes) = lock.withLock { (wrongDigests, hidesSizes) }
             for index in siblings.indices {
+                if hideSizes {
+                    siblings[index]["size"] = nil
+                    if var lfs = siblings[index]["lfs"] as? [String: Any] {
+                        lfs["size"] = nil
+                        siblings[index]["lfs"] = lfs
+                    }
+                }
                 if let name = siblings[index]["rfilename"] as? String, wrong.contains(name), var lfs = siblings[index]["lfs"] as? [String: Any] {
                     let digest = lfs["sha256"] as! String
                     lfs["sha256"] = String(digest.reversed())

@@ -155,6 +155,19 @@ struct ModelDownloaderTests {
         }
     }
 
+    @Test("Without published sizes, a part file longer than the file (416) is started over, then verified")
+    func partLongerThanFile() throws {
+        let fixture = try Self.fixture("416")
+        defer { Self.cleanUp(fixture) }
+        fixture.server.hideSizes()
+        try FileManager.default.createDirectory(at: fixture.folder, withIntermediateDirectories: true)
+        let original = try fixture.original("test-org/tiny-clip", "model.safetensors")
+        try (original + Data(repeating: 7, count: 10)).write(to: fixture.folder.appendingPathComponent("model.safetensors.part"))
+        _ = try fixture.downloader().download(model: "test-org/tiny-clip", revision: "main", to: fixture.folder)
+        #expect(fixture.server.requests(forFile: "model.safetensors").map { $0.header("Range") } == ["bytes=150011-", nil])
+        #expect(try fixture.contents("model.safetensors") == original)
+    }
+
     @Test("A wrong published sha256 removes the part file and names the file; nothing is moved into place")
     func wrongChecksum() throws {
         let fixture = try Self.fixture("checksum")
