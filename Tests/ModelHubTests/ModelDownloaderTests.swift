@@ -136,15 +136,21 @@ struct ModelDownloaderTests {
     }
 
     @Test("Three downloads into one folder at once all succeed, taking turns, with whole files")
-    func concurrentDownloads() async throws {
+    func concurrentDownloads() throws {
         let fixture = try Self.fixture("concurrent")
         defer { Self.cleanUp(fixture) }
-        let results = await withTaskGroup(of: Result<ModelDownloader.Summary, any Error>.self) { group in
-            for _ in 0..<3 {
-                group.addTask { Result { try fixture.downloader().download(model: "test-org/tiny-clip", revision: "main", to: fixture.folder) } }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
+        // Threads, not tasks: each download blocks while it waits for the folder's lock.
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var all: [Result<ModelDownloader.Summary, any Error>] = []
         }
+        let collected = Results()
+        DispatchQueue.concurrentPerform(iterations: 3) { _ in
+            let result = Result { try fixture.downloader().download(model: "test-org/tiny-clip", revision: "main", to: fixture.folder) }
+            collected.lock.withLock { collected.all.append(result) }
+        }
+        let results = collected.lock.withLock { collected.all }
+        #expect(results.count == 3)
         for result in results {
             if case .failure(let error) = result { Issue.record("a concurrent download failed: \(error)") }
         }
