@@ -45,6 +45,7 @@ final class LoopbackHubServer: @unchecked Sendable {
     private var missing: Set<String> = []
     private var ignoresRange = false
     private var hidesSizes = false
+    private var redirectTarget: URL?
     private var stopped = false
 
     /// Starts listening on an ephemeral port of 127.0.0.1.
@@ -102,6 +103,10 @@ final class LoopbackHubServer: @unchecked Sendable {
 
     /// `file` stays listed but its resolve URL answers 404.
     func remove(_ file: String) { lock.withLock { _ = missing.insert(file) } }
+
+    /// Every file's resolve URL answers `302 Found` to the same path on `target` (as the hub
+    /// sends large files to its CDN, another host).
+    func redirectFiles(to target: URL) { lock.withLock { redirectTarget = target } }
 
     /// The listing publishes no sizes (a mirror without `?blobs=true` support); LFS files keep their sha256.
     func hideSizes() { lock.withLock { hidesSizes = true } }
@@ -203,10 +208,13 @@ final class LoopbackHubServer: @unchecked Sendable {
         if parts.count >= 5, parts[2] == "resolve" {
             let model = "\(parts[0])/\(parts[1])"
             let file = parts[4...].joined(separator: "/")
-            let (repository, isMissing, cut, ignores) = lock.withLock { () -> (Repository?, Bool, Int?, Bool) in
+            let (repository, isMissing, cut, ignores, redirect) = lock.withLock { () -> (Repository?, Bool, Int?, Bool, URL?) in
                 let cut = cuts[file]?.first
                 if cut != nil { cuts[file]!.removeFirst() }
-                return (repositories[model], missing.contains(file), cut, ignoresRange)
+                return (repositories[model], missing.contains(file), cut, ignoresRange, redirectTarget)
+            }
+            if let redirect {
+                return send(connection, status: 302, headers: ["Location": redirect.absoluteString + request.path], body: Data())
             }
             guard let repository, parts[3] == "main" || parts[3] == repository.commit else {
                 return send(connection, status: 404, headers: ["X-Error-Code": "RevisionNotFound"], body: Data())

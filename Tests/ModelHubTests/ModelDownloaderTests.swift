@@ -284,6 +284,20 @@ struct ModelDownloaderTests {
         }
     }
 
+    @Test("A redirect to another host (the hub's CDN) is followed without the token")
+    func redirectDropsToken() throws {
+        let fixture = try Self.fixture("redirect")
+        defer { Self.cleanUp(fixture) }
+        let cdn = try LoopbackHubServer()
+        defer { cdn.stop() }
+        fixture.server.redirectFiles(to: cdn.endpoint)
+        _ = try fixture.downloader(token: Self.token).download(model: "test-org/tiny-clip", revision: "main", to: fixture.folder)
+        #expect(try fixture.contents("model.safetensors") == fixture.original("test-org/tiny-clip", "model.safetensors"))
+        #expect(fixture.server.requests.allSatisfy { $0.header("Authorization") == "Bearer \(Self.token)" })
+        #expect(cdn.requests(forFile: "model.safetensors").count == 1)
+        #expect(cdn.requests.allSatisfy { $0.header("Authorization") == nil }, "\(cdn.requests.map(\.headers))")
+    }
+
     @Test("HF_ENDPOINT and HF_TOKEN are read from the environment; a bad endpoint is refused by name")
     func environment() throws {
         let settings = try HubSettings.fromEnvironment(["HF_ENDPOINT": "http://127.0.0.1:9/", "HF_TOKEN": " \(Self.token)\n", "HOME": "/nonexistent"])
