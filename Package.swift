@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "PrototypeTrainer", targets: ["PrototypeTrainer"]),
         .library(name: "Adaptation", targets: ["Adaptation"]),
         .library(name: "Experiments", targets: ["Experiments"]),
+        .library(name: "ModelHub", targets: ["ModelHub"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,6 +47,8 @@ let package = Package(
             dependencies: ["COpenCL", "CBLAS", "CVectorMath"],
             plugins: ["EmbedKernels"]
         ),
+        // What guards files: SHA-256 (cache keys, download verification) and exclusive file locks.
+        .target(name: "FileIntegrity"),
         .target(name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib"]),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),
         .target(name: "PrototypeTrainer", dependencies: ["Compute"]),
@@ -53,14 +56,16 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Downloads checkpoints from the Hugging Face hub (URLSession; libcurl on Linux).
+        .target(name: "ModelHub", dependencies: ["FileIntegrity"]),
         .executableTarget(
             name: "upadapter",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Experiments",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Experiments", "ModelHub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,9 +75,10 @@ let package = Package(
         .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"]),
+        .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "FileIntegrity"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib"],
+            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity"],
             exclude: ["Fixtures"]
         ),
     ],

@@ -19,7 +19,8 @@
 #
 # Needs on the GPU machine: the OpenCL ICD loader and a driver (libOpenCL.so.1, e.g. the vendor's
 # driver or nvidia-opencl-icd), OpenBLAS, libpng, libjpeg-turbo, zlib, python3 (standard library
-# only; it writes the random model and compares embeddings) and `timeout` (coreutils).
+# only; it writes the random model and compares embeddings), `timeout` (coreutils), and libcurl
+# (libcurl.so.4: `model download` uses it; building the bundle needs libcurl4-openssl-dev).
 # Environment: GPU_CHECK_BUDGET (seconds per step, default 240), GPU_CHECK_SKIP (step names to
 # skip, space-separated), UPADAPTER_* variables pass through.
 set -uo pipefail

@@ -1,3 +1,4 @@
+import Foundation
 import Compute
 import ConfidentSelector
 import PrototypeTrainer
@@ -27,12 +28,15 @@ public struct AdaptationContext: Sendable {
     public let seed: UInt64
     /// Progress lines.
     public let log: @Sendable (String) -> Void
+    /// Warnings: printed even when progress is quiet (standard error, `warning: …`, by default).
+    public let warn: @Sendable (String) -> Void
 
     public init(
         textClassifier: HostMatrix, logitScale: Float, pool: HostMatrix, zeroShotPredictions: ZeroShotPredictions,
         scoringSample: [Int], scoringSampleViews: HostMatrix? = nil,
         augmentedFeatures: (@Sendable ([Int]) throws -> HostMatrix)? = nil,
-        backend: any TrainingBackend, seed: UInt64, log: @escaping @Sendable (String) -> Void = { _ in }
+        backend: any TrainingBackend, seed: UInt64, log: @escaping @Sendable (String) -> Void = { _ in },
+        warn: @escaping @Sendable (String) -> Void = AdaptationContext.standardErrorWarning
     ) throws {
         guard pool.columns == textClassifier.columns else {
             throw AdaptationError.shapeMismatch(input: "pool features", expected: "width \(textClassifier.columns)", actual: "width \(pool.columns)")
@@ -57,6 +61,12 @@ public struct AdaptationContext: Sendable {
         self.backend = backend
         self.seed = seed
         self.log = log
+        self.warn = warn
+    }
+
+    /// Writes `warning: message` to standard error.
+    public static let standardErrorWarning: @Sendable (String) -> Void = { message in
+        FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
     }
 
     /// Number of classes.

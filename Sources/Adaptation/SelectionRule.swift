@@ -52,6 +52,21 @@ public enum SelectionRule: Sendable, Equatable, Hashable, CustomStringConvertibl
         return selection
     }
 
+    /// Says which classes got fewer than the rule's per-class limit, or nil when none did (or
+    /// the rule has no per-class count). Fewer is what the rule means — at most K images whose
+    /// pseudo-label is the class, and a class zero-shot CLIP rarely predicts has few — so it is
+    /// not an error; it is stated in the method's notes next to the selection's per-class counts.
+    public func shortfall(_ selection: ConfidentSelection, images: Int) -> String? {
+        guard case .topK = self else { return nil }
+        let limit = perClassLimit(images: images, classes: selection.perClassCounts.count)
+        let counts = selection.perClassCounts
+        let short = counts.indices.filter { counts[$0] < limit }.sorted { (counts[$0], $0) < (counts[$1], $1) }
+        guard !short.isEmpty else { return nil }
+        let listed = short.prefix(5).map { "class \($0): \(counts[$0])" }.joined(separator: ", ")
+        return "\(short.count) of \(counts.count) classes have fewer than \(limit) pseudo-labeled images to select from (\(listed)"
+            + (short.count > 5 ? ", …" : "") + "); they use all they have (selection.top_k)"
+    }
+
     /// `K 16`, `share 0.5`, `confidence ≥ 0.9`.
     public var description: String {
         switch self {

@@ -59,7 +59,9 @@ public struct TrainingResult: Sendable {
 /// Trains the keys of the affinity head with cross-entropy of the fused logits, AdamW and a
 /// cosine schedule, entirely on the backend: each step gathers its rows on the device from an
 /// order uploaded once per epoch, runs forward, loss, backward and the update, and accumulates
-/// its loss on the device; the losses are read back once, after the last step.
+/// its loss on the device; an epoch's step losses are read back once, after its last step, and
+/// checked: a run whose loss becomes NaN or infinite stops there, naming the epoch and step,
+/// instead of running its remaining epochs (one read, so one synchronisation, per epoch).
 ///
 /// The keys are not re-normalised during training (as in Tip-Adapter-F), so after training the
 /// affinity `F · Pᵀ` is a scaled rather than a pure cosine similarity.
@@ -109,14 +111,17 @@ public struct PrototypeTrainer: Sendable {
         let secondMoment = try backend.makeTensor(shape: [device.keyCount, width])
         try backend.fill(firstMoment, with: 0)
         try backend.fill(secondMoment, with: 0)
-        let stepLosses = try backend.makeTensor(shape: [max(totalSteps, 1)])
+        // One epoch's step losses, `[stepsPerEpoch]`, read back and checked after each epoch.
+        let epochStepLosses = try backend.makeTensor(shape: [max(stepsPerEpoch, 1)])
 
         var learningRates = [Float]()
         learningRates.reserveCapacity(totalSteps)
+        var losses = [Float]()
+        losses.reserveCapacity(totalSteps)
         var step = 0
         for epochOrder in orders {
             try backend.write(try IndexTensor.validated(epochOrder, below: rows, name: "batch order"), to: order)
-            for batchStart in stride(from: 0, to: rows, by: device.capacity) {
+            for (stepInEpoch, batchStart) in stride(from: 0, to: rows, by: device.capacity).enumerated() {
                 let batch = try device.batch(min(device.capacity, rows - batchStart))
                 try backend.gatherRows(table, indices: order, from: batchStart, into: batch.features)
                 try backend.gatherRows(labelColumn, indices: order, from: batchStart, into: try batch.targets.reshaped([batch.count, 1]))
@@ -124,7 +129,7 @@ public struct PrototypeTrainer: Sendable {
                     try backend.gatherRows(zeroShotTable, indices: order, from: batchStart, into: batch.logits)
                 }
                 try device.lossAndGradient(batch, into: gradient, zeroShotReady: zeroShotTable != nil)
-                try backend.reduceSum(batch.losses, scale: 1 / Float(batch.count), into: stepLosses, at: step)
+                try backend.reduceSum(batch.losses, scale: 1 / Float(batch.count), into: epochStepLosses, at: stepInEpoch)
                 let rate = configuration.cosineDecay
                     ? Schedule.cosine(configuration.learningRate, step: step, totalSteps: totalSteps) : configuration.learningRate
                 learningRates.append(rate)
@@ -135,8 +140,12 @@ public struct PrototypeTrainer: Sendable {
                         learningRate: rate, beta1: configuration.beta1, beta2: configuration.beta2,
                         epsilon: configuration.epsilon, weightDecay: configuration.weightDecay, step: step))
             }
+            let epochValues = try backend.read(epochStepLosses).prefix(stepsPerEpoch)
+            if let bad = epochValues.firstIndex(where: { !$0.isFinite }) {
+                throw Self.divergence("loss", step: losses.count + bad, stepsPerEpoch: stepsPerEpoch, epochs: configuration.epochs)
+            }
+            losses += epochValues
         }
-        let losses = Array(try backend.read(stepLosses).prefix(totalSteps))
         let trainedKeys = try backend.read(device.keys)
         try Self.requireFinite(losses: losses, keys: trainedKeys, stepsPerEpoch: stepsPerEpoch, epochs: configuration.epochs)
         let epochLosses = (0..<configuration.epochs).map { epoch in
@@ -156,14 +165,21 @@ public struct PrototypeTrainer: Sendable {
     public static let maximumOrderedRows = 1 << 27
 
     /// Throws `TrainerError.nonFiniteTraining` naming the first step whose loss is NaN or
-    /// infinite, or the last step when only the trained keys are.
+    /// infinite, or the last step when only the trained keys are. (During training each epoch's
+    /// losses are checked as soon as they are read back; this is the final check, with the keys.)
     static func requireFinite(losses: [Float], keys: [Float], stepsPerEpoch: Int, epochs: Int) throws {
-        func failure(_ quantity: String, step: Int) -> TrainerError {
-            .nonFiniteTraining(quantity: quantity, epoch: step / max(stepsPerEpoch, 1) + 1, epochs: epochs,
-                               step: step % max(stepsPerEpoch, 1) + 1, stepsPerEpoch: stepsPerEpoch)
+        if let step = losses.firstIndex(where: { !$0.isFinite }) {
+            throw divergence("loss", step: step, stepsPerEpoch: stepsPerEpoch, epochs: epochs)
         }
-        if let step = losses.firstIndex(where: { !$0.isFinite }) { throw failure("loss", step: step) }
-        if keys.contains(where: { !$0.isFinite }) { throw failure("trained keys", step: max(losses.count - 1, 0)) }
+        if keys.contains(where: { !$0.isFinite }) {
+            throw divergence("trained keys", step: max(losses.count - 1, 0), stepsPerEpoch: stepsPerEpoch, epochs: epochs)
+        }
+    }
+
+    /// The error for `quantity` found non-finite at global step `step` (0-based).
+    static func divergence(_ quantity: String, step: Int, stepsPerEpoch: Int, epochs: Int) -> TrainerError {
+        .nonFiniteTraining(quantity: quantity, epoch: step / max(stepsPerEpoch, 1) + 1, epochs: epochs,
+                           step: step % max(stepsPerEpoch, 1) + 1, stepsPerEpoch: stepsPerEpoch)
     }
 
     /// The batch-mean cross-entropy of `classifier` on `features` `[rows, dim]` against `labels`,

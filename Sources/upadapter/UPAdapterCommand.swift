@@ -14,7 +14,7 @@ struct UPAdapterCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, SweepCommand.self, ExtractCommand.self, CacheCommand.self, PredictCommand.self, ConfigCommand.self,
             DevicesCommand.self, KernelsCommand.self, EncodeImageCommand.self, EncodeTextCommand.self,
-            ZeroShotCommand.self, CompareReferenceCommand.self, BenchCommand.self,
+            ZeroShotCommand.self, CompareReferenceCommand.self, BenchCommand.self, ModelCommand.self,
         ]
     )
 

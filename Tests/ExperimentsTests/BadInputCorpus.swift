@@ -219,6 +219,15 @@ enum BadInputCorpus {
             """.write(to: bombConfig, atomically: true, encoding: .utf8)
         cases.append(Case(name: "idx-gzip-bomb", arguments: ["run", "--config", bombConfig.path, "--device", "cpu", "--quiet"],
                           expectedStatus: 1, mustMention: ["train-images-idx3-ubyte.gz", "more than 7856 bytes"]))
+
+        // `model download`: a malformed hub id is a usage error; no network gives the manual way.
+        cases.append(Case(name: "download-bad-id", arguments: ["model", "download", "a/b/c"], expectedStatus: 64, mustMention: ["a/b/c"]))
+        cases.append(Case(name: "download-bad-endpoint", arguments: ["model", "download", "openai/clip-vit-base-patch32", "--endpoint", "ftp://mirror"],
+                          expectedStatus: 1, mustMention: ["--endpoint", "ftp://mirror"]))
+        cases.append(Case(name: "download-no-network",
+                          arguments: ["model", "download", "openai/clip-vit-base-patch32", "--endpoint", "http://127.0.0.1:1",
+                                      "--to", root.appendingPathComponent("download-no-network").path],
+                          expectedStatus: 1, mustMention: ["127.0.0.1:1", "huggingface-cli download openai/clip-vit-base-patch32"]))
         return cases
     }
 

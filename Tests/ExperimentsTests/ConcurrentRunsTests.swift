@@ -40,11 +40,7 @@ struct ConcurrentRunsTests {
         defer { try? FileManager.default.removeItem(at: root) }
         try PipelineIntegrationTests.writeColorDataset(root: root.appendingPathComponent("data"), classes: ["red", "green", "blue"], perClass: 6)
         let config = root.appendingPathComponent("shared.yaml")
-        try """
-            base: \(PipelineIntegrationTests.repository.appendingPathComponent("Configs/base.yaml").path)
-            model: {path: \(PipelineIntegrationTests.fixtureModel.path)}
-            dataset: {kind: folder, name: Colors, root: data}
-            prompts: {templates: ["a photo of a {}."]}
+        try PipelineIntegrationTests.writeColorConfig(config, """
             selection: {top_k: 3}
             prototypes: {augment_views: 1}
             training: {epochs: 2}
@@ -54,7 +50,7 @@ struct ConcurrentRunsTests {
             extraction: {batch_size: 4, chunk_size: 5}
             cache_dir: cache
             runs_dir: runs
-            """.write(to: config, atomically: true, encoding: .utf8)
+            """)
         let arguments = ["run", "--config", config.path, "--device", "cpu", "--quiet"]
         let runs = root.appendingPathComponent("runs/shared")
         let cache = root.appendingPathComponent("cache")

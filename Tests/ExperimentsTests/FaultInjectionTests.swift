@@ -25,11 +25,7 @@ struct FaultInjectionTests {
         try PipelineIntegrationTests.writeColorDataset(root: root.appendingPathComponent("data"), classes: ["red", "green", "blue"], perClass: 10)
         func config(_ name: String) throws -> URL {
             let url = root.appendingPathComponent("\(name).yaml")
-            try """
-                base: \(PipelineIntegrationTests.repository.appendingPathComponent("Configs/base.yaml").path)
-                model: {path: \(PipelineIntegrationTests.fixtureModel.path)}
-                dataset: {kind: folder, name: Colors, root: data}
-                prompts: {templates: ["a photo of a {}."]}
+            try PipelineIntegrationTests.writeColorConfig(url, """
                 selection: {top_k: 4}
                 prototypes: {augment_views: 1}
                 training: {epochs: 3}
@@ -37,7 +33,7 @@ struct FaultInjectionTests {
                 extraction: {batch_size: 2, chunk_size: 3}
                 cache_dir: cache-\(name)
                 runs_dir: runs-\(name)
-                """.write(to: url, atomically: true, encoding: .utf8)
+                """)
             return url
         }
         let reference = try config("reference"), killed = try config("killed")

@@ -1,4 +1,5 @@
 import CLIPEncoder
+import FileIntegrity
 import Compute
 import Foundation
 import Testing
@@ -237,6 +238,13 @@ struct FeatureCacheTests {
         _ = try cache.extract(split: split, model: model)
         #expect(!FileManager.default.fileExists(atPath: stale.path))
         #expect(FileManager.default.fileExists(atPath: recent.path))
+
+        // Chunks left beside a complete final file (a writer killed between the two) are dropped by the next hit.
+        let chunks = keyFolder.appendingPathComponent("chunks")
+        try FileManager.default.createDirectory(at: chunks, withIntermediateDirectories: true)
+        try Data("chunk".utf8).write(to: chunks.appendingPathComponent("chunk-000000.safetensors"))
+        #expect(try cache.extract(split: split, model: model).wasCached)
+        #expect(!FileManager.default.fileExists(atPath: chunks.path))
 
         // A valid file of another key copied into this folder is refused too.
         let other = try cache.extract(split: FeatureCacheFixtures.inMemorySplit(count: 6, seed: 99), model: model)

@@ -1,4 +1,5 @@
 import CLIPEncoder
+import FileIntegrity
 import Foundation
 import Testing
 

@@ -190,9 +190,11 @@ struct PipelineIntegrationTests {
 
     // MARK: Helpers
 
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `upadapter arguments` (or `executable arguments`); a signal is reported as a
+    /// negative status.
+    static func run(_ arguments: [String], executable: URL? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable ?? binary
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -200,7 +202,20 @@ struct PipelineIntegrationTests {
         try process.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        let signalled = process.terminationReason == .uncaughtSignal
+        return (signalled ? -process.terminationStatus : process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Writes a run configuration at `url` over the fixture model and the colour dataset in
+    /// `data` beside it (`writeColorDataset`), followed by `settings` (YAML lines).
+    static func writeColorConfig(_ url: URL, _ settings: String) throws {
+        try ("""
+            base: \(repository.appendingPathComponent("Configs/base.yaml").path)
+            model: {path: \(fixtureModel.path)}
+            dataset: {kind: folder, name: Colors, root: data}
+            prompts: {templates: ["a photo of a {}."]}
+
+            """ + settings).write(to: url, atomically: true, encoding: .utf8)
     }
 
     static func temporaryDirectory(_ name: String) throws -> URL {

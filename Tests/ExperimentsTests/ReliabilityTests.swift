@@ -1,6 +1,7 @@
 import CLIPEncoder
 import Compute
 import CZlib
+import FileIntegrity
 import Foundation
 import PrototypeTrainer
 import Testing

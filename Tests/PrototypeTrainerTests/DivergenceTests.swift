@@ -22,6 +22,36 @@ import Testing
         }
     }
 
+    @Test("A diverging run stops after the epoch of its first non-finite loss, not after the last epoch")
+    func stopsEarly() throws {
+        let (classifier, problem) = try Self.classifier()
+        // A finite but absurd learning rate: the keys overflow within a few steps.
+        let configuration = TrainingConfiguration(epochs: 40, batchSize: 16, learningRate: 1e30, seed: 9)
+        let backend = ProfilingBackend(wrapping: CPUBackend())
+        do {
+            _ = try PrototypeTrainer(backend: backend).train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
+            Issue.record("expected training to diverge")
+        } catch TrainerError.nonFiniteTraining(let quantity, let epoch, let epochs, let step, let stepsPerEpoch) {
+            #expect(quantity == "loss" && epochs == 40 && stepsPerEpoch == 6)
+            #expect(epoch < 40 && step >= 1 && step <= 6)
+            // Stopped at the end of the epoch where the loss went bad: its 6 steps were taken, no more.
+            let steps = backend.entries.first { $0.operation == "adamWStep" }?.calls ?? 0
+            #expect(steps == epoch * stepsPerEpoch, "\(steps) optimiser steps for a divergence in epoch \(epoch)")
+        }
+    }
+
+    @Test("A run that does not diverge still returns every step's loss, in order")
+    func lossesKept() throws {
+        let (classifier, problem) = try Self.classifier()
+        let configuration = TrainingConfiguration(epochs: 3, batchSize: 16, seed: 9)
+        let result = try PrototypeTrainer(backend: CPUBackend()).train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
+        #expect(result.stepLosses.count == 18 && result.stepLosses.allSatisfy(\.isFinite))
+        for epoch in 0..<3 {
+            let mean = result.stepLosses[(epoch * 6)..<((epoch + 1) * 6)].reduce(0, +) / 6
+            #expect(abs(result.epochLosses[epoch] - mean) <= 1e-6 * max(1, abs(mean)))
+        }
+    }
+
     @Test("The divergence message names epoch and step")
     func message() {
         let text = "\(TrainerError.nonFiniteTraining(quantity: "loss", epoch: 4, epochs: 20, step: 7, stepsPerEpoch: 9))"

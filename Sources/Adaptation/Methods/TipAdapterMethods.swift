@@ -53,11 +53,31 @@ public struct SupervisedTipAdapterMethod: AdaptationMethod {
             throw AdaptationError.shapeMismatch(input: "pool labels", expected: "\(context.pool.rows)", actual: "\(poolLabels.count)")
         }
         let positions = try Baselines.sampleShots(labels: poolLabels, shots: shots, seed: context.seed)
+        var notes = ["\(positions.count) labeled images", "α \(head.alpha), β \(head.beta) fixed"] + (training == nil ? [] : ["keys trained"])
+        if let shortfall = Self.shortfall(shots: shots, poolLabels: poolLabels, classCount: context.classCount) {
+            context.warn("\(name): \(shortfall)")
+            notes.append(shortfall)
+        }
         let fit = PrototypeFit(kind: .cache, head: head, training: training)
         let trained = try fit.fit(positions: positions, labels: positions.map { poolLabels[$0] }, in: context)
-        return AdaptationOutcome(
-            classifier: trained.classifier, adapter: trained.classifier,
-            notes: ["\(positions.count) labeled images", "α \(head.alpha), β \(head.beta) fixed"] + (training == nil ? [] : ["keys trained"]),
-            trainingLosses: trained.epochLosses)
+        return AdaptationOutcome(classifier: trained.classifier, adapter: trained.classifier, notes: notes, trainingLosses: trained.epochLosses)
+    }
+
+    /// Says which classes have fewer than `shots` images in the pool, or nil when none has.
+    ///
+    /// Such classes use all the images they have (CoOp's few-shot sampling does the same), so
+    /// the run goes on: refusing would make the standard 16-shot baseline impossible on
+    /// datasets whose smallest classes hold fewer training images (Caltech101's do). But the
+    /// row is then not a full N-shot result, so this is said as a warning and in the report.
+    static func shortfall(shots: Int, poolLabels: [Int], classCount: Int) -> String? {
+        var available = [Int](repeating: 0, count: classCount)
+        for label in poolLabels where label >= 0 && label < classCount { available[label] += 1 }
+        let short = available.indices.filter { available[$0] < shots }.sorted { (available[$0], $0) < (available[$1], $1) }
+        guard !short.isEmpty else { return nil }
+        let listed = short.prefix(5).map { "class \($0): \(available[$0])" }.joined(separator: ", ")
+        let labeled = available.reduce(0) { $0 + min($1, shots) }
+        return "\(short.count) of \(classCount) classes have fewer than \(shots) labeled images in the pool (\(listed)"
+            + (short.count > 5 ? ", …" : "") + "); they use all they have, \(labeled) images instead of \(shots * classCount): "
+            + "not a full \(shots)-shot result (baselines.supervised_shots)"
     }
 }

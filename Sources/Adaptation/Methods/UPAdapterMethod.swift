@@ -20,6 +20,8 @@ public struct UPAdapterMethod: AdaptationMethod {
     public func adapt(_ context: AdaptationContext) throws -> AdaptationOutcome {
         let selection = try rule.select(context.zeroShotPredictions, classCount: context.classCount)
         context.log("\(name): \(rule) → \(selection.count) images, training \(fit.kind.rawValue) prototypes")
+        let shortfall = rule.shortfall(selection, images: context.pool.rows)
+        if let shortfall { context.log("\(name): \(shortfall)") }
         let trained = try fit.fit(selection, in: context)
         let (classifier, headNote) = try headChoice.apply(to: trained.classifier, in: context)
         let round = TrainingRound(rule: rule, selection: selection, classifier: classifier, epochLosses: trained.epochLosses, changedPseudoLabels: nil)
@@ -27,6 +29,6 @@ public struct UPAdapterMethod: AdaptationMethod {
         if case .chosen(let by, _, _) = headChoice { criterion = by }
         return AdaptationOutcome(
             classifier: classifier, adapter: classifier, rounds: [round], selection: selection, criterion: criterion,
-            notes: ["\(rule) per class, \(selection.count) images", "\(fit.kind.rawValue) prototypes", headNote])
+            notes: ["\(rule) per class, \(selection.count) images"] + (shortfall.map { [$0] } ?? []) + ["\(fit.kind.rawValue) prototypes", headNote])
     }
 }

@@ -288,9 +288,6 @@ extension ExperimentConfiguration {
                 reader.invalid("supervised_shots", value: supervisedShots.map(String.init).joined(separator: ", "),
                                reason: "a shot count appears twice")
             }
-            if Set(supervisedShots).count != supervisedShots.count {
-                reader.invalid("supervised_shots", value: supervisedShots.map(String.init).joined(separator: ", "), reason: "shot counts must not repeat")
-            }
         }
 
         var node: ConfigurationNode {

@@ -40,7 +40,7 @@ extension FeatureCache {
     public static func merge(directory: URL, toolVersion: String = FeatureCache.defaultToolVersion) throws -> [ShardMergeOutcome] {
         var outcomes: [ShardMergeOutcome] = []
         for folder in try subfolders(of: directory) {
-            let lock = try FileLock(url: folder.appendingPathComponent(extractionLockName))
+            let lock = try Self.lock(folder.appendingPathComponent(extractionLockName))
             defer { lock.release() }
             for (shardCount, present) in shardSets(in: folder) {
                 outcomes.append(mergeSet(folder: folder, shardCount: shardCount, present: present, toolVersion: toolVersion))

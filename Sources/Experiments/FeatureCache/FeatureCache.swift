@@ -99,7 +99,7 @@ public struct FeatureCache: Sendable {
         // waits here, then reuses what the first one wrote instead of computing it again.
         try Self.createFolder(folder)
         let lockName = shard.map { ".\($0.fileStem).lock" } ?? Self.extractionLockName
-        let lock = try FileLock(url: folder.appendingPathComponent(lockName)) { [warn] in
+        let lock = try Self.lock(folder.appendingPathComponent(lockName)) { [warn] in
             warn("another process is extracting \(split.name) features into \(folder.path); waiting for it")
         }
         defer { lock.release() }
@@ -112,8 +112,11 @@ public struct FeatureCache: Sendable {
         let finalHeader = FeatureFile.Header(
             kind: .final, keyHash: key.hash, firstIndex: 0, count: total, totalCount: total, dimension: dimension)
 
-        // 1. A complete final file answers every request.
+        // 1. A complete final file answers every request. Chunks beside it are those of a
+        // process killed between writing the final file and removing them: dropped (the lock
+        // is ours; in a read-only cache they simply stay).
         if let contents = try readIfUsable(finalFile, expected: finalHeader, labels: split.labels, statistics: &statistics) {
+            try? FileManager.default.removeItem(at: folder.appendingPathComponent("chunks", isDirectory: true))
             progress?(range.count, range.count)
             return featureSet(contents, range: range, key: key, file: finalFile, cached: true, statistics: statistics)
         }

@@ -1,3 +1,4 @@
+import FileIntegrity
 import CLIPEncoder
 import Foundation
 
