@@ -5,11 +5,11 @@
 #   make test   installs the system packages if missing, builds and runs every test, then runs the
 #               test suites that use OpenCL again once per kernel-variant family (test-variants)
 #
-# Packages: PoCL (CPU OpenCL driver) + OpenCL headers/loader, OpenBLAS, libpng, libjpeg-turbo,
+# Packages: PoCL (CPU OpenCL driver) + OpenCL headers/loader, OpenBLAS, libpng, libjpeg-turbo, libcurl (model download),
 # zlib, and Fashion-MNIST for the demo.
 
 DEBIAN_PACKAGES = pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libopenblas-dev libpng-dev \
-                  libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev clinfo dataset-fashion-mnist
+                  libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev libcurl4-openssl-dev clinfo dataset-fashion-mnist
 SWIFT ?= swift
 
 .PHONY: demo test test-variants deps build release check bench gpu-check-bundle clean
