@@ -1,10 +1,12 @@
 /// The kernel files of `Kernels/`, one per operation family.
 public enum KernelFile: String, Sendable, CaseIterable, CustomStringConvertible {
+    case convolution = "convolution.cl"
     case elementwise = "elementwise.cl"
     case layerNorm = "layer_norm.cl"
     case layout = "layout.cl"
     case matmul = "matmul.cl"
     case normalize = "normalize.cl"
+    case pooling = "pooling.cl"
     case prototypeHead = "prototype_head.cl"
     case softmax = "softmax.cl"
 
@@ -18,12 +20,15 @@ public enum KernelFile: String, Sendable, CaseIterable, CustomStringConvertible 
 /// so a kernel added here cannot be launched from the wrong file, and `kernels check` builds and
 /// creates every one of them.
 public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible {
+    // convolution.cl
+    case convolutionPatches = "convolution_patches"
     // elementwise.cl
     case fillValue = "fill_value"
     case scale = "scale"
     case add = "add"
     case quickGELU = "quick_gelu"
     case gelu = "gelu"
+    case relu = "relu"
     // layer_norm.cl
     case layerNorm = "layer_norm"
     case layerNormSerial = "layer_norm_serial"
@@ -41,6 +46,8 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     // normalize.cl
     case l2NormalizeRows = "l2_normalize_rows"
     case l2NormalizeRowsSerial = "l2_normalize_rows_serial"
+    // pooling.cl
+    case averagePool = "average_pool"
     // prototype_head.cl
     case copyRows = "copy_rows"
     case gatherRowsIndexed = "gather_rows_indexed"
@@ -59,7 +66,9 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     /// The file that defines the kernel.
     public var file: KernelFile {
         switch self {
-        case .fillValue, .scale, .add, .quickGELU, .gelu: return .elementwise
+        case .convolutionPatches: return .convolution
+        case .averagePool: return .pooling
+        case .fillValue, .scale, .add, .quickGELU, .gelu, .relu: return .elementwise
         case .layerNorm, .layerNormSerial: return .layerNorm
         case .gatherRows, .permute, .copyValues, .packPanels, .splitHeads, .imagePatches: return .layout
         case .matmulTiled, .matmulPacked, .matmulBlocked: return .matmul
@@ -76,6 +85,7 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
         switch kind {
         case .quickGELU: return .quickGELU
         case .gelu: return .gelu
+        case .relu: return .relu
         }
     }
 }
@@ -117,12 +127,13 @@ public enum KernelDefine: String, Sendable, CaseIterable, Comparable {
 
     public static func < (left: KernelDefine, right: KernelDefine) -> Bool { left.rawValue < right.rawValue }
 
-    /// The `ACTIVATION` code of matmul.cl's epilogue: 0 none, 1 QuickGELU, 2 GELU.
+    /// The `ACTIVATION` code of matmul.cl's epilogue: 0 none, 1 QuickGELU, 2 GELU, 3 ReLU.
     static func activationCode(_ kind: Activation?) -> Int {
         switch kind {
         case nil: return 0
         case .quickGELU?: return 1
         case .gelu?: return 2
+        case .relu?: return 3
         }
     }
 }
