@@ -130,9 +130,21 @@ public final class CLIPModel: @unchecked Sendable {
     /// OpenAI's BPE merges file, as open_clip and OpenAI's CLIP name it.
     static let openAIVocabularyName = "bpe_simple_vocab_16e6.txt.gz"
 
-    /// The copy of OpenAI's BPE merges shipped in the tool's resource bundle, if present.
+    /// The copy of OpenAI's BPE merges shipped with the tool, if present: in the resource bundle
+    /// `UPAdapter_CLIPEncoder.resources` beside the executable (where SwiftPM puts it, and where an
+    /// installed binary must carry it), else in the source tree the binary was built from.
+    /// Looked up by hand rather than through `Bundle.module`, which stops the process when the
+    /// bundle is missing.
     public static var shippedOpenAIVocabulary: URL? {
-        Bundle.module.url(forResource: "bpe_simple_vocab_16e6.txt", withExtension: "gz")
+        let bundleName = "UPAdapter_CLIPEncoder.resources"
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent(bundleName))
+        }
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent(bundleName))
+        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Resources"))
+        return candidates.map { $0.appendingPathComponent(openAIVocabularyName) }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
     }
 
     /// The accepted range of `exp(logit_scale)`: OpenAI's CLIP clamps it at 100 during training.
