@@ -13,28 +13,28 @@
 //   it without a transpose.
 //
 // Layout: row-major float32, channels last (NHWC).
-// Algorithm: one work-item per output element; consecutive work-items write consecutive words and
-//   read runs of C consecutive words (one pixel's channels).
+// Algorithm: a 3-D range (channel, kernel tap, output pixel): consecutive work-items copy
+//   consecutive channels of one tap, so writes and reads are contiguous runs of C words, and the
+//   only divisions (of the tap and the pixel index) are uniform across a run.
 // Tunables: none.
 // =================================================================================================
 
-__kernel void convolution_patches(const int count, const int height, const int width, const int channels,
+__kernel void convolution_patches(const int rows, const int height, const int width, const int channels,
                                   const int kernelSize, const int stride, const int padding,
                                   const int outHeight, const int outWidth,
                                   __global const float* x, __global float* y) {
-    const int index = get_global_id(0);
-    if (index >= count) return;
-    const int length = kernelSize * kernelSize * channels;
-    const int column = index % length;
-    const int row = index / length;
-    const int c = column % channels;
-    const int kx = (column / channels) % kernelSize;
-    const int ky = column / (channels * kernelSize);
+    const int c = get_global_id(0);
+    const int tap = get_global_id(1);
+    const int row = get_global_id(2);
+    if (c >= channels || row >= rows) return;
+    const int ky = tap / kernelSize;
+    const int kx = tap - ky * kernelSize;
     const int ox = row % outWidth;
-    const int oy = (row / outWidth) % outHeight;
-    const int b = row / (outWidth * outHeight);
+    const int rest = row / outWidth;
+    const int oy = rest % outHeight;
+    const int b = rest / outHeight;
     const int sy = oy * stride + ky - padding;
     const int sx = ox * stride + kx - padding;
-    y[index] = (sy >= 0 && sy < height && sx >= 0 && sx < width)
+    y[((size_t)row * kernelSize * kernelSize + tap) * channels + c] = (sy >= 0 && sy < height && sx >= 0 && sx < width)
         ? x[(((size_t)b * height + sy) * width + sx) * channels + c] : 0.0f;
 }

@@ -117,7 +117,7 @@ struct OpenCLIPModelTests {
         let torchScript = try folder(["RN50.pt": "x"])
         defer { try? FileManager.default.removeItem(at: torchScript) }
         let scriptMessage = loadError(torchScript)
-        #expect(scriptMessage.contains("RN50.pt") && scriptMessage.contains("open_clip.create_model"), "\(scriptMessage)")
+        #expect(scriptMessage.contains("RN50.pt") && scriptMessage.contains("open_clip.load_openai_model"), "\(scriptMessage)")
     }
 
     @Test("Unsupported open_clip options are refused naming the key")

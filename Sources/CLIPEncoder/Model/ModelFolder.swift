@@ -16,7 +16,7 @@ struct ModelFolder {
     /// One-line conversion of one of OpenAI's TorchScript files (`RN50.pt`, …) into an open_clip folder.
     static let torchScriptConversion =
         #"python3 -c "import open_clip, json, safetensors.torch as st; name = 'RN50-quickgelu'; "#
-        + #"m = open_clip.create_model(name, pretrained='RN50.pt'); "#
+        + #"m = open_clip.load_openai_model('RN50.pt', device='cpu'); "#
         + #"st.save_file({k: v.float().contiguous() for k, v in m.state_dict().items()}, 'open_clip_model.safetensors'); "#
         + #"json.dump({'model_cfg': open_clip.get_model_config(name)}, open('open_clip_config.json', 'w'))""#
 

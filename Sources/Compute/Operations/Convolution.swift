@@ -132,10 +132,9 @@ extension CPUBackend {
 extension OpenCLBackend {
     public func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws {
         let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
-        let count = g.rows * g.patchLength
-        guard count > 0 else { return }
-        try launch(.convolutionPatches, global: [roundUp(count, 64)], arguments: [
-            .int(Int32(count)), .int(Int32(g.height)), .int(Int32(g.width)), .int(Int32(g.channels)),
+        guard g.rows * g.patchLength > 0 else { return }
+        try launch(.convolutionPatches, global: [g.channels, g.kernelSize * g.kernelSize, g.rows], arguments: [
+            .int(Int32(g.rows)), .int(Int32(g.height)), .int(Int32(g.width)), .int(Int32(g.channels)),
             .int(Int32(g.kernelSize)), .int(Int32(g.stride)), .int(Int32(g.padding)),
             .int(Int32(g.outHeight)), .int(Int32(g.outWidth)),
             .buffer(try memory(x, "convolutionPatches", "x")), .buffer(try memory(y, "convolutionPatches", "output")),
