@@ -2,15 +2,12 @@
 // layout.cl: data movement: row gather, axis permutation, device copy
 //
 //   gather_rows:  y[r][c] = table[indices[r]][c]        (embedding lookup, token pooling)
-//   permute:      y = x with axes reordered, up to 6 axes (attention head split, image patches)
+//   permute:      y = x with axes reordered, up to 6 axes (general axis reorders)
 //   copy_values:  y[i] = x[i]                            (the bandwidth yardstick of the benchmarks)
 //   pack_panels:  y[b][p][k][l] = X_b[k][p · panelWidth + l], 0 past `outer`, where X_b is an
 //                 [inner][outer] view of x_b given by strides (element (k, o) at
 //                 k · strideInner + o · strideOuter, so a transpose is just other strides);
 //                 the panel layout matmul_packed reads
-//   split_heads:  q[b][h][t][d] = qkv[b][t][0][h][d], k from part 1, v from part 2: the fused
-//                 query/key/value product of an attention layer, [batch][tokens][3][heads][headSize],
-//                 to three head-major [batch][heads][tokens][headSize] tensors in one launch
 //   image_patches: y[b][1 + gy · grid + gx][(c · p + py) · p + px] = x[b][c][gy · p + py][gx · p + px],
 //                 row 0 of each image zero (the class token's slot): the patch embedding's im2col,
 //                 on the device so the host uploads pixels and goes on enqueueing
@@ -23,8 +20,6 @@
 // gather_rows: a 2-D range (width, rows); consecutive work-items copy consecutive words of a row.
 // image_patches: one work-item per output element, consecutive work-items write consecutive words
 //   and read runs of p consecutive pixels.
-// split_heads: a 2-D range (elements of one output, 3 parts); consecutive work-items write
-//   consecutive words of an output and read runs of headSize consecutive words.
 // Tunables: none.
 // =================================================================================================
 
@@ -68,21 +63,6 @@ __kernel void pack_panels(const int inner, const int outer, const int panelWidth
     y += (size_t)batch * panels * panelWidth * inner;
     const float value = o < outer ? x[(size_t)k * strideInner + (size_t)o * strideOuter] : 0.0f;
     y[((size_t)(o / panelWidth) * inner + k) * panelWidth + (o % panelWidth)] = value;
-}
-
-__kernel void split_heads(const int batch, const int tokens, const int heads, const int headSize,
-                          __global const float* qkv, __global float* query, __global float* key, __global float* value) {
-    const int index = get_global_id(0);
-    const int part = get_global_id(1);
-    const int width = heads * headSize;
-    if (index >= batch * tokens * width) return;
-    const int d = index % headSize;
-    const int t = (index / headSize) % tokens;
-    const int h = (index / (headSize * tokens)) % heads;
-    const int b = index / (headSize * tokens * heads);
-    const float element = qkv[((size_t)(b * tokens + t) * 3 + part) * width + h * headSize + d];
-    __global float* output = part == 0 ? query : (part == 1 ? key : value);
-    output[index] = element;
 }
 
 __kernel void image_patches(const int count, const int channels, const int size, const int patch,

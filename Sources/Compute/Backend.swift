@@ -47,6 +47,12 @@ public protocol Backend: AnyObject, Sendable {
     /// A tensor of `shape` with unspecified contents.
     /// - Throws: `ComputeError.allocationFailed` when the memory cannot be had.
     func makeTensor(shape: [Int]) throws -> Tensor
+    /// A new tensor holding `values` with `shape` that is only read from now on: a model's
+    /// weight. The backend may keep rearranged copies of it for its products (packed panels on
+    /// CPU OpenCL drivers, the untransposed layout on GPUs), made at first use and reused by
+    /// every later product, so a constant must not be the output of any operation.
+    /// - Throws: `ComputeError.shapeMismatch` when the value count does not match the shape.
+    func uploadConstant(_ values: [Float], shape: [Int]) throws -> Tensor
     /// Copies `values` (row-major, `shape.product` of them) into `tensor`.
     func write(_ values: [Float], to tensor: Tensor) throws
     /// The elements of `tensor`, row-major. Waits for pending work on the tensor.
@@ -106,12 +112,15 @@ public protocol Backend: AnyObject, Sendable {
     /// patches (`[b, c, gy, p, gx, p] → [b, gy, gx, c, p, p]`).
     func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws
 
-    /// Splits a fused query/key/value product into head-major tensors, in one pass:
-    /// `query[b, h, t, d] = qkv[b, t, 0 · width + h · headSize + d]`, `key` from the second
-    /// `width` columns, `value` from the third (`width = heads · headSize`).
+    /// Multi-head scaled dot-product attention over a fused query/key/value product, in one pass:
+    /// `y[b, t, h · d + i] = Σ_s softmax_s(scale · q[b, t, h] · k[b, s, h]) · v[b, s, h · d + i]`,
+    /// where `q`, `k`, `v` are the first, second and third `width` columns of `queryKeyValue`
+    /// (`width = heads · headSize`, each split into heads of `headSize` columns).
     ///
-    /// - `qkv`: `[batch, tokens, 3 · width]`; `query`, `key`, `value`: `[batch, heads, tokens, headSize]`.
-    func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws
+    /// - `queryKeyValue`: `[batch, tokens, 3 · width]`; `y`: `[batch, tokens, width]`, token-major
+    ///   (heads side by side), ready for the output product.
+    /// - `causalMask`: token `t` attends to tokens `s ≤ t` only (the text tower).
+    func attention(_ queryKeyValue: Tensor, heads: Int, scale: Float, causalMask: Bool, into y: Tensor) throws
 
     /// Cuts images into patch rows for the patch embedding (im2col of a convolution with stride =
     /// kernel = `patchSize`), with an all-zero row before each image's patches (the class
@@ -142,6 +151,11 @@ extension Backend {
         let tensor = try makeTensor(shape: shape)
         try write(values, to: tensor)
         return tensor
+    }
+
+    /// A plain upload: backends that keep no rearranged weights treat constants like any tensor.
+    public func uploadConstant(_ values: [Float], shape: [Int]) throws -> Tensor {
+        try upload(values, shape: shape)
     }
 
     /// `matmul` without bias.

@@ -49,6 +49,9 @@ public final class ProfilingBackend: Backend, @unchecked Sendable {
     }
 
     public func makeTensor(shape: [Int]) throws -> Tensor { try measure("allocate") { try base.makeTensor(shape: shape) } }
+    public func uploadConstant(_ values: [Float], shape: [Int]) throws -> Tensor {
+        try measure("write (host → device)") { try base.uploadConstant(values, shape: shape) }
+    }
     public func write(_ values: [Float], to tensor: Tensor) throws { try measure("write (host → device)") { try base.write(values, to: tensor) } }
     public func read(_ tensor: Tensor) throws -> [Float] { try measure("read (device → host)") { try base.read(tensor) } }
     public func copy(_ source: Tensor, to destination: Tensor) throws { try measure("copy") { try base.copy(source, to: destination) } }

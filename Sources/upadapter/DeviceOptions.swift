@@ -8,7 +8,7 @@ struct DeviceOptions: ParsableArguments {
     var device: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Force OpenCL kernel variants: gpu, cpu, or matmul=tiled|packed and/or rows=groupPerRow|itemPerRow, comma-separated (default: $UPADAPTER_KERNEL_VARIANT, else each device's own table).",
+        "Force OpenCL kernel variants: gpu, cpu, or matmul=tiled|packed|blocked and/or rows=groupPerRow|itemPerRow, comma-separated (default: $UPADAPTER_KERNEL_VARIANT, else each device's own table).",
         valueName: "variants"))
     var kernelVariant: String?
 

@@ -49,6 +49,9 @@ struct CommandFailure: Error, CustomStringConvertible {
     /// described by `ReadableError`.
     static func wrapping(_ error: any Error) -> any Error {
         if error is ValidationError || error is CleanExit || error is ExitCode { return error }
+        // A command's help (`upadapter --help`, a command group run without a subcommand) arrives
+        // from `run()` as ArgumentParser's internal `CommandError`, which cannot be named here.
+        if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { return error }
         return CommandFailure(description: ReadableError.describe(error))
     }
 }

@@ -77,22 +77,44 @@ struct FusedOperationTests {
         }
     }
 
-    @Test("splitHeads equals three column slices, each permuted to head-major")
-    func splitHeadsIsThreePermutes() throws {
-        var generator = SeededGenerator(seed: 33)
-        let (batch, tokens, heads, headSize) = (3, 11, 4, 5)
-        let width = heads * headSize
-        let values = generator.uniform(count: batch * tokens * 3 * width)
-        for backend in try backends() {
+    /// Every backend, and on OpenCL both attention kernels (`rows` variants).
+    func attentionBackends() throws -> [any Backend] {
+        var result: [any Backend] = [ReferenceBackend(), CPUBackend()]
+        if try openCLBackendForTesting() != nil {
+            result += try RowVariant.allCases.map { try OpenCLBackend(deviceIndex: 0, variants: KernelVariantOverride(rows: $0)) }
+        }
+        return result
+    }
+
+    @Test("attention equals head split, score product, softmax, context product and head merge", arguments: [false, true])
+    func attentionIsItsComposition(causal: Bool) throws {
+        var generator = SeededGenerator(seed: causal ? 34 : 33)
+        let (batch, tokens, heads, headSize) = (3, 37, 4, 24)
+        let width = heads * headSize, scale = 1 / Float(headSize).squareRoot()
+        let values = generator.uniform(count: batch * tokens * 3 * width, in: -2...2)
+        for backend in try attentionBackends() {
             let qkv = try backend.upload(values, shape: [batch, tokens, 3 * width])
-            let outputs = try (0..<3).map { _ in try backend.makeTensor(shape: [batch, heads, tokens, headSize]) }
-            try backend.splitHeads(qkv, heads: heads, query: outputs[0], key: outputs[1], value: outputs[2])
-            // Unfused: [b, t, 3, h, d] → [3, b, h, t, d] by the general permute, then slice.
-            let permuted = try backend.makeTensor(shape: [3, batch, heads, tokens, headSize])
-            try backend.permute(try qkv.reshaped([batch, tokens, 3, heads, headSize]), permutation: [2, 0, 3, 1, 4], into: permuted)
-            let expected = try backend.read(permuted)
-            let actual = try outputs.flatMap { try backend.read($0) }
-            #expect(actual == expected, "\(backend.deviceDescription)")
+            let fused = try backend.makeTensor(shape: [batch, tokens, width])
+            try backend.fill(fused, with: .nan)
+            try backend.attention(qkv, heads: heads, scale: scale, causalMask: causal, into: fused)
+            // Unfused: [b, t, 3, h, d] → [3, b, h, t, d], q kᵀ, softmax, · v, [b, h, t, d] → [b, t, h, d].
+            let split = try backend.makeTensor(shape: [3, batch * heads, tokens, headSize])
+            try backend.permute(try qkv.reshaped([batch, tokens, 3, heads, headSize]), permutation: [2, 0, 3, 1, 4],
+                                into: try split.reshaped([3, batch, heads, tokens, headSize]))
+            let parts = try backend.read(split), part = batch * heads * tokens * headSize
+            let query = try backend.upload(Array(parts[0..<part]), shape: [batch * heads, tokens, headSize])
+            let key = try backend.upload(Array(parts[part..<(2 * part)]), shape: [batch * heads, tokens, headSize])
+            let value = try backend.upload(Array(parts[(2 * part)...]), shape: [batch * heads, tokens, headSize])
+            let scores = try backend.makeTensor(shape: [batch * heads, tokens, tokens])
+            try backend.matmul(query, key, into: scores, options: MatmulOptions(transposeB: true, alpha: scale))
+            try backend.softmaxRows(scores, into: scores, scale: 1, causalMask: causal)
+            let contextHeads = try backend.makeTensor(shape: [batch, heads, tokens, headSize])
+            try backend.matmul(scores, value, into: try contextHeads.reshaped([batch * heads, tokens, headSize]))
+            let unfused = try backend.makeTensor(shape: [batch, tokens, heads, headSize])
+            try backend.permute(contextHeads, permutation: [0, 2, 1, 3], into: unfused)
+            let comparison = Comparison(actual: try backend.read(fused), expected: try backend.read(unfused),
+                                        absoluteTolerance: 1e-5, relativeTolerance: 1e-4)
+            #expect(comparison.passed, "\(backend.deviceDescription) causal \(causal): \(comparison)")
         }
     }
 }

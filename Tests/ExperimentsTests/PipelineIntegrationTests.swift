@@ -175,6 +175,15 @@ struct PipelineIntegrationTests {
         #expect(resumedFeatures == freshFeatures, "resumed extraction differs from an uninterrupted one")
     }
 
+    @Test("--help of the tool, a command group and a command prints usage and exits 0",
+          arguments: [["--help"], ["bench"], ["bench", "encoder", "--help"], ["kernels", "--help"], ["run", "--help"]])
+    func helpText(arguments: [String]) throws {
+        let result = try Self.run(arguments)
+        #expect(result.status == 0, "\(arguments): \(result.output)")
+        #expect(result.output.contains("USAGE:"), "\(arguments): \(result.output)")
+        #expect(!result.output.contains("CommandError"), "\(arguments): \(result.output)")
+    }
+
     // MARK: Helpers
 
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {

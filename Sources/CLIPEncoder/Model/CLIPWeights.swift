@@ -40,7 +40,7 @@ struct WeightLoader {
     /// - Throws: `CLIPEncoderError.tensorNotFound` or `.tensorShapeMismatch` naming the tensor,
     ///   `.nonFiniteTensor` when it holds NaN or an infinity.
     func tensor(_ name: String, shape: [Int]) throws -> Tensor {
-        try backend.upload(try values(name, shape: shape), shape: shape)
+        try backend.uploadConstant(try values(name, shape: shape), shape: shape)
     }
 
     /// The values of tensor `name` on the host, which must have `shape` and be finite.
@@ -104,8 +104,8 @@ struct WeightLoader {
             biases += try values(prefix + ".bias", shape: [output])
         }
         return LinearWeights(
-            weight: try backend.upload(weights, shape: [prefixes.count * output, input]),
-            bias: try backend.upload(biases, shape: [prefixes.count * output]))
+            weight: try backend.uploadConstant(weights, shape: [prefixes.count * output, input]),
+            bias: try backend.uploadConstant(biases, shape: [prefixes.count * output]))
     }
 
     /// Tensor `name` stored `[rows, columns]` (open_clip's `x @ proj` projections), uploaded
@@ -116,7 +116,7 @@ struct WeightLoader {
         for row in 0..<rows {
             for column in 0..<columns { transposed[column * rows + row] = values[row * columns + column] }
         }
-        return try backend.upload(transposed, shape: [columns, rows])
+        return try backend.uploadConstant(transposed, shape: [columns, rows])
     }
 
     func layerNorm(_ prefix: String, width: Int) throws -> LayerNormWeights {

@@ -53,8 +53,8 @@ extension WeightLoader {
         }
         try Self.requireFinite(weight, tensor: prefix + ".weight (batch norm folded in)", path: file.path)
         try Self.requireFinite(bias, tensor: normPrefix + " (folded bias)", path: file.path)
-        return ConvolutionWeights(weight: try backend.upload(weight, shape: [outChannels, taps * inChannels]),
-                                  bias: try backend.upload(bias, shape: [outChannels]),
+        return ConvolutionWeights(weight: try backend.uploadConstant(weight, shape: [outChannels, taps * inChannels]),
+                                  bias: try backend.uploadConstant(bias, shape: [outChannels]),
                                   inChannels: inChannels, outChannels: outChannels, kernelSize: kernelSize, stride: stride)
     }
 }
@@ -67,7 +67,8 @@ extension WeightLoader {
 /// - four stages of bottleneck blocks (`width · 2^s` inner channels, ×4 out; stages 2–4 halve
 ///   the side with an average pool inside their first block);
 /// - attention pool: the grid's tokens with their mean prepended, plus the positional embedding;
-///   multi-head attention with the mean token as the only query; output projection `c_proj`.
+///   multi-head attention (`Backend.attention`, every token a query, of which only the mean
+///   token's output is kept, as open_clip computes it); output projection `c_proj`.
 ///
 /// Batch norm is folded into the convolutions at load time. Each convolution is a patch matrix
 /// and one matrix product whose epilogue adds the bias, the residual and ReLU.
@@ -151,8 +152,7 @@ final class ResNetTower: ImageTower {
         let pixels: Tensor
         let activations: [Tensor]
         let patches: Tensor
-        let tokens: Tensor, queryKeyValue: Tensor, query: Tensor, key: Tensor, value: Tensor
-        let scores: Tensor, context: Tensor, merged: Tensor, pooled: Tensor, output: Tensor
+        let tokens: Tensor, queryKeyValue: Tensor, context: Tensor, pooled: Tensor, output: Tensor
 
         init(tower: ResNetTower, batch: Int) throws {
             capacity = batch
@@ -165,12 +165,7 @@ final class ResNetTower: ImageTower {
             patches = try make(patchCount)
             self.tokens = try make(batch * tokens * features)
             queryKeyValue = try make(batch * tokens * 3 * features)
-            query = try make(batch * tokens * features)
-            key = try make(batch * tokens * features)
-            value = try make(batch * tokens * features)
-            scores = try make(batch * tower.resNet.headCount * tokens * tokens)
             context = try make(batch * tokens * features)
-            merged = try make(batch * tokens * features)
             pooled = try make(batch * features)
             output = try make(batch * tower.projectionSize)
         }
@@ -300,19 +295,11 @@ final class ResNetTower: ImageTower {
         let queryKeyValue = try w.queryKeyValue.prefix(shape: [batch, tokens, 3 * features])
         try backend.matmul(try tokenStates.reshaped([batch * tokens, features]), self.queryKeyValue.weight, bias: self.queryKeyValue.bias,
                            into: try queryKeyValue.reshaped([batch * tokens, 3 * features]), options: MatmulOptions(transposeB: true))
-        let headsShape = [batch * heads, tokens, headSize]
-        let query = try w.query.prefix(shape: headsShape), key = try w.key.prefix(shape: headsShape), value = try w.value.prefix(shape: headsShape)
-        try backend.splitHeads(queryKeyValue, heads: heads, query: query, key: key, value: value)
-        let scores = try w.scores.prefix(shape: [batch * heads, tokens, tokens])
-        try backend.matmul(query, key, bias: nil, into: scores, options: MatmulOptions(transposeB: true, alpha: 1 / Float(headSize).squareRoot()))
-        try backend.softmaxRows(scores, into: scores, scale: 1, causalMask: false)
-        let context = try w.context.prefix(shape: headsShape)
-        try backend.matmul(scores, value, into: context)
-        let merged = try w.merged.prefix(shape: [batch, tokens, heads, headSize])
-        try backend.permute(try context.reshaped([batch, heads, tokens, headSize]), permutation: [0, 2, 1, 3], into: merged)
+        let context = try w.context.prefix(shape: [batch, tokens, features])
+        try backend.attention(queryKeyValue, heads: heads, scale: 1 / Float(headSize).squareRoot(), causalMask: false, into: context)
         // Only the mean token's row is the pool's output.
         let pooled = try w.pooled.prefix(shape: [batch, features])
-        try backend.gatherRows(try merged.reshaped([batch * tokens, features]), indices: (0..<batch).map { Int32($0 * tokens) }, into: pooled)
+        try backend.gatherRows(try context.reshaped([batch * tokens, features]), indices: (0..<batch).map { Int32($0 * tokens) }, into: pooled)
         let result = try w.output.prefix(shape: [batch, projectionSize])
         try backend.matmul(pooled, output.weight, bias: output.bias, into: result, options: MatmulOptions(transposeB: true))
         return try backend.read(result)

@@ -17,9 +17,8 @@ final class EncoderWorkspace {
     let hidden: Tensor, normed: Tensor
     /// `[rows, 3 · width]`: the fused query/key/value product.
     let queryKeyValue: Tensor
-    let queryHeads: Tensor, keyHeads: Tensor, valueHeads: Tensor
-    let scores: Tensor
-    let contextHeads: Tensor, context: Tensor
+    /// `[rows, width]`: the attention's output, token-major.
+    let context: Tensor
     let intermediate: Tensor
 
     /// - Parameters: maximum `batch` and `tokens` per sequence.
@@ -30,11 +29,6 @@ final class EncoderWorkspace {
         hidden = try make(rows * shape.width)
         normed = try make(rows * shape.width)
         queryKeyValue = try make(rows * 3 * shape.width)
-        queryHeads = try make(rows * shape.width)
-        keyHeads = try make(rows * shape.width)
-        valueHeads = try make(rows * shape.width)
-        scores = try make(batch * shape.headCount * tokens * tokens)
-        contextHeads = try make(rows * shape.width)
         context = try make(rows * shape.width)
         intermediate = try make(rows * shape.intermediate)
     }
@@ -46,31 +40,26 @@ struct TransformerEncoder {
     let shape: TransformerShape
     let layers: [EncoderLayerWeights]
 
-    /// Applies every layer to `workspace.hidden` in place, in 11 operations per layer (18 before
-    /// fusion): layer norm, fused Q/K/V product, head split, scores, softmax, context, head merge,
-    /// output product with the residual folded in (β = 1), layer norm, first MLP product with its
-    /// activation in the epilogue, second MLP product with the residual folded in.
+    /// Applies every layer to `workspace.hidden` in place, in 7 operations per layer (18 before
+    /// fusion): layer norm, fused Q/K/V product, attention (read from the Q/K/V product in place,
+    /// written token-major), output product with the residual folded in (β = 1), layer norm,
+    /// first MLP product with its activation in the epilogue, second MLP product with the
+    /// residual folded in.
     ///
     /// - Parameters:
     ///   - batch: sequences in the batch; `tokens`: tokens per sequence.
     ///   - causalMask: mask attention to later tokens (text tower).
     /// - Returns: the hidden states `[batch · tokens, width]` (a view of `workspace.hidden`).
     func callAsFunction(_ workspace: EncoderWorkspace, backend: any Backend, batch: Int, tokens: Int, causalMask: Bool) throws -> Tensor {
-        let rows = batch * tokens, width = shape.width, heads = shape.headCount, headSize = shape.headSize
+        let rows = batch * tokens, width = shape.width
         let hidden = try workspace.hidden.prefix(shape: [rows, width])
         let normed = try workspace.normed.prefix(shape: [rows, width])
         let queryKeyValue = try workspace.queryKeyValue.prefix(shape: [batch, tokens, 3 * width])
-        let headsShape = [batch * heads, tokens, headSize]
-        let queryHeads = try workspace.queryHeads.prefix(shape: headsShape)
-        let keyHeads = try workspace.keyHeads.prefix(shape: headsShape)
-        let valueHeads = try workspace.valueHeads.prefix(shape: headsShape)
-        let scores = try workspace.scores.prefix(shape: [batch * heads, tokens, tokens])
-        let contextHeads = try workspace.contextHeads.prefix(shape: headsShape)
-        let context = try workspace.context.prefix(shape: [rows, width])
+        let context = try workspace.context.prefix(shape: [batch, tokens, width])
         let intermediate = try workspace.intermediate.prefix(shape: [rows, shape.intermediate])
         let transposed = MatmulOptions(transposeB: true)
         let residual = MatmulOptions(transposeB: true, beta: 1)  // hidden += x · Wᵀ + b
-        let split = [0, 2, 1, 3]  // [batch, heads, tokens, headSize] → [batch, tokens, heads, headSize]
+        let scale = 1 / Float(shape.headSize).squareRoot()
 
         for layer in layers {
             // Attention: x + out(softmax(q kᵀ / √d) v) over ln1(x).
@@ -78,14 +67,8 @@ struct TransformerEncoder {
                                   epsilon: shape.layerNormEpsilon, into: normed)
             try backend.matmul(normed, layer.queryKeyValue.weight, bias: layer.queryKeyValue.bias,
                                into: try queryKeyValue.reshaped([rows, 3 * width]), options: transposed)
-            try backend.splitHeads(queryKeyValue, heads: heads, query: queryHeads, key: keyHeads, value: valueHeads)
-            try backend.matmul(queryHeads, keyHeads, bias: nil, into: scores,
-                               options: MatmulOptions(transposeB: true, alpha: 1 / Float(headSize).squareRoot()))
-            try backend.softmaxRows(scores, into: scores, scale: 1, causalMask: causalMask)
-            try backend.matmul(scores, valueHeads, into: contextHeads)
-            try backend.permute(try contextHeads.reshaped([batch, heads, tokens, headSize]), permutation: split,
-                                into: try context.reshaped([batch, tokens, heads, headSize]))
-            try backend.matmul(context, layer.output.weight, bias: layer.output.bias, into: hidden, options: residual)
+            try backend.attention(queryKeyValue, heads: shape.headCount, scale: scale, causalMask: causalMask, into: context)
+            try backend.matmul(try context.reshaped([rows, width]), layer.output.weight, bias: layer.output.bias, into: hidden, options: residual)
 
             // MLP: x + fc2(act(fc1(ln2(x)))).
             try backend.layerNorm(hidden, weight: layer.layerNorm2.weight, bias: layer.layerNorm2.bias,

@@ -34,7 +34,7 @@ final class VisionTower: ImageTower {
         backend = loader.backend
         try loader.requireLayers(names.layerPrefix, count: c.layerCount, configurationKey: names.layerCountKey)
         let weight = try loader.values(names.patchEmbedding, shape: [width, c.channelCount, c.patchSize, c.patchSize])
-        patchWeight = try backend.upload(weight, shape: [width, patchLength])
+        patchWeight = try backend.uploadConstant(weight, shape: [width, patchLength])
         let classEmbedding = try loader.values(names.classEmbedding, shape: [width])
         var positions = try loader.values(names.positionEmbedding, shape: [c.tokenCount, width])
         for column in 0..<width { positions[column] += classEmbedding[column] }

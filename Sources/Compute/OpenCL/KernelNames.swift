@@ -1,5 +1,6 @@
 /// The kernel files of `Kernels/`, one per operation family.
 public enum KernelFile: String, Sendable, CaseIterable, CustomStringConvertible {
+    case attention = "attention.cl"
     case convolution = "convolution.cl"
     case elementwise = "elementwise.cl"
     case layerNorm = "layer_norm.cl"
@@ -20,6 +21,9 @@ public enum KernelFile: String, Sendable, CaseIterable, CustomStringConvertible 
 /// so a kernel added here cannot be launched from the wrong file, and `kernels check` builds and
 /// creates every one of them.
 public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible {
+    // attention.cl
+    case attentionRows = "attention_rows"
+    case attentionTiled = "attention_tiled"
     // convolution.cl
     case convolutionPatches = "convolution_patches"
     // elementwise.cl
@@ -37,7 +41,6 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     case permute = "permute"
     case copyValues = "copy_values"
     case packPanels = "pack_panels"
-    case splitHeads = "split_heads"
     case imagePatches = "image_patches"
     // matmul.cl
     case matmulTiled = "matmul_tiled"
@@ -66,11 +69,12 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     /// The file that defines the kernel.
     public var file: KernelFile {
         switch self {
+        case .attentionRows, .attentionTiled: return .attention
         case .convolutionPatches: return .convolution
         case .averagePool: return .pooling
         case .fillValue, .scale, .add, .quickGELU, .gelu, .relu: return .elementwise
         case .layerNorm, .layerNormSerial: return .layerNorm
-        case .gatherRows, .permute, .copyValues, .packPanels, .splitHeads, .imagePatches: return .layout
+        case .gatherRows, .permute, .copyValues, .packPanels, .imagePatches: return .layout
         case .matmulTiled, .matmulPacked, .matmulBlocked: return .matmul
         case .l2NormalizeRows, .l2NormalizeRowsSerial: return .normalize
         case .copyRows, .gatherRowsIndexed, .prototypeLogits, .softmaxCrossEntropy, .prototypeAffinityGradient,
@@ -124,6 +128,8 @@ public enum KernelDefine: String, Sendable, CaseIterable, Comparable {
     case transposeB = "TRANSPOSE_B"
     case activation = "ACTIVATION"
     case padding = "PADDING"
+    case headSize = "HEAD_SIZE"
+    case keyTile = "KEY_TILE"
 
     public static func < (left: KernelDefine, right: KernelDefine) -> Bool { left.rawValue < right.rawValue }
 

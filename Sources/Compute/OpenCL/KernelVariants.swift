@@ -14,11 +14,14 @@ public enum MatmulVariant: String, Sendable, CaseIterable, Codable, CustomString
     public var description: String { rawValue }
 }
 
-/// How the row reductions (softmax, layer norm, L2 normalisation) are laid out.
+/// How the row-wise kernels (softmax, layer norm, L2 normalisation, and attention, whose inner
+/// loop is a softmax over one query's row of scores) are laid out.
 public enum RowVariant: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// One work-group per row, tree reduction in local memory (GPUs).
+    /// One work-group per row, tree reduction in local memory; attention with key/value tiles
+    /// shared by the work-group in local memory (GPUs).
     case groupPerRow
-    /// One work-item per row, `float8` loops, no barriers (CPU drivers).
+    /// One work-item per row, `float8` loops, no barriers; attention reading keys and values
+    /// from global memory (CPU drivers).
     case itemPerRow
 
     public var description: String { rawValue }

@@ -3,18 +3,46 @@ import Foundation
 
 /// Device memory for `OpenCLBackend` tensors.
 final class OpenCLStorage: TensorStorage, @unchecked Sendable {
-    // @unchecked: a cl_mem is a reference-counted driver handle that may be used from any thread.
+    // @unchecked: a cl_mem is a reference-counted driver handle that may be used from any thread;
+    // `arrangements` is guarded by `lock`.
     let memory: cl_mem
     let capacity: Int
     let owner: ObjectIdentifier
+    /// A weight (`uploadConstant`): only read after its upload, so rearranged copies stay valid.
+    let isConstant: Bool
+    private let lock = NSLock()
+    private var arrangements: [WeightArrangement: Tensor] = [:]
 
-    init(memory: cl_mem, capacity: Int, owner: ObjectIdentifier) {
+    init(memory: cl_mem, capacity: Int, owner: ObjectIdentifier, isConstant: Bool = false) {
         self.memory = memory
         self.capacity = capacity
         self.owner = owner
+        self.isConstant = isConstant
     }
 
     deinit { clReleaseMemObject(memory) }
+
+    /// The copy of this constant in `arrangement`, made by `make` on first request.
+    func arranged(_ arrangement: WeightArrangement, make: () throws -> Tensor) rethrows -> Tensor {
+        try lock.withLock {
+            if let cached = arrangements[arrangement] { return cached }
+            let made = try make()
+            arrangements[arrangement] = made
+            return made
+        }
+    }
+
+    /// Drops every rearranged copy (the constant was written again).
+    func forgetArrangements() { lock.withLock { arrangements.removeAll() } }
+}
+
+/// A rearranged copy of a weight that a product reads instead of the weight itself.
+enum WeightArrangement: Hashable, Sendable {
+    /// `pack_panels` of the `[inner][outer]` view given by the strides (`matmul_packed`'s B).
+    case panels(inner: Int, outer: Int, panelWidth: Int, strideInner: Int, strideOuter: Int, batch: Int)
+    /// The `[batch][columns][rows]` transpose of a `[batch][rows][columns]` weight (GPU products
+    /// then read every weight untransposed).
+    case transposed(batch: Int, rows: Int, columns: Int)
 }
 
 /// One argument of a kernel launch.
@@ -143,6 +171,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     // MARK: Memory
 
     public func makeTensor(shape: [Int]) throws -> Tensor {
+        try allocate(shape: shape, isConstant: false)
+    }
+
+    private func allocate(shape: [Int], isConstant: Bool) throws -> Tensor {
         let count = shape.elementCount
         let bytes = max(count, 1) * MemoryLayout<Float>.size
         guard count < Int(Int32.max) else {
@@ -156,7 +188,23 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         guard let memory = clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, &status), status == CL_SUCCESS else {
             throw ComputeError.allocationFailed(bytes: bytes, device: name, reason: "clCreateBuffer returned \(openCLStatusName(status))")
         }
-        return try Tensor(shape: shape, storage: OpenCLStorage(memory: memory, capacity: count, owner: ObjectIdentifier(self)))
+        return try Tensor(shape: shape, storage: OpenCLStorage(memory: memory, capacity: count, owner: ObjectIdentifier(self), isConstant: isConstant))
+    }
+
+    public func uploadConstant(_ values: [Float], shape: [Int]) throws -> Tensor {
+        guard values.count == shape.elementCount else {
+            throw ComputeError.shapeMismatch(operation: "write", tensor: "destination", expected: "\(values.count) elements", actual: shape)
+        }
+        let constant = try allocate(shape: shape, isConstant: true)
+        try write(values, to: constant)
+        return constant
+    }
+
+    /// The copy of constant `tensor` in `arrangement` (made by `make` once and kept with the
+    /// constant), or what `make` returns now for any other tensor.
+    func arranged(_ tensor: Tensor, _ arrangement: WeightArrangement, make: () throws -> Tensor) throws -> Tensor {
+        guard let storage = tensor.storage as? OpenCLStorage, storage.isConstant else { return try make() }
+        return try storage.arranged(arrangement, make: make)
     }
 
     func memory(_ tensor: Tensor, _ operation: String, _ name: String) throws -> cl_mem {
@@ -171,6 +219,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw ComputeError.shapeMismatch(operation: "write", tensor: "destination", expected: "\(values.count) elements", actual: tensor.shape)
         }
         let memory = try memory(tensor, "write", "destination")
+        (tensor.storage as? OpenCLStorage)?.forgetArrangements()
         guard !values.isEmpty else { return }
         let bytes = values.count * MemoryLayout<Float>.size
         guard bytes >= StagingPool.minimumBytes else {
@@ -277,14 +326,16 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// it, accepts a work-group of that size (`CL_KERNEL_WORK_GROUP_SIZE`, which can be below the
     /// device limit for kernels that use many registers or much local memory).
     /// - Throws: the build error, or `ComputeError.invalidArgument` when not even 1 fits.
-    func fittedGroupSize(_ kernel: KernelName, preferred: Int) throws -> Int {
-        let fitting = try fitted(KernelKey(kernel, [.groupSize: preferred])) { size in
-            let fits = try kernelWorkGroupSize(KernelKey(kernel, [.groupSize: size])) >= size
+    /// `defines` are the kernel's other defines, fixed while the size is searched.
+    func fittedGroupSize(_ kernel: KernelName, preferred: Int, defines: [KernelDefine: Int] = [:]) throws -> Int {
+        func key(_ size: Int) -> KernelKey { KernelKey(kernel, defines.merging([.groupSize: size]) { _, size in size }) }
+        let fitting = try fitted(key(preferred)) { size in
+            let fits = try kernelWorkGroupSize(key(size)) >= size
             return fits ? size : (size > 1 ? size / 2 : nil)
         }
         guard let fitting else {
             // A build error of the source itself is the better message: raise it if there is one.
-            _ = try kernelWorkGroupSize(KernelKey(kernel, [.groupSize: preferred]), buildFailureFits: false)
+            _ = try kernelWorkGroupSize(key(preferred), buildFailureFits: false)
             throw ComputeError.invalidArgument(operation: kernel.rawValue, message: "no work-group size fits the kernel on \(device.name)")
         }
         return fitting

@@ -1,7 +1,7 @@
 // =================================================================================================
 // Layout.swift: one place for the operation family of Kernels/layout.cl
 //
-// Data movement: row gather by host indices, axis permutation, attention head split (`Kernels/layout.cl`).
+// Data movement: row gather by host indices, axis permutation, image patches (`Kernels/layout.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
 // has some), the profiling wrapper, and the
@@ -13,15 +13,6 @@ import COpenCL
 import Foundation
 
 // MARK: Validation
-
-/// The sizes of a `splitHeads` call after validation.
-struct HeadSplitGeometry: Equatable {
-    var batch: Int
-    var tokens: Int
-    var heads: Int
-    var headSize: Int
-    var width: Int { heads * headSize }
-}
 
 func validateGather(_ table: Tensor, indices: [Int32], _ y: Tensor) throws -> (rows: Int, width: Int) {
     let (rows, width) = try rowsAndWidth(table, operation: "gatherRows", name: "table")
@@ -47,19 +38,6 @@ func validatePermute(_ x: Tensor, permutation: [Int], _ y: Tensor) throws -> (ou
         throw ComputeError.shapeMismatch(operation: "permute", tensor: "output", expected: "\(outputShape)", actual: y.shape)
     }
     return (outputShape, permutation.map { strides[$0] })
-}
-
-func validateSplitHeads(_ qkv: Tensor, heads: Int, _ query: Tensor, _ key: Tensor, _ value: Tensor) throws -> HeadSplitGeometry {
-    let operation = "splitHeads"
-    guard qkv.rank == 3, heads > 0, qkv.shape[2] % (3 * heads) == 0 else {
-        throw ComputeError.shapeMismatch(operation: operation, tensor: "qkv", expected: "[batch, tokens, 3 · \(heads) heads · headSize]", actual: qkv.shape)
-    }
-    let g = HeadSplitGeometry(batch: qkv.shape[0], tokens: qkv.shape[1], heads: heads, headSize: qkv.shape[2] / (3 * heads))
-    for (tensor, name) in [(query, "query"), (key, "key"), (value, "value")] where tensor.count != g.batch * g.tokens * g.width {
-        throw ComputeError.shapeMismatch(
-            operation: operation, tensor: name, expected: "[\(g.batch), \(heads), \(g.tokens), \(g.headSize)]", actual: tensor.shape)
-    }
-    return g
 }
 
 /// The sizes of an `imagePatches` call after validation.
@@ -128,23 +106,6 @@ extension ReferenceOps {
             }
         }
     }
-
-    static func splitHeads(
-        _ qkv: UnsafePointer<Float>, _ outputs: [UnsafeMutablePointer<Float>], geometry g: HeadSplitGeometry
-    ) {
-        for (part, output) in outputs.enumerated() {
-            for b in 0..<g.batch {
-                for h in 0..<g.heads {
-                    for t in 0..<g.tokens {
-                        for d in 0..<g.headSize {
-                            let source = ((b * g.tokens + t) * 3 + part) * g.width + h * g.headSize + d
-                            output[((b * g.heads + h) * g.tokens + t) * g.headSize + d] = qkv[source]
-                        }
-                    }
-                }
-            }
-        }
-    }
 }
 
 extension ReferenceBackend {
@@ -163,13 +124,6 @@ extension ReferenceBackend {
         let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
         let px = try storage(x, "permute", "x"), py = try storage(y, "permute", "y")
         ReferenceOps.permute(px, py, outputShape: outputShape, inputStrides: inputStrides)
-    }
-
-    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
-        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
-        let source = try storage(qkv, "splitHeads", "qkv")
-        let outputs = [try storage(query, "splitHeads", "query"), try storage(key, "splitHeads", "key"), try storage(value, "splitHeads", "value")]
-        ReferenceOps.splitHeads(source, outputs, geometry: g)
     }
 }
 
@@ -223,21 +177,6 @@ extension CPUBackend {
             for column in 0..<width { output[column] = px[source + column * lastStride] }
         }
     }
-
-    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
-        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
-        let source = try storage(qkv, "splitHeads", "qkv")
-        let outputs = [try storage(query, "splitHeads", "query"), try storage(key, "splitHeads", "key"), try storage(value, "splitHeads", "value")]
-        // One task per (part, batch, head): a strided gather of headSize-long runs.
-        let rows = 3 * g.batch * g.heads
-        parallelRows(rows, width: g.tokens * g.headSize) { row in
-            let part = row / (g.batch * g.heads), b = (row / g.heads) % g.batch, h = row % g.heads
-            let output = outputs[part] + (b * g.heads + h) * g.tokens * g.headSize
-            for t in 0..<g.tokens {
-                (output + t * g.headSize).update(from: source + ((b * g.tokens + t) * 3 + part) * g.width + h * g.headSize, count: g.headSize)
-            }
-        }
-    }
 }
 
 // MARK: OpenCL
@@ -280,17 +219,6 @@ extension OpenCLBackend {
             [.int(Int32(count))] + sizes.map { .int(Int32($0)) } + strides.map { .int(Int32($0)) }
             + [.buffer(try memory(x, "permute", "x")), .buffer(try memory(y, "permute", "y"))])
     }
-
-    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
-        let g = try validateSplitHeads(qkv, heads: heads, query, key, value)
-        let count = g.batch * g.tokens * g.width
-        guard count > 0 else { return }
-        try launch(.splitHeads, global: [roundUp(count, 64), 3], arguments: [
-            .int(Int32(g.batch)), .int(Int32(g.tokens)), .int(Int32(g.heads)), .int(Int32(g.headSize)),
-            .buffer(try memory(qkv, "splitHeads", "qkv")), .buffer(try memory(query, "splitHeads", "query")),
-            .buffer(try memory(key, "splitHeads", "key")), .buffer(try memory(value, "splitHeads", "value")),
-        ])
-    }
 }
 
 // MARK: Profiling wrapper
@@ -306,16 +234,12 @@ extension ProfilingBackend {
     public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
         try measure("permute") { try base.permute(x, permutation: permutation, into: y) }
     }
-
-    public func splitHeads(_ qkv: Tensor, heads: Int, query: Tensor, key: Tensor, value: Tensor) throws {
-        try measure("splitHeads") { try base.splitHeads(qkv, heads: heads, query: query, key: key, value: value) }
-    }
 }
 
 // MARK: Check cases
 
 extension KernelCheck {
-    /// Row gathers, permutations of up to 6 axes, head splits.
+    /// Row gathers, permutations of up to 6 axes, image patches.
     static let layoutCases: [Case] = {
         var cases: [Case] = []
         for (tableRows, width, count) in [(1000, 512, 77), (50, 768, 7), (3, 1, 5)] {
@@ -338,16 +262,6 @@ extension KernelCheck {
                 try backend.permute(x, permutation: permutation, into: y)
                 return try backend.read(y)
             }, inputCounts: [shape.elementCount], inputRange: -1...1))
-        }
-        for (batch, tokens, heads, headSize) in [(2, 50, 12, 64), (3, 7, 5, 3), (1, 1, 1, 1)] {
-            let width = heads * headSize
-            cases.append(Case(operation: "splitHeads", shape: "[\(batch), \(tokens), 3 × \(heads) × \(headSize)]",
-                              absoluteTolerance: 0, relativeTolerance: 0, run: { backend, inputs in
-                let qkv = try backend.upload(inputs[0], shape: [batch, tokens, 3 * width])
-                let outputs = try (0..<3).map { _ in try poisoned(backend, [batch, heads, tokens, headSize]) }
-                try backend.splitHeads(qkv, heads: heads, query: outputs[0], key: outputs[1], value: outputs[2])
-                return try outputs.flatMap { try backend.read($0) }
-            }, inputCounts: [batch * tokens * 3 * width], inputRange: -1...1))
         }
         for (batch, channels, size, patch) in [(2, 3, 64, 32), (3, 2, 15, 5), (1, 1, 1, 1)] {
             let grid = size / patch, tokens = 1 + grid * grid, length = channels * patch * patch

@@ -173,7 +173,8 @@ extension OpenCLBackend {
     public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
         let g = try validateMatmul(a, b, bias: bias, c, options)
         guard g.m > 0, g.n > 0, g.batch > 0 else { return }
-        let memoryA = try memory(a, "matmul", "A"), memoryB = try memory(b, "matmul", "B")
+        let memoryA = try memory(a, "matmul", "A")
+        var memoryB = try memory(b, "matmul", "B"), options = options
         let memoryC = try memory(c, "matmul", "C")
         let memoryBias = try bias.map { try memory($0, "matmul", "bias") } ?? placeholder
         let common: (Int32, Int32) -> [KernelArgument] = { strideA, strideB in
@@ -182,6 +183,18 @@ extension OpenCLBackend {
         }
         switch matmulVariant {
         case .tiled, .blocked:
+            if options.transposeB, let storage = b.storage as? OpenCLStorage, storage.isConstant {
+                // A linear layer's [out, in] weight is transposed once and kept with it: the GPU
+                // kernels then read every weight row-major along N.
+                let batchB = g.strideB == 0 ? 1 : g.batch
+                let transposed = try arranged(b, .transposed(batch: batchB, rows: g.n, columns: g.k)) {
+                    let transposed = try makeTensor(shape: [batchB, g.k, g.n])
+                    try permute(try b.prefix(shape: [batchB, g.n, g.k]), permutation: [0, 2, 1], into: transposed)
+                    return transposed
+                }
+                memoryB = try memory(transposed, "matmul", "B transposed")
+                options.transposeB = false
+            }
             let (kernel, work, tileK, preferred, smallest): (KernelName, Int, Int, Int, Int)
             switch matmulVariant {
             case .tiled: (kernel, work, tileK, preferred, smallest) = (.matmulTiled, tuning.matmulWork, tuning.matmulTileK, tuning.matmulTile, tuning.matmulWork)
@@ -216,14 +229,19 @@ extension OpenCLBackend {
             let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
             let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
             let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
-            let packedB = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
             // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
             try packPanels(memoryA, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
                            strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
                            batch: batchA, into: packedA)
-            try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth,
-                           strideInner: options.transposeB ? 1 : g.n, strideOuter: options.transposeB ? g.k : 1,
-                           batch: batchB, into: packedB)
+            let (strideInner, strideOuter) = options.transposeB ? (1, g.k) : (g.n, 1)
+            // A weight's panels are packed once and kept with it.
+            let packedB = try arranged(b, .panels(inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
+                                                  strideOuter: strideOuter, batch: batchB)) {
+                let packed = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
+                try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
+                               strideOuter: strideOuter, batch: batchB, into: packed)
+                return packed
+            }
             try launch(.matmulPacked,
                        defines: [.workM: rowsPerItem, .vectors: vectors, .vectorWidth: vectorWidth,
                                  .activation: KernelDefine.activationCode(options.activation)],
@@ -288,7 +306,8 @@ extension ProfilingBackend {
 extension KernelCheck {
     static func matmulCase(
         batch: Int = 1, m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false,
-        sharedB: Bool = false, bias: Bool = false, beta: Float = 0, alpha: Float = 1, activation: Activation? = nil
+        sharedB: Bool = false, bias: Bool = false, beta: Float = 0, alpha: Float = 1, activation: Activation? = nil,
+        constantB: Bool = false
     ) -> Case {
         let batchB = sharedB ? 1 : batch
         let shapeA = transposeA ? [batch, k, m] : [batch, m, k]
@@ -299,14 +318,19 @@ extension KernelCheck {
         if beta != 0 { label += " β=\(beta)" }
         if alpha != 1 { label += " α=\(alpha)" }
         if let activation { label += " then \(activation) (fused)" }
+        if constantB { label += " B constant, second use" }
         let options = MatmulOptions(transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta, activation: activation)
         var counts = [shapeA.elementCount, shapeB.elementCount, n]
         if beta != 0 { counts.append(batch * m * n) }
         return Case(
             operation: "matmul", shape: label, absoluteTolerance: 2e-6 * Float(k) + 1e-5, relativeTolerance: 1e-4,
             run: { backend, inputs in
-                let a = try backend.upload(inputs[0], shape: shapeA), b = try backend.upload(inputs[1], shape: shapeB)
+                let a = try backend.upload(inputs[0], shape: shapeA)
+                let b = constantB ? try backend.uploadConstant(inputs[1], shape: shapeB) : try backend.upload(inputs[1], shape: shapeB)
                 let biasTensor = bias ? try backend.upload(inputs[2], shape: [n]) : nil
+                if constantB {  // the first product rearranges the weight, the checked one reuses it
+                    try backend.matmul(a, b, bias: biasTensor, into: try backend.makeTensor(shape: [batch, m, n]), options: options)
+                }
                 let c: Tensor
                 if beta != 0 {
                     c = try backend.upload(inputs[3], shape: [batch, m, n])
@@ -336,5 +360,10 @@ extension KernelCheck {
             matmulCase(m: 77, n: 3072, k: 65, transposeB: true, bias: true, activation: .quickGELU),
             matmulCase(m: 13, n: 37, k: 129, bias: true, activation: .gelu),
             matmulCase(batch: 3, m: 19, n: 45, k: 31, transposeA: true, activation: .quickGELU),
+            // Weights kept rearranged (packed panels, or transposed for the GPU kernels).
+            matmulCase(m: 50, n: 2304, k: 77, transposeB: true, bias: true, constantB: true),
+            matmulCase(m: 33, n: 130, k: 65, transposeB: true, beta: 1, constantB: true),
+            matmulCase(batch: 3, m: 19, n: 45, k: 31, sharedB: true, activation: .gelu, constantB: true),
+            matmulCase(batch: 2, m: 7, n: 13, k: 5, transposeB: true, constantB: true),
         ]
 }
