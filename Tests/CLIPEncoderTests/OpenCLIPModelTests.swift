@@ -20,6 +20,7 @@ struct OpenCLIPModelTests {
         let imageEmbeddings: [Float]
         let textEmbeddings: [Float]
         let fileEmbeddings: [Float]
+        let filePixels: [Float]
 
         init(folder: URL) throws {
             let file = try SafeTensorsFile(url: folder.appendingPathComponent("reference.safetensors"))
@@ -37,6 +38,7 @@ struct OpenCLIPModelTests {
             imageEmbeddings = try file.floats("image_embeddings")
             textEmbeddings = try file.floats("text_embeddings")
             fileEmbeddings = try file.floats("file_embeddings")
+            filePixels = try file.floats("file_pixel_values")
         }
     }
 
@@ -59,6 +61,13 @@ struct OpenCLIPModelTests {
                     "\(folderName) \(backend.name): texts through the tokenizer")
             // Odd-sized, grey and RGBA files through the checkpoint's own preprocessing.
             let pixels = try ImagePreprocessor(configuration: model.preprocessorConfiguration).preprocess(files: reference.imageFiles)
+            let perImage = pixels.count / reference.imageFiles.count
+            for (index, file) in reference.imageFiles.enumerated() {
+                let range = index * perImage..<(index + 1) * perImage
+                let pixelComparison = Comparison(actual: Array(pixels[range]), expected: Array(reference.filePixels[range]),
+                                                 absoluteTolerance: 1e-5, relativeTolerance: 0)
+                #expect(pixelComparison.passed, "\(folderName) \(file.lastPathComponent): preprocessing differs from open_clip's: \(pixelComparison)")
+            }
             let files = try model.encodeImages(pixels: pixels)
             let fileComparison = CLIPModelTests.relativeComparison(files, reference.fileEmbeddings, tolerance: tolerance)
             #expect(fileComparison.passed, "\(folderName) \(backend.name) image files: \(fileComparison)")
@@ -81,6 +90,20 @@ struct OpenCLIPModelTests {
         #expect(vit.configuration.vision.intermediateSize == 192 && vit.configuration.vision.tokenCount == 50)
         #expect(vit.configuration.text.activation == .quickGELU && vit.configuration.vision.activation == .quickGELU)
         #expect(vit.preprocessorConfiguration.imageMean == [0.5, 0.5, 0.5] && vit.preprocessorConfiguration.resample == .bilinear)
+        #expect(vit.preprocessorConfiguration.resizeMode == .shortest && !vit.preprocessorConfiguration.identifier.contains("squash"))
+        // resize_mode squash: both sides to the image size, and a cache key of its own.
+        let source = Self.fixtures.appendingPathComponent("openclip-vit")
+        var configuration = try String(contentsOf: source.appendingPathComponent("open_clip_config.json"), encoding: .utf8)
+        configuration = configuration.replacingOccurrences(of: #""resize_mode": "shortest""#, with: #""resize_mode": "squash""#)
+        let directory = try folder(["open_clip_config.json": configuration])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(at: source.appendingPathComponent("open_clip_model.safetensors"),
+                                         to: directory.appendingPathComponent("open_clip_model.safetensors"))
+        let squash = try CLIPModel(directory: directory, backend: backend).preprocessorConfiguration
+        #expect(squash.resizeMode == .squash && squash.identifier.contains("-squash"))
+        let image = try RGBImage(width: 37, height: 53, pixels: [UInt8](repeating: 90, count: 37 * 53 * 3))
+        let squashed = ImagePreprocessor(configuration: squash).resized(image)
+        #expect(squashed.width == 35 && squashed.height == 35)
         #expect(CLIPModel.shippedOpenAIVocabulary != nil)
     }
 
@@ -124,7 +147,7 @@ struct OpenCLIPModelTests {
     func unsupportedOptions() throws {
         let source = Self.fixtures.appendingPathComponent("openclip-resnet")
         let cases: [(String, String)] = [
-            (#"{"model_cfg": {"vision_cfg": {"layers": [1, 2, 1, 1], "width": 8, "image_size": 64}}, "preprocess_cfg": {"resize_mode": "squash"}}"#,
+            (#"{"model_cfg": {"vision_cfg": {"layers": [1, 2, 1, 1], "width": 8, "image_size": 64}}, "preprocess_cfg": {"resize_mode": "longest"}}"#,
              "preprocess_cfg.resize_mode"),
             (#"{"model_cfg": {"vision_cfg": {"timm_model_name": "convnext_base"}}}"#, "model_cfg.vision_cfg.timm_model_name"),
             (#"{"model_cfg": {"text_cfg": {"hf_model_name": "roberta-base"}}}"#, "model_cfg.text_cfg.hf_model_name"),

@@ -58,8 +58,12 @@ public struct ImagePreprocessor: Sendable {
         return normalised(cropped)
     }
 
-    /// `image` with its shorter side resized to `shortestEdge`.
+    /// `image` with its shorter side resized to `shortestEdge` (`resizeMode` `shortest`), or
+    /// resized to `cropSize × cropSize` (`squash`).
     public func resized(_ image: RGBImage) -> RGBImage {
+        if configuration.resizeMode == .squash {
+            return Resampler.resize(image, width: configuration.cropSize, height: configuration.cropSize, filter: configuration.resample)
+        }
         let size = Self.resizedSize(width: image.width, height: image.height, shortestEdge: configuration.shortestEdge)
         return Resampler.resize(image, width: size.width, height: size.height, filter: configuration.resample)
     }

@@ -13,6 +13,17 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
     public var cropSize: Int = 224
     /// Interpolation of the resize (`resample`, PIL's numeric code).
     public var resample: ResampleFilter = .bicubic
+    /// How the image is fitted before the crop (open_clip's `resize_mode`).
+    public var resizeMode: ResizeMode = .shortest
+
+    /// open_clip's `resize_mode` values this preprocessing implements.
+    public enum ResizeMode: String, Sendable, Equatable {
+        /// The shorter side becomes `shortestEdge`, the aspect ratio is kept, then the center crop:
+        /// CLIP's and Hugging Face's preprocessing, open_clip's default.
+        case shortest
+        /// Both sides become `cropSize`, the aspect ratio is not kept; the crop is then the whole image.
+        case squash
+    }
 
     /// A short text that changes whenever the preprocessed values would, for cache keys,
     /// e.g. `resize224-bicubic-crop224-mean0.48145466,0.4578275,0.40821073-std...`.
@@ -20,7 +31,8 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         let filter = resample == .bicubic ? "bicubic" : "bilinear"
         let mean = imageMean.map { "\($0)" }.joined(separator: ",")
         let deviation = imageStandardDeviation.map { "\($0)" }.joined(separator: ",")
-        return "resize\(shortestEdge)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)"
+        let mode = resizeMode == .shortest ? "" : "-\(resizeMode.rawValue)"
+        return "resize\(shortestEdge)\(mode)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)"
     }
 
     /// CLIP's preprocessing: 224 pixels, bicubic, OpenAI's mean and standard deviation.

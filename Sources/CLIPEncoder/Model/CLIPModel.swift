@@ -55,12 +55,14 @@ public final class CLIPModel: @unchecked Sendable {
             configuration = openCLIP.model
             preprocessorConfiguration = openCLIP.preprocessor
         }
-        tokenizer = try Self.loadTokenizer(directory: directory)
+        let (tokenizer, tokenizerFiles) = try Self.loadTokenizer(directory: directory)
+        self.tokenizer = tokenizer
         guard tokenizer.vocabularySize <= configuration.text.vocabularySize else {
+            let key = format == .huggingFace ? "text_config.vocab_size" : "model_cfg.text_cfg.vocab_size"
             throw CLIPEncoderError.invalidModelDirectory(
                 path: directory.path,
-                reason: "the tokenizer gives token ids up to \(tokenizer.vocabularySize - 1), but \(format.configurationFileName) gives a "
-                    + "vocabulary of \(configuration.text.vocabularySize) (tokenizer files of another model?)")
+                reason: "\(tokenizerFiles) gives token ids up to \(tokenizer.vocabularySize - 1), but \(format.configurationFileName)'s \(key) is "
+                    + "\(configuration.text.vocabularySize) (tokenizer files of another model?)")
         }
         let file = try SafeTensorsFile(url: folder.weightsFile)
         let loader = WeightLoader(file: file, backend: backend, configurationFileName: format.configurationFileName)
@@ -110,21 +112,22 @@ public final class CLIPModel: @unchecked Sendable {
         return try encodeTokens(sequences, normalize: normalize)
     }
 
-    private static func loadTokenizer(directory: URL) throws -> CLIPTokenizer {
+    /// The folder's tokenizer, else the shipped OpenAI vocabulary, with the files it came from.
+    private static func loadTokenizer(directory: URL) throws -> (CLIPTokenizer, files: String) {
         let manager = FileManager.default
         let vocabulary = directory.appendingPathComponent("vocab.json"), merges = directory.appendingPathComponent("merges.txt")
         if manager.fileExists(atPath: vocabulary.path), manager.fileExists(atPath: merges.path) {
-            return try CLIPTokenizer(vocabularyFile: vocabulary, mergesFile: merges)
+            return (try CLIPTokenizer(vocabularyFile: vocabulary, mergesFile: merges), "vocab.json + merges.txt")
         }
         let openAI = directory.appendingPathComponent(Self.openAIVocabularyName)
-        if manager.fileExists(atPath: openAI.path) { return try CLIPTokenizer(openAIMergesFile: openAI) }
+        if manager.fileExists(atPath: openAI.path) { return (try CLIPTokenizer(openAIMergesFile: openAI), Self.openAIVocabularyName) }
         guard let shipped = Self.shippedOpenAIVocabulary else {
             throw CLIPEncoderError.invalidModelDirectory(
                 path: directory.path,
                 reason: "no tokenizer: expected vocab.json + merges.txt or \(Self.openAIVocabularyName) in the folder, "
                     + "and the copy shipped with the tool is missing (reinstall it with its resource bundle)")
         }
-        return try CLIPTokenizer(openAIMergesFile: shipped)
+        return (try CLIPTokenizer(openAIMergesFile: shipped), "the shipped \(Self.openAIVocabularyName)")
     }
 
     /// OpenAI's BPE merges file, as open_clip and OpenAI's CLIP name it.

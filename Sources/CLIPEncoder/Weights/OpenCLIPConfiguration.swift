@@ -64,7 +64,8 @@ struct OpenCLIPConfiguration {
     }
 
     private static func readVision(_ reader: ConfigurationReader, activation: Activation) throws -> CLIPConfiguration.Vision {
-        try refuse(reader, ["timm_model_name", "ls_init_value", "attentional_pool", "no_ln_pre", "pool_type", "act_kwargs", "norm_kwargs"],
+        try refuse(reader, ["timm_model_name", "ls_init_value", "attentional_pool", "no_ln_pre", "pool_type", "act_kwargs", "norm_kwargs",
+                            "global_average_pool", "input_patchnorm"],
                    unlessString: ["pool_type": "tok"])
         var vision = CLIPConfiguration.Vision()
         vision.activation = activation
@@ -133,8 +134,9 @@ struct OpenCLIPConfiguration {
         return try reader.positiveInteger(key, default: defaultValue)
     }
 
-    /// open_clip's evaluation transform: resize the shorter side to the image size (`resize_mode`
-    /// `shortest`, its default), center crop, normalise with `mean` / `std` (OpenAI's by default).
+    /// open_clip's evaluation transform: resize the shorter side to the image size and center crop
+    /// (`resize_mode` `shortest`, its default) or resize both sides to it (`squash`); normalise
+    /// with `mean` / `std` (OpenAI's by default).
     private static func readPreprocessing(_ reader: ConfigurationReader?, imageSize: Int) throws -> PreprocessorConfiguration {
         var configuration = PreprocessorConfiguration(shortestEdge: imageSize, cropSize: imageSize)
         guard let reader else { return configuration }
@@ -161,9 +163,10 @@ struct OpenCLIPConfiguration {
         case let other: throw reader.failure("interpolation", "unsupported '\(other)' (supported: bicubic, bilinear)")
         }
         let mode = try reader.string("resize_mode", default: "shortest")
-        guard mode == "shortest" else {
-            throw reader.failure("resize_mode", "unsupported '\(mode)' (supported: shortest, open_clip's default: resize the shorter side, center crop)")
+        guard let resizeMode = PreprocessorConfiguration.ResizeMode(rawValue: mode) else {
+            throw reader.failure("resize_mode", "unsupported '\(mode)' (supported: shortest, open_clip's default, and squash)")
         }
+        configuration.resizeMode = resizeMode
         return configuration
     }
 }
