@@ -8,7 +8,8 @@ Default: writes two small random open_clip folders to Tests/CLIPEncoderTests/Fix
   openclip-resnet/  ModifiedResNet, layers [1, 2, 1, 1], width 8, 64 px images, exact GELU text
                     tower, OpenAI's preprocessing;
   openclip-vit/     ViT, 35 px images in 5 px patches, QuickGELU (`quick_gelu: true`),
-                    preprocess_cfg with mean = std = 0.5 and bilinear interpolation.
+                    preprocess_cfg with mean = std = 0.5, bilinear interpolation and
+                    resize_mode squash.
 
 Each holds `open_clip_config.json`, `open_clip_model.safetensors` and `reference.safetensors`:
 random pixels, token ids of a few texts, their image and text embeddings
@@ -138,7 +139,7 @@ def main():
     vit_cfg = {"embed_dim": 24, "quick_gelu": True,
                "vision_cfg": {"image_size": 35, "layers": 2, "width": 48, "head_width": 16, "patch_size": 5},
                "text_cfg": text_cfg}
-    inception = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "interpolation": "bilinear", "resize_mode": "shortest"}
+    inception = {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "interpolation": "bilinear", "resize_mode": "squash"}
     for name, model_cfg, preprocess_cfg in [("openclip-resnet", resnet_cfg, openai), ("openclip-vit", vit_cfg, inception)]:
         directory = FIXTURES / name
         model = build(model_cfg, args.seed)

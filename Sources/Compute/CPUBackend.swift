@@ -80,7 +80,7 @@ public final class CPUBackend: Backend {
     static func activate(_ kind: Activation, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         switch kind {
         case .quickGELU:
-            for index in 0..<count { y[index] = x[index] / (1 + fastExp(-1.702 * x[index])) }
+            VectorLoops.quickGELU(x, y, count: count)
         case .gelu:
             for index in 0..<count { y[index] = 0.5 * x[index] * (1 + erff(x[index] * 0.70710678118654752)) }
         case .relu:

@@ -6,8 +6,8 @@ import PrototypeTrainer
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Throughput benchmarks of the encoder and the trainer.",
-        subcommands: [EncoderBench.self, TrainerBench.self])
+        commandName: "bench", abstract: "Throughput benchmarks of the encoder, the trainer and preprocessing.",
+        subcommands: [EncoderBench.self, TrainerBench.self, PreprocessBench.self])
 
     struct EncoderBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -55,6 +55,8 @@ struct BenchCommand: ParsableCommand {
                 return (seconds, LaunchProfile(
                     launchesPerBatch: Double(statistics.launches) / Double(runs),
                     hostMicrosecondsPerLaunch: statistics.hostMicrosecondsPerLaunch,
+                    backendMicrosecondsPerLaunch: statistics.backendMicrosecondsPerLaunch,
+                    enqueueMicrosecondsPerLaunch: statistics.enqueueMicrosecondsPerLaunch,
                     kernels: try openCL.kernelTimes()))
             }
 
@@ -97,8 +99,10 @@ struct BenchCommand: ParsableCommand {
             }
             for (title, launches) in [("image tower", imageLaunches), ("text tower", textLaunches)] {
                 guard let launches else { continue }
-                print(String(format: "%@: %.0f kernel launches per batch, %.1f µs host time per launch", title,
-                             launches.launchesPerBatch, launches.hostMicrosecondsPerLaunch))
+                print(String(format: "%@: %.0f kernel launches per batch, %.1f µs host time per launch "
+                                 + "(%.1f µs in upadapter: kernel look-up and arguments; %.1f µs in the driver's enqueue)", title,
+                             launches.launchesPerBatch, launches.hostMicrosecondsPerLaunch, launches.backendMicrosecondsPerLaunch,
+                             launches.enqueueMicrosecondsPerLaunch))
                 let total = launches.kernels.reduce(0) { $0 + $1.seconds }
                 print("  device time per kernel (OpenCL events, the timed runs and medianSeconds' own warm-up):")
                 for kernel in launches.kernels {
@@ -114,6 +118,9 @@ struct BenchCommand: ParsableCommand {
 struct LaunchProfile: Codable {
     let launchesPerBatch: Double
     let hostMicrosecondsPerLaunch: Double
+    /// The part of `hostMicrosecondsPerLaunch` spent in upadapter, and the part in `clEnqueueNDRangeKernel`.
+    let backendMicrosecondsPerLaunch: Double
+    let enqueueMicrosecondsPerLaunch: Double
     let kernels: [OpenCLBackend.KernelTime]
 }
 

@@ -19,11 +19,13 @@ struct DeviceOptions: ParsableArguments {
 
     /// Opens the chosen backend, or fails with a message listing the available devices. When a
     /// choice was made for the user (`auto`, `opencl`), says on standard error which device was
-    /// taken and why.
+    /// taken and why; on the CPU backend, warns there when OpenBLAS runs kernels below what the
+    /// processor supports (`BLASKernelAdvice`).
     func makeBackend(configured: String? = nil) throws -> any Backend {
         let selection = try DeviceSelection.resolve(flag: device, configured: configured)
         let (backend, choice) = try selection.open(kernelVariants: try kernelVariantOverride())
         if choice.isDecision { printError("device: \(choice.reason)") }
+        if backend is CPUBackend, let advice = BLASKernelAdvice.current { printError("warning: \(advice.message)") }
         return backend
     }
 }

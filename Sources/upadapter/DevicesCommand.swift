@@ -17,7 +17,11 @@ struct DevicesCommand: ParsableCommand {
         let cpu = CPUFeatures.current
         print("cpu            CPU backend: \(cpu.modelName), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("               BLAS: OpenBLAS, core \(blas.coreName), \(blas.threads) threads (\(blas.configuration))")
-        if let warning = blas.fallbackWarning { print("               warning: \(warning)") }
+        if let advice = BLASKernelAdvice.current {
+            print("               warning: \(advice.message)")
+        } else if let warning = blas.fallbackWarning {
+            print("               warning: \(warning)")
+        }
         print("cpu-reference  plain-loop CPU twin (for checks; slow)")
         let devices: [OpenCLDeviceInfo]
         do {

@@ -86,7 +86,11 @@ struct KernelsCommand: ParsableCommand {
                 for figure in figures {
                     print(pad(figure.name, 56) + String(format: "%10.2f %@   (%.3f ms)", figure.value, figure.unit, figure.seconds * 1000))
                 }
-                if let warning = BLASInfo.current.fallbackWarning { print("warning: \(warning)") }
+                // BLASKernelAdvice, when it applies, was printed on standard error when the
+                // backend opened.
+                if BLASKernelAdvice.current == nil, let warning = BLASInfo.current.fallbackWarning {
+                    print("warning: \(warning)")
+                }
             }
         }
     }

@@ -22,6 +22,7 @@ struct UPAdapterCommand: AsyncParsableCommand {
     /// a run through `ReadableError`, so that no raw Foundation, JSON or YAML dump reaches the
     /// terminal. Usage errors keep ArgumentParser's messages and exit code 64.
     static func main() async {
+        AllocatorSettings.apply()
         let command: any ParsableCommand
         do {
             command = try parseAsRoot()

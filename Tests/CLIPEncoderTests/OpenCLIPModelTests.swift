@@ -5,7 +5,7 @@ import Testing
 
 /// open_clip model folders against open_clip on random weights, written by
 /// `scripts/make_openclip_fixtures.py`: a ModifiedResNet (layers [1, 2, 1, 1], exact GELU text
-/// tower) and a ViT (QuickGELU, bilinear preprocessing with mean = std = 0.5), neither with
+/// tower) and a ViT (QuickGELU, bilinear squash preprocessing with mean = std = 0.5), neither with
 /// tokenizer files, so the OpenAI vocabulary shipped with the tool is used.
 @Suite("open_clip folders against the open_clip reference")
 struct OpenCLIPModelTests {
@@ -90,20 +90,21 @@ struct OpenCLIPModelTests {
         #expect(vit.configuration.vision.intermediateSize == 192 && vit.configuration.vision.tokenCount == 50)
         #expect(vit.configuration.text.activation == .quickGELU && vit.configuration.vision.activation == .quickGELU)
         #expect(vit.preprocessorConfiguration.imageMean == [0.5, 0.5, 0.5] && vit.preprocessorConfiguration.resample == .bilinear)
-        #expect(vit.preprocessorConfiguration.resizeMode == .shortest && !vit.preprocessorConfiguration.identifier.contains("squash"))
-        // resize_mode squash: both sides to the image size, and a cache key of its own.
+        #expect(vit.preprocessorConfiguration.resizeMode == .squash && vit.preprocessorConfiguration.identifier.contains("-squash"))
+        // resize_mode shortest (open_clip's default) keeps the plain cache key; squash resizes both sides.
         let source = Self.fixtures.appendingPathComponent("openclip-vit")
         var configuration = try String(contentsOf: source.appendingPathComponent("open_clip_config.json"), encoding: .utf8)
-        configuration = configuration.replacingOccurrences(of: #""resize_mode": "shortest""#, with: #""resize_mode": "squash""#)
+        configuration = configuration.replacingOccurrences(of: #""resize_mode": "squash""#, with: #""resize_mode": "shortest""#)
         let directory = try folder(["open_clip_config.json": configuration])
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.copyItem(at: source.appendingPathComponent("open_clip_model.safetensors"),
                                          to: directory.appendingPathComponent("open_clip_model.safetensors"))
-        let squash = try CLIPModel(directory: directory, backend: backend).preprocessorConfiguration
-        #expect(squash.resizeMode == .squash && squash.identifier.contains("-squash"))
+        let shortest = try CLIPModel(directory: directory, backend: backend).preprocessorConfiguration
+        #expect(shortest.resizeMode == .shortest && !shortest.identifier.contains("squash"))
         let image = try RGBImage(width: 37, height: 53, pixels: [UInt8](repeating: 90, count: 37 * 53 * 3))
-        let squashed = ImagePreprocessor(configuration: squash).resized(image)
+        let squashed = ImagePreprocessor(configuration: vit.preprocessorConfiguration).resized(image)
         #expect(squashed.width == 35 && squashed.height == 35)
+        #expect(ImagePreprocessor(configuration: shortest).resized(image).height == 50)
         #expect(CLIPModel.shippedOpenAIVocabulary != nil)
     }
 

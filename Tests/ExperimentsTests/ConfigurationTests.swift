@@ -1,4 +1,5 @@
 import Adaptation
+import CLIPEncoder
 import Foundation
 import Testing
 
@@ -145,6 +146,7 @@ struct ConfigurationParsingTests {
         #expect(loaded.baselines.supervisedFinetune)
         #expect(loaded.device == "auto")
         #expect(loaded.extraction.batchSize == 64)
+        #expect(loaded.extraction.cropRounding == .openai)
         let workingDirectory = FileManager.default.currentDirectoryPath
         #expect(loaded.cacheDirectory.path == workingDirectory + "/cache")
         #expect(loaded.runsDirectory.path == workingDirectory + "/runs")
@@ -305,6 +307,19 @@ struct ConfigurationParsingTests {
         let text = minimalYAML.replacingOccurrences(of: "model:\n  path: models/clip", with: "modle:\n  path: models/clip")
         #expect(throws: ExperimentsError.unknownKey(keyPath: "modle", file: "/tmp/configs/test.yaml:1", suggestion: "model")) {
             try configuration(text)
+        }
+    }
+
+    @Test("extraction.crop_rounding selects transformers' crop, reaches the cache and the resolved file")
+    func cropRounding() throws {
+        let loaded = try configuration(minimalYAML + "\nextraction: {crop_rounding: transformers}\n")
+        #expect(loaded.extraction.cropRounding == .transformers)
+        #expect(loaded.featureCache.cropRounding == .transformers)
+        #expect(loaded.resolvedYAML().contains("crop_rounding: transformers"))
+        #expect(throws: ExperimentsError.invalidValue(
+            keyPath: "extraction.crop_rounding", file: "/tmp/configs/test.yaml:9", value: "floor",
+            reason: "expected one of openai, transformers")) {
+            try configuration(minimalYAML + "\nextraction: {crop_rounding: floor}\n")
         }
     }
 

@@ -7,9 +7,10 @@ import Foundation
 /// - Resize: the shorter side becomes `shortestEdge` and the longer side
 ///   `Int(shortestEdge × longer / shorter)` (truncated), with `Resampler`, which reproduces
 ///   PIL's antialiasing bicubic resize bit for bit.
-/// - Center crop: offsets `round((side − crop) / 2)` with ties to even (Python's `round`);
-///   a side shorter than the crop is first padded with black, `(crop − side) / 2` pixels
-///   before (rounded down) and the rest after.
+/// - Center crop: by default offsets `round((side − crop) / 2)` with ties to even (Python's
+///   `round`); a side shorter than the crop is first padded with black, `(crop − side) / 2`
+///   pixels before (rounded down) and the rest after. `configuration.cropRounding` selects
+///   transformers' rule instead (`CenterCropRounding`).
 /// - Values: `byte / 255` then `(value − mean) / std` per channel, in `Float` like torch's
 ///   float32 arithmetic.
 public struct ImagePreprocessor: Sendable {
@@ -17,6 +18,8 @@ public struct ImagePreprocessor: Sendable {
     public let configuration: PreprocessorConfiguration
     /// Largest image decoded, in pixels.
     public let maximumPixelCount: Int
+    /// `[3, 256]`: the normalised value of each byte in each channel.
+    private let values: [Float]
 
     /// A preprocessor for `configuration`.
     public init(
@@ -25,6 +28,11 @@ public struct ImagePreprocessor: Sendable {
     ) {
         self.configuration = configuration
         self.maximumPixelCount = maximumPixelCount
+        values = (0..<3).flatMap { channel in
+            (0..<256).map { byte in
+                (Float(byte) / 255 - configuration.imageMean[channel]) / configuration.imageStandardDeviation[channel]
+            }
+        }
     }
 
     /// Elements of one preprocessed image: `3 × cropSize × cropSize` (0 for a non-positive
@@ -51,21 +59,36 @@ public struct ImagePreprocessor: Sendable {
         preprocess(try ImageDecoder.decode(file: file, maximumPixelCount: maximumPixelCount))
     }
 
-    /// Preprocesses a decoded image.
+    /// Preprocesses a decoded image: `normalised(centerCrop(resized(image)))`, resizing only
+    /// the pixels the crop keeps.
     /// - Returns: `[3, cropSize, cropSize]` floats.
     public func preprocess(_ image: RGBImage) -> [Float] {
-        let cropped = centerCrop(resized(image))
-        return normalised(cropped)
+        let crop = max(configuration.cropSize, 0)
+        guard crop > 0 else { return [] }
+        let size = resizedSize(of: image)
+        let left = configuration.cropRounding.offset(side: size.width, crop: crop)
+        let top = configuration.cropRounding.offset(side: size.height, crop: crop)
+        let columns = max(left, 0)..<min(left + crop, size.width)
+        let rows = max(top, 0)..<min(top + crop, size.height)
+        let kept = Resampler.resize(
+            image, width: size.width, height: size.height, filter: configuration.resample, columns: columns, rows: rows)
+        return normalised(kept, at: (x: columns.lowerBound - left, y: rows.lowerBound - top), crop: crop)
     }
 
     /// `image` with its shorter side resized to `shortestEdge` (`resizeMode` `shortest`), or
     /// resized to `cropSize × cropSize` (`squash`).
     public func resized(_ image: RGBImage) -> RGBImage {
-        if configuration.resizeMode == .squash {
-            return Resampler.resize(image, width: configuration.cropSize, height: configuration.cropSize, filter: configuration.resample)
-        }
-        let size = Self.resizedSize(width: image.width, height: image.height, shortestEdge: configuration.shortestEdge)
+        let size = resizedSize(of: image)
         return Resampler.resize(image, width: size.width, height: size.height, filter: configuration.resample)
+    }
+
+    /// The size `image` is resized to before the crop: its shorter side `shortestEdge`
+    /// (`resizeMode` `shortest`), or `cropSize × cropSize` (`squash`).
+    func resizedSize(of image: RGBImage) -> (width: Int, height: Int) {
+        switch configuration.resizeMode {
+        case .shortest: return Self.resizedSize(width: image.width, height: image.height, shortestEdge: configuration.shortestEdge)
+        case .squash: return (max(configuration.cropSize, 0), max(configuration.cropSize, 0))
+        }
     }
 
     /// The size an image of `width × height` takes when its shorter side becomes
@@ -83,8 +106,8 @@ public struct ImagePreprocessor: Sendable {
     /// is smaller.
     public func centerCrop(_ image: RGBImage) -> RGBImage {
         let crop = max(configuration.cropSize, 0)
-        let left = Self.cropOffset(side: image.width, crop: crop)
-        let top = Self.cropOffset(side: image.height, crop: crop)
+        let left = configuration.cropRounding.offset(side: image.width, crop: crop)
+        let top = configuration.cropRounding.offset(side: image.height, crop: crop)
         var pixels = [UInt8](repeating: 0, count: crop * crop * 3)
         for y in 0..<crop {
             let sourceY = y + top
@@ -102,28 +125,31 @@ public struct ImagePreprocessor: Sendable {
         return RGBImage(checkedWidth: crop, height: crop, pixels: pixels)
     }
 
-    /// Offset of the crop window along a side: `round((side − crop) / 2)` with ties to even
-    /// when the side is long enough; otherwise minus the padding placed before the image,
-    /// `(crop − side) / 2` rounded down.
-    static func cropOffset(side: Int, crop: Int) -> Int {
-        if side >= crop {
-            return Int((Double(side - crop) / 2).rounded(.toNearestOrEven))
-        }
-        return -((crop - side) / 2)
-    }
-
-    /// `[3, height, width]` floats `(byte / 255 − mean) / std` of a cropped image.
-    func normalised(_ image: RGBImage) -> [Float] {
-        let planeSize = image.width * image.height
-        var values = [Float](repeating: 0, count: 3 * planeSize)
-        for channel in 0..<3 {
-            let mean = configuration.imageMean[channel]
-            let deviation = configuration.imageStandardDeviation[channel]
-            for pixel in 0..<planeSize {
-                let scaled = Float(image.pixels[3 * pixel + channel]) / 255
-                values[channel * planeSize + pixel] = (scaled - mean) / deviation
+    /// `[3, crop, crop]` floats `(byte / 255 − mean) / std` of `image` placed with its top-left
+    /// pixel at `at` in a black `crop × crop` square.
+    func normalised(_ image: RGBImage, at origin: (x: Int, y: Int), crop: Int) -> [Float] {
+        let planeSize = crop * crop
+        return [Float](unsafeUninitializedCapacity: 3 * planeSize) { buffer, initialized in
+            values.withUnsafeBufferPointer { values in
+                image.pixels.withUnsafeBufferPointer { pixels in
+                    guard let output = buffer.baseAddress, let table = values.baseAddress else { return }
+                    for channel in 0..<3 {
+                        let black = table[channel * 256]
+                        let plane = output + channel * planeSize
+                        plane.initialize(repeating: black, count: planeSize)
+                        guard let source = pixels.baseAddress else { continue }
+                        let channelTable = table + channel * 256
+                        for row in 0..<image.height {
+                            let sourceRow = source + row * image.width * 3 + channel
+                            let targetRow = plane + (row + origin.y) * crop + origin.x
+                            for column in 0..<image.width {
+                                targetRow[column] = channelTable[Int(sourceRow[column * 3])]
+                            }
+                        }
+                    }
+                }
             }
+            initialized = 3 * planeSize
         }
-        return values
     }
 }

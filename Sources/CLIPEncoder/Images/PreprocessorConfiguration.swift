@@ -24,15 +24,22 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         /// Both sides become `cropSize`, the aspect ratio is not kept; the crop is then the whole image.
         case squash
     }
+    /// Where the center crop's window starts when `(side − crop) / 2` is a half: OpenAI's
+    /// torchvision rule by default. Not part of `preprocessor_config.json`; experiments set it
+    /// with `extraction.crop_rounding`.
+    public var cropRounding: CenterCropRounding = .openai
 
     /// A short text that changes whenever the preprocessed values would, for cache keys,
-    /// e.g. `resize224-bicubic-crop224-mean0.48145466,0.4578275,0.40821073-std...`.
+    /// e.g. `resize224-bicubic-crop224-mean0.48145466,0.4578275,0.40821073-std...`; the
+    /// transformers crop rounding adds `-croptransformers` (the OpenAI default adds nothing, so
+    /// caches written before the setting existed stay valid).
     public var identifier: String {
         let filter = resample == .bicubic ? "bicubic" : "bilinear"
         let mean = imageMean.map { "\($0)" }.joined(separator: ",")
         let deviation = imageStandardDeviation.map { "\($0)" }.joined(separator: ",")
         let mode = resizeMode == .shortest ? "" : "-\(resizeMode.rawValue)"
-        return "resize\(shortestEdge)\(mode)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)"
+        let rounding = cropRounding == .openai ? "" : "-crop\(cropRounding.rawValue)"
+        return "resize\(shortestEdge)\(mode)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)\(rounding)"
     }
 
     /// CLIP's preprocessing: 224 pixels, bicubic, OpenAI's mean and standard deviation.

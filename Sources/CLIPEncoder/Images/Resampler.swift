@@ -11,9 +11,16 @@
 /// - Weights become signed fixed-point integers with 22 fractional bits (rounded half away
 ///   from zero); each sum starts at one half (for rounding) and is shifted back and clamped
 ///   to 0...255.
-/// - The horizontal pass runs first, over the rows the vertical pass needs, and its result is
-///   rounded to 8 bits before the vertical pass; an axis whose size does not change is
-///   skipped.
+/// - The first pass's result is rounded to 8 bits before the second pass; an axis whose size
+///   does not change is skipped. Which pass runs first follows Pillow 13: the vertical one when
+///   the height loses more than twice as many pixels as the width (`verticalPassFirst`),
+///   otherwise the horizontal one.
+///
+/// Only the output pixels asked for are computed (`resize(_:width:height:filter:columns:rows:)`),
+/// and the first pass only over the input rows or columns the second one reads: each output
+/// pixel depends on its own windows only, so a part of the resize equals the same part of the
+/// full resize. The passes (`ResamplePasses`) sum 32-bit products as Pillow's `int` sums do,
+/// the vertical one a whole row at a time; `ReferenceResampler` is their plain-loop twin.
 public enum Resampler {
     /// Fractional bits of the fixed-point weights.
     static let precisionBits = 22
@@ -28,6 +35,21 @@ public enum Resampler {
         let counts: [Int]
         /// `output × width` fixed-point weights.
         let weights: [Int32]
+
+        /// The taps of the outputs in `outputs` only, with every window start moved back by
+        /// `shift` (the first input index the pass will hold).
+        func restricted(to outputs: Range<Int>, shift: Int) -> Taps {
+            Taps(
+                width: width, starts: starts[outputs].map { $0 - shift }, counts: Array(counts[outputs]),
+                weights: Array(weights[(outputs.lowerBound * width)..<(outputs.upperBound * width)]))
+        }
+
+        /// The input indices the windows of `outputs` read: from the first window's start to
+        /// the last window's end (windows move forward with the output index).
+        func inputSpan(of outputs: Range<Int>) -> Range<Int> {
+            guard let first = outputs.first, let last = outputs.last else { return 0..<0 }
+            return starts[first]..<(starts[last] + counts[last])
+        }
     }
 
     /// The taps mapping `inputSize` pixels onto `outputSize` pixels.
@@ -73,101 +95,64 @@ public enum Resampler {
         return UInt8(clamping: shifted)
     }
 
+    /// Whether Pillow (13 and later) runs the vertical pass before the horizontal one when
+    /// resizing `inputWidth × inputHeight` to `outputWidth × outputHeight`: when the height
+    /// shrinks, by more than twice as many pixels as the width loses (a width that grows counts
+    /// as a negative loss). Both orders give images that differ by a few levels, because the
+    /// intermediate image is rounded to 8 bits.
+    public static func verticalPassFirst(
+        inputWidth: Int, inputHeight: Int, outputWidth: Int, outputHeight: Int
+    ) -> Bool {
+        outputHeight < inputHeight && inputHeight - outputHeight > 2 * (inputWidth - outputWidth)
+    }
+
     /// `image` resized to `width × height` with `filter`.
     /// A non-positive target size gives an image without pixels.
     public static func resize(_ image: RGBImage, width: Int, height: Int, filter: ResampleFilter) -> RGBImage {
-        if width == image.width && height == image.height { return image }
-        guard width > 0, height > 0 else {
-            return RGBImage(checkedWidth: max(width, 0), height: max(height, 0), pixels: [])
+        resize(image, width: width, height: height, filter: filter, columns: 0..<max(width, 0), rows: 0..<max(height, 0))
+    }
+
+    /// The part `columns × rows` of `image` resized to `width × height` with `filter`: the same
+    /// bytes as cropping the full resize there, computing only those pixels.
+    /// - Precondition: `columns` lies within `0..<width` and `rows` within `0..<height`.
+    /// - Returns: an image `columns.count × rows.count` (without pixels when either is empty).
+    public static func resize(
+        _ image: RGBImage, width: Int, height: Int, filter: ResampleFilter, columns: Range<Int>, rows: Range<Int>
+    ) -> RGBImage {
+        precondition(columns.lowerBound >= 0 && columns.upperBound <= max(width, 0), "columns \(columns) outside 0..<\(width)")
+        precondition(rows.lowerBound >= 0 && rows.upperBound <= max(height, 0), "rows \(rows) outside 0..<\(height)")
+        guard !columns.isEmpty, !rows.isEmpty else {
+            return RGBImage(checkedWidth: columns.count, height: rows.count, pixels: [])
         }
-        var pixels = image.pixels
-        var currentWidth = image.width
-        var currentHeight = image.height
-        let verticalTaps = height != image.height
+        let horizontal = width != image.width
+            ? taps(inputSize: image.width, outputSize: width, filter: filter) : nil
+        let vertical = height != image.height
             ? taps(inputSize: image.height, outputSize: height, filter: filter) : nil
+        // The input span each axis reads: its windows' span when resized, else the outputs
+        // themselves (an unchanged axis is copied).
+        let inputColumns = horizontal?.inputSpan(of: columns) ?? columns
+        let inputRows = vertical?.inputSpan(of: rows) ?? rows
 
-        if width != image.width {
-            // Only rows some vertical window reads need a horizontal pass.
-            var firstRow = 0
-            var lastRow = image.height
-            if let verticalTaps {
-                firstRow = verticalTaps.starts[0]
-                lastRow = verticalTaps.starts[height - 1] + verticalTaps.counts[height - 1]
+        switch (horizontal, vertical) {
+        case let (horizontal?, vertical?):
+            if verticalPassFirst(
+                inputWidth: image.width, inputHeight: image.height, outputWidth: width, outputHeight: height)
+            {
+                let firstPass = ResamplePasses.vertical(
+                    image, columns: inputColumns, taps: vertical.restricted(to: rows, shift: 0))
+                return ResamplePasses.horizontal(
+                    firstPass, rows: 0..<rows.count, taps: horizontal.restricted(to: columns, shift: inputColumns.lowerBound))
             }
-            let horizontalTaps = taps(inputSize: image.width, outputSize: width, filter: filter)
-            pixels = resampleRows(
-                pixels, inputWidth: image.width, rows: firstRow..<lastRow, taps: horizontalTaps, outputWidth: width)
-            currentWidth = width
-            currentHeight = lastRow - firstRow
-            if var shifted = verticalTaps {
-                shifted = Taps(
-                    width: shifted.width, starts: shifted.starts.map { $0 - firstRow }, counts: shifted.counts,
-                    weights: shifted.weights)
-                pixels = resampleColumns(pixels, width: currentWidth, taps: shifted, outputHeight: height)
-                currentHeight = height
-            }
-        } else if let verticalTaps {
-            pixels = resampleColumns(pixels, width: currentWidth, taps: verticalTaps, outputHeight: height)
-            currentHeight = height
+            let firstPass = ResamplePasses.horizontal(
+                image, rows: inputRows, taps: horizontal.restricted(to: columns, shift: 0))
+            return ResamplePasses.vertical(
+                firstPass, columns: 0..<columns.count, taps: vertical.restricted(to: rows, shift: inputRows.lowerBound))
+        case let (horizontal?, nil):
+            return ResamplePasses.horizontal(image, rows: rows, taps: horizontal.restricted(to: columns, shift: 0))
+        case let (nil, vertical?):
+            return ResamplePasses.vertical(image, columns: columns, taps: vertical.restricted(to: rows, shift: 0))
+        case (nil, nil):
+            return ResamplePasses.copy(image, columns: columns, rows: rows)
         }
-        return RGBImage(checkedWidth: currentWidth, height: currentHeight, pixels: pixels)
-    }
-
-    /// Horizontal pass over `rows` of an RGB image `inputWidth` wide.
-    private static func resampleRows(
-        _ input: [UInt8], inputWidth: Int, rows: Range<Int>, taps: Taps, outputWidth: Int
-    ) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: rows.count * outputWidth * 3)
-        let half = 1 << (precisionBits - 1)
-        input.withUnsafeBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                taps.weights.withUnsafeBufferPointer { weights in
-                    for (outputRow, row) in rows.enumerated() {
-                        let rowBase = row * inputWidth * 3
-                        for x in 0..<outputWidth {
-                            var red = half, green = half, blue = half
-                            let start = taps.starts[x]
-                            for tap in 0..<taps.counts[x] {
-                                let weight = Int(weights[x * taps.width + tap])
-                                let offset = rowBase + (start + tap) * 3
-                                red += Int(source[offset]) * weight
-                                green += Int(source[offset + 1]) * weight
-                                blue += Int(source[offset + 2]) * weight
-                            }
-                            let out = (outputRow * outputWidth + x) * 3
-                            target[out] = byte(red)
-                            target[out + 1] = byte(green)
-                            target[out + 2] = byte(blue)
-                        }
-                    }
-                }
-            }
-        }
-        return output
-    }
-
-    /// Vertical pass over an RGB image `width` wide.
-    private static func resampleColumns(_ input: [UInt8], width: Int, taps: Taps, outputHeight: Int) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: outputHeight * width * 3)
-        let half = 1 << (precisionBits - 1)
-        let rowSize = width * 3
-        input.withUnsafeBufferPointer { source in
-            output.withUnsafeMutableBufferPointer { target in
-                taps.weights.withUnsafeBufferPointer { weights in
-                    for y in 0..<outputHeight {
-                        let start = taps.starts[y]
-                        let count = taps.counts[y]
-                        for column in 0..<rowSize {
-                            var sum = half
-                            for tap in 0..<count {
-                                sum += Int(source[(start + tap) * rowSize + column]) * Int(weights[y * taps.width + tap])
-                            }
-                            target[y * rowSize + column] = byte(sum)
-                        }
-                    }
-                }
-            }
-        }
-        return output
     }
 }

@@ -462,6 +462,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 }
                 if status != CL_SUCCESS { throw ComputeError.openCL(call: "clSetKernelArg(\(kernelName), \(index))", status: status) }
             }
+            let enqueueStart = DispatchTime.now().uptimeNanoseconds
             var event: cl_event? = nil
             let wantsEvent = synchronizesEachLaunch || timing
             let status = withUnsafeMutablePointer(to: &event) { eventPointer in
@@ -479,7 +480,9 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             if status != CL_SUCCESS { throw ComputeError.openCL(call: "clEnqueueNDRangeKernel(\(kernelName))", status: status) }
             launched.insert(kernelName)
             statistics.launches += 1
-            statistics.hostSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let end = DispatchTime.now().uptimeNanoseconds
+            statistics.hostSeconds += Double(end - start) / 1e9
+            statistics.enqueueSeconds += Double(end - enqueueStart) / 1e9
             if timing, let event { pendingEvents.append((kernelName, event)) }
             if synchronizesEachLaunch {
                 defer { if !timing, let event { clReleaseEvent(event) } }
@@ -491,12 +494,22 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     // MARK: Launch statistics and kernel times
 
     /// Kernel launches and the host time spent issuing them (argument setting and enqueueing,
-    /// from the call to `launch` until the enqueue returned; device time excluded).
+    /// from the call to `launch` until the enqueue returned; device time excluded), with the part
+    /// spent inside the driver's `clEnqueueNDRangeKernel` apart: on a busy CPU driver that call
+    /// can wait for the driver's own worker threads.
     public struct LaunchStatistics: Sendable, Equatable, Codable {
         public var launches = 0
         public var hostSeconds = 0.0
+        /// The part of `hostSeconds` spent in `clEnqueueNDRangeKernel`.
+        public var enqueueSeconds = 0.0
         /// Mean host time per launch in microseconds.
-        public var hostMicrosecondsPerLaunch: Double { launches == 0 ? 0 : hostSeconds / Double(launches) * 1e6 }
+        public var hostMicrosecondsPerLaunch: Double { perLaunch(hostSeconds) }
+        /// Mean time per launch in this backend (kernel look-up, argument setting), in microseconds.
+        public var backendMicrosecondsPerLaunch: Double { perLaunch(hostSeconds - enqueueSeconds) }
+        /// Mean time per launch in the driver's enqueue call, in microseconds.
+        public var enqueueMicrosecondsPerLaunch: Double { perLaunch(enqueueSeconds) }
+
+        private func perLaunch(_ seconds: Double) -> Double { launches == 0 ? 0 : seconds / Double(launches) * 1e6 }
     }
 
     /// Launches since the backend opened (or since `resetLaunchStatistics`).

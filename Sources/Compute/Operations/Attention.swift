@@ -107,16 +107,9 @@ extension CPUBackend {
             for t in 0..<tokens {
                 let row = scores + t * tokens
                 let visible = causalMask ? t + 1 : tokens
-                var maximum = -Float.infinity
-                for s in 0..<visible { maximum = max(maximum, row[s]) }
-                var sum: Float = 0
-                for s in 0..<visible {
-                    let weight = fastExp(row[s] - maximum)
-                    row[s] = weight
-                    sum += weight
-                }
-                let inverse = 1 / sum
-                for s in 0..<visible { row[s] *= inverse }
+                let maximum = VectorLoops.maximum(row, count: visible)
+                let sum = VectorLoops.exponentials(row, row, count: visible, scale: 1, shift: maximum)
+                VectorLoops.scale(row, row, count: visible, by: 1 / sum)
                 for s in visible..<tokens { row[s] = 0 }
             }
             // y[t][h · D + i] = Σ_s p[t][s] · v_s[i]

@@ -69,16 +69,9 @@ extension CPUBackend {
         let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
         parallelRows(rows, width: width) { row in
             let input = px + row * width, output = py + row * width
-            var sum: Float = 0
-            for column in 0..<width { sum += input[column] }
-            let mean = sum / Float(width)
-            var squares: Float = 0
-            for column in 0..<width {
-                let centered = input[column] - mean
-                squares += centered * centered
-            }
-            let inverse = 1 / (squares / Float(width) + epsilon).squareRoot()
-            for column in 0..<width { output[column] = (input[column] - mean) * inverse * pw[column] + pb[column] }
+            let (mean, variance) = VectorLoops.meanAndVariance(input, count: width)
+            let inverse = 1 / (variance + epsilon).squareRoot()
+            VectorLoops.normalize(input, output, count: width, mean: mean, inverse: inverse, weight: pw, bias: pb)
         }
     }
 }

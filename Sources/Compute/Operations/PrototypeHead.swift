@@ -354,7 +354,7 @@ extension CPUBackend: TrainingBackend {
         let offsets = (0...g.classes).map { Int(po[$0]) }
         splitRows(g.batch, width: g.keys + g.classes) { row in
             let inputRow = pa + row * g.keys, outputRow = pe + row * g.keys
-            for key in 0..<g.keys { outputRow[key] = fastExp(beta * (inputRow[key] - 1)) }
+            _ = VectorLoops.exponentials(inputRow, outputRow, count: g.keys, scale: beta, shift: beta)  // e^(β(a − 1))
             let zeroShotRow = pz + row * g.classes, logitRow = pl + row * g.classes
             for classIndex in 0..<g.classes {
                 var sum: Float = 0
@@ -373,19 +373,12 @@ extension CPUBackend: TrainingBackend {
         let ploss = try storage(losses, operation, "losses"), pg = try storage(gradient, operation, "gradient")
         splitRows(rows, width: classes) { row in
             let input = px + row * classes, output = pg + row * classes
-            var maximum = -Float.infinity
-            for column in 0..<classes { maximum = max(maximum, input[column]) }
+            let maximum = VectorLoops.maximum(input, count: classes)
             let target = Int(pt[row])
             let targetLogit = input[target]
-            var sum: Float = 0
-            for column in 0..<classes {
-                let value = fastExp(input[column] - maximum)
-                output[column] = value
-                sum += value
-            }
+            let sum = VectorLoops.exponentials(input, output, count: classes, scale: 1, shift: maximum)
             ploss[row] = logf(sum) + maximum - targetLogit
-            let factor = gradientScale / sum
-            for column in 0..<classes { output[column] *= factor }
+            VectorLoops.scale(output, output, count: classes, by: gradientScale / sum)
             output[target] -= gradientScale
         }
     }
@@ -445,9 +438,7 @@ extension CPUBackend: TrainingBackend {
             }
             pi[row] = Float(best)
             if asProbability {
-                var sum: Float = 0
-                for column in 0..<width { sum += fastExp(line[column] - bestValue) }
-                pm[row] = 1 / sum
+                pm[row] = 1 / VectorLoops.exponentials(line, nil, count: width, scale: 1, shift: bestValue)
             } else {
                 pm[row] = bestValue
             }

@@ -60,22 +60,9 @@ extension CPUBackend {
         parallelRows(rows, width: width) { row in
             let input = px + row * width, output = py + row * width
             let visible = causalMask ? (row % width) + 1 : width
-            var maximum = -Float.infinity
-            for column in 0..<visible { maximum = max(maximum, input[column]) }
-            maximum *= scale
-            if scale < 0 {  // the maximum of scale·x is then scale·min(x)
-                var minimum = Float.infinity
-                for column in 0..<visible { minimum = min(minimum, input[column]) }
-                maximum = scale * minimum
-            }
-            var sum: Float = 0
-            for column in 0..<visible {
-                let value = fastExp(scale * input[column] - maximum)
-                output[column] = value
-                sum += value
-            }
-            let inverse = 1 / sum
-            for column in 0..<visible { output[column] *= inverse }
+            let maximum = VectorLoops.maximum(input, count: visible, scale: scale)
+            let sum = VectorLoops.exponentials(input, output, count: visible, scale: scale, shift: maximum)
+            VectorLoops.scale(output, output, count: visible, by: 1 / sum)
             for column in visible..<width { output[column] = 0 }
         }
     }

@@ -1,4 +1,5 @@
 import Adaptation
+import CLIPEncoder
 import ConfidentSelector
 import Foundation
 import PrototypeTrainer
@@ -304,14 +305,23 @@ extension ExperimentConfiguration {
         /// Images per checkpointed chunk of an extraction: an interrupted run resumes from the
         /// last complete chunk.
         public var chunkSize = 1024
+        /// Where the center crop starts when `(side − crop) / 2` is a half: `openai` (OpenAI
+        /// CLIP's torchvision pipeline, the default) or `transformers` (its image processors).
+        public var cropRounding: CenterCropRounding = .openai
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
             batchSize = reader.int("batch_size", default: 64, minimum: 1, maximum: 4096)
             chunkSize = reader.int("chunk_size", default: 1024, minimum: 1, maximum: 1 << 20)
+            cropRounding = reader.choice("crop_rounding", default: .openai)
         }
 
-        var node: ConfigurationNode { .section([("batch_size", .int(batchSize)), ("chunk_size", .int(chunkSize))]) }
+        var node: ConfigurationNode {
+            .section([
+                ("batch_size", .int(batchSize)), ("chunk_size", .int(chunkSize)),
+                ("crop_rounding", .string(cropRounding.rawValue)),
+            ])
+        }
     }
 }

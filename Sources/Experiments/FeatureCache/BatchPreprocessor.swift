@@ -12,11 +12,15 @@ struct BatchPreprocessor: Sendable {
     let augmentation: ViewAugmentation?
     let view: Int
 
-    /// A preprocessor for `model`'s input; views `≥ 1` are augmented with `augmentationSeed`.
-    /// - Throws: `FeatureCacheError.invalidSettings` when the model's preprocessing does not
-    ///   crop to its input size.
-    init(model: any ImageFeatureEncoder, view: Int, augmentationSeed: UInt64, loader: ItemImageLoader) throws {
-        var configuration = model.preprocessorConfiguration
+    /// A preprocessor for `model`'s input with `configuration` (the model's own by default);
+    /// views `≥ 1` are augmented with `augmentationSeed`.
+    /// - Throws: `FeatureCacheError.invalidSettings` when the preprocessing does not crop to
+    ///   the model's input size.
+    init(
+        model: any ImageFeatureEncoder, configuration: PreprocessorConfiguration? = nil, view: Int,
+        augmentationSeed: UInt64, loader: ItemImageLoader
+    ) throws {
+        var configuration = configuration ?? model.preprocessorConfiguration
         guard configuration.cropSize == model.inputImageSize, model.inputImageSize > 0 else {
             throw FeatureCacheError.invalidSettings(
                 reason: "the preprocessing crops to \(configuration.cropSize) pixels but the model reads \(model.inputImageSize)")

@@ -30,6 +30,9 @@ public struct FeatureCache: Sendable {
     /// Images per model call. Two batches of preprocessed pixels are held at once (the one
     /// being encoded and the next one, prepared meanwhile).
     public var batchSize = 64
+    /// Where the center crop starts when `(side − crop) / 2` is a half; replaces the model's
+    /// own setting (part of the keys only when not the OpenAI default).
+    public var cropRounding: CenterCropRounding = .openai
     /// Seed of the augmented views (`view ≥ 1`); part of their keys.
     public var augmentationSeed: UInt64 = 0
     /// How items become images.
@@ -55,8 +58,16 @@ public struct FeatureCache: Sendable {
     /// The key of `split` encoded by `model`, plain (`view` 0) or as augmented view `view`.
     public func key(split: DatasetSplit, model: any ImageFeatureEncoder, view: Int = 0) -> FeatureCacheKey {
         FeatureCacheKey(
-            split: split, modelDigest: model.digest, preprocessing: model.preprocessorConfiguration, view: view,
+            split: split, modelDigest: model.digest, preprocessing: preprocessing(for: model), view: view,
             augmentation: view > 0 ? ViewAugmentation(seed: augmentationSeed, outputSize: model.inputImageSize) : nil)
+    }
+
+    /// How this cache preprocesses images for `model`: the model's configuration with this
+    /// cache's crop rounding.
+    public func preprocessing(for model: any ImageFeatureEncoder) -> PreprocessorConfiguration {
+        var configuration = model.preprocessorConfiguration
+        configuration.cropRounding = cropRounding
+        return configuration
     }
 
     /// The folder of `key`.
@@ -123,7 +134,9 @@ public struct FeatureCache: Sendable {
         }
 
         // 3. Compute, chunk by chunk.
-        let preprocessor = try BatchPreprocessor(model: model, view: view, augmentationSeed: augmentationSeed, loader: loader)
+        let preprocessor = try BatchPreprocessor(
+            model: model, configuration: preprocessing(for: model), view: view, augmentationSeed: augmentationSeed,
+            loader: loader)
         try Self.createFolder(folder)
         if (try? FeatureCacheManifest.read(folder: folder))?.status != "complete" {
             try FeatureCacheManifest(key: key, complete: false, dimension: dimension, toolVersion: toolVersion).write(folder: folder)

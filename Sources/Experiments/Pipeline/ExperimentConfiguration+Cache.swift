@@ -6,6 +6,7 @@ extension ExperimentConfiguration {
         var cache = FeatureCache(directory: cacheDirectory)
         cache.batchSize = extraction.batchSize
         cache.chunkSize = extraction.chunkSize
+        cache.cropRounding = extraction.cropRounding
         cache.toolVersion = "upadapter \(upadapterVersion)"
         return cache
     }

@@ -220,7 +220,8 @@ public struct Pipeline: Sendable {
             modelDirectory: c.model.path.path, modelDigest: inputs.model.digest, datasetName: c.dataset.name,
             unlabeledSplit: inputs.unlabeled.name, unlabeledCount: inputs.unlabeled.items.count, testSplit: inputs.test.name,
             testCount: inputs.test.items.count, classNames: inputs.classNames,
-            notes: ["zero-shot logit scale \(context.logitScale)"] + (c.dataset.transform.map { ["image transform: \($0)"] } ?? []))
+            notes: ["zero-shot logit scale \(context.logitScale)", Self.preprocessingNote(c.featureCache.preprocessing(for: inputs.model))]
+                + (c.dataset.transform.map { ["image transform: \($0)"] } ?? []))
         return RunReport(
             summary: summary,
             selection: SelectionSummary(
@@ -228,6 +229,12 @@ public struct Pipeline: Sendable {
                 selectedPerClass: selection.perClassCounts, precision: precision, perClassPrecision: perClassPrecision,
                 selectedConfidences: selection.confidences, rejectedConfidences: Self.subsample(rejected, limit: 20_000)),
             methods: methods, modelSelection: modelSelection)
+    }
+
+    /// The report's line on preprocessing, e.g. `preprocessing: center crop rounding openai
+    /// (resize224-bicubic-crop224-mean…)`.
+    static func preprocessingNote(_ configuration: PreprocessorConfiguration) -> String {
+        "preprocessing: center crop rounding \(configuration.cropRounding.rawValue) (\(configuration.identifier))"
     }
 
     // MARK: Steps

@@ -35,6 +35,7 @@ extension Pipeline {
                 "version": upadapterVersion, "seed": String(configuration.training.seed), "device": backend.name,
                 "device_description": backend.deviceDescription, "started": report.summary.timestamp,
                 "command": CommandLine.arguments.joined(separator: " "),
+                "crop_rounding": configuration.extraction.cropRounding.rawValue,
             ]
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""Decoding + CLIP preprocessing: PIL + torchvision against `upadapter bench preprocess`, side by
+side in one run, on the same folder of images.
+
+    python3 scripts/bench_preprocess_vs_pil.py --images /tmp/bench-jpegs --generate 1000 \\
+        --upadapter .build/release/upadapter
+
+--generate N writes N synthetic 500x375 JPEGs (quality 90, 4:2:0, photographic shading, edges
+and noise) into an empty or missing folder first. The reference is openai/CLIP's `_transform`
+on each file: Image.open -> Resize(224, BICUBIC) -> CenterCrop(224) -> convert("RGB") ->
+ToTensor -> Normalize, one image at a time on one thread (torch.set_num_threads(1)), in one
+process, which is how a single DataLoader worker runs it. The median of --repeats passes is
+reported after a warm-up pass, for both sides; the ratio is ours / PIL's images per second.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import PIL
+import torch
+import torchvision
+from PIL import Image
+from torchvision import transforms as T
+
+MEAN = (0.48145466, 0.4578275, 0.40821073)
+STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def generate(folder, count, width=500, height=375, seed=0):
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise SystemExit(f"{folder} is not empty; --generate writes into an empty folder only")
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    u, v = x / (width - 1), y / (height - 1)
+    for index in range(count):
+        phase = rng.uniform(0, 6.28, size=3)
+        image = np.stack([
+            128 + 100 * np.sin(3 * u + 2 * v + phase[0]),
+            128 + 90 * np.cos(4 * v - u + phase[1]),
+            128 + 80 * np.sin(5 * (u - v) + phase[2]),
+        ], axis=-1)
+        for _ in range(6):
+            cx, cy, radius = rng.uniform(0, width), rng.uniform(0, height), rng.uniform(20, 120)
+            image[(x - cx) ** 2 + (y - cy) ** 2 < radius ** 2] = rng.uniform(0, 255, size=3)
+        image += rng.normal(0, 8, size=image.shape)
+        pixels = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"image_{index:05d}.jpg", quality=90)
+
+
+def image_files(folder):
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
+def pil_torchvision(files, size, crop, repeats):
+    torch.set_num_threads(1)
+    transform = T.Compose([
+        T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),
+        T.CenterCrop(crop),
+        lambda image: image.convert("RGB"),
+        T.ToTensor(),
+        T.Normalize(MEAN, STD),
+    ])
+
+    def one_pass():
+        for path in files:
+            with Image.open(path) as image:
+                transform(image)
+
+    one_pass()  # warm-up: page cache, allocator, lazy imports
+    seconds = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        one_pass()
+        seconds.append(time.perf_counter() - start)
+    return len(files) / sorted(seconds)[len(seconds) // 2]
+
+
+def ours(upadapter, folder, size, crop, repeats):
+    command = [upadapter, "bench", "preprocess", "--folder", str(folder), "--size", str(size), "--crop", str(crop),
+               "--repeats", str(repeats), "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr}")
+    return json.loads(result.stdout)
+
+
+def processor_name():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=Path, required=True, help="folder of JPEG or PNG images")
+    parser.add_argument("--generate", type=int, default=0, help="first write this many 500x375 JPEGs there")
+    parser.add_argument("--upadapter", default=".build/release/upadapter", help="the upadapter binary ('' to skip)")
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--crop", type=int, default=224)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+
+    if args.generate:
+        generate(args.images, args.generate)
+    files = image_files(args.images)
+    if not files:
+        raise SystemExit(f"{args.images} holds no image")
+
+    result = {"processor": processor_name(), "cores": os.cpu_count(), "images": len(files),
+              "pillow": PIL.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
+              "pil_torchvision_images_per_second": pil_torchvision(files, args.size, args.crop, args.repeats)}
+    if args.upadapter:
+        figures = ours(args.upadapter, args.images, args.size, args.crop, args.repeats)
+        result["upadapter_images_per_second_one_thread"] = figures["images_per_second_one_thread"]
+        result["upadapter_decoding_only_images_per_second"] = figures["images_per_second_decoding_only"]
+        result["upadapter_images_per_second_all_threads"] = figures["images_per_second_all_threads"]
+        result["upadapter_threads"] = figures["threads"]
+        result["ratio_per_core"] = figures["images_per_second_one_thread"] / result["pil_torchvision_images_per_second"]
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return
+    print(f"{result['processor']}, {result['cores']} cores; {len(files)} images; Pillow {PIL.__version__}, "
+          f"torchvision {torchvision.__version__}")
+    print(f"PIL + torchvision, one thread: {result['pil_torchvision_images_per_second']:.1f} images/s")
+    if args.upadapter:
+        print(f"upadapter, one thread:         {result['upadapter_images_per_second_one_thread']:.1f} images/s "
+              f"({result['ratio_per_core']:.2f}x; reading and decoding alone "
+              f"{result['upadapter_decoding_only_images_per_second']:.1f} images/s)")
+        print(f"upadapter, {result['upadapter_threads']} threads:          "
+              f"{result['upadapter_images_per_second_all_threads']:.1f} images/s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
