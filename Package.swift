@@ -21,12 +21,16 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // System-library shims: the only places C headers enter the project.
+        // System-library shims: with CVectorMath below, the only places C enters the project.
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // The CPU backend's exponential row passes in C, built for baseline x86-64 and for
+        // AVX2 + FMA and chosen at run time (Swift code targets the baseline only).
+        .target(name: "CVectorMath", path: "Sources/CVectorMath"),
 
         // Embeds Kernels/*.cl into the Compute module at build time.
         .executableTarget(name: "KernelEmbedder", path: "Sources/KernelEmbedder"),
@@ -39,7 +43,7 @@ let package = Package(
 
         .target(
             name: "Compute",
-            dependencies: ["COpenCL", "CBLAS"],
+            dependencies: ["COpenCL", "CBLAS", "CVectorMath"],
             plugins: ["EmbedKernels"]
         ),
         // Ships OpenAI's BPE merges, the tokenizer of open_clip folders that carry none.

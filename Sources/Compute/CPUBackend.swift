@@ -144,18 +144,6 @@ public struct BLASInfo: Sendable {
     }()
 
     public var summary: String { "OpenBLAS core \(coreName), \(threads) threads (split by the backend)" }
-
-    /// A warning when OpenBLAS runs a generic kernel set on a CPU that has AVX2 or AVX-512,
-    /// with the remedy; `nil` when the choice looks right.
-    public var fallbackWarning: String? {
-        let flags = CPUFeatures.current
-        let generic = ["prescott", "katmai", "coppermine", "northwood", "core2", "penryn", "dunnington", "nehalem", "atom", "generic", "unknown"]
-        guard generic.contains(coreName.lowercased()), flags.hasAVX2 else { return nil }
-        let suggestion = flags.hasAVX512 ? "SkylakeX" : "Haswell"
-        return "OpenBLAS chose the generic '\(coreName)' kernels on a CPU with \(flags.hasAVX512 ? "AVX-512" : "AVX2"); "
-            + "matmul runs several times slower than it could. Set OPENBLAS_CORETYPE=\(suggestion) before starting upadapter "
-            + "(or install an OpenBLAS build that knows this CPU)."
-    }
 }
 
 /// CPU instruction-set flags read from `/proc/cpuinfo` (Linux).

@@ -1,6 +1,10 @@
-/// The CPU backend's row passes as explicit eight-lane SIMD loops (with a scalar tail): the
-/// compiler does not vectorise float reductions on its own (it may not reorder the additions),
-/// and these passes ran at a few percent of the memory bandwidth as scalar loops.
+import CVectorMath
+
+/// The CPU backend's row passes as explicit SIMD loops: the compiler does not vectorise float
+/// reductions on its own (it may not reorder the additions), and these passes ran at a few
+/// percent of the memory bandwidth as scalar loops. The passes with an exponential (softmax,
+/// attention, QuickGELU, the trainer's head) run in C (`CVectorMath`), built for baseline x86-64
+/// and for AVX2 + FMA and chosen at run time; the others are eight-lane Swift SIMD.
 ///
 /// Every function reads `count` elements from its inputs; outputs may be the inputs.
 enum VectorLoops {
@@ -16,39 +20,15 @@ enum VectorLoops {
 
     /// The largest `scale · x[i]` (−∞ for no elements).
     static func maximum(_ x: UnsafePointer<Float>, count: Int, scale: Float = 1) -> Float {
-        var lanes = SIMD8<Float>(repeating: -.infinity)
-        var index = 0
-        while index + 8 <= count {
-            lanes = pointwiseMax(lanes, load(x, index) * scale)
-            index += 8
-        }
-        var result = lanes.max()
-        while index < count {
-            result = Swift.max(result, scale * x[index])
-            index += 1
-        }
-        return result
+        vector_maximum(x, count, scale)
     }
 
     /// `y[i] = e^(scale · x[i] − shift)` (not stored when `y` is `nil`); returns their sum.
+    /// The exponential: Cody–Waite reduction, degree-7 polynomial, at most 2 ulp from the correctly
+    /// rounded result over normal results; NaN stays NaN, overflow gives +∞, underflow 0.
     static func exponentials(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>?, count: Int,
                              scale: Float, shift: Float) -> Float {
-        var sums = SIMD8<Float>()
-        var index = 0
-        while index + 8 <= count {
-            let value = fastExp(load(x, index) * scale - shift)
-            if let y { store(value, y, index) }
-            sums += value
-            index += 8
-        }
-        var sum = sums.sum()
-        while index < count {
-            let value = fastExp(scale * x[index] - shift)
-            y?[index] = value
-            sum += value
-            index += 1
-        }
-        return sum
+        vector_exponentials(x, y, count, scale, shift)
     }
 
     /// `y[i] = factor · x[i]`.
@@ -111,15 +91,37 @@ enum VectorLoops {
 
     /// `y[i] = x[i] · sigmoid(1.702 · x[i])` (QuickGELU).
     static func quickGELU(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        var index = 0
-        while index + 8 <= count {
-            let value = load(x, index)
-            store(value / (1 + fastExp(value * -1.702)), y, index)
-            index += 8
+        vector_quick_gelu(x, y, count)
+    }
+}
+
+/// The exponential of the CPU backend's row passes, for checks against the library function.
+public enum VectorMath {
+    /// Which build of the exponential passes runs.
+    public enum Build: String, Sendable, CaseIterable {
+        /// Baseline x86-64 (SSE2), or the only build on other processors.
+        case baseline
+        /// AVX2 + FMA, chosen when the processor has both.
+        case avx2
+    }
+
+    /// The build in use: AVX2 + FMA when the processor has both.
+    public static var build: Build { vector_math_uses_avx2() != 0 ? .avx2 : .baseline }
+
+    /// Switches to `build` where the processor supports it; returns the build now in use.
+    @discardableResult
+    public static func select(_ build: Build) -> Build {
+        vector_math_select(build == .avx2 ? 1 : 0) != 0 ? .avx2 : .baseline
+    }
+
+    /// `e^x` of each value, as the row passes compute it.
+    public static func exponentials(of values: [Float]) -> [Float] {
+        var result = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { input in
+            result.withUnsafeMutableBufferPointer { output in
+                _ = vector_exponentials(input.baseAddress, output.baseAddress, values.count, 1, 0)
+            }
         }
-        while index < count {
-            y[index] = x[index] / (1 + fastExp(-1.702 * x[index]))
-            index += 1
-        }
+        return result
     }
 }

@@ -19,8 +19,6 @@ struct DevicesCommand: ParsableCommand {
         print("               BLAS: OpenBLAS, core \(blas.coreName), \(blas.threads) threads (\(blas.configuration))")
         if let advice = BLASKernelAdvice.current {
             print("               warning: \(advice.message)")
-        } else if let warning = blas.fallbackWarning {
-            print("               warning: \(warning)")
         }
         print("cpu-reference  plain-loop CPU twin (for checks; slow)")
         let devices: [OpenCLDeviceInfo]

@@ -88,9 +88,6 @@ struct KernelsCommand: ParsableCommand {
                 }
                 // BLASKernelAdvice, when it applies, was printed on standard error when the
                 // backend opened.
-                if BLASKernelAdvice.current == nil, let warning = BLASInfo.current.fallbackWarning {
-                    print("warning: \(warning)")
-                }
             }
         }
     }

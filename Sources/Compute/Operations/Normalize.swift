@@ -91,8 +91,8 @@ extension CPUBackend {
 
     public func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
         let (m, n, width) = try validateCosine(a, b, c)
-        let pa = try storage(a, "cosineSimilarity", "A"), pb = try storage(b, "cosineSimilarity", "B")
-        let pc = try storage(c, "cosineSimilarity", "C")
+        // Refuse foreign tensors before allocating.
+        _ = try (storage(a, "cosineSimilarity", "A"), storage(b, "cosineSimilarity", "B"), storage(c, "cosineSimilarity", "C"))
         // Normalise copies of the rows, then one product: C = normalise(A) · normalise(B)ᵀ.
         let normalizedA = try makeTensor(shape: [m, width]), normalizedB = try makeTensor(shape: [n, width])
         try l2NormalizeRows(a, into: normalizedA)

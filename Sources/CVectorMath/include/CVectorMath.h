@@ -1,0 +1,26 @@
+// CVectorMath: the CPU backend's exponential row passes, compiled twice (baseline x86-64 and
+// AVX2 + FMA) and chosen once at run time from the processor's flags, because Swift code is
+// built for the baseline instruction set only. Every function reads `count` floats; outputs may
+// alias inputs. The exponential: Cody–Waite reduction and a degree-7 polynomial, at most 2 ulp
+// over normal results (Compute's `VectorMath`, tested by `FastExpTests`); NaN stays NaN,
+// overflow gives +inf, underflow 0.
+#ifndef CVECTORMATH_H
+#define CVECTORMATH_H
+
+/// The largest `scale * x[i]` (-inf for no elements).
+float vector_maximum(const float *x, long count, float scale);
+
+/// `y[i] = exp(scale * x[i] - shift)` (not stored when `y` is NULL); returns their sum.
+float vector_exponentials(const float *x, float *y, long count, float scale, float shift);
+
+/// `y[i] = x[i] / (1 + exp(-1.702 x[i]))` (QuickGELU).
+void vector_quick_gelu(const float *x, float *y, long count);
+
+/// 1 when the AVX2 + FMA versions run, 0 for the baseline ones.
+int vector_math_uses_avx2(void);
+
+/// Runs the AVX2 + FMA versions when `avx2` is 1 and the processor has both, else the baseline
+/// ones (for tests of both builds); returns what is now in use.
+int vector_math_select(int avx2);
+
+#endif
