@@ -49,7 +49,11 @@ let package = Package(
         ),
         // What guards files: SHA-256 (cache keys, download verification) and exclusive file locks.
         .target(name: "FileIntegrity"),
-        .target(name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib"]),
+        // Ships OpenAI's BPE merges, the tokenizer of open_clip folders that carry none.
+        .target(
+            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib"],
+            resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
+        ),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),
         .target(name: "PrototypeTrainer", dependencies: ["Compute"]),
         .target(name: "Adaptation", dependencies: ["Compute", "ConfidentSelector", "PrototypeTrainer"]),

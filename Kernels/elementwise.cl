@@ -6,6 +6,7 @@
 //   add:         c[i] = a[i] + b[i mod blockCount]   (same size, or a bias row broadcast over rows)
 //   quick_gelu:  y[i] = x[i] · sigmoid(1.702 · x[i])            (CLIP's activation)
 //   gelu:        y[i] = 0.5 · x[i] · (1 + erf(x[i] / √2))        (exact GELU)
+//   relu:        y[i] = max(x[i], 0)                              (the ResNet tower's activation)
 //
 // Layout: flat arrays of `count` elements; outputs may alias inputs.
 // Algorithm: one work-item per element, global size rounded up to the work-group size and
@@ -43,4 +44,9 @@ __kernel void gelu(const int count, __global const float* x, __global float* y) 
         const float value = x[index];
         y[index] = 0.5f * value * (1.0f + erf(value * 0.70710678118654752f));
     }
+}
+
+__kernel void relu(const int count, __global const float* x, __global float* y) {
+    const int index = get_global_id(0);
+    if (index < count) y[index] = fmax(x[index], 0.0f);
 }

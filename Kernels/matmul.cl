@@ -4,7 +4,7 @@
 //   C = act(alpha · op(A) · op(B) + beta · C  (+ bias, broadcast over rows))
 //
 //   act is chosen by ACTIVATION: 0 none, 1 QuickGELU x · sigmoid(1.702 x), 2 exact GELU
-//   0.5 x (1 + erf(x / √2)); beta = 1 folds a residual addition into the product. Both save a
+//   0.5 x (1 + erf(x / √2)), 3 ReLU max(x, 0); beta = 1 folds a residual addition into the product. Both save a
 //   launch and a pass over C in the encoder (the MLP's first product, the attention and MLP outputs).
 //
 // Layout: row-major float32. For batch b (global dimension 2):
@@ -52,6 +52,8 @@
 #define ACTIVATE(v) ((v) / (1.0f + exp(-1.702f * (v))))
 #elif ACTIVATION == 2
 #define ACTIVATE(v) (0.5f * (v) * (1.0f + erf((v) * 0.70710678118654752f)))
+#elif ACTIVATION == 3
+#define ACTIVATE(v) fmax((v), 0.0f)
 #else
 #define ACTIVATE(v) (v)
 #endif

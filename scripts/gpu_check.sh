@@ -37,6 +37,8 @@ bundle() {
     staging="$(mktemp -d)/upadapter-gpu-check"
     mkdir -p "$staging/bin" "$staging/scripts" "$staging/Models" "$staging/Configs"
     cp .build/release/upadapter "$staging/bin/"
+    # OpenAI's BPE vocabulary, for open_clip folders without tokenizer files.
+    cp -r .build/release/UPAdapter_CLIPEncoder.resources "$staging/bin/"
     cp -r Kernels "$staging/Kernels"
     cp -r Models/demo-clip "$staging/Models/"
     cp -r Configs/demo "$staging/Configs/"

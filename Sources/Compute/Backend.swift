@@ -4,6 +4,8 @@ public enum Activation: String, Sendable, CaseIterable {
     case quickGELU
     /// The exact GELU `x · Φ(x) = 0.5 x (1 + erf(x / √2))`.
     case gelu
+    /// `max(x, 0)`: the ResNet image tower's nonlinearity.
+    case relu
 }
 
 /// How `Backend.matmul` combines its operands: `C = act(alpha · op(A) · op(B) + beta · C + bias)`.
@@ -127,6 +129,19 @@ public protocol Backend: AnyObject, Sendable {
     /// - `pixels`: `[batch, channels, size, size]`; `y`: `[batch, 1 + grid², channels · p · p]`
     ///   with `grid = size / p`.
     func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws
+
+    /// The patch matrix (im2col) of a 2-D convolution over channels-last images, zero-padded:
+    /// `y[b, oy, ox, (ky · k + kx) · C + c] = x[b, oy · stride + ky − padding, ox · stride + kx − padding, c]`.
+    /// `convolution(_:weight:…)` multiplies it by the weight.
+    ///
+    /// - `x`: `[batch, height, width, C]`; `y`: `[batch, outHeight, outWidth, k · k · C]` with
+    ///   `outHeight = (height + 2 · padding − k) / stride + 1` (likewise `outWidth`).
+    func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws
+
+    /// Average pooling of channels-last images with window = stride = `window`, no padding
+    /// (PyTorch's `AvgPool2d(window)`): `x` `[batch, height, width, C]`, `y`
+    /// `[batch, height / window, width / window, C]` (rounded down).
+    func averagePool(_ x: Tensor, window: Int, into y: Tensor) throws
 }
 
 extension Backend {

@@ -83,6 +83,8 @@ public final class CPUBackend: Backend {
             VectorLoops.quickGELU(x, y, count: count)
         case .gelu:
             for index in 0..<count { y[index] = 0.5 * x[index] * (1 + erff(x[index] * 0.70710678118654752)) }
+        case .relu:
+            for index in 0..<count { y[index] = max(x[index], 0) }
         }
     }
 

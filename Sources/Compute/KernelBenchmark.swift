@@ -58,7 +58,8 @@ public enum KernelBenchmark {
     /// - Parameter repeats: timed runs per figure (the median is reported).
     public static func run(on backend: any Backend, repeats: Int = 5) throws -> [Figure] {
         let context = Context(backend: backend, repeats: repeats)
-        return try matrixProductFigures(context) + attentionFigures(context) + softmaxFigures(context) + layerNormFigures(context) + copyFigures(context)
+        return try matrixProductFigures(context) + attentionFigures(context) + softmaxFigures(context) + layerNormFigures(context)
+            + convolutionFigures(context) + poolingFigures(context) + copyFigures(context)
     }
 
     /// The device copy: the bandwidth yardstick the row operations are compared with.

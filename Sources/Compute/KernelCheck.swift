@@ -74,7 +74,8 @@ public enum KernelCheck {
             try backend.fill(y, with: 0.25)
             return try backend.read(y)
         }, inputCounts: [], inputRange: -1...1))
-        return matrixProductCases + attentionCases + softmaxCases + layerNormCases + normalizeCases + elementwiseCases + layoutCases + cases
+        return matrixProductCases + attentionCases + softmaxCases + layerNormCases + normalizeCases + elementwiseCases + layoutCases
+            + convolutionCases + poolingCases + cases
             + trainingCases
     }()
 

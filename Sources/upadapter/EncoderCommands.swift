@@ -5,7 +5,7 @@ import Foundation
 
 /// Options shared by the commands that load a CLIP model directory.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Hugging Face CLIP model directory (config.json, model.safetensors, tokenizer files).")
+    @Option(name: .long, help: "CLIP model folder: Hugging Face (config.json, model.safetensors) or open_clip (open_clip_config.json, open_clip_model.safetensors).")
     var model: String
 
     @OptionGroup var deviceOptions: DeviceOptions

@@ -48,6 +48,7 @@ private func activationName(_ activation: Activation) -> String {
     switch activation {
     case .quickGELU: return "quick_gelu"
     case .gelu: return "gelu"
+    case .relu: return "relu"
     }
 }
 

@@ -52,6 +52,31 @@ struct FusedOperationTests {
         }
     }
 
+    @Test("convolution with residual and ReLU (one product) equals convolution, then add, then ReLU")
+    func fusedConvolutionResidual() throws {
+        var generator = SeededGenerator(seed: 34)
+        let (batch, side, channels, outChannels) = (2, 9, 5, 19)
+        let geometry = ConvolutionGeometry(batch: batch, height: side, width: side, channels: channels, kernelSize: 3, stride: 2, padding: 1)
+        let pixels = generator.uniform(count: batch * side * side * channels), weights = generator.uniform(count: outChannels * geometry.patchLength)
+        let bias = generator.uniform(count: outChannels), residual = generator.uniform(count: geometry.rows * outChannels)
+        let outputShape = [batch, geometry.outHeight, geometry.outWidth, outChannels]
+        for backend in try backends() {
+            let x = try backend.upload(pixels, shape: [batch, side, side, channels])
+            let weight = try backend.upload(weights, shape: [outChannels, geometry.patchLength]), biasTensor = try backend.upload(bias, shape: [outChannels])
+            let scratch = try backend.makeTensor(shape: [geometry.rows * geometry.patchLength])
+            let fused = try backend.upload(residual, shape: outputShape)
+            try backend.convolution(x, weight: weight, bias: biasTensor, kernelSize: 3, stride: 2, padding: 1, scratch: scratch,
+                                    into: fused, activation: .relu, accumulate: true)
+            let product = try backend.makeTensor(shape: outputShape), unfused = try backend.upload(residual, shape: outputShape)
+            try backend.fill(product, with: .nan)
+            try backend.convolution(x, weight: weight, bias: biasTensor, kernelSize: 3, stride: 2, padding: 1, scratch: scratch, into: product)
+            try backend.add(unfused, product, into: unfused)
+            try backend.activation(.relu, unfused, into: unfused)
+            let comparison = Comparison(actual: try backend.read(fused), expected: try backend.read(unfused), absoluteTolerance: 1e-6, relativeTolerance: 1e-5)
+            #expect(comparison.passed, "\(backend.deviceDescription): \(comparison)")
+        }
+    }
+
     /// Every backend, and on OpenCL both attention kernels (`rows` variants).
     func attentionBackends() throws -> [any Backend] {
         var result: [any Backend] = [ReferenceBackend(), CPUBackend()]

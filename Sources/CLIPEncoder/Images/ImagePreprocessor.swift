@@ -65,7 +65,7 @@ public struct ImagePreprocessor: Sendable {
     public func preprocess(_ image: RGBImage) -> [Float] {
         let crop = max(configuration.cropSize, 0)
         guard crop > 0 else { return [] }
-        let size = Self.resizedSize(width: image.width, height: image.height, shortestEdge: configuration.shortestEdge)
+        let size = resizedSize(of: image)
         let left = configuration.cropRounding.offset(side: size.width, crop: crop)
         let top = configuration.cropRounding.offset(side: size.height, crop: crop)
         let columns = max(left, 0)..<min(left + crop, size.width)
@@ -75,10 +75,20 @@ public struct ImagePreprocessor: Sendable {
         return normalised(kept, at: (x: columns.lowerBound - left, y: rows.lowerBound - top), crop: crop)
     }
 
-    /// `image` with its shorter side resized to `shortestEdge`.
+    /// `image` with its shorter side resized to `shortestEdge` (`resizeMode` `shortest`), or
+    /// resized to `cropSize × cropSize` (`squash`).
     public func resized(_ image: RGBImage) -> RGBImage {
-        let size = Self.resizedSize(width: image.width, height: image.height, shortestEdge: configuration.shortestEdge)
+        let size = resizedSize(of: image)
         return Resampler.resize(image, width: size.width, height: size.height, filter: configuration.resample)
+    }
+
+    /// The size `image` is resized to before the crop: its shorter side `shortestEdge`
+    /// (`resizeMode` `shortest`), or `cropSize × cropSize` (`squash`).
+    func resizedSize(of image: RGBImage) -> (width: Int, height: Int) {
+        switch configuration.resizeMode {
+        case .shortest: return Self.resizedSize(width: image.width, height: image.height, shortestEdge: configuration.shortestEdge)
+        case .squash: return (max(configuration.cropSize, 0), max(configuration.cropSize, 0))
+        }
     }
 
     /// The size an image of `width × height` takes when its shorter side becomes

@@ -13,6 +13,17 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
     public var cropSize: Int = 224
     /// Interpolation of the resize (`resample`, PIL's numeric code).
     public var resample: ResampleFilter = .bicubic
+    /// How the image is fitted before the crop (open_clip's `resize_mode`).
+    public var resizeMode: ResizeMode = .shortest
+
+    /// open_clip's `resize_mode` values this preprocessing implements.
+    public enum ResizeMode: String, Sendable, Equatable {
+        /// The shorter side becomes `shortestEdge`, the aspect ratio is kept, then the center crop:
+        /// CLIP's and Hugging Face's preprocessing, open_clip's default.
+        case shortest
+        /// Both sides become `cropSize`, the aspect ratio is not kept; the crop is then the whole image.
+        case squash
+    }
     /// Where the center crop's window starts when `(side − crop) / 2` is a half: OpenAI's
     /// torchvision rule by default. Not part of `preprocessor_config.json`; experiments set it
     /// with `extraction.crop_rounding`.
@@ -26,8 +37,9 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         let filter = resample == .bicubic ? "bicubic" : "bilinear"
         let mean = imageMean.map { "\($0)" }.joined(separator: ",")
         let deviation = imageStandardDeviation.map { "\($0)" }.joined(separator: ",")
+        let mode = resizeMode == .shortest ? "" : "-\(resizeMode.rawValue)"
         let rounding = cropRounding == .openai ? "" : "-crop\(cropRounding.rawValue)"
-        return "resize\(shortestEdge)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)\(rounding)"
+        return "resize\(shortestEdge)\(mode)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)\(rounding)"
     }
 
     /// CLIP's preprocessing: 224 pixels, bicubic, OpenAI's mean and standard deviation.

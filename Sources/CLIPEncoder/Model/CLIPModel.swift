@@ -1,8 +1,17 @@
 import Compute
 import Foundation
 
-/// A CLIP model loaded from a Hugging Face model directory (`config.json`, `model.safetensors`,
-/// optionally `preprocessor_config.json`), with both towers' weights on one backend.
+/// A CLIP model loaded from a model folder, with both towers' weights on one backend. Two folder
+/// formats load, detected from their files:
+///
+/// - Hugging Face `CLIPModel`: `config.json`, `model.safetensors`, optionally
+///   `preprocessor_config.json`, `vocab.json` + `merges.txt` (vision transformers only);
+/// - open_clip: `open_clip_config.json` (`model_cfg`, optionally `preprocess_cfg`) and
+///   `open_clip_model.safetensors` with OpenAI's parameter names: ViT and ModifiedResNet (RN50, …)
+///   image towers.
+///
+/// Without tokenizer files in the folder, OpenAI's BPE vocabulary shipped with the tool is used
+/// (open_clip's default for OpenAI's models).
 ///
 /// Embeddings are returned as the upstream `get_image_features` / `get_text_features` give them
 /// (not normalised); `normalize: true` L2-normalises each row. One model may be shared by
@@ -15,13 +24,15 @@ public final class CLIPModel: @unchecked Sendable {
     public let configuration: CLIPConfiguration
     public let preprocessorConfiguration: PreprocessorConfiguration
     public let backend: any Backend
-    /// The tokenizer from `vocab.json` + `merges.txt`, or OpenAI's `bpe_simple_vocab_16e6.txt.gz`.
+    /// The tokenizer from `vocab.json` + `merges.txt`, or OpenAI's `bpe_simple_vocab_16e6.txt.gz`
+    /// (the folder's, else the copy shipped with the tool).
     public let tokenizer: CLIPTokenizer
     /// The checkpoint's learned logit scale `exp(logit_scale)` (100 for OpenAI's CLIP), if stored.
     public let learnedLogitScale: Float?
-    /// A digest of `config.json` and the weights file: the model's identity in cache keys.
+    /// A digest of the configuration and weights files: the model's identity in cache keys.
     public let digest: String
-    private let vision: VisionTower
+    /// The image tower: a vision transformer or a ModifiedResNet.
+    private let vision: any ImageTower
     private let text: TextTower
     private let lock = NSLock()
 
@@ -31,35 +42,38 @@ public final class CLIPModel: @unchecked Sendable {
     public init(directory: URL, backend: any Backend) throws {
         self.directory = directory
         self.backend = backend
-        let configurationFile = directory.appendingPathComponent("config.json")
-        let weightsFile = directory.appendingPathComponent("model.safetensors")
-        let manager = FileManager.default
-        guard manager.fileExists(atPath: configurationFile.path) else {
-            throw CLIPEncoderError.invalidModelDirectory(path: directory.path, reason: "config.json is missing")
+        let folder = try ModelFolder(directory: directory)
+        let format: CheckpointFormat
+        switch folder.format {
+        case .huggingFace:
+            format = .huggingFace
+            configuration = try CLIPConfiguration(contentsOf: folder.configurationFile)
+            preprocessorConfiguration = try PreprocessorConfiguration(modelFolder: directory)
+        case .openCLIP:
+            let openCLIP = try OpenCLIPConfiguration(contentsOf: folder.configurationFile)
+            format = .openCLIP(textPrefix: openCLIP.textPrefix)
+            configuration = openCLIP.model
+            preprocessorConfiguration = openCLIP.preprocessor
         }
-        guard manager.fileExists(atPath: weightsFile.path) else {
-            let hint = manager.fileExists(atPath: directory.appendingPathComponent("pytorch_model.bin").path)
-                ? " (only pytorch_model.bin is present: convert it with safetensors, e.g. `CLIPModel.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)`)"
-                : ""
-            throw CLIPEncoderError.invalidModelDirectory(path: directory.path, reason: "model.safetensors is missing" + hint)
-        }
-        configuration = try CLIPConfiguration(contentsOf: configurationFile)
-        preprocessorConfiguration = try PreprocessorConfiguration(modelFolder: directory)
-        tokenizer = try Self.loadTokenizer(directory: directory)
+        let (tokenizer, tokenizerFiles) = try Self.loadTokenizer(directory: directory)
+        self.tokenizer = tokenizer
         guard tokenizer.vocabularySize <= configuration.text.vocabularySize else {
-            let files = manager.fileExists(atPath: directory.appendingPathComponent("vocab.json").path)
-                ? "vocab.json" : "bpe_simple_vocab_16e6.txt.gz"
+            let key = format == .huggingFace ? "text_config.vocab_size" : "model_cfg.text_cfg.vocab_size"
             throw CLIPEncoderError.invalidModelDirectory(
                 path: directory.path,
-                reason: "\(files) gives token ids up to \(tokenizer.vocabularySize - 1), but config.json's text_config.vocab_size is "
+                reason: "\(tokenizerFiles) gives token ids up to \(tokenizer.vocabularySize - 1), but \(format.configurationFileName)'s \(key) is "
                     + "\(configuration.text.vocabularySize) (tokenizer files of another model?)")
         }
-        let file = try SafeTensorsFile(url: weightsFile)
-        let loader = WeightLoader(file: file, backend: backend)
+        let file = try SafeTensorsFile(url: folder.weightsFile)
+        let loader = WeightLoader(file: file, backend: backend, configurationFileName: format.configurationFileName)
         learnedLogitScale = try Self.learnedLogitScale(file)
-        vision = try VisionTower(loader: loader, configuration: configuration.vision, projectionSize: configuration.projectionSize)
-        text = try TextTower(loader: loader, configuration: configuration.text, projectionSize: configuration.projectionSize)
-        digest = try Self.digest(configurationFile: configurationFile, weightsFile: weightsFile)
+        if let resNet = configuration.vision.resNet {
+            vision = try ResNetTower(loader: loader, configuration: configuration.vision, resNet: resNet, projectionSize: configuration.projectionSize)
+        } else {
+            vision = try VisionTower(loader: loader, configuration: configuration.vision, projectionSize: configuration.projectionSize, format: format)
+        }
+        text = try TextTower(loader: loader, configuration: configuration.text, projectionSize: configuration.projectionSize, format: format)
+        digest = try Self.digest(configurationFile: folder.configurationFile, weightsFile: folder.weightsFile)
     }
 
     /// The embedding width (`projection_dim`).
@@ -98,16 +112,42 @@ public final class CLIPModel: @unchecked Sendable {
         return try encodeTokens(sequences, normalize: normalize)
     }
 
-    private static func loadTokenizer(directory: URL) throws -> CLIPTokenizer {
+    /// The folder's tokenizer, else the shipped OpenAI vocabulary, with the files it came from.
+    private static func loadTokenizer(directory: URL) throws -> (CLIPTokenizer, files: String) {
         let manager = FileManager.default
         let vocabulary = directory.appendingPathComponent("vocab.json"), merges = directory.appendingPathComponent("merges.txt")
         if manager.fileExists(atPath: vocabulary.path), manager.fileExists(atPath: merges.path) {
-            return try CLIPTokenizer(vocabularyFile: vocabulary, mergesFile: merges)
+            return (try CLIPTokenizer(vocabularyFile: vocabulary, mergesFile: merges), "vocab.json + merges.txt")
         }
-        let openAI = directory.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz")
-        if manager.fileExists(atPath: openAI.path) { return try CLIPTokenizer(openAIMergesFile: openAI) }
-        throw CLIPEncoderError.invalidModelDirectory(
-            path: directory.path, reason: "no tokenizer: expected vocab.json + merges.txt, or bpe_simple_vocab_16e6.txt.gz")
+        let openAI = directory.appendingPathComponent(Self.openAIVocabularyName)
+        if manager.fileExists(atPath: openAI.path) { return (try CLIPTokenizer(openAIMergesFile: openAI), Self.openAIVocabularyName) }
+        guard let shipped = Self.shippedOpenAIVocabulary else {
+            throw CLIPEncoderError.invalidModelDirectory(
+                path: directory.path,
+                reason: "no tokenizer: expected vocab.json + merges.txt or \(Self.openAIVocabularyName) in the folder, "
+                    + "and the copy shipped with the tool is missing (reinstall it with its resource bundle)")
+        }
+        return (try CLIPTokenizer(openAIMergesFile: shipped), "the shipped \(Self.openAIVocabularyName)")
+    }
+
+    /// OpenAI's BPE merges file, as open_clip and OpenAI's CLIP name it.
+    static let openAIVocabularyName = "bpe_simple_vocab_16e6.txt.gz"
+
+    /// The copy of OpenAI's BPE merges shipped with the tool, if present: in the resource bundle
+    /// `UPAdapter_CLIPEncoder.resources` beside the executable (where SwiftPM puts it, and where an
+    /// installed binary must carry it), else in the source tree the binary was built from.
+    /// Looked up by hand rather than through `Bundle.module`, which stops the process when the
+    /// bundle is missing.
+    public static var shippedOpenAIVocabulary: URL? {
+        let bundleName = "UPAdapter_CLIPEncoder.resources"
+        var candidates: [URL] = []
+        if let executable = Bundle.main.executableURL?.resolvingSymlinksInPath() {
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent(bundleName))
+        }
+        candidates.append(Bundle.main.bundleURL.appendingPathComponent(bundleName))
+        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Resources"))
+        return candidates.map { $0.appendingPathComponent(openAIVocabularyName) }
+            .first { FileManager.default.fileExists(atPath: $0.path) }
     }
 
     /// The accepted range of `exp(logit_scale)`: OpenAI's CLIP clamps it at 100 during training.

@@ -33,6 +33,8 @@ struct EncoderLayerWeights {
 struct WeightLoader {
     let file: SafeTensorsFile
     let backend: any Backend
+    /// The configuration file beside the weights, named in errors about layer counts.
+    var configurationFileName = "config.json"
 
     /// Tensor `name`, which must have `shape`.
     /// - Throws: `CLIPEncoderError.tensorNotFound` or `.tensorShapeMismatch` naming the tensor,
@@ -66,12 +68,12 @@ struct WeightLoader {
         }
     }
 
-    /// Checks, before any layer is loaded, that the file holds the `count` encoder layers that
-    /// `config.json` promises under `prefix` (`vision_model.encoder`): a huge
-    /// `num_hidden_layers` then fails naming the key instead of reserving memory for it.
+    /// Checks, before any layer is loaded, that the file holds the `count` numbered layers that
+    /// the configuration promises under `layerPrefix` (`vision_model.encoder.layers.`,
+    /// `visual.layer1.`): a huge layer count then fails naming the key instead of reserving
+    /// memory for it.
     /// - Throws: `CLIPEncoderError.invalidConfiguration` naming `configurationKey`.
-    func requireLayers(_ prefix: String, count: Int, configurationKey: String) throws {
-        let layerPrefix = prefix + ".layers."
+    func requireLayers(_ layerPrefix: String, count: Int, configurationKey: String) throws {
         var present = Set<Int>()
         for name in file.names where name.hasPrefix(layerPrefix) {
             if let index = Int(name.dropFirst(layerPrefix.count).prefix { $0 != "." }) { present.insert(index) }
@@ -79,7 +81,7 @@ struct WeightLoader {
         var contiguous = 0
         while present.contains(contiguous) { contiguous += 1 }
         guard count <= contiguous else {
-            let configurationPath = URL(fileURLWithPath: file.path).deletingLastPathComponent().appendingPathComponent("config.json").path
+            let configurationPath = URL(fileURLWithPath: file.path).deletingLastPathComponent().appendingPathComponent(configurationFileName).path
             let held = contiguous == 0 ? "no layer" : "\(contiguous) (\(layerPrefix)0 to \(contiguous - 1))"
             throw CLIPEncoderError.invalidConfiguration(
                 path: configurationPath, key: configurationKey,
@@ -106,6 +108,17 @@ struct WeightLoader {
             bias: try backend.uploadConstant(biases, shape: [prefixes.count * output]))
     }
 
+    /// Tensor `name` stored `[rows, columns]` (open_clip's `x @ proj` projections), uploaded
+    /// transposed as `[columns, rows]`, the `[out, in]` layout of a linear layer.
+    func transposedTensor(_ name: String, rows: Int, columns: Int) throws -> Tensor {
+        let values = try values(name, shape: [rows, columns])
+        var transposed = [Float](repeating: 0, count: values.count)
+        for row in 0..<rows {
+            for column in 0..<columns { transposed[column * rows + row] = values[row * columns + column] }
+        }
+        return try backend.uploadConstant(transposed, shape: [columns, rows])
+    }
+
     func layerNorm(_ prefix: String, width: Int) throws -> LayerNormWeights {
         LayerNormWeights(weight: try tensor(prefix + ".weight", shape: [width]), bias: try tensor(prefix + ".bias", shape: [width]))
     }
@@ -121,5 +134,20 @@ struct WeightLoader {
             layerNorm2: try layerNorm(base + ".layer_norm2", width: width),
             fc1: try linear(base + ".mlp.fc1", input: width, output: intermediate),
             fc2: try linear(base + ".mlp.fc2", input: intermediate, output: width))
+    }
+
+    /// Block `index` of an open_clip / OpenAI transformer under `prefix` (`visual.transformer`,
+    /// `transformer`): `ln_1`, `attn.in_proj_weight` (query, key and value already stacked),
+    /// `attn.out_proj`, `ln_2`, `mlp.c_fc`, `mlp.c_proj`.
+    func openCLIPEncoderLayer(_ prefix: String, index: Int, width: Int, intermediate: Int) throws -> EncoderLayerWeights {
+        let base = "\(prefix).resblocks.\(index)"
+        return EncoderLayerWeights(
+            layerNorm1: try layerNorm(base + ".ln_1", width: width),
+            queryKeyValue: LinearWeights(weight: try tensor(base + ".attn.in_proj_weight", shape: [3 * width, width]),
+                                         bias: try tensor(base + ".attn.in_proj_bias", shape: [3 * width])),
+            output: try linear(base + ".attn.out_proj", input: width, output: width),
+            layerNorm2: try layerNorm(base + ".ln_2", width: width),
+            fc1: try linear(base + ".mlp.c_fc", input: width, output: intermediate),
+            fc2: try linear(base + ".mlp.c_proj", input: intermediate, output: width))
     }
 }

@@ -17,21 +17,22 @@ final class TextTower {
     private var workspace: EncoderWorkspace?
     private var extra: (pooled: Tensor, output: Tensor)?
 
-    init(loader: WeightLoader, configuration: CLIPConfiguration.Text, projectionSize: Int) throws {
+    init(loader: WeightLoader, configuration: CLIPConfiguration.Text, projectionSize: Int, format: CheckpointFormat) throws {
         let c = configuration, width = c.hiddenSize
+        let names = format.text
         self.configuration = c
         self.projectionSize = projectionSize
         backend = loader.backend
-        try loader.requireLayers("text_model.encoder", count: c.layerCount, configurationKey: "text_config.num_hidden_layers")
-        tokenEmbedding = try loader.tensor("text_model.embeddings.token_embedding.weight", shape: [c.vocabularySize, width])
-        positionEmbedding = try loader.tensor("text_model.embeddings.position_embedding.weight", shape: [c.maximumPositionCount, width])
-        finalLayerNorm = try loader.layerNorm("text_model.final_layer_norm", width: width)
-        projection = try loader.tensor("text_projection.weight", shape: [projectionSize, width])
+        try loader.requireLayers(names.layerPrefix, count: c.layerCount, configurationKey: names.layerCountKey)
+        tokenEmbedding = try loader.tensor(names.tokenEmbedding, shape: [c.vocabularySize, width])
+        positionEmbedding = try loader.tensor(names.positionEmbedding, shape: [c.maximumPositionCount, width])
+        finalLayerNorm = try loader.layerNorm(names.finalLayerNorm, width: width)
+        projection = try loader.projection(names, width: width, projectionSize: projectionSize)
         encoder = TransformerEncoder(
             shape: TransformerShape(width: width, intermediate: c.intermediateSize, headCount: c.headCount,
                                     layerNormEpsilon: c.layerNormEpsilon, activation: c.activation),
             layers: try (0..<c.layerCount).map {
-                try loader.encoderLayer("text_model.encoder", index: $0, width: width, intermediate: c.intermediateSize)
+                try loader.encoderLayer(format, names, index: $0, width: width, intermediate: c.intermediateSize)
             })
     }
 

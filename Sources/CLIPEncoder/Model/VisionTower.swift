@@ -1,8 +1,16 @@
 import Compute
 
+/// An image tower: preprocessed pixels in, image embeddings out. The model holds one without
+/// knowing whether it is a vision transformer or a ResNet.
+protocol ImageTower: AnyObject {
+    /// Image embeddings (not normalised), `[batch, projection]`.
+    /// - Parameter pixels: preprocessed images `[batch, channels, size, size]`, row-major.
+    func encode(pixels: [Float], batch: Int) throws -> [Float]
+}
+
 /// CLIP's vision transformer: patches → tokens (class token first) → position embedding →
 /// `pre_layrnorm` → blocks → `post_layernorm` of the class token → `visual_projection`.
-final class VisionTower {
+final class VisionTower: ImageTower {
     let configuration: CLIPConfiguration.Vision
     let projectionSize: Int
     let backend: any Backend
@@ -18,27 +26,27 @@ final class VisionTower {
     private var workspace: EncoderWorkspace?
     private var pooled: (normed: Tensor, pooled: Tensor, output: Tensor, patches: Tensor, pixels: Tensor)?
 
-    init(loader: WeightLoader, configuration: CLIPConfiguration.Vision, projectionSize: Int) throws {
+    init(loader: WeightLoader, configuration: CLIPConfiguration.Vision, projectionSize: Int, format: CheckpointFormat) throws {
         let c = configuration, width = c.hiddenSize, patchLength = c.channelCount * c.patchSize * c.patchSize
+        let names = format.vision
         self.configuration = c
         self.projectionSize = projectionSize
         backend = loader.backend
-        try loader.requireLayers("vision_model.encoder", count: c.layerCount, configurationKey: "vision_config.num_hidden_layers")
-        let weight = try loader.values("vision_model.embeddings.patch_embedding.weight",
-                                       shape: [width, c.channelCount, c.patchSize, c.patchSize])
+        try loader.requireLayers(names.layerPrefix, count: c.layerCount, configurationKey: names.layerCountKey)
+        let weight = try loader.values(names.patchEmbedding, shape: [width, c.channelCount, c.patchSize, c.patchSize])
         patchWeight = try backend.uploadConstant(weight, shape: [width, patchLength])
-        let classEmbedding = try loader.values("vision_model.embeddings.class_embedding", shape: [width])
-        var positions = try loader.values("vision_model.embeddings.position_embedding.weight", shape: [c.tokenCount, width])
+        let classEmbedding = try loader.values(names.classEmbedding, shape: [width])
+        var positions = try loader.values(names.positionEmbedding, shape: [c.tokenCount, width])
         for column in 0..<width { positions[column] += classEmbedding[column] }
         tokenOffsets = try backend.upload(positions, shape: [c.tokenCount, width])
-        preLayerNorm = try loader.layerNorm("vision_model.pre_layrnorm", width: width)
-        postLayerNorm = try loader.layerNorm("vision_model.post_layernorm", width: width)
-        projection = try loader.tensor("visual_projection.weight", shape: [projectionSize, width])
+        preLayerNorm = try loader.layerNorm(names.preLayerNorm, width: width)
+        postLayerNorm = try loader.layerNorm(names.finalLayerNorm, width: width)
+        projection = try loader.projection(names, width: width, projectionSize: projectionSize)
         encoder = TransformerEncoder(
             shape: TransformerShape(width: width, intermediate: c.intermediateSize, headCount: c.headCount,
                                     layerNormEpsilon: c.layerNormEpsilon, activation: c.activation),
             layers: try (0..<c.layerCount).map {
-                try loader.encoderLayer("vision_model.encoder", index: $0, width: width, intermediate: c.intermediateSize)
+                try loader.encoderLayer(format, names, index: $0, width: width, intermediate: c.intermediateSize)
             })
     }
 

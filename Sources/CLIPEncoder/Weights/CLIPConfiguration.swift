@@ -29,6 +29,10 @@ public struct CLIPConfiguration: Sendable, Equatable {
         public var activation: Activation = .quickGELU
         /// Input channels; default 3.
         public var channelCount: Int = 3
+        /// The ModifiedResNet tower's sizes when the image tower is a ResNet (open_clip's
+        /// `vision_cfg.layers` given as four stage depths); `nil` for a vision transformer, whose
+        /// sizes are the fields above.
+        public var resNet: ResNet? = nil
 
         public init() {}
 
@@ -38,6 +42,26 @@ public struct CLIPConfiguration: Sendable, Equatable {
         public var tokenCount: Int { patchesPerSide * patchesPerSide + 1 }
         /// Width of one attention head.
         public var headSize: Int { hiddenSize / headCount }
+    }
+
+    /// The sizes of OpenAI's ModifiedResNet image tower (RN50, RN101, RN50x4, RN50x16, RN50x64).
+    public struct ResNet: Sendable, Equatable {
+        /// Bottleneck blocks in each of the four stages, e.g. `[3, 4, 6, 3]` for RN50.
+        public var blockCounts: [Int]
+        /// The stem's output width (`vision_cfg.width`, 64 for RN50); stage `s` has
+        /// `width · 2^s` inner channels and four times as many outputs.
+        public var width: Int
+        /// Heads of the attention pool: `32 · width / head_width`.
+        public var headCount: Int
+
+        public init(blockCounts: [Int], width: Int, headCount: Int) {
+            self.blockCounts = blockCounts
+            self.width = width
+            self.headCount = headCount
+        }
+
+        /// Channels of the last stage and of the attention pool: `32 · width`.
+        public var featureWidth: Int { 32 * width }
     }
 
     /// The text tower (`text_config`).

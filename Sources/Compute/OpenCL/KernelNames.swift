@@ -1,11 +1,13 @@
 /// The kernel files of `Kernels/`, one per operation family.
 public enum KernelFile: String, Sendable, CaseIterable, CustomStringConvertible {
     case attention = "attention.cl"
+    case convolution = "convolution.cl"
     case elementwise = "elementwise.cl"
     case layerNorm = "layer_norm.cl"
     case layout = "layout.cl"
     case matmul = "matmul.cl"
     case normalize = "normalize.cl"
+    case pooling = "pooling.cl"
     case prototypeHead = "prototype_head.cl"
     case softmax = "softmax.cl"
 
@@ -22,12 +24,15 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     // attention.cl
     case attentionRows = "attention_rows"
     case attentionTiled = "attention_tiled"
+    // convolution.cl
+    case convolutionPatches = "convolution_patches"
     // elementwise.cl
     case fillValue = "fill_value"
     case scale = "scale"
     case add = "add"
     case quickGELU = "quick_gelu"
     case gelu = "gelu"
+    case relu = "relu"
     // layer_norm.cl
     case layerNorm = "layer_norm"
     case layerNormSerial = "layer_norm_serial"
@@ -44,6 +49,8 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     // normalize.cl
     case l2NormalizeRows = "l2_normalize_rows"
     case l2NormalizeRowsSerial = "l2_normalize_rows_serial"
+    // pooling.cl
+    case averagePool = "average_pool"
     // prototype_head.cl
     case copyRows = "copy_rows"
     case gatherRowsIndexed = "gather_rows_indexed"
@@ -63,7 +70,9 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
     public var file: KernelFile {
         switch self {
         case .attentionRows, .attentionTiled: return .attention
-        case .fillValue, .scale, .add, .quickGELU, .gelu: return .elementwise
+        case .convolutionPatches: return .convolution
+        case .averagePool: return .pooling
+        case .fillValue, .scale, .add, .quickGELU, .gelu, .relu: return .elementwise
         case .layerNorm, .layerNormSerial: return .layerNorm
         case .gatherRows, .permute, .copyValues, .packPanels, .imagePatches: return .layout
         case .matmulTiled, .matmulPacked, .matmulBlocked: return .matmul
@@ -80,6 +89,7 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
         switch kind {
         case .quickGELU: return .quickGELU
         case .gelu: return .gelu
+        case .relu: return .relu
         }
     }
 }
@@ -123,12 +133,13 @@ public enum KernelDefine: String, Sendable, CaseIterable, Comparable {
 
     public static func < (left: KernelDefine, right: KernelDefine) -> Bool { left.rawValue < right.rawValue }
 
-    /// The `ACTIVATION` code of matmul.cl's epilogue: 0 none, 1 QuickGELU, 2 GELU.
+    /// The `ACTIVATION` code of matmul.cl's epilogue: 0 none, 1 QuickGELU, 2 GELU, 3 ReLU.
     static func activationCode(_ kind: Activation?) -> Int {
         switch kind {
         case nil: return 0
         case .quickGELU?: return 1
         case .gelu?: return 2
+        case .relu?: return 3
         }
     }
 }

@@ -41,6 +41,7 @@ extension ReferenceOps {
         switch kind {
         case .quickGELU: return Float(value / (1 + exp(-1.702 * value)))
         case .gelu: return Float(0.5 * value * (1 + erf(value / 2.0.squareRoot())))
+        case .relu: return Float(max(value, 0))
         }
     }
 }

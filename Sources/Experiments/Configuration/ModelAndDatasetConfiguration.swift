@@ -3,8 +3,9 @@ import Foundation
 extension ExperimentConfiguration {
     /// `model`: the CLIP checkpoint.
     public struct Model: Sendable, Equatable {
-        /// A Hugging Face CLIP directory (`config.json`, `model.safetensors`, `vocab.json`,
-        /// `merges.txt`). Required.
+        /// A CLIP model folder: Hugging Face (`config.json`, `model.safetensors`, `vocab.json`,
+        /// `merges.txt`) or open_clip (`open_clip_config.json`, `open_clip_model.safetensors`;
+        /// ViT or ResNet). Required.
         public var path: URL
 
         public init(path: URL) {
