@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Images/s of the CLIP vision tower: PyTorch (CPU, float32) against `upadapter bench encoder`,
-on the same model directory, batch size and thread count. A Hugging Face folder runs on
+"""Images/s and texts/s of the CLIP towers, and peak memory: PyTorch (CPU, float32) against
+`upadapter bench encoder`, on the same model directory, batch size and thread count. A Hugging Face folder runs on
 transformers' CLIPModel, an open_clip folder (open_clip_config.json) on open_clip's CLIP.
 
     pip install torch transformers safetensors open-clip-torch
@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import pathlib
+import resource
 import subprocess
 import time
 
@@ -22,9 +23,9 @@ from transformers import CLIPModel
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def load_image_encoder(model_dir):
-    """The image encoder of the folder and its input side: open_clip's CLIP for an open_clip
-    folder, transformers' CLIPModel for a Hugging Face one."""
+def load_encoders(model_dir):
+    """The image and text encoders of the folder, the image size and the context length:
+    open_clip's CLIP for an open_clip folder, transformers' CLIPModel for a Hugging Face one."""
     folder = pathlib.Path(model_dir)
     if (folder / "open_clip_config.json").exists():
         import open_clip
@@ -33,23 +34,33 @@ def load_image_encoder(model_dir):
         model = open_clip.CLIP(**{k: v for k, v in cfg.items() if k != "quick_gelu"}, quick_gelu=cfg.get("quick_gelu", False))
         model.load_state_dict(load_file(str(folder / "open_clip_model.safetensors")))
         model.eval()
-        return model.encode_image, cfg["vision_cfg"]["image_size"], f"open_clip {open_clip.__version__}"
+        return model.encode_image, model.encode_text, cfg["vision_cfg"]["image_size"], cfg["text_cfg"].get("context_length", 77)
     model = CLIPModel.from_pretrained(model_dir).eval()
-    return (lambda pixels: model.get_image_features(pixel_values=pixels)), model.config.vision_config.image_size, "transformers"
+    return ((lambda pixels: model.get_image_features(pixel_values=pixels)),
+            (lambda tokens: model.get_text_features(input_ids=tokens)),
+            model.config.vision_config.image_size, model.config.text_config.max_position_embeddings)
 
 
-def torch_images_per_second(model_dir, batch, repeats, threads):
-    torch.set_num_threads(threads)
-    encode, size, _ = load_image_encoder(model_dir)
-    pixels = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(5))
+def per_second(encode, inputs, batch, repeats):
     times = []
     with torch.inference_mode():
-        encode(pixels)  # warm-up
+        encode(inputs)  # warm-up
         for _ in range(repeats):
             start = time.perf_counter()
-            encode(pixels)
+            encode(inputs)
             times.append(time.perf_counter() - start)
     return batch / sorted(times)[len(times) // 2]
+
+
+def torch_rates(model_dir, batch, repeats, threads):
+    """(images/s, texts/s) of PyTorch; texts are full-length token sequences, as upadapter's are padded."""
+    torch.set_num_threads(threads)
+    encode_image, encode_text, size, context = load_encoders(model_dir)
+    generator = torch.Generator().manual_seed(5)
+    pixels = torch.randn(batch, 3, size, size, generator=generator)
+    tokens = torch.randint(1, 40000, (batch, context), generator=generator)
+    tokens[:, 0], tokens[:, -1] = 49406, 49407
+    return per_second(encode_image, pixels, batch, repeats), per_second(encode_text, tokens, batch, repeats)
 
 
 def main():
@@ -62,8 +73,10 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / ".build/release/upadapter"))
     args = parser.parse_args()
 
-    reference = torch_images_per_second(args.model, args.batch, args.repeats, args.threads)
-    print(f"PyTorch {torch.__version__} CPU float32, {args.threads} threads, batch {args.batch}: {reference:.2f} images/s")
+    reference, reference_texts = torch_rates(args.model, args.batch, args.repeats, args.threads)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"PyTorch {torch.__version__} CPU float32, {args.threads} threads, batch {args.batch}: {reference:.2f} images/s, "
+          f"{reference_texts:.2f} texts/s; peak RSS {peak:.0f} MiB (the Python process, model and libraries included)")
     for device in args.devices.split(","):
         output = subprocess.run(
             [args.binary, "bench", "encoder", "--model", args.model, "--device", device, "--batch", str(args.batch),
@@ -71,7 +84,8 @@ def main():
         result = json.loads(output)
         ours = result["imagesPerSecond"]
         print(f"upadapter {device} ({result['deviceDescription']}): {ours:.2f} images/s, "
-              f"{ours / reference:.2f}x PyTorch; texts {result['textsPerSecond']:.1f}/s; peak RSS {result['peakResidentMegabytes']:.0f} MiB")
+              f"{ours / reference:.2f}x PyTorch; texts {result['textsPerSecond']:.1f}/s, "
+              f"{result['textsPerSecond'] / reference_texts:.2f}x PyTorch; peak RSS {result['peakResidentMegabytes']:.0f} MiB")
 
 
 if __name__ == "__main__":
