@@ -73,12 +73,10 @@ struct BenchCommand: ParsableCommand {
                 }
             }
             let textProfile = profiler?.entries ?? []
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
             let report = EncoderBenchReport(
                 device: backend.name, deviceDescription: backend.deviceDescription, model: modelOptions.model,
                 batch: batch, imagesPerSecond: Double(batch) / imageSeconds, textsPerSecond: Double(batch) / textSeconds,
-                peakResidentMegabytes: Double(usage.ru_maxrss) / 1024, threads: ProcessInfo.processInfo.activeProcessorCount,
+                peakResidentMegabytes: peakResidentMegabytes(), threads: ProcessInfo.processInfo.activeProcessorCount,
                 imageProfile: imageProfile, textProfile: textProfile, imageLaunches: imageLaunches, textLaunches: textLaunches)
             if json {
                 let encoder = JSONEncoder()
@@ -177,4 +175,18 @@ struct EncoderBenchReport: Codable {
     let textProfile: [ProfilingBackend.Entry]
     let imageLaunches: LaunchProfile?
     let textLaunches: LaunchProfile?
+}
+
+/// This process's peak resident memory in MiB: `VmHWM` of /proc/self/status, which starts afresh
+/// at `exec` (getrusage's `ru_maxrss` keeps the parent's peak across fork and exec on Linux, so a
+/// benchmark started from a large Python process would report the parent's memory).
+func peakResidentMegabytes() -> Double {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kibibytes = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap({ Double($0) }) {
+        return kibibytes / 1024
+    }
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
 }
