@@ -160,7 +160,8 @@ if device:
     for f in device["figures"]:
         print(f"  {f['name'][:56]:56s} {f['value']:10.1f} {f['unit']:8s} (cpu backend {cpu_figures.get(f['name'], float('nan')):.1f})")
 PYTHON
-    echo "--- encoder ($device) ---"; grep -E "images:|texts:|launches per batch" "$logs/bench-encoder.log"
+    echo "--- encoder ($device) ---"
+    [ -f "$logs/bench-encoder.log" ] && grep -E "images:|texts:|launches per batch" "$logs/bench-encoder.log"
     [ -f "$logs/bench-encoder-cpu.log" ] && grep -E "images:" "$logs/bench-encoder-cpu.log" | sed 's/^/cpu backend, batch 16: /'
     echo "logs: $logs"
     [ $failures -eq 0 ]
