@@ -9,6 +9,7 @@
 
 #include "CVectorMath.h"
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -100,17 +101,23 @@ static int processor_has_avx2(void) {
 #endif
 }
 
-// Set once on first use (a benign race: every thread computes the same value).
-static volatile int uses_avx2 = -1;
+// Set on first use; an atomic, because the row passes run on several threads at once (threads
+// that race on the first use all store the same value).
+static _Atomic int uses_avx2 = -1;
 
 int vector_math_uses_avx2(void) {
-    if (uses_avx2 < 0) uses_avx2 = processor_has_avx2();
-    return uses_avx2;
+    int value = atomic_load_explicit(&uses_avx2, memory_order_relaxed);
+    if (value < 0) {
+        value = processor_has_avx2();
+        atomic_store_explicit(&uses_avx2, value, memory_order_relaxed);
+    }
+    return value;
 }
 
 int vector_math_select(int avx2) {
-    uses_avx2 = avx2 && processor_has_avx2();
-    return uses_avx2;
+    int value = avx2 && processor_has_avx2();
+    atomic_store_explicit(&uses_avx2, value, memory_order_relaxed);
+    return value;
 }
 
 float vector_maximum(const float *x, long count, float scale) {
