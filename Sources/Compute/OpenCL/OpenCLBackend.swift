@@ -219,7 +219,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw ComputeError.shapeMismatch(operation: "write", tensor: "destination", expected: "\(values.count) elements", actual: tensor.shape)
         }
         let memory = try memory(tensor, "write", "destination")
-        (tensor.storage as? OpenCLStorage)?.forgetArrangements()
+        if let storage = tensor.storage as? OpenCLStorage, storage.isConstant { storage.forgetArrangements() }
         guard !values.isEmpty else { return }
         let bytes = values.count * MemoryLayout<Float>.size
         guard bytes >= StagingPool.minimumBytes else {
