@@ -6,15 +6,23 @@ The head and step are those of PrototypeTrainer (and of Tip-Adapter-F's training
 cross-entropy against the labels, backward, torch.optim.AdamW (lr 1e-3, eps 1e-4, weight decay
 0.01) and a per-step CosineAnnealingLR, batches of 256 rows in a seeded shuffled order.
 
-The Swift side of the comparison is `PrototypeTrainer.benchmarkEpoch` (exposed by the command-line
-tool), which uses the same sizes, random unit-norm inputs and the same median-of-repeats timing
-after one warm-up epoch.
+The Swift side is `upadapter bench trainer` (PrototypeTrainer.benchmarkEpoch), run by this script
+after the PyTorch figures of each case, in the same run: the same sizes, random unit-norm inputs
+and the same median-of-repeats timing after one warm-up run. With --epochs E both sides time runs
+of E epochs and divide by E (the recipe trains 20 epochs; work done once per run, such as
+upadapter's zero-shot logits of every row, is then shared as in a real run).
 
-Usage: python3 scripts/bench_trainer_vs_torch.py [--threads N] [--repeats R] [--cases small,large,cache]
+Usage: swift build -c release
+       python3 scripts/bench_trainer_vs_torch.py [--threads N] [--repeats R] [--epochs E]
+                                                 [--cases small,large,cache] [--device cpu]
 """
 
 import argparse
+import json
 import math
+import pathlib
+import platform
+import subprocess
 import time
 
 import torch
@@ -33,7 +41,17 @@ def unit_rows(generator, rows, dim):
     return x / x.norm(dim=1, keepdim=True)
 
 
-def epoch_seconds(rows, classes, dim, batch, kind, repeats, seed=7):
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def processor_name():
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown processor"
+
+
+def epoch_seconds(rows, classes, dim, batch, kind, repeats, epochs=1, seed=7):
     generator = torch.Generator().manual_seed(seed)
     W = unit_rows(generator, classes, dim)
     X = unit_rows(generator, rows, dim)
@@ -49,30 +67,39 @@ def epoch_seconds(rows, classes, dim, batch, kind, repeats, seed=7):
     L = torch.nn.functional.one_hot(key_classes, classes).float()
     alpha, beta = 1.0, 5.5
 
-    def run_epoch():
+    def run_epochs():
         P = torch.nn.Parameter(keys.clone())
         optimizer = torch.optim.AdamW([P], lr=1e-3, eps=1e-4, weight_decay=0.01)
-        steps = math.ceil(rows / batch)
+        steps = math.ceil(rows / batch) * epochs
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-        permutation = torch.randperm(rows, generator=generator)
-        losses = []
         start = time.perf_counter()
-        for first in range(0, rows, batch):
-            index = permutation[first:first + batch]
-            features = X[index]
-            logits = 100.0 * features @ W.t() + alpha * torch.exp(-beta * (1 - features @ P.t())) @ L
-            loss = torch.nn.functional.cross_entropy(logits, y[index])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            losses.append(loss.detach())
-        torch.stack(losses).tolist()
-        return time.perf_counter() - start
+        for _ in range(epochs):
+            permutation = torch.randperm(rows, generator=generator)
+            losses = []
+            for first in range(0, rows, batch):
+                index = permutation[first:first + batch]
+                features = X[index]
+                logits = 100.0 * features @ W.t() + alpha * torch.exp(-beta * (1 - features @ P.t())) @ L
+                loss = torch.nn.functional.cross_entropy(logits, y[index])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                losses.append(loss.detach())
+            torch.stack(losses).tolist()
+        return (time.perf_counter() - start) / epochs
 
-    run_epoch()  # warm-up
-    times = sorted(run_epoch() for _ in range(repeats))
+    run_epochs()  # warm-up
+    times = sorted(run_epochs() for _ in range(repeats))
     return times[len(times) // 2]
+
+
+def upadapter_seconds(binary, device, rows, classes, dim, batch, kind, repeats, epochs):
+    output = subprocess.run(
+        [binary, "bench", "trainer", "--device", device, "--rows", str(rows), "--classes", str(classes),
+         "--dimension", str(dim), "--batch-size", str(batch), "--kind", kind, "--repeats", str(repeats),
+         "--epochs", str(epochs), "--json"], check=True, capture_output=True, text=True).stdout
+    return json.loads(output)["seconds_per_epoch"]
 
 
 def main():
@@ -80,14 +107,22 @@ def main():
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cases", default="small,large,cache")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run (both sides)")
+    parser.add_argument("--device", default="cpu", help="upadapter's --device; 'none' times PyTorch only")
+    parser.add_argument("--binary", default=str(ROOT / ".build/release/upadapter"))
     arguments = parser.parse_args()
     torch.set_num_threads(arguments.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    print(f"{'case':<11} {'N':>6} {'C':>5} {'D':>4} {'batch':>5} {'kind':<5} {'epoch s':>9} {'rows/s':>10}")
+    print(f"{processor_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"runs of {arguments.epochs} epochs; upadapter --device {arguments.device}")
+    print(f"{'case':<11} {'N':>6} {'C':>5} {'D':>4} {'batch':>5} {'kind':<5} {'torch s/epoch':>13} "
+          f"{'upadapter s/epoch':>17} {'ratio':>6}")
     for name in arguments.cases.split(","):
         rows, classes, dim, batch, kind = CASES[name]
-        seconds = epoch_seconds(rows, classes, dim, batch, kind, arguments.repeats)
-        print(f"{name:<11} {rows:>6} {classes:>5} {dim:>4} {batch:>5} {kind:<5} {seconds:>9.4f} {rows / seconds:>10.0f}")
+        seconds = epoch_seconds(rows, classes, dim, batch, kind, arguments.repeats, arguments.epochs)
+        ours = float("nan") if arguments.device == "none" else upadapter_seconds(
+            arguments.binary, arguments.device, rows, classes, dim, batch, kind, arguments.repeats, arguments.epochs)
+        print(f"{name:<11} {rows:>6} {classes:>5} {dim:>4} {batch:>5} {kind:<5} {seconds:>13.4f} {ours:>17.4f} "
+              f"{seconds / ours:>5.2f}x")
 
 
 if __name__ == "__main__":

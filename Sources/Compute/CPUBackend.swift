@@ -65,7 +65,10 @@ public final class CPUBackend: Backend {
     public func copy(_ source: Tensor, to destination: Tensor) throws {
         try requireSameCount(source, destination, operation: "copy")
         let from = try storage(source, "copy", "source"), to = try storage(destination, "copy", "destination")
-        to.update(from: from, count: source.count)
+        // Over the cores from 1 MiB: one core's copy does not reach the memory bandwidth.
+        parallelChunks(source.count, minimumCount: 1 << 18) { range in
+            (to + range.lowerBound).update(from: from + range.lowerBound, count: range.count)
+        }
     }
 
     public func fill(_ tensor: Tensor, with value: Float) throws {
@@ -90,11 +93,11 @@ public final class CPUBackend: Backend {
 
     // MARK: Parallel loops
 
-    /// Runs `body` for each row, in chunks spread over the cores when the work is large enough
-    /// to pay for the threads.
-    func parallelRows(_ rows: Int, width: Int, _ body: (Int) -> Void) {
+    /// Runs `body` for each row, in chunks spread over the cores when the work (`rows · width`
+    /// elements) reaches `minimumWork`, enough to pay for the threads.
+    func parallelRows(_ rows: Int, width: Int, minimumWork: Int = 1 << 15, _ body: (Int) -> Void) {
         let work = rows * max(width, 1)
-        let chunks = work < 1 << 15 ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
+        let chunks = work < minimumWork ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
         if chunks <= 1 {
             for row in 0..<rows { body(row) }
             return
@@ -108,8 +111,10 @@ public final class CPUBackend: Backend {
         }
     }
 
-    func parallelChunks(_ count: Int, _ body: (Range<Int>) -> Void) {
-        let chunks = count < 1 << 15 ? 1 : ProcessInfo.processInfo.activeProcessorCount * 4
+    /// Runs `body` over `0 ..< count` in chunks spread over the cores when `count` reaches
+    /// `minimumCount` (below it, one call on this thread).
+    func parallelChunks(_ count: Int, minimumCount: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+        let chunks = count < minimumCount ? 1 : ProcessInfo.processInfo.activeProcessorCount * 4
         if chunks == 1 {
             body(0..<count)
             return

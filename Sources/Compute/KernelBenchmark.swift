@@ -59,6 +59,7 @@ public enum KernelBenchmark {
     public static func run(on backend: any Backend, repeats: Int = 5) throws -> [Figure] {
         let context = Context(backend: backend, repeats: repeats)
         return try matrixProductFigures(context) + attentionFigures(context) + softmaxFigures(context) + layerNormFigures(context)
+            + activationFigures(context)
             + convolutionFigures(context) + poolingFigures(context) + copyFigures(context)
     }
 
@@ -76,26 +77,53 @@ public enum KernelBenchmark {
         return figures
     }
 
-    /// Raw `cblas_sgemm` at `size`³ on the host, for comparison with the backends.
-    public static func rawSGEMM(size: Int = 1024, repeats: Int = 5) throws -> Figure {
+    /// A product shape that `kernels bench` times on the backend and as raw `cblas_sgemm`:
+    /// `C [m, n] = op(A) · op(B)` with `k` the shared dimension.
+    public struct ProductShape: Sendable {
+        public let name: String
+        public let m: Int, n: Int, k: Int
+        public let transposeA: Bool, transposeB: Bool
+    }
+
+    /// The square yardstick, the encoder's two largest products and the prototype trainer's
+    /// forward and key-gradient products (mean prototypes of 100 classes, and a 1600-key cache).
+    public static let referenceProductShapes: [ProductShape] = [
+        ProductShape(name: "1024x1024x1024", m: 1024, n: 1024, k: 1024, transposeA: false, transposeB: false),
+        ProductShape(name: "qkv 3200x768 -> 2304 (64 images x 50 tokens)", m: 3200, n: 2304, k: 768, transposeA: false, transposeB: true),
+        ProductShape(name: "mlp 3200x768 -> 3072", m: 3200, n: 3072, k: 768, transposeA: false, transposeB: true),
+        ProductShape(name: "trainer affinity 256x512 . (100x512)T", m: 256, n: 100, k: 512, transposeA: false, transposeB: true),
+        ProductShape(name: "trainer gradient (256x100)T . 256x512", m: 100, n: 512, k: 256, transposeA: true, transposeB: false),
+        ProductShape(name: "trainer cache affinity 256x512 . (1600x512)T", m: 256, n: 1600, k: 512, transposeA: false, transposeB: true),
+        ProductShape(name: "trainer cache gradient (256x1600)T . 256x512", m: 1600, n: 512, k: 256, transposeA: true, transposeB: false),
+    ]
+
+    /// Raw `cblas_sgemm` on the host at every `referenceProductShapes` shape, with OpenBLAS's own
+    /// threading over all cores, as a program calling it directly gets it: the yardstick of the
+    /// backends' `matmul` figures of the same names.
+    public static func rawSGEMMFigures(repeats: Int = 5) throws -> [Figure] {
+        try referenceProductShapes.map { try rawSGEMM($0, repeats: repeats) }
+    }
+
+    /// Raw `cblas_sgemm` at one shape (see `rawSGEMMFigures`).
+    public static func rawSGEMM(_ shape: ProductShape, repeats: Int = 5) throws -> Figure {
         var generator = SeededGenerator(seed: 11)
-        let a = generator.uniform(count: size * size), b = generator.uniform(count: size * size)
-        var c = [Float](repeating: 0, count: size * size)
-        let n = Int32(size)
-        // OpenBLAS's own threading, as any program calling it directly gets it.
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        let a = generator.uniform(count: m * k), b = generator.uniform(count: k * n)
+        var c = [Float](repeating: 0, count: m * n)
         openblas_set_num_threads(Int32(ProcessInfo.processInfo.activeProcessorCount))
         defer { openblas_set_num_threads(1) }
         let seconds = try medianSeconds(repeats: repeats, synchronize: {}) {
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     c.withUnsafeMutableBufferPointer { pc in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1,
-                                    pa.baseAddress, n, pb.baseAddress, n, 0, pc.baseAddress, n)
+                        cblas_sgemm(CblasRowMajor, shape.transposeA ? CblasTrans : CblasNoTrans, shape.transposeB ? CblasTrans : CblasNoTrans,
+                                    Int32(m), Int32(n), Int32(k), 1, pa.baseAddress, Int32(shape.transposeA ? m : k),
+                                    pb.baseAddress, Int32(shape.transposeB ? k : n), 0, pc.baseAddress, Int32(n))
                     }
                 }
             }
         }
-        return Figure(name: "raw cblas_sgemm \(size)x\(size)x\(size) (\(BLASInfo.current.coreName))", unit: "GFLOP/s",
-                      value: 2 * pow(Double(size), 3) / seconds / 1e9, seconds: seconds)
+        return Figure(name: "raw cblas_sgemm \(shape.name) (\(BLASInfo.current.coreName))", unit: "GFLOP/s",
+                      value: 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9, seconds: seconds)
     }
 }

@@ -56,7 +56,8 @@ public protocol TrainingBackend: Backend {
     /// `p ← p (1 − lr·wd)`, `m ← β₁ m + (1 − β₁) g`, `v ← β₂ v + (1 − β₂) g²`,
     /// `p ← p − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)`.
     ///
-    /// - `parameters`, `gradient`, `firstMoment`, `secondMoment`: the same element count.
+    /// - `parameters`, `gradient`, `firstMoment`, `secondMoment`: the same element count, four
+    ///   tensors that share no storage.
     func adamWStep(
         parameters: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
         step: AdamWStep) throws

@@ -10,20 +10,26 @@ extension PrototypeTrainer {
         public var dimension: Int
         public var batchSize: Int
         public var kind: PrototypeKind
+        /// Epochs of each timed training run; the figure is the run's time divided by them, so
+        /// that the once-per-run work (uploads, the zero-shot logits of every row) is shared as
+        /// in a real run (20 epochs by default).
+        public var epochs: Int
 
-        public init(rows: Int, classes: Int, dimension: Int = 512, batchSize: Int = 256, kind: PrototypeKind = .mean) {
+        public init(rows: Int, classes: Int, dimension: Int = 512, batchSize: Int = 256, kind: PrototypeKind = .mean, epochs: Int = 1) {
             self.rows = rows
             self.classes = classes
             self.dimension = dimension
             self.batchSize = batchSize
             self.kind = kind
+            self.epochs = epochs
         }
     }
 
     /// Seconds one training epoch takes on this backend for random unit-norm features and
     /// classifier rows of the given sizes (α 1, β 5.5, shuffled batches): the median of `repeats`
-    /// one-epoch runs after one untimed warm-up epoch (which builds kernels and touches memory).
-    /// Each timed run includes uploading the training rows and reading the losses back.
+    /// training runs of `sizes.epochs` epochs, each divided by its epochs, after one untimed
+    /// warm-up run (which builds kernels and touches memory). Each timed run includes uploading
+    /// the training rows and reading the losses back.
     public func benchmarkEpoch(_ sizes: BenchmarkCase, repeats: Int = 3, seed: UInt64 = 7) throws -> Double {
         var generator = SeededGenerator(seed: seed)
         func unitRows(_ rows: Int) throws -> HostMatrix {
@@ -41,10 +47,10 @@ extension PrototypeTrainer {
         let labels = (0..<sizes.rows).map { _ in Int.random(in: 0..<sizes.classes, using: &generator) }
         let prototypes = try Prototypes.build(kind: sizes.kind, features: features, labels: labels, textClassifier: textClassifier)
         let classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1, beta: 5.5))
-        let configuration = TrainingConfiguration(epochs: 1, batchSize: sizes.batchSize, seed: seed)
+        let configuration = TrainingConfiguration(epochs: max(sizes.epochs, 1), batchSize: sizes.batchSize, seed: seed)
         _ = try train(classifier, features: features, labels: labels, configuration: configuration)
         let times = try (0..<max(repeats, 1)).map { _ in
-            try train(classifier, features: features, labels: labels, configuration: configuration).seconds
+            try train(classifier, features: features, labels: labels, configuration: configuration).seconds / Double(configuration.epochs)
         }
         return times.sorted()[times.count / 2]
     }

@@ -89,11 +89,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "texts:  %.2f texts/s (batch %d)", report.textsPerSecond, batch))
             print(String(format: "peak resident memory: %.0f MiB", report.peakResidentMegabytes))
             for (title, entries) in [("image tower", imageProfile), ("text tower", textProfile)] where !entries.isEmpty {
-                let total = entries.reduce(0) { $0 + $1.seconds }
-                print("\(title) profile (all runs incl. warm-up):")
-                for entry in entries {
-                    print("  " + pad(entry.operation, 24) + String(format: "%9.3f s  %5.1f%%  %6d calls", entry.seconds, 100 * entry.seconds / total, entry.calls))
-                }
+                printProfile(entries, title: "\(title) profile (all runs incl. warm-up)")
             }
             for (title, launches) in [("image tower", imageLaunches), ("text tower", textLaunches)] {
                 guard let launches else { continue }
@@ -109,6 +105,17 @@ struct BenchCommand: ParsableCommand {
                 }
             }
         }
+    }
+}
+
+/// Prints a per-operation time table, largest first as `ProfilingBackend.entries` orders it.
+func printProfile(_ entries: [ProfilingBackend.Entry], title: String) {
+    guard !entries.isEmpty else { return }
+    let total = entries.reduce(0) { $0 + $1.seconds }
+    print("\(title):")
+    for entry in entries {
+        print("  " + pad(entry.operation, 28) + String(format: "%9.4f s  %5.1f%%  %6d calls", entry.seconds,
+                                                      100 * entry.seconds / max(total, 1e-12), entry.calls))
     }
 }
 
@@ -135,8 +142,12 @@ extension BenchCommand {
         @Option(help: "Feature width.") var dimension: Int = 512
         @Option(help: "Batch size.") var batchSize: Int = 256
         @Option(help: "Prototype kind: mean or cache.") var kind: String = "mean"
-        @Option(help: "Timed epochs; the median is reported.") var repeats: Int = 3
+        @Option(help: "Timed training runs; the median is reported.") var repeats: Int = 3
+        @Option(help: "Epochs per training run; the figure is a run's time divided by them (20 is the recipe's default).")
+        var epochs: Int = 1
         @Flag(help: "Print one JSON object.") var json = false
+        @Flag(help: "Time per training operation (CPU backends), summed over the warm-up and timed epochs.")
+        var profile = false
 
         func validate() throws {
             try requireOption("--rows", rows, in: 1...10_000_000)
@@ -144,19 +155,24 @@ extension BenchCommand {
             try requireOption("--dimension", dimension, in: 1...16_384)
             try requireOption("--batch-size", batchSize, in: 1...1 << 20)
             try requireOption("--repeats", repeats, in: 1...1000)
+            try requireOption("--epochs", epochs, in: 1...1000)
         }
 
         func run() throws {
             guard let prototypeKind = PrototypeKind(rawValue: kind) else { throw ValidationError("--kind must be mean or cache") }
-            let backend = try trainingBackend(try deviceOptions.makeBackend())
-            let sizes = PrototypeTrainer.BenchmarkCase(rows: rows, classes: classes, dimension: dimension, batchSize: batchSize, kind: prototypeKind)
+            let device = try deviceOptions.makeBackend()
+            let profiler = profile && !(device is OpenCLBackend) ? ProfilingBackend(wrapping: device) : nil
+            let backend = try trainingBackend(profiler ?? device)
+            let sizes = PrototypeTrainer.BenchmarkCase(rows: rows, classes: classes, dimension: dimension, batchSize: batchSize, kind: prototypeKind,
+                                                       epochs: epochs)
             let seconds = try PrototypeTrainer(backend: backend).benchmarkEpoch(sizes, repeats: repeats)
+            defer { if let profiler { printProfile(profiler.entries, title: "trainer profile (warm-up and timed epochs)") } }
             if json {
                 print("{\"device\": \"\(backend.name)\", \"rows\": \(rows), \"classes\": \(classes), \"dimension\": \(dimension), "
-                      + "\"batch_size\": \(batchSize), \"kind\": \"\(kind)\", \"seconds_per_epoch\": \(seconds)}")
+                      + "\"batch_size\": \(batchSize), \"kind\": \"\(kind)\", \"epochs\": \(epochs), \"seconds_per_epoch\": \(seconds)}")
             } else {
-                print(String(format: "%@ (%@): %.4f s per epoch (%d rows, %d classes, dim %d, batch %d, %@)",
-                             backend.name, backend.deviceDescription, seconds, rows, classes, dimension, batchSize, kind))
+                print(String(format: "%@ (%@): %.4f s per epoch (%d rows, %d classes, dim %d, batch %d, %@, runs of %d epochs)",
+                             backend.name, backend.deviceDescription, seconds, rows, classes, dimension, batchSize, kind, epochs))
             }
         }
     }

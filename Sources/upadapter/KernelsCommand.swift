@@ -74,7 +74,7 @@ struct KernelsCommand: ParsableCommand {
             let backend = try deviceOptions.makeBackend()
             if !json { print("benchmarking \(backend.name): \(backend.deviceDescription)") }
             var figures = try KernelBenchmark.run(on: backend, repeats: repeats)
-            figures.append(try KernelBenchmark.rawSGEMM(repeats: repeats))
+            figures += try KernelBenchmark.rawSGEMMFigures(repeats: repeats)
             if json {
                 let report = BenchReport(
                     device: backend.name, deviceDescription: backend.deviceDescription,
@@ -84,7 +84,7 @@ struct KernelsCommand: ParsableCommand {
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
                 for figure in figures {
-                    print(pad(figure.name, 56) + String(format: "%10.2f %@   (%.3f ms)", figure.value, figure.unit, figure.seconds * 1000))
+                    print(pad(figure.name, 72) + String(format: "%10.2f %@   (%.3f ms)", figure.value, figure.unit, figure.seconds * 1000))
                 }
                 // BLASKernelAdvice, when it applies, was printed on standard error when the
                 // backend opened.

@@ -120,10 +120,12 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 7])
-    func adamWStep(stepIndex: Int) throws {
+    /// Step 1 and a later step, on a small tensor and on one that the CPU backend splits into
+    /// several chunks with a tail.
+    @Test(arguments: [(1, [7, 513]), (7, [7, 513]), (3, [3, 65_547])])
+    func adamWStep(stepIndex: Int, shape: [Int]) throws {
         var generator = SeededGenerator(seed: 99)
-        let shape = [7, 513], count = 7 * 513
+        let count = shape.reduce(1, *)
         let inputs: [(values: [Float], shape: [Int])] = [
             (generator.uniform(count: count), shape), (generator.normal(count: count, standardDeviation: 0.01), shape),
             (generator.normal(count: count, standardDeviation: 0.001), shape), (generator.uniform(count: count, in: 0...1e-4), shape),
@@ -132,6 +134,19 @@ import Testing
         try compareWithTwin(inputs: inputs, absolute: 1e-7, relative: 1e-5, "adamWStep \(stepIndex)") { backend, input in
             try backend.adamWStep(parameters: input[0], gradient: input[1], firstMoment: input[2], secondMoment: input[3], step: step)
             return [input[0], input[2], input[3]]
+        }
+    }
+
+    @Test("adamWStep refuses tensors that share storage, on every backend")
+    func adamWStepRefusesSharedStorage() throws {
+        for backend in TestBackends.all {
+            let parameters = try backend.upload([1, 2, 3], shape: [3]), moment = try backend.upload([0, 0, 0], shape: [3])
+            let gradient = try backend.upload([0.1, 0.2, 0.3], shape: [3])
+            #expect(throws: ComputeError.self, "\(backend.name)") {
+                try backend.adamWStep(parameters: parameters, gradient: gradient, firstMoment: moment, secondMoment: moment,
+                                      step: AdamWStep(learningRate: 1e-3, step: 1))
+            }
+            #expect(try backend.read(parameters) == [1, 2, 3], "\(backend.name): nothing was written")
         }
     }
 

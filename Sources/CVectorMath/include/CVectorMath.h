@@ -16,6 +16,20 @@ float vector_exponentials(const float *x, float *y, long count, float scale, flo
 /// `y[i] = x[i] / (1 + exp(-1.702 x[i]))` (QuickGELU).
 void vector_quick_gelu(const float *x, float *y, long count);
 
+/// The scalars of one AdamW step (see vector_adamw).
+typedef struct {
+    float decay;                   ///< 1 - learning rate * weight decay
+    float step_size;               ///< learning rate / (1 - beta1^t)
+    float inverse_correction_root; ///< 1 / sqrt(1 - beta2^t)
+    float beta1, beta2, epsilon;
+} vector_adamw_scalars;
+
+/// One AdamW step in place over `count` elements (adamw.c); the four arrays must not overlap:
+/// `m = beta1 m + (1 - beta1) g`, `v = beta2 v + (1 - beta2) g^2`,
+/// `p = p decay - step_size m / (sqrt(v) inverse_correction_root + epsilon)`.
+void vector_adamw(float *parameters, const float *gradient, float *first_moment, float *second_moment, long count,
+                  vector_adamw_scalars scalars);
+
 /// 1 when the AVX2 + FMA versions run, 0 for the baseline ones.
 int vector_math_uses_avx2(void);
 

@@ -273,12 +273,14 @@ extension KernelBenchmark {
         var figures: [Figure] = []
         func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
         func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
-        let products: [(String, [Int], [Int], [Int], MatmulOptions)] = [
-            ("matmul 1024x1024x1024", [1024, 1024], [1024, 1024], [1024, 1024], MatmulOptions()),
-            ("matmul qkv 3200x768 -> 2304 (64 images x 50 tokens)", [3200, 768], [2304, 768], [3200, 2304], MatmulOptions(transposeB: true)),
-            ("matmul mlp 3200x768 -> 3072", [3200, 768], [3072, 768], [3200, 3072], MatmulOptions(transposeB: true)),
+        var products: [(String, [Int], [Int], [Int], MatmulOptions)] = [
             ("matmul attention 768 x (50x64 . 64x50)", [768, 50, 64], [768, 50, 64], [768, 50, 50], MatmulOptions(transposeB: true)),
         ]
+        for shape in referenceProductShapes {
+            let (m, n, k) = (shape.m, shape.n, shape.k)
+            products.insert(("matmul " + shape.name, shape.transposeA ? [k, m] : [m, k], shape.transposeB ? [n, k] : [k, n], [m, n],
+                             MatmulOptions(transposeA: shape.transposeA, transposeB: shape.transposeB)), at: products.count - 1)
+        }
         for (name, shapeA, shapeB, shapeC, options) in products {
             let a = try random(shapeA), b = try random(shapeB), c = try backend.makeTensor(shape: shapeC)
             let k = options.transposeB ? shapeB[shapeB.count - 1] : shapeB[shapeB.count - 2]

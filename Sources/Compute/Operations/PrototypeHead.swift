@@ -10,6 +10,7 @@
 // and the `Backend` protocol.
 // =================================================================================================
 
+import CVectorMath
 import Foundation
 
 // MARK: Validation
@@ -109,6 +110,12 @@ func validateAdamW(parameters: Tensor, gradient: Tensor, firstMoment: Tensor, se
         throw ComputeError.shapeMismatch(
             operation: "adamWStep", tensor: name, expected: "\(parameters.count) elements like the parameters \(parameters.shape)",
             actual: tensor.shape)
+    }
+    // The CPU pass runs on restrict pointers: the four tensors must not share storage.
+    let storages = [parameters, gradient, firstMoment, secondMoment].map { ObjectIdentifier($0.storage) }
+    guard Set(storages).count == 4 else {
+        throw ComputeError.invalidArgument(
+            operation: "adamWStep", message: "parameters, gradient, firstMoment and secondMoment must be four separate tensors")
     }
 }
 
@@ -336,7 +343,8 @@ extension CPUBackend: TrainingBackend {
         let (rows, width) = try validateIndexedGather(table, indices: indices, from: start, destination)
         let pt = try storage(table, "gatherRows", "table"), pi = try storage(indices, "gatherRows", "indices")
         let pd = try storage(destination, "gatherRows", "destination")
-        splitRows(rows, width: width) { row in
+        // Copies pay for the threads only from about 1 MiB (a training batch's rows stay on one).
+        parallelRows(rows, width: width, minimumWork: 1 << 18) { row in
             (pd + row * width).update(from: pt + Int(pi[start + row]) * width, count: width)
         }
     }
@@ -352,7 +360,7 @@ extension CPUBackend: TrainingBackend {
         let po = try storage(classOffsets, operation, "classOffsets")
         let pe = try storage(exponentials, operation, "exponentials"), pl = try storage(logits, operation, "logits")
         let offsets = (0...g.classes).map { Int(po[$0]) }
-        splitRows(g.batch, width: g.keys + g.classes) { row in
+        parallelRows(g.batch, width: g.keys + g.classes) { row in
             let inputRow = pa + row * g.keys, outputRow = pe + row * g.keys
             _ = VectorLoops.exponentials(inputRow, outputRow, count: g.keys, scale: beta, shift: beta)  // e^(β(a − 1))
             let zeroShotRow = pz + row * g.classes, logitRow = pl + row * g.classes
@@ -371,7 +379,7 @@ extension CPUBackend: TrainingBackend {
         let operation = "softmaxCrossEntropy"
         let px = try storage(logits, operation, "logits"), pt = try storage(targets, operation, "targets")
         let ploss = try storage(losses, operation, "losses"), pg = try storage(gradient, operation, "gradient")
-        splitRows(rows, width: classes) { row in
+        parallelRows(rows, width: classes) { row in
             let input = px + row * classes, output = pg + row * classes
             let maximum = VectorLoops.maximum(input, count: classes)
             let target = Int(pt[row])
@@ -392,7 +400,7 @@ extension CPUBackend: TrainingBackend {
         let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
         let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
         let classes = (0..<g.keys).map { Int(pk[$0]) }
-        splitRows(g.batch, width: g.keys) { row in
+        parallelRows(g.batch, width: g.keys) { row in
             let input = pe + row * g.keys, upstream = pg + row * g.classes, output = pd + row * g.keys
             for key in 0..<g.keys { output[key] = factor * input[key] * upstream[classes[key]] }
         }
@@ -406,19 +414,14 @@ extension CPUBackend: TrainingBackend {
         let pp = try storage(parameters, operation, "parameters"), pg = try storage(gradient, operation, "gradient")
         let pm = try storage(firstMoment, operation, "firstMoment"), pv = try storage(secondMoment, operation, "secondMoment")
         let count = parameters.count
-        let decay = 1 - step.learningRate * step.weightDecay
-        let stepSize = step.learningRate / step.firstCorrection
-        let inverseRoot = 1 / step.secondCorrectionRoot
-        let beta1 = step.beta1, beta2 = step.beta2, epsilon = step.epsilon
-        splitRows((count + 4095) / 4096, width: 4096) { chunk in
-            for index in (chunk * 4096)..<min(count, (chunk + 1) * 4096) {
-                let g = pg[index]
-                let m = beta1 * pm[index] + (1 - beta1) * g
-                let v = beta2 * pv[index] + (1 - beta2) * g * g
-                pm[index] = m
-                pv[index] = v
-                pp[index] = pp[index] * decay - stepSize * m / (v.squareRoot() * inverseRoot + epsilon)
-            }
+        let scalars = vector_adamw_scalars(
+            decay: 1 - step.learningRate * step.weightDecay, step_size: step.learningRate / step.firstCorrection,
+            inverse_correction_root: 1 / step.secondCorrectionRoot, beta1: step.beta1, beta2: step.beta2, epsilon: step.epsilon)
+        // Chunks of 64 Ki elements (a quarter MiB per array) keep small updates on one thread.
+        let chunk = 1 << 16
+        parallelRows((count + chunk - 1) / chunk, width: chunk) { index in
+            let start = index * chunk
+            vector_adamw(pp + start, pg + start, pm + start, pv + start, min(chunk, count - start), scalars)
         }
     }
 
@@ -426,7 +429,7 @@ extension CPUBackend: TrainingBackend {
         let (rows, width) = try validateRowMaximum(x, indices: indices, maxima: maxima)
         let px = try storage(x, "rowMaximum", "x"), pi = try storage(indices, "rowMaximum", "indices")
         let pm = try storage(maxima, "rowMaximum", "maxima")
-        splitRows(rows, width: width) { row in
+        parallelRows(rows, width: width) { row in
             let line = px + row * width
             var best = 0, bestValue = line[0]
             for column in 1..<max(width, 1) {
@@ -462,22 +465,6 @@ extension CPUBackend: TrainingBackend {
             position += 1
         }
         po[index] = scale * sum
-    }
-
-    /// Runs `body` for every row, over the cores when the work pays for the threads.
-    private func splitRows(_ rows: Int, width: Int, _ body: (Int) -> Void) {
-        let chunks = rows * max(width, 1) < 1 << 15 ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
-        if chunks <= 1 {
-            for row in 0..<rows { body(row) }
-            return
-        }
-        withoutActuallyEscaping(body) { escapable in
-            // The chunks touch disjoint rows; the closure only lives for this call.
-            nonisolated(unsafe) let body = escapable
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for row in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) { body(row) }
-            }
-        }
     }
 }
 
@@ -660,7 +647,7 @@ extension KernelCheck {
                 return try backend.read(gradient)
             }, inputCounts: [batch * keys, batch * classes, keys], inputRange: -1...1))
         }
-        for (count, step) in [(53 * 513, 1), (7, 20)] {
+        for (count, step) in [(53 * 513, 1), (7, 20), (3 << 16 + 5, 3)] {
             cases.append(Case(operation: "adamWStep", shape: "[\(count)] step \(step)", absoluteTolerance: 1e-6, relativeTolerance: 1e-4,
                               run: { backend, inputs in
                 let parameters = try backend.upload(inputs[0], shape: [count])
