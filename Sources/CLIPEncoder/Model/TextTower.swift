@@ -54,14 +54,13 @@ final class TextTower {
         let hidden = try workspace.hidden.prefix(shape: [batch, length, width])
         try backend.gatherRows(tokenEmbedding, indices: Array(sequences.joined()), into: try hidden.reshaped([batch * length, width]))
         try backend.add(hidden, try positionEmbedding.prefix(shape: [length, width]), into: hidden)
-        let states = try encoder(workspace, backend: backend, batch: batch, tokens: length, causalMask: true)
-        // Only the pooled rows need the final layer norm: it acts on each row alone.
+        // Only the pooled rows need the last layer's MLP and the final layer norm: they act on each row alone.
         let endPositions = sequences.enumerated().map { index, sequence in
             Int32(index * length + (sequence.indices.max { sequence[$0] < sequence[$1] } ?? 0))
         }
+        let states = try encoder(workspace, backend: backend, batch: batch, tokens: length, causalMask: true, outputRows: endPositions)
         let pooled = try pooledBuffer.prefix(shape: [batch, width])
-        try backend.gatherRows(states, indices: endPositions, into: pooled)
-        try backend.layerNorm(pooled, weight: finalLayerNorm.weight, bias: finalLayerNorm.bias, epsilon: c.layerNormEpsilon, into: pooled)
+        try backend.layerNorm(states, weight: finalLayerNorm.weight, bias: finalLayerNorm.bias, epsilon: c.layerNormEpsilon, into: pooled)
         let output = try outputBuffer.prefix(shape: [batch, projectionSize])
         try backend.matmul(pooled, projection, bias: nil, into: output, options: MatmulOptions(transposeB: true))
         return try backend.read(output)

@@ -46,37 +46,62 @@ struct TransformerEncoder {
     /// first MLP product with its activation in the epilogue, second MLP product with the
     /// residual folded in.
     ///
+    /// Only the states of `outputRows` are returned, and the last layer computes no others past
+    /// its attention: every token's keys and values are still needed, but the output product and
+    /// the MLP act on each row alone, so the other rows' would be thrown away. (The towers pool
+    /// one row per sequence: this skips about three quarters of the last layer, 6 % of a ViT-B/32.)
+    ///
     /// - Parameters:
     ///   - batch: sequences in the batch; `tokens`: tokens per sequence.
     ///   - causalMask: mask attention to later tokens (text tower).
-    /// - Returns: the hidden states `[batch · tokens, width]` (a view of `workspace.hidden`).
-    func callAsFunction(_ workspace: EncoderWorkspace, backend: any Backend, batch: Int, tokens: Int, causalMask: Bool) throws -> Tensor {
-        let rows = batch * tokens, width = shape.width
+    ///   - outputRows: rows of `[batch · tokens]` to return (the class token of each image, the
+    ///     end-of-text token of each sequence), at most `batch · tokens` of them.
+    /// - Returns: those rows' hidden states `[outputRows.count, width]` (a view of `workspace.context`).
+    func callAsFunction(
+        _ workspace: EncoderWorkspace, backend: any Backend, batch: Int, tokens: Int, causalMask: Bool, outputRows: [Int32]
+    ) throws -> Tensor {
+        let rows = batch * tokens, width = shape.width, kept = outputRows.count
         let hidden = try workspace.hidden.prefix(shape: [rows, width])
         let normed = try workspace.normed.prefix(shape: [rows, width])
         let queryKeyValue = try workspace.queryKeyValue.prefix(shape: [batch, tokens, 3 * width])
         let context = try workspace.context.prefix(shape: [batch, tokens, width])
-        let intermediate = try workspace.intermediate.prefix(shape: [rows, shape.intermediate])
         let transposed = MatmulOptions(transposeB: true)
         let residual = MatmulOptions(transposeB: true, beta: 1)  // hidden += x · Wᵀ + b
         let scale = 1 / Float(shape.headSize).squareRoot()
+        // The kept rows of the last layer: their attention output (in `normed`, free after the
+        // Q/K/V product) and their hidden states (in `context`, free once gathered from).
+        let keptContext = try workspace.normed.prefix(shape: [kept, width])
+        let keptHidden = try workspace.context.prefix(shape: [kept, width])
+        guard !layers.isEmpty else {
+            try backend.gatherRows(hidden, indices: outputRows, into: keptHidden)
+            return keptHidden
+        }
 
-        for layer in layers {
+        for (index, layer) in layers.enumerated() {
             // Attention: x + out(softmax(q kᵀ / √d) v) over ln1(x).
             try backend.layerNorm(hidden, weight: layer.layerNorm1.weight, bias: layer.layerNorm1.bias,
                                   epsilon: shape.layerNormEpsilon, into: normed)
             try backend.matmul(normed, layer.queryKeyValue.weight, bias: layer.queryKeyValue.bias,
                                into: try queryKeyValue.reshaped([rows, 3 * width]), options: transposed)
             try backend.attention(queryKeyValue, heads: shape.headCount, scale: scale, causalMask: causalMask, into: context)
-            try backend.matmul(try context.reshaped([rows, width]), layer.output.weight, bias: layer.output.bias, into: hidden, options: residual)
+            let isLast = index == layers.count - 1
+            let (attended, states, stateRows) = isLast
+                ? (keptContext, keptHidden, kept) : (try context.reshaped([rows, width]), hidden, rows)
+            if isLast {
+                try backend.gatherRows(try context.reshaped([rows, width]), indices: outputRows, into: keptContext)
+                try backend.gatherRows(hidden, indices: outputRows, into: keptHidden)
+            }
+            try backend.matmul(attended, layer.output.weight, bias: layer.output.bias, into: states, options: residual)
 
             // MLP: x + fc2(act(fc1(ln2(x)))).
-            try backend.layerNorm(hidden, weight: layer.layerNorm2.weight, bias: layer.layerNorm2.bias,
-                                  epsilon: shape.layerNormEpsilon, into: normed)
-            try backend.matmul(normed, layer.fc1.weight, bias: layer.fc1.bias, into: intermediate,
+            let statesNormed = try workspace.normed.prefix(shape: [stateRows, width])
+            let statesIntermediate = try workspace.intermediate.prefix(shape: [stateRows, shape.intermediate])
+            try backend.layerNorm(states, weight: layer.layerNorm2.weight, bias: layer.layerNorm2.bias,
+                                  epsilon: shape.layerNormEpsilon, into: statesNormed)
+            try backend.matmul(statesNormed, layer.fc1.weight, bias: layer.fc1.bias, into: statesIntermediate,
                                options: MatmulOptions(transposeB: true, activation: shape.activation))
-            try backend.matmul(intermediate, layer.fc2.weight, bias: layer.fc2.bias, into: hidden, options: residual)
+            try backend.matmul(statesIntermediate, layer.fc2.weight, bias: layer.fc2.bias, into: states, options: residual)
         }
-        return hidden
+        return keptHidden
     }
 }

@@ -24,7 +24,7 @@ final class VisionTower: ImageTower {
     let projection: Tensor
     let encoder: TransformerEncoder
     private var workspace: EncoderWorkspace?
-    private var pooled: (normed: Tensor, pooled: Tensor, output: Tensor, patches: Tensor, pixels: Tensor)?
+    private var extra: (normed: Tensor, output: Tensor, patches: Tensor, pixels: Tensor)?
 
     init(loader: WeightLoader, configuration: CLIPConfiguration.Vision, projectionSize: Int, format: CheckpointFormat) throws {
         let c = configuration, width = c.hiddenSize, patchLength = c.channelCount * c.patchSize * c.patchSize
@@ -68,9 +68,8 @@ final class VisionTower: ImageTower {
                            options: MatmulOptions(transposeB: true))
         try backend.add(hidden, tokenOffsets, into: hidden)
         try backend.layerNorm(hidden, weight: preLayerNorm.weight, bias: preLayerNorm.bias, epsilon: c.layerNormEpsilon, into: hidden)
-        let states = try encoder(buffers.workspace, backend: backend, batch: batch, tokens: tokens, causalMask: false)
-        let classRows = try buffers.pooled.prefix(shape: [batch, width])
-        try backend.gatherRows(states, indices: (0..<batch).map { Int32($0 * tokens) }, into: classRows)
+        let classRows = try encoder(buffers.workspace, backend: backend, batch: batch, tokens: tokens, causalMask: false,
+                                    outputRows: (0..<batch).map { Int32($0 * tokens) })
         let normed = try buffers.normed.prefix(shape: [batch, width])
         try backend.layerNorm(classRows, weight: postLayerNorm.weight, bias: postLayerNorm.bias, epsilon: c.layerNormEpsilon, into: normed)
         let output = try buffers.output.prefix(shape: [batch, projectionSize])
@@ -78,19 +77,18 @@ final class VisionTower: ImageTower {
         return try backend.read(output)
     }
 
-    private func buffers(batch: Int) throws -> (workspace: EncoderWorkspace, patches: Tensor, pooled: Tensor, normed: Tensor, output: Tensor,
-                                                pixels: Tensor) {
+    private func buffers(batch: Int) throws -> (workspace: EncoderWorkspace, patches: Tensor, normed: Tensor, output: Tensor, pixels: Tensor) {
         let c = configuration, width = c.hiddenSize
-        if let workspace, workspace.capacityRows >= batch * c.tokenCount, let pooled {
-            return (workspace, pooled.patches, pooled.pooled, pooled.normed, pooled.output, pooled.pixels)
+        if let workspace, workspace.capacityRows >= batch * c.tokenCount, let extra {
+            return (workspace, extra.patches, extra.normed, extra.output, extra.pixels)
         }
         let created = try EncoderWorkspace(backend: backend, shape: encoder.shape, batch: batch, tokens: c.tokenCount)
-        let buffers = (normed: try backend.makeTensor(shape: [batch * width]), pooled: try backend.makeTensor(shape: [batch * width]),
+        let buffers = (normed: try backend.makeTensor(shape: [batch * width]),
                        output: try backend.makeTensor(shape: [batch * projectionSize]),
                        patches: try backend.makeTensor(shape: [batch * c.tokenCount * c.channelCount * c.patchSize * c.patchSize]),
                        pixels: try backend.makeTensor(shape: [batch * c.channelCount * c.imageSize * c.imageSize]))
         workspace = created
-        pooled = buffers
-        return (created, buffers.patches, buffers.pooled, buffers.normed, buffers.output, buffers.pixels)
+        extra = buffers
+        return (created, buffers.patches, buffers.normed, buffers.output, buffers.pixels)
     }
 }
