@@ -10,9 +10,10 @@
 // The exact GELU, x Φ(x) = 0.5 x erfc(-x/√2), runs in double precision between a float input and
 // a float result, branch-free: erfc(|x|/√2) = e^(-x²/2) R(x), R a degree-11 polynomial in
 // t = 1 / (1 + |x|/4) (scripts/fit_gelu_coefficients.py), x²/2 exact in double and its exponential
-// reduced like the float one with a degree-8 Taylor polynomial. The result is x - 0.5 x erfc for
-// x > 0 and 0.5 x erfc for x < 0, so the negative tail keeps its relative accuracy where
-// 1 + erf(x/√2) would cancel; at most 1 ulp from the correctly rounded result.
+// reduced like the float one with a degree-8 Taylor polynomial, both polynomials by Estrin's
+// scheme. The result is x - 0.5 x erfc for x > 0 and 0.5 x erfc for x < 0, so the negative tail
+// keeps its relative accuracy where 1 + erf(x/√2) would cancel; at most 1 ulp from the correctly
+// rounded result over normal results.
 // =================================================================================================
 
 #include "CVectorMath.h"
@@ -71,18 +72,13 @@ static inline float gelu_one(float x) {
     const double *coefficients = gelu_scaled_erfc;
     double value = x;
     double t = 1.0 / (1.0 + 0.25 * fabs(value));
-    double scaled = coefficients[11];
-    scaled = scaled * t + coefficients[10];
-    scaled = scaled * t + coefficients[9];
-    scaled = scaled * t + coefficients[8];
-    scaled = scaled * t + coefficients[7];
-    scaled = scaled * t + coefficients[6];
-    scaled = scaled * t + coefficients[5];
-    scaled = scaled * t + coefficients[4];
-    scaled = scaled * t + coefficients[3];
-    scaled = scaled * t + coefficients[2];
-    scaled = scaled * t + coefficients[1];
-    scaled = scaled * t + coefficients[0];
+    // Both polynomials by Estrin's scheme: short dependency chains (Horner's ran at two thirds
+    // of the speed in the baseline build).
+    double t2 = t * t, t4 = t2 * t2, t8 = t4 * t4;
+    double pair01 = coefficients[0] + coefficients[1] * t, pair23 = coefficients[2] + coefficients[3] * t;
+    double pair45 = coefficients[4] + coefficients[5] * t, pair67 = coefficients[6] + coefficients[7] * t;
+    double pair89 = coefficients[8] + coefficients[9] * t, pair1011 = coefficients[10] + coefficients[11] * t;
+    double scaled = (pair01 + pair23 * t2) + (pair45 + pair67 * t2) * t4 + (pair89 + pair1011 * t2) * t8;
     // e^(-x²/2): x²/2 is exact; clamped (NaN too) so that 2^n below stays a normal double.
     double square = 0.5 * value * value;
     square = square < GELU_SQUARE_LIMIT ? square : GELU_SQUARE_LIMIT;
@@ -90,15 +86,10 @@ static inline float gelu_one(float x) {
     double shifted = square * -1.4426950408889634 + magic;
     double n = shifted - magic;
     double r = -square - n * 0.6931471805599453;
-    double p = 1.0 / 40320;
-    p = p * r + 1.0 / 5040;
-    p = p * r + 1.0 / 720;
-    p = p * r + 1.0 / 120;
-    p = p * r + 1.0 / 24;
-    p = p * r + 1.0 / 6;
-    p = p * r + 0.5;
-    p = p * r + 1;
-    p = p * r + 1;
+    double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    double term01 = 1 + r, term23 = 0.5 + r * (1.0 / 6);
+    double term45 = 1.0 / 24 + r * (1.0 / 120), term67 = 1.0 / 720 + r * (1.0 / 5040);
+    double p = (term01 + term23 * r2) + (term45 + term67 * r2) * r4 + (1.0 / 40320) * r8;
     uint64_t shiftedBits, magicBits;
     memcpy(&shiftedBits, &shifted, 8);
     memcpy(&magicBits, &magic, 8);
