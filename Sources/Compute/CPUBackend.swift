@@ -85,7 +85,7 @@ public final class CPUBackend: Backend {
         case .quickGELU:
             VectorLoops.quickGELU(x, y, count: count)
         case .gelu:
-            for index in 0..<count { y[index] = 0.5 * x[index] * (1 + erff(x[index] * 0.70710678118654752)) }
+            VectorLoops.gelu(x, y, count: count)
         case .relu:
             for index in 0..<count { y[index] = max(x[index], 0) }
         }

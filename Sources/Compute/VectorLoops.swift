@@ -3,8 +3,8 @@ import CVectorMath
 /// The CPU backend's row passes as explicit SIMD loops: the compiler does not vectorise float
 /// reductions on its own (it may not reorder the additions), and these passes ran at a few
 /// percent of the memory bandwidth as scalar loops. The passes with an exponential (softmax,
-/// attention, QuickGELU, the trainer's head) run in C (`CVectorMath`), built for baseline x86-64
-/// and for AVX2 + FMA and chosen at run time; the others are eight-lane Swift SIMD.
+/// attention, QuickGELU, GELU, the trainer's head) run in C (`CVectorMath`), built for baseline
+/// x86-64 and for AVX2 + FMA and chosen at run time; the others are eight-lane Swift SIMD.
 ///
 /// Every function reads `count` elements from its inputs; outputs may be the inputs.
 enum VectorLoops {
@@ -93,11 +93,19 @@ enum VectorLoops {
     static func quickGELU(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         vector_quick_gelu(x, y, count)
     }
+
+    /// `y[i] = 0.5 · x[i] · (1 + erf(x[i] / √2))` (the exact GELU), in double precision between
+    /// float input and output: at most 1 ulp from the correctly rounded result over normal results;
+    /// NaN stays NaN, +∞ gives +∞, −∞ gives −0.
+    static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        vector_gelu(x, y, count)
+    }
 }
 
-/// The exponential of the CPU backend's row passes, for checks against the library function.
+/// The exponential and the GELU of the CPU backend's row passes, for checks against the library
+/// functions.
 public enum VectorMath {
-    /// Which build of the exponential passes runs.
+    /// Which build of the exponential and GELU passes runs.
     public enum Build: String, Sendable, CaseIterable {
         /// Baseline x86-64 (SSE2), or the only build on other processors.
         case baseline
@@ -120,6 +128,17 @@ public enum VectorMath {
         values.withUnsafeBufferPointer { input in
             result.withUnsafeMutableBufferPointer { output in
                 _ = vector_exponentials(input.baseAddress, output.baseAddress, values.count, 1, 0)
+            }
+        }
+        return result
+    }
+
+    /// `0.5 · x · (1 + erf(x / √2))` of each value (the exact GELU), as the CPU backend computes it.
+    public static func gelu(of values: [Float]) -> [Float] {
+        var result = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { input in
+            result.withUnsafeMutableBufferPointer { output in
+                vector_gelu(input.baseAddress, output.baseAddress, values.count)
             }
         }
         return result

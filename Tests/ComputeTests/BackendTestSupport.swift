@@ -29,3 +29,18 @@ func backendsForTesting() throws -> [any Backend] {
 
 /// The folder of this test target's fixtures.
 let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+
+/// Held while a test runs the C row passes under each build in turn: the build is one
+/// process-wide choice, and the suites that switch it (`FastExpTests`, `FastGELUTests`) run in
+/// parallel with each other.
+private let vectorMathBuildLock = NSLock()
+
+/// Runs `body` with each build of the C row passes the processor has (baseline, then AVX2 + FMA),
+/// one caller at a time, then restores the default.
+func withEachVectorMathBuild(_ body: (VectorMath.Build) throws -> Void) rethrows {
+    vectorMathBuildLock.lock()
+    defer { vectorMathBuildLock.unlock() }
+    let original = VectorMath.build
+    defer { VectorMath.select(original) }
+    for build in VectorMath.Build.allCases where VectorMath.select(build) == build { try body(build) }
+}

@@ -12,13 +12,6 @@ struct FastExpTests {
         abs(value - reference) / reference.ulp
     }
 
-    /// Runs `body` with each build the processor has, then restores the default.
-    func withEachBuild(_ body: (VectorMath.Build) -> Void) {
-        let original = VectorMath.build
-        defer { VectorMath.select(original) }
-        for build in VectorMath.Build.allCases where VectorMath.select(build) == build { body(build) }
-    }
-
     @Test("at most 2 ulp over every result in the normal range, sampled across all float bit patterns")
     func errorBound() {
         var inputs: [Float] = []
@@ -33,7 +26,7 @@ struct FastExpTests {
         }
         for step in -175_000...177_000 { inputs.append(Float(step) / 2000) }
         let references = inputs.map { Float(Foundation.exp(Double($0))) }
-        withEachBuild { build in
+        withEachVectorMathBuild { build in
             let results = VectorMath.exponentials(of: inputs)
             var worst: (ulps: Float, x: Float) = (0, 0), checked = 0
             for index in inputs.indices where references[index].isNormal {
@@ -49,7 +42,7 @@ struct FastExpTests {
     @Test("NaN stays NaN, overflow gives +∞, underflow and −∞ give 0, 0 gives 1, edges of the range stay finite")
     func edges() {
         #expect(Float(Foundation.exp(-87.5)) < Float.leastNormalMagnitude, "only subnormal results are flushed")
-        withEachBuild { build in
+        withEachVectorMathBuild { build in
             // Nine values: one eight-lane block and a scalar tail.
             let results = VectorMath.exponentials(of: [.nan, .infinity, -.infinity, 0, 88.8, 1000, -87.5, -1000, .nan])
             #expect(results[0].isNaN && results[8].isNaN, "\(build)")

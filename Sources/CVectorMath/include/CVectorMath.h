@@ -1,9 +1,10 @@
-// CVectorMath: the CPU backend's exponential row passes, compiled twice (baseline x86-64 and
-// AVX2 + FMA) and chosen once at run time from the processor's flags, because Swift code is
-// built for the baseline instruction set only. Every function reads `count` floats; outputs may
-// alias inputs. The exponential: Cody–Waite reduction and a degree-7 polynomial, at most 2 ulp
-// over normal results (Compute's `VectorMath`, tested by `FastExpTests`); NaN stays NaN,
-// overflow gives +inf, underflow 0.
+// CVectorMath: the CPU backend's exponential row passes, exact GELU and AdamW update, compiled twice (baseline
+// x86-64 and AVX2 + FMA) and chosen once at run time from the processor's flags, because Swift
+// code is built for the baseline instruction set only. Every function reads `count` floats;
+// outputs may alias inputs. The exponential: Cody–Waite reduction and a degree-7 polynomial, at
+// most 2 ulp over normal results (Compute's `VectorMath`, tested by `FastExpTests`); NaN stays
+// NaN, overflow gives +inf, underflow 0. The GELU: double precision inside, at most 1 ulp over
+// normal results (tested by `FastGELUTests`).
 #ifndef CVECTORMATH_H
 #define CVECTORMATH_H
 
@@ -15,6 +16,11 @@ float vector_exponentials(const float *x, float *y, long count, float scale, flo
 
 /// `y[i] = x[i] / (1 + exp(-1.702 x[i]))` (QuickGELU).
 void vector_quick_gelu(const float *x, float *y, long count);
+
+/// `y[i] = 0.5 x[i] (1 + erf(x[i] / √2))` (the exact GELU, written 0.5 x erfc(-x/√2) so the
+/// negative tail keeps its relative accuracy). NaN stays NaN, +inf gives +inf, -inf and x < -15
+/// give -0, ±0 give ±0.
+void vector_gelu(const float *x, float *y, long count);
 
 /// The scalars of one AdamW step (see vector_adamw).
 typedef struct {

@@ -40,7 +40,8 @@ extension ReferenceOps {
         let value = Double(x)
         switch kind {
         case .quickGELU: return Float(value / (1 + exp(-1.702 * value)))
-        case .gelu: return Float(0.5 * value * (1 + erf(value / 2.0.squareRoot())))
+        // erfc(−x/√2) = 1 + erf(x/√2), without the cancellation that loses the negative tail.
+        case .gelu: return Float(0.5 * value * erfc(-value / 2.0.squareRoot()))
         case .relu: return Float(max(value, 0))
         }
     }
