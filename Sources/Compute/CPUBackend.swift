@@ -94,8 +94,9 @@ public final class CPUBackend: Backend {
     // MARK: Parallel loops
 
     /// Runs `body` for each row, in chunks spread over the cores when the work (`rows · width`
-    /// elements) reaches `minimumWork`, enough to pay for the threads.
-    func parallelRows(_ rows: Int, width: Int, minimumWork: Int = 1 << 15, _ body: (Int) -> Void) {
+    /// elements) reaches `minimumWork`, enough to pay for waking the other threads (on a 2-core
+    /// KVM guest 1 << 15 was too low: the trainer's [256 × 200] head passes ran slower split).
+    func parallelRows(_ rows: Int, width: Int, minimumWork: Int = 1 << 17, _ body: (Int) -> Void) {
         let work = rows * max(width, 1)
         let chunks = work < minimumWork ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
         if chunks <= 1 {
