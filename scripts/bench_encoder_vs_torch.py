@@ -85,7 +85,8 @@ def main():
         ours = result["imagesPerSecond"]
         print(f"upadapter {device} ({result['deviceDescription']}): {ours:.2f} images/s, "
               f"{ours / reference:.2f}x PyTorch; texts {result['textsPerSecond']:.1f}/s, "
-              f"{result['textsPerSecond'] / reference_texts:.2f}x PyTorch; peak RSS {result['peakResidentMegabytes']:.0f} MiB")
+              f"{result['textsPerSecond'] / reference_texts:.2f}x PyTorch; class prompts {result['promptsPerSecond']:.1f}/s "
+              f"(padded to the context, run to the last end-of-text token); peak RSS {result['peakResidentMegabytes']:.0f} MiB")
 
 
 if __name__ == "__main__":

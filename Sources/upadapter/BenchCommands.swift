@@ -38,7 +38,14 @@ struct BenchCommand: ParsableCommand {
             var generator = SeededGenerator(seed: 5)
             let pixels = generator.normal(count: batch * 3 * vision.imageSize * vision.imageSize)
             let prompts = (0..<batch).map { "a photo of a \(["dog", "cat", "diagram", "satellite field", "person doing yoga"][$0 % 5]) number \($0)." }
-            let tokens = try model.tokenizer.tokenize(prompts, contextLength: model.configuration.text.maximumPositionCount)
+            let promptTokens = try model.tokenizer.tokenize(prompts, contextLength: model.configuration.text.maximumPositionCount)
+            // Full-length sequences (end-of-text token last), as scripts/bench_encoder_vs_torch.py
+            // gives PyTorch: the same work on both sides. Class prompts run shorter (see TextTower).
+            let context = model.configuration.text.maximumPositionCount
+            let (start, end) = (model.tokenizer.startOfTextToken, model.tokenizer.endOfTextToken)
+            let tokens = (0..<batch).map { _ in
+                [start] + (0..<(context - 2)).map { _ in Int32.random(in: 1..<min(40_000, end), using: &generator) } + [end]
+            }
             let runs = repeats + 1  // medianSeconds runs one warm-up first
 
             func launchProfile(warmUp: () throws -> Void, _ body: () throws -> Double) throws -> (seconds: Double, launches: LaunchProfile?) {
@@ -73,9 +80,13 @@ struct BenchCommand: ParsableCommand {
                 }
             }
             let textProfile = profiler?.entries ?? []
+            let promptSeconds = try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
+                _ = try model.encodeTokens(promptTokens)
+            }
             let report = EncoderBenchReport(
                 device: backend.name, deviceDescription: backend.deviceDescription, model: modelOptions.model,
                 batch: batch, imagesPerSecond: Double(batch) / imageSeconds, textsPerSecond: Double(batch) / textSeconds,
+                promptsPerSecond: Double(batch) / promptSeconds,
                 peakResidentMegabytes: peakResidentMegabytes(), threads: ProcessInfo.processInfo.activeProcessorCount,
                 imageProfile: imageProfile, textProfile: textProfile, imageLaunches: imageLaunches, textLaunches: textLaunches)
             if json {
@@ -86,7 +97,9 @@ struct BenchCommand: ParsableCommand {
             }
             print("encoder benchmark on \(backend.name): \(backend.deviceDescription)")
             print(String(format: "images: %.2f images/s (batch %d)", report.imagesPerSecond, batch))
-            print(String(format: "texts:  %.2f texts/s (batch %d)", report.textsPerSecond, batch))
+            print(String(format: "texts:  %.2f texts/s (batch %d, %d-token sequences)", report.textsPerSecond, batch, context))
+            print(String(format: "class prompts: %.2f prompts/s (batch %d, padded to %d tokens, run up to the last end-of-text token)",
+                         report.promptsPerSecond, batch, context))
             print(String(format: "peak resident memory: %.0f MiB", report.peakResidentMegabytes))
             for (title, entries) in [("image tower", imageProfile), ("text tower", textProfile)] where !entries.isEmpty {
                 printProfile(entries, title: "\(title) profile (all runs incl. warm-up)")
@@ -184,7 +197,10 @@ struct EncoderBenchReport: Codable {
     let model: String
     let batch: Int
     let imagesPerSecond: Double
+    /// Full-length token sequences: the figure compared with PyTorch.
     let textsPerSecond: Double
+    /// Tokenized class prompts ("a photo of a dog number 3."), as zero-shot classifiers encode them.
+    let promptsPerSecond: Double
     let peakResidentMegabytes: Double
     let threads: Int
     let imageProfile: [ProfilingBackend.Entry]

@@ -86,6 +86,30 @@ struct CLIPModelTests {
                 "sequences cut to 20 tokens (all texts are shorter) give the same embeddings")
     }
 
+    @Test("Text runs stop at the batch's last end-of-text token: each text alone, padded or not, gives its batch row")
+    func textsRunToTheLastEndOfText() throws {
+        let reference = try Reference()
+        let ends = reference.tokens.map { sequence in sequence.indices.max { sequence[$0] < sequence[$1] }! }
+        // The reference pads past every end-of-text token, so the parity test above runs truncated too.
+        #expect(ends.max()! + 1 < reference.tokens[0].count, "the fixture's sequences are padded")
+        #expect(Set(ends).count > 1, "the fixture's texts end at different positions")
+        for (backend, tolerance) in try Self.backends() {
+            let model = try CLIPModel(directory: Self.modelDirectory, backend: backend)
+            let width = model.embeddingSize
+            let batch = try model.encodeTokens(reference.tokens)
+            for (index, sequence) in reference.tokens.enumerated() {
+                let row = Array(batch[(index * width)..<((index + 1) * width)])
+                let expected = Array(reference.textEmbeddings[(index * width)..<((index + 1) * width)])
+                // Alone, the text runs to its own end-of-text token only; with extra padding, the same.
+                for variant in [[sequence], [Array(sequence.prefix(ends[index] + 1))]] {
+                    let alone = try model.encodeTokens(variant)
+                    #expect(Self.relativeComparison(alone, expected, tolerance: tolerance).passed, "\(backend.name) text \(index) alone")
+                    #expect(Self.relativeComparison(alone, row, tolerance: tolerance).passed, "\(backend.name) text \(index) alone vs batch")
+                }
+            }
+        }
+    }
+
     @Test("Bad model directories, weights and inputs give errors naming the cause")
     func errors() throws {
         let backend = CPUBackend()
