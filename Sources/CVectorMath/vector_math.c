@@ -53,6 +53,61 @@ static inline float exp_one(float x) {
     return x != x ? x : result;
 }
 
+// e^x for the shifted rows of a softmax (x = a value minus the row maximum, so x ≤ 0 up to
+// rounding): exp_one's reduction and polynomial, the exponent applied in one factor, which holds
+// for n ≤ 127, that is x ≤ 88.0; above that the result is +inf (the true value passes 1.6e38).
+// Fewer selects: NaN needs none (every step keeps it), nor does the clamp at the top.
+#define SHIFTED_EXP_HIGH 88.0f
+
+static inline float exp_up_to_88(float x) {
+    float clamped = x < EXP_LOW ? EXP_LOW : x;                                   // NaN stays NaN
+    clamped = clamped > SHIFTED_EXP_HIGH ? SHIFTED_EXP_HIGH : clamped;
+    const float magic = 12582912.0f;
+    float shifted = clamped * 1.44269504f + magic;
+    float n = shifted - magic;
+    float r = (clamped - n * 0.693145751953125f) - n * 1.428606765330187045e-6f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1;
+    p = p * r + 1;
+    int32_t shiftedBits, magicBits;
+    memcpy(&shiftedBits, &shifted, 4);
+    memcpy(&magicBits, &magic, 4);
+    int32_t scaleBits = (shiftedBits - magicBits + 127) << 23;
+    float scale;
+    memcpy(&scale, &scaleBits, 4);
+    float result = p * scale;
+    result = x < EXP_LOW ? 0.0f : result;
+    return x > SHIFTED_EXP_HIGH ? INFINITY : result;
+}
+
+// y[i] = EXPONENTIAL(scale * x[i] - shift) (not stored when y is NULL), returning their sum:
+// the body of vector_exponentials and vector_shifted_exponentials.
+#define DEFINE_EXPONENTIAL_SUM(NAME, EXPONENTIAL, ATTRIBUTES)                                          \
+    ATTRIBUTES static float NAME(const float *x, float *y, long count, float scale, float shift) {    \
+        float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                   \
+        float block[8];                                                                             \
+        long index = 0;                                                                             \
+        for (; index + 8 <= count; index += 8) {                                                    \
+            for (int lane = 0; lane < 8; ++lane) block[lane] = EXPONENTIAL(scale * x[index + lane] - shift); \
+            for (int lane = 0; lane < 8; ++lane) sums[lane] += block[lane];                         \
+            if (y)                                                                                  \
+                for (int lane = 0; lane < 8; ++lane) y[index + lane] = block[lane];                 \
+        }                                                                                           \
+        float sum = 0;                                                                              \
+        for (int lane = 0; lane < 8; ++lane) sum += sums[lane];                                     \
+        for (; index < count; ++index) {                                                            \
+            float value = EXPONENTIAL(scale * x[index] - shift);                                    \
+            if (y) y[index] = value;                                                                \
+            sum += value;                                                                           \
+        }                                                                                           \
+        return sum;                                                                                 \
+    }
+
 // R(x) = erfc(|x|/√2) e^(x²/2) as a degree-11 polynomial in t = 1 / (1 + |x|/4), |x| in [0, 15]:
 // largest relative error 3.18e-10 (scripts/fit_gelu_coefficients.py)
 static const double gelu_scaled_erfc[12] = {
@@ -121,26 +176,8 @@ static inline float gelu_one(float x) {
         }                                                                                           \
         return result;                                                                              \
     }                                                                                               \
-    ATTRIBUTES static float exponentials_##SUFFIX(const float *x, float *y, long count, float scale, \
-                                                  float shift) {                                    \
-        float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                   \
-        float block[8];                                                                             \
-        long index = 0;                                                                             \
-        for (; index + 8 <= count; index += 8) {                                                    \
-            for (int lane = 0; lane < 8; ++lane) block[lane] = exp_one(scale * x[index + lane] - shift); \
-            for (int lane = 0; lane < 8; ++lane) sums[lane] += block[lane];                         \
-            if (y)                                                                                  \
-                for (int lane = 0; lane < 8; ++lane) y[index + lane] = block[lane];                 \
-        }                                                                                           \
-        float sum = 0;                                                                              \
-        for (int lane = 0; lane < 8; ++lane) sum += sums[lane];                                     \
-        for (; index < count; ++index) {                                                            \
-            float value = exp_one(scale * x[index] - shift);                                        \
-            if (y) y[index] = value;                                                                \
-            sum += value;                                                                           \
-        }                                                                                           \
-        return sum;                                                                                 \
-    }                                                                                               \
+    DEFINE_EXPONENTIAL_SUM(exponentials_##SUFFIX, exp_one, ATTRIBUTES)                              \
+    DEFINE_EXPONENTIAL_SUM(shifted_exponentials_##SUFFIX, exp_up_to_88, ATTRIBUTES)                 \
     ATTRIBUTES static void quick_gelu_##SUFFIX(const float *x, float *y, long count) {               \
         for (long index = 0; index < count; ++index) y[index] = x[index] / (1 + exp_one(-1.702f * x[index])); \
     }                                                                                               \
@@ -199,6 +236,13 @@ float vector_exponentials(const float *x, float *y, long count, float scale, flo
     if (vector_math_uses_avx2()) return exponentials_avx2(x, y, count, scale, shift);
 #endif
     return exponentials_baseline(x, y, count, scale, shift);
+}
+
+float vector_shifted_exponentials(const float *x, float *y, long count, float scale, float shift) {
+#if defined(__x86_64__)
+    if (vector_math_uses_avx2()) return shifted_exponentials_avx2(x, y, count, scale, shift);
+#endif
+    return shifted_exponentials_baseline(x, y, count, scale, shift);
 }
 
 void vector_quick_gelu(const float *x, float *y, long count) {

@@ -31,6 +31,13 @@ enum VectorLoops {
         vector_exponentials(x, y, count, scale, shift)
     }
 
+    /// `exponentials` for a softmax row, where `shift` is the row maximum of `scale · x`, so every
+    /// argument is at most about 0: the same bound, fewer selects; arguments above 88 give +∞.
+    static func shiftedExponentials(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>?, count: Int,
+                                    scale: Float, shift: Float) -> Float {
+        vector_shifted_exponentials(x, y, count, scale, shift)
+    }
+
     /// `y[i] = factor · x[i]`.
     static func scale(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
         var index = 0
@@ -128,6 +135,17 @@ public enum VectorMath {
         values.withUnsafeBufferPointer { input in
             result.withUnsafeMutableBufferPointer { output in
                 _ = vector_exponentials(input.baseAddress, output.baseAddress, values.count, 1, 0)
+            }
+        }
+        return result
+    }
+
+    /// `e^x` of each value through the softmax rows' exponential (`shiftedExponentials`).
+    public static func shiftedExponentials(of values: [Float]) -> [Float] {
+        var result = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { input in
+            result.withUnsafeMutableBufferPointer { output in
+                _ = vector_shifted_exponentials(input.baseAddress, output.baseAddress, values.count, 1, 0)
             }
         }
         return result

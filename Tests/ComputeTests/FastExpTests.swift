@@ -57,4 +57,38 @@ struct FastExpTests {
             }
         }
     }
+
+    @Test("the softmax rows' exponential: at most 2 ulp from −87.3 to 88, +∞ above 88, the same edges below")
+    func shiftedErrorBoundAndEdges() {
+        var inputs: [Float] = []
+        // Every 1021st bit pattern of the negative floats down to −90 and the positive ones up to
+        // 88, plus a dense grid over the softmax range and across the top of the range.
+        for (sign, limit): (UInt32, Float) in [(0x8000_0000, 90), (0, 88)] {
+            var bits: UInt32 = 0
+            while bits <= limit.bitPattern {
+                inputs.append(Float(bitPattern: bits | sign))
+                bits += 1021
+            }
+        }
+        for step in -175_000...0 { inputs.append(Float(step) / 2000) }
+        for step in 0...2000 { inputs.append(87 + Float(step) / 2000) }
+        let references = inputs.map { Float(Foundation.exp(Double($0))) }
+        withEachVectorMathBuild { build in
+            let results = VectorMath.shiftedExponentials(of: inputs)
+            var worst: (ulps: Float, x: Float) = (0, 0), checked = 0
+            for index in inputs.indices where references[index].isNormal {
+                let error = ulps(results[index], references[index])
+                if error > worst.ulps { worst = (error, inputs[index]) }
+                checked += 1
+            }
+            #expect(checked > 2_000_000)
+            #expect(worst.ulps <= 2, "\(build): worst error \(worst.ulps) ulp at x = \(worst.x)")
+            // Nine values: one eight-lane block and a scalar tail.
+            let edges = VectorMath.shiftedExponentials(of: [.nan, .infinity, -.infinity, 0, 88.01, 1000, -87.5, -1000, .nan])
+            #expect(edges[0].isNaN && edges[8].isNaN, "\(build)")
+            #expect(edges[1] == .infinity && edges[4] == .infinity && edges[5] == .infinity, "\(build)")
+            #expect(edges[2] == 0 && edges[6] == 0 && edges[7] == 0, "\(build)")
+            #expect(edges[3] == 1, "\(build)")
+        }
+    }
 }

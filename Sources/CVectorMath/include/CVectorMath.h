@@ -14,6 +14,11 @@ float vector_maximum(const float *x, long count, float scale);
 /// `y[i] = exp(scale * x[i] - shift)` (not stored when `y` is NULL); returns their sum.
 float vector_exponentials(const float *x, float *y, long count, float scale, float shift);
 
+/// `vector_exponentials` for a softmax row, whose arguments `scale * x[i] - shift` are at most
+/// about 0 (`shift` is the row maximum): the same error bound up to 88.0, with fewer selects;
+/// arguments above 88.0 give +inf.
+float vector_shifted_exponentials(const float *x, float *y, long count, float scale, float shift);
+
 /// `y[i] = x[i] / (1 + exp(-1.702 x[i]))` (QuickGELU).
 void vector_quick_gelu(const float *x, float *y, long count);
 

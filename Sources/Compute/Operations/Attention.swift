@@ -108,7 +108,7 @@ extension CPUBackend {
                 let row = scores + t * tokens
                 let visible = causalMask ? t + 1 : tokens
                 let maximum = VectorLoops.maximum(row, count: visible)
-                let sum = VectorLoops.exponentials(row, row, count: visible, scale: 1, shift: maximum)
+                let sum = VectorLoops.shiftedExponentials(row, row, count: visible, scale: 1, shift: maximum)
                 VectorLoops.scale(row, row, count: visible, by: 1 / sum)
                 for s in visible..<tokens { row[s] = 0 }
             }

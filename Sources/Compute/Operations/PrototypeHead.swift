@@ -384,7 +384,7 @@ extension CPUBackend: TrainingBackend {
             let maximum = VectorLoops.maximum(input, count: classes)
             let target = Int(pt[row])
             let targetLogit = input[target]
-            let sum = VectorLoops.exponentials(input, output, count: classes, scale: 1, shift: maximum)
+            let sum = VectorLoops.shiftedExponentials(input, output, count: classes, scale: 1, shift: maximum)
             ploss[row] = logf(sum) + maximum - targetLogit
             VectorLoops.scale(output, output, count: classes, by: gradientScale / sum)
             output[target] -= gradientScale
@@ -441,7 +441,7 @@ extension CPUBackend: TrainingBackend {
             }
             pi[row] = Float(best)
             if asProbability {
-                pm[row] = 1 / VectorLoops.exponentials(line, nil, count: width, scale: 1, shift: bestValue)
+                pm[row] = 1 / VectorLoops.shiftedExponentials(line, nil, count: width, scale: 1, shift: bestValue)
             } else {
                 pm[row] = bestValue
             }

@@ -61,7 +61,7 @@ extension CPUBackend {
             let input = px + row * width, output = py + row * width
             let visible = causalMask ? (row % width) + 1 : width
             let maximum = VectorLoops.maximum(input, count: visible, scale: scale)
-            let sum = VectorLoops.exponentials(input, output, count: visible, scale: scale, shift: maximum)
+            let sum = VectorLoops.shiftedExponentials(input, output, count: visible, scale: scale, shift: maximum)
             VectorLoops.scale(output, output, count: visible, by: 1 / sum)
             for column in visible..<width { output[column] = 0 }
         }
