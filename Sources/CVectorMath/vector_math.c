@@ -25,12 +25,13 @@
 #define EXP_HIGH 88.722839f   // ln(FLT_MAX)
 #define EXP_LOW (-87.336544f) // ln(FLT_MIN)
 
-static inline float exp_one(float x) {
-    float clamped = x < EXP_LOW ? EXP_LOW : (x > EXP_HIGH ? EXP_HIGH : x);
+// The core both exponentials share: for an argument already clamped to the range, e^r by the
+// degree-7 polynomial, and in `n` the integer with clamped = n ln2 + r.
+static inline float exp_polynomial(float clamped, int32_t *n) {
     const float magic = 12582912.0f;
     float shifted = clamped * 1.44269504f + magic;
-    float n = shifted - magic;
-    float r = (clamped - n * 0.693145751953125f) - n * 1.428606765330187045e-6f;
+    float rounded = shifted - magic;
+    float r = (clamped - rounded * 0.693145751953125f) - rounded * 1.428606765330187045e-6f;
     float p = 1.0f / 5040;
     p = p * r + 1.0f / 720;
     p = p * r + 1.0f / 120;
@@ -42,12 +43,24 @@ static inline float exp_one(float x) {
     int32_t shiftedBits, magicBits;
     memcpy(&shiftedBits, &shifted, 4);
     memcpy(&magicBits, &magic, 4);
-    int32_t bits = shiftedBits - magicBits, half = bits >> 1;
-    int32_t firstBits = (half + 127) << 23, secondBits = (bits - half + 127) << 23;
-    float first, second;
-    memcpy(&first, &firstBits, 4);
-    memcpy(&second, &secondBits, 4);
-    float result = p * first * second;
+    *n = shiftedBits - magicBits;
+    return p;
+}
+
+// 2^exponent for exponent in [-126, 127], from its bits.
+static inline float power_of_two(int32_t exponent) {
+    int32_t bits = (exponent + 127) << 23;
+    float value;
+    memcpy(&value, &bits, 4);
+    return value;
+}
+
+static inline float exp_one(float x) {
+    float clamped = x < EXP_LOW ? EXP_LOW : (x > EXP_HIGH ? EXP_HIGH : x);
+    int32_t n;
+    float p = exp_polynomial(clamped, &n);
+    int32_t half = n >> 1;  // two factors, so that n = 128 stays finite
+    float result = p * power_of_two(half) * power_of_two(n - half);
     result = x < EXP_LOW ? 0.0f : result;
     result = x > EXP_HIGH ? INFINITY : result;
     return x != x ? x : result;
@@ -60,27 +73,10 @@ static inline float exp_one(float x) {
 #define SHIFTED_EXP_HIGH 88.0f
 
 static inline float exp_up_to_88(float x) {
-    float clamped = x < EXP_LOW ? EXP_LOW : x;                                   // NaN stays NaN
+    float clamped = x < EXP_LOW ? EXP_LOW : x;  // NaN stays NaN
     clamped = clamped > SHIFTED_EXP_HIGH ? SHIFTED_EXP_HIGH : clamped;
-    const float magic = 12582912.0f;
-    float shifted = clamped * 1.44269504f + magic;
-    float n = shifted - magic;
-    float r = (clamped - n * 0.693145751953125f) - n * 1.428606765330187045e-6f;
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720;
-    p = p * r + 1.0f / 120;
-    p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6;
-    p = p * r + 0.5f;
-    p = p * r + 1;
-    p = p * r + 1;
-    int32_t shiftedBits, magicBits;
-    memcpy(&shiftedBits, &shifted, 4);
-    memcpy(&magicBits, &magic, 4);
-    int32_t scaleBits = (shiftedBits - magicBits + 127) << 23;
-    float scale;
-    memcpy(&scale, &scaleBits, 4);
-    float result = p * scale;
+    int32_t n;
+    float result = exp_polynomial(clamped, &n) * power_of_two(n);
     result = x < EXP_LOW ? 0.0f : result;
     return x > SHIFTED_EXP_HIGH ? INFINITY : result;
 }

@@ -131,33 +131,26 @@ public enum VectorMath {
 
     /// `e^x` of each value, as the row passes compute it.
     public static func exponentials(of values: [Float]) -> [Float] {
-        var result = [Float](repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { input in
-            result.withUnsafeMutableBufferPointer { output in
-                _ = vector_exponentials(input.baseAddress, output.baseAddress, values.count, 1, 0)
-            }
-        }
-        return result
+        map(values) { _ = vector_exponentials($0, $1, $2, 1, 0) }
     }
 
     /// `e^x` of each value through the softmax rows' exponential (`shiftedExponentials`).
     public static func shiftedExponentials(of values: [Float]) -> [Float] {
-        var result = [Float](repeating: 0, count: values.count)
-        values.withUnsafeBufferPointer { input in
-            result.withUnsafeMutableBufferPointer { output in
-                _ = vector_shifted_exponentials(input.baseAddress, output.baseAddress, values.count, 1, 0)
-            }
-        }
-        return result
+        map(values) { _ = vector_shifted_exponentials($0, $1, $2, 1, 0) }
     }
 
     /// `0.5 · x · (1 + erf(x / √2))` of each value (the exact GELU), as the CPU backend computes it.
     public static func gelu(of values: [Float]) -> [Float] {
+        map(values) { vector_gelu($0, $1, $2) }
+    }
+
+    /// `values` through a C pass taking (input, output, count).
+    private static func map(
+        _ values: [Float], _ pass: (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
+    ) -> [Float] {
         var result = [Float](repeating: 0, count: values.count)
         values.withUnsafeBufferPointer { input in
-            result.withUnsafeMutableBufferPointer { output in
-                vector_gelu(input.baseAddress, output.baseAddress, values.count)
-            }
+            result.withUnsafeMutableBufferPointer { output in pass(input.baseAddress, output.baseAddress, values.count) }
         }
         return result
     }

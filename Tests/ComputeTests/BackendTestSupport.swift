@@ -44,3 +44,8 @@ func withEachVectorMathBuild(_ body: (VectorMath.Build) throws -> Void) rethrows
     defer { VectorMath.select(original) }
     for build in VectorMath.Build.allCases where VectorMath.select(build) == build { try body(build) }
 }
+
+/// Units in the last place between `value` and the correctly rounded `reference`.
+func ulps(_ value: Float, _ reference: Float) -> Float {
+    abs(value - reference) / reference.ulp
+}

@@ -19,11 +19,6 @@ struct FastGELUTests {
         return Float(0.5 * value * erfc(-value / 2.0.squareRoot()))
     }
 
-    /// Units in the last place between `value` and the correctly rounded `reference`.
-    func ulps(_ value: Float, _ reference: Float) -> Float {
-        abs(value - reference) / reference.ulp
-    }
-
     @Test("at most 1 ulp over every normal result, sampled across all float bit patterns and densely on [−12, 12]")
     func errorBound() {
         var inputs: [Float] = []

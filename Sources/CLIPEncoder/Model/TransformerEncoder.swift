@@ -65,6 +65,7 @@ struct TransformerEncoder {
         let normed = try workspace.normed.prefix(shape: [rows, width])
         let queryKeyValue = try workspace.queryKeyValue.prefix(shape: [batch, tokens, 3 * width])
         let context = try workspace.context.prefix(shape: [batch, tokens, width])
+        let contextRows = try context.reshaped([rows, width])
         let transposed = MatmulOptions(transposeB: true)
         let residual = MatmulOptions(transposeB: true, beta: 1)  // hidden += x · Wᵀ + b
         let scale = 1 / Float(shape.headSize).squareRoot()
@@ -85,10 +86,9 @@ struct TransformerEncoder {
                                into: try queryKeyValue.reshaped([rows, 3 * width]), options: transposed)
             try backend.attention(queryKeyValue, heads: shape.headCount, scale: scale, causalMask: causalMask, into: context)
             let isLast = index == layers.count - 1
-            let (attended, states, stateRows) = isLast
-                ? (keptContext, keptHidden, kept) : (try context.reshaped([rows, width]), hidden, rows)
+            let (attended, states, stateRows) = isLast ? (keptContext, keptHidden, kept) : (contextRows, hidden, rows)
             if isLast {
-                try backend.gatherRows(try context.reshaped([rows, width]), indices: outputRows, into: keptContext)
+                try backend.gatherRows(contextRows, indices: outputRows, into: keptContext)
                 try backend.gatherRows(hidden, indices: outputRows, into: keptHidden)
             }
             try backend.matmul(attended, layer.output.weight, bias: layer.output.bias, into: states, options: residual)
