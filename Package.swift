@@ -22,7 +22,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // System-library shims: with CVectorMath below, the only places C enters the project.
+        // System-library shims: with CVectorMath and CWorkerPool below, the only places C enters the project.
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
@@ -32,6 +32,8 @@ let package = Package(
         // The CPU backend's exponential row passes in C, built for baseline x86-64 and for
         // AVX2 + FMA and chosen at run time (Swift code targets the baseline only).
         .target(name: "CVectorMath", path: "Sources/CVectorMath"),
+        // The CPU backend's worker threads, which spin between parallel regions before they sleep.
+        .target(name: "CWorkerPool", path: "Sources/CWorkerPool"),
 
         // Embeds Kernels/*.cl into the Compute module at build time.
         .executableTarget(name: "KernelEmbedder", path: "Sources/KernelEmbedder"),
@@ -44,7 +46,7 @@ let package = Package(
 
         .target(
             name: "Compute",
-            dependencies: ["COpenCL", "CBLAS", "CVectorMath"],
+            dependencies: ["COpenCL", "CBLAS", "CVectorMath", "CWorkerPool"],
             plugins: ["EmbedKernels"]
         ),
         // What guards files: SHA-256 (cache keys, download verification) and exclusive file locks.

@@ -98,35 +98,27 @@ public final class CPUBackend: Backend {
     /// KVM guest 1 << 15 was too low: the trainer's [256 × 200] head passes ran slower split).
     func parallelRows(_ rows: Int, width: Int, minimumWork: Int = 1 << 17, _ body: (Int) -> Void) {
         let work = rows * max(width, 1)
-        let chunks = work < minimumWork ? 1 : min(rows, ProcessInfo.processInfo.activeProcessorCount * 4)
+        let chunks = work < minimumWork ? 1 : min(rows, WorkerPool.threads * 4)
         if chunks <= 1 {
             for row in 0..<rows { body(row) }
             return
         }
-        withoutActuallyEscaping(body) { escapable in
-            // The chunks touch disjoint rows; the closure only lives for this call.
-            nonisolated(unsafe) let body = escapable
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                for row in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) { body(row) }
-            }
+        // The chunks touch disjoint rows.
+        WorkerPool.run(chunks) { chunk in
+            for row in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) { body(row) }
         }
     }
 
     /// Runs `body` over `0 ..< count` in chunks spread over the cores when `count` reaches
     /// `minimumCount` (below it, one call on this thread).
     func parallelChunks(_ count: Int, minimumCount: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
-        let chunks = count < minimumCount ? 1 : ProcessInfo.processInfo.activeProcessorCount * 4
+        let chunks = count < minimumCount ? 1 : WorkerPool.threads * 4
         if chunks == 1 {
             body(0..<count)
             return
         }
-        withoutActuallyEscaping(body) { escapable in
-            // The chunks touch disjoint ranges; the closure only lives for this call.
-            nonisolated(unsafe) let body = escapable
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                body((count * chunk / chunks)..<(count * (chunk + 1) / chunks))
-            }
-        }
+        // The chunks touch disjoint ranges.
+        WorkerPool.run(chunks) { chunk in body((count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
     }
 }
 

@@ -93,6 +93,8 @@ public enum KernelBenchmark {
         ProductShape(name: "mlp 3200x768 -> 3072", m: 3200, n: 3072, k: 768, transposeA: false, transposeB: true),
         ProductShape(name: "trainer affinity 256x512 . (100x512)T", m: 256, n: 100, k: 512, transposeA: false, transposeB: true),
         ProductShape(name: "trainer gradient (256x100)T . 256x512", m: 100, n: 512, k: 256, transposeA: true, transposeB: false),
+        ProductShape(name: "trainer large affinity 256x512 . (1000x512)T", m: 256, n: 1000, k: 512, transposeA: false, transposeB: true),
+        ProductShape(name: "trainer large gradient (256x1000)T . 256x512", m: 1000, n: 512, k: 256, transposeA: true, transposeB: false),
         ProductShape(name: "trainer cache affinity 256x512 . (1600x512)T", m: 256, n: 1600, k: 512, transposeA: false, transposeB: true),
         ProductShape(name: "trainer cache gradient (256x1600)T . 256x512", m: 1600, n: 512, k: 256, transposeA: true, transposeB: false),
     ]

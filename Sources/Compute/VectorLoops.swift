@@ -51,6 +51,34 @@ enum VectorLoops {
         }
     }
 
+    /// `z[i] = x[i] + factor · y[i]`.
+    static func multiplyAdd(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, by factor: Float,
+                            into z: UnsafeMutablePointer<Float>, count: Int) {
+        var index = 0
+        while index + 8 <= count {
+            store(load(x, index) + factor * load(y, index), z, index)
+            index += 8
+        }
+        while index < count {
+            z[index] = x[index] + factor * y[index]
+            index += 1
+        }
+    }
+
+    /// `z[i] = factor · x[i] · y[i]`.
+    static func multiply(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, by factor: Float,
+                         into z: UnsafeMutablePointer<Float>, count: Int) {
+        var index = 0
+        while index + 8 <= count {
+            store(factor * load(x, index) * load(y, index), z, index)
+            index += 8
+        }
+        while index < count {
+            z[index] = factor * x[index] * y[index]
+            index += 1
+        }
+    }
+
     /// `Σ x[i]` and `Σ (x[i] − mean)²` for `mean` = the first divided by `count`, in two passes
     /// over the (cached) row: the mean and variance of a layer norm.
     static func meanAndVariance(_ x: UnsafePointer<Float>, count: Int) -> (mean: Float, variance: Float) {

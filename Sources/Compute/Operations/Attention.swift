@@ -116,16 +116,12 @@ extension CPUBackend {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(headSize), Int32(tokens), 1,
                         scores, Int32(tokens), value, rowWidth, 0, output + b * tokens * width + h * headSize, Int32(width))
         }
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let chunks = min(tasks, cores * 2)
-        withoutActuallyEscaping(perTask) { escapable in
-            // Tasks write disjoint column blocks of y and use their own score buffer.
-            nonisolated(unsafe) let perTask = escapable
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let scores = UnsafeMutablePointer<Float>.allocate(capacity: tokens * tokens)
-                defer { scores.deallocate() }
-                for task in (tasks * chunk / chunks)..<(tasks * (chunk + 1) / chunks) { perTask(task, scores) }
-            }
+        let chunks = min(tasks, WorkerPool.threads * 2)
+        // Tasks write disjoint column blocks of y and use their own score buffer.
+        WorkerPool.run(chunks) { chunk in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: tokens * tokens)
+            defer { scores.deallocate() }
+            for task in (tasks * chunk / chunks)..<(tasks * (chunk + 1) / chunks) { perTask(task, scores) }
         }
     }
 }

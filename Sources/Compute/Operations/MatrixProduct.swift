@@ -122,48 +122,53 @@ extension CPUBackend {
         // A shared, untransposed A over the batch is one tall product when B is shared too.
         // One thread pool for everything: OpenBLAS runs single-threaded (its own threads spin
         // after each call and starved the element-wise passes between products), and the
-        // products are split here into independent (matrix, row block) tasks.
+        // products are split here into independent (matrix, row or column block) tasks.
         _ = singleThreadedBLAS
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, g.m)
+        let cores = WorkerPool.threads
+        let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, max(g.m, g.n))
+        // Every block packs the whole of the operand it shares with the other blocks: row blocks
+        // share op(B) (K × N), column blocks share op(A) (M × K), so split the longer side. (The
+        // trainer's [256 × 512]·[1000 × 512]ᵀ split by rows packed 2 MiB of keys on every core.)
+        let splitColumns = blocksPerMatrix > 1 && g.n > g.m
         let tasks = g.batch * blocksPerMatrix
         let product: (Int) -> Void = { task in
             let batch = task / blocksPerMatrix, block = task % blocksPerMatrix
-            let firstRow = g.m * block / blocksPerMatrix, rows = g.m * (block + 1) / blocksPerMatrix - firstRow
-            guard rows > 0 else { return }
-            let baseC = pc + batch * g.m * g.n + firstRow * g.n
+            let side = splitColumns ? g.n : g.m
+            let first = side * block / blocksPerMatrix, count = side * (block + 1) / blocksPerMatrix - first
+            guard count > 0 else { return }
+            let (firstRow, rows) = splitColumns ? (0, g.m) : (first, count)
+            let (firstColumn, columns) = splitColumns ? (first, count) : (0, g.n)
+            let baseC = pc + batch * g.m * g.n + firstRow * g.n + firstColumn
             if g.k == 0 {
-                for index in 0..<(rows * g.n) { baseC[index] = options.beta == 0 ? 0 : options.beta * baseC[index] }
+                for row in 0..<rows {
+                    let line = baseC + row * g.n
+                    for column in 0..<columns { line[column] = options.beta == 0 ? 0 : options.beta * line[column] }
+                }
             } else {
-                // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed.
+                // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed;
+                // column c of op(B) starts at column c of B, or at c·k when B is stored transposed.
                 let baseA = pa + batch * g.strideA + (options.transposeA ? firstRow : firstRow * g.k)
+                let baseB = pb + batch * g.strideB + (options.transposeB ? firstColumn * g.k : firstColumn)
                 cblas_sgemm(
                     CblasRowMajor,
                     options.transposeA ? CblasTrans : CblasNoTrans,
                     options.transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(rows), Int32(g.n), Int32(g.k), options.alpha,
+                    Int32(rows), Int32(columns), Int32(g.k), options.alpha,
                     baseA, Int32(options.transposeA ? g.m : g.k),
-                    pb + batch * g.strideB, Int32(options.transposeB ? g.k : g.n),
+                    baseB, Int32(options.transposeB ? g.k : g.n),
                     options.beta, baseC, Int32(g.n))
             }
-            if let pbias {
-                for row in 0..<rows {
-                    let line = baseC + row * g.n
-                    for column in 0..<g.n { line[column] += pbias[column] }
+            for row in 0..<rows {
+                let line = baseC + row * g.n
+                if let pbias {
+                    for column in 0..<columns { line[column] += pbias[firstColumn + column] }
                 }
-            }
-            // The activation runs on the block this task just wrote, while it is in cache.
-            if let kind = options.activation { Self.activate(kind, baseC, baseC, count: rows * g.n) }
-        }
-        if tasks == 1 {
-            product(0)
-        } else {
-            withoutActuallyEscaping(product) { escapable in
-                // Tasks write disjoint blocks of C; the closure only lives for this call.
-                nonisolated(unsafe) let product = escapable
-                DispatchQueue.concurrentPerform(iterations: tasks) { product($0) }
+                // The activation runs on the block this task just wrote, while it is in cache.
+                if let kind = options.activation { Self.activate(kind, line, line, count: columns) }
             }
         }
+        // Tasks write disjoint blocks of C.
+        WorkerPool.run(tasks, product)
     }
 }
 

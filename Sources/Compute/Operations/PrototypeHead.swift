@@ -360,14 +360,22 @@ extension CPUBackend: TrainingBackend {
         let po = try storage(classOffsets, operation, "classOffsets")
         let pe = try storage(exponentials, operation, "exponentials"), pl = try storage(logits, operation, "logits")
         let offsets = (0...g.classes).map { Int(po[$0]) }
-        parallelRows(g.batch, width: g.keys + g.classes) { row in
-            let inputRow = pa + row * g.keys, outputRow = pe + row * g.keys
-            _ = VectorLoops.exponentials(inputRow, outputRow, count: g.keys, scale: beta, shift: beta)  // e^(β(a − 1))
-            let zeroShotRow = pz + row * g.classes, logitRow = pl + row * g.classes
-            for classIndex in 0..<g.classes {
-                var sum: Float = 0
-                for key in offsets[classIndex]..<offsets[classIndex + 1] { sum += outputRow[key] }
-                logitRow[classIndex] = zeroShotRow[classIndex] + alpha * sum
+        // Mean prototypes: key c is class c's only key, and the class sums are the exponentials.
+        let oneKeyPerClass = g.keys == g.classes && offsets.indices.allSatisfy { offsets[$0] == $0 }
+        offsets.withUnsafeBufferPointer { offsets in
+            parallelRows(g.batch, width: g.keys + g.classes) { row in
+                let inputRow = pa + row * g.keys, outputRow = pe + row * g.keys
+                _ = VectorLoops.exponentials(inputRow, outputRow, count: g.keys, scale: beta, shift: beta)  // e^(β(a − 1))
+                let zeroShotRow = pz + row * g.classes, logitRow = pl + row * g.classes
+                if oneKeyPerClass {
+                    VectorLoops.multiplyAdd(zeroShotRow, outputRow, by: alpha, into: logitRow, count: g.classes)
+                    return
+                }
+                for classIndex in 0..<g.classes {
+                    var sum: Float = 0
+                    for key in offsets[classIndex]..<offsets[classIndex + 1] { sum += outputRow[key] }
+                    logitRow[classIndex] = zeroShotRow[classIndex] + alpha * sum
+                }
             }
         }
     }
@@ -400,9 +408,17 @@ extension CPUBackend: TrainingBackend {
         let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
         let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
         let classes = (0..<g.keys).map { Int(pk[$0]) }
-        parallelRows(g.batch, width: g.keys) { row in
-            let input = pe + row * g.keys, upstream = pg + row * g.classes, output = pd + row * g.keys
-            for key in 0..<g.keys { output[key] = factor * input[key] * upstream[classes[key]] }
+        // Mean prototypes: key c belongs to class c, and the pass is one product per element.
+        let oneKeyPerClass = g.keys == g.classes && classes.indices.allSatisfy { classes[$0] == $0 }
+        classes.withUnsafeBufferPointer { classes in
+            parallelRows(g.batch, width: g.keys) { row in
+                let input = pe + row * g.keys, upstream = pg + row * g.classes, output = pd + row * g.keys
+                if oneKeyPerClass {
+                    VectorLoops.multiply(input, upstream, by: factor, into: output, count: g.keys)
+                    return
+                }
+                for key in 0..<g.keys { output[key] = factor * input[key] * upstream[classes[key]] }
+            }
         }
     }
 

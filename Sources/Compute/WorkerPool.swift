@@ -1,0 +1,34 @@
+import CWorkerPool
+import Foundation
+
+/// The CPU backend's threads for parallel regions: the calling thread and one worker per further
+/// core (`CWorkerPool`). Workers spin for a few milliseconds after a region before they sleep, so
+/// the back-to-back regions of an encoder layer or a training step start without the 20 to 110 µs
+/// that waking a sleeping thread cost per region on the 2-core KVM guests measured
+/// (docs/benchmarks.md). A region started while another runs (from inside a task, or from
+/// another thread) runs on its calling thread alone.
+enum WorkerPool {
+    /// Threads that run a region: the caller and the workers.
+    static let threads: Int = worker_pool_start(ProcessInfo.processInfo.activeProcessorCount - 1)
+
+    /// How long an idle worker spins before it sleeps, in microseconds (5000 unless set).
+    static func setSpinMicroseconds(_ microseconds: Int) { worker_pool_set_spin_microseconds(microseconds) }
+
+    /// Runs `body(index)` for every index in `0 ..< count` over the pool's threads and returns
+    /// when all have run. Indices are handed out one at a time, so uneven ones balance.
+    static func run(_ count: Int, _ body: (Int) -> Void) {
+        guard count > 1, threads > 1 else {
+            for index in 0..<count { body(index) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            // The body only lives for this call; worker_pool_run returns after its last index.
+            var body = escapable
+            withUnsafeMutablePointer(to: &body) { pointer in
+                worker_pool_run(count, { context, index in
+                    context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(index)
+                }, pointer)
+            }
+        }
+    }
+}
