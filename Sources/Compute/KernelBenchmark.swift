@@ -9,7 +9,7 @@ public enum KernelBenchmark {
     public struct Figure: Sendable, Codable {
         /// What was measured, e.g. `matmul 1024x1024x1024`.
         public let name: String
-        /// `GFLOP/s` or `GB/s`.
+        /// `GFLOP/s`, `GB/s`, or `us` (a parallel region's wall time).
         public let unit: String
         /// Median throughput.
         public let value: Double

@@ -32,3 +32,32 @@ enum WorkerPool {
         }
     }
 }
+
+extension KernelBenchmark {
+    /// The cost of starting a parallel region, the reason for `WorkerPool`: one 50 µs task per
+    /// thread after 0.5 ms of single-threaded work (a training step's gap between products), run on
+    /// the worker pool and on Dispatch's `concurrentPerform`. The value is the median wall time of
+    /// the region in µs; 50 is the ideal.
+    public static func parallelRegionFigures(repeats: Int = 5) -> [Figure] {
+        @Sendable func spin(microseconds: Double) {
+            let end = DispatchTime.now().uptimeNanoseconds + UInt64(microseconds * 1000)
+            while DispatchTime.now().uptimeNanoseconds < end {}
+        }
+        func median(_ region: () -> Void) -> Double {
+            var times: [Double] = []
+            for _ in 0..<(20 * max(repeats, 1)) {
+                spin(microseconds: 500)
+                let start = DispatchTime.now().uptimeNanoseconds
+                region()
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3)
+            }
+            return times.sorted()[times.count / 2]
+        }
+        let tasks = WorkerPool.threads
+        let name = "parallel region, \(tasks) x 50 us tasks after 0.5 ms on one thread"
+        let pool = median { WorkerPool.run(tasks) { _ in spin(microseconds: 50) } }
+        let dispatch = median { DispatchQueue.concurrentPerform(iterations: tasks) { _ in spin(microseconds: 50) } }
+        return [Figure(name: "\(name): worker pool", unit: "us", value: pool, seconds: pool / 1e6),
+                Figure(name: "\(name): Dispatch", unit: "us", value: dispatch, seconds: dispatch / 1e6)]
+    }
+}

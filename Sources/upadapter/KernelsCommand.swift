@@ -75,6 +75,7 @@ struct KernelsCommand: ParsableCommand {
             if !json { print("benchmarking \(backend.name): \(backend.deviceDescription)") }
             var figures = try KernelBenchmark.run(on: backend, repeats: repeats)
             figures += try KernelBenchmark.rawSGEMMFigures(repeats: repeats)
+            if backend is CPUBackend { figures += KernelBenchmark.parallelRegionFigures(repeats: repeats) }
             if json {
                 let report = BenchReport(
                     device: backend.name, deviceDescription: backend.deviceDescription,
