@@ -93,6 +93,14 @@ static void *worker(void *unused) {
     return NULL;
 }
 
+/// A forked child has only the thread that forked: its regions run on that thread.
+static void forget_workers_after_fork(void) {
+    atomic_store(&started, 0);
+    atomic_store(&pool.busy, 0);
+    atomic_store(&pool.sleeping, 0);
+    pool.workers = 0;
+}
+
 long worker_pool_start(long workers) {
     if (atomic_load_explicit(&started, memory_order_acquire)) return pool.workers + 1;
     pthread_mutex_lock(&start_lock);
@@ -105,6 +113,7 @@ long worker_pool_start(long workers) {
             created++;
         }
         pool.workers = created;
+        pthread_atfork(NULL, NULL, forget_workers_after_fork);
         atomic_store_explicit(&started, 1, memory_order_release);
     }
     pthread_mutex_unlock(&start_lock);

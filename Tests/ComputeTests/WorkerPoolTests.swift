@@ -4,7 +4,7 @@ import Testing
 
 /// The CPU backend's worker pool: every index runs exactly once, on several threads when the
 /// machine has several cores, after idle gaps long enough for the workers to sleep, when regions
-/// nest and when threads start regions at once.
+/// nest, when threads start regions at once, and in a forked child.
 @Suite("The CPU backend's worker pool", .serialized)
 struct WorkerPoolTests {
     /// Runs `count` indices in one region; returns how often each ran and how many threads ran them.
@@ -71,5 +71,36 @@ struct WorkerPoolTests {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(results == [Bool](repeating: true, count: 6))
+    }
+}
+
+extension WorkerPoolTests {
+    @Test("A child process forked after the pool started runs its regions on its one thread instead of waiting for workers it lacks")
+    func regionsInAForkedChild() throws {
+        guard WorkerPool.threads > 1 else { return }
+        _ = region(8, work: 1000)  // the pool runs
+        let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 8)
+        defer { counts.deallocate() }
+        let child = fork()
+        if child == 0 {
+            // Only the forking thread exists here: no allocation, no Swift runtime locks.
+            for index in 0..<8 { counts[index] = 0 }
+            WorkerPool.run(8) { index in counts[index] += 1 }
+            _exit((0..<8).allSatisfy { counts[$0] == 1 } ? 0 : 1)
+        }
+        try #require(child > 0, "fork failed")
+        var status: Int32 = 0
+        var waited = 0
+        while waitpid(child, &status, WNOHANG) == 0 {
+            guard waited < 200 else {
+                kill(child, SIGKILL)
+                _ = waitpid(child, &status, 0)
+                Issue.record("the forked child's region did not finish in 10 s")
+                return
+            }
+            usleep(50_000)
+            waited += 1
+        }
+        #expect(status == 0, "child exit status \(status)")
     }
 }

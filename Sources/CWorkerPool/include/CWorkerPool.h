@@ -12,7 +12,8 @@ typedef void (*worker_pool_task)(void *context, long index);
 /// Runs `task(context, index)` for every index in `0 ..< count`, on the calling thread and the
 /// pool's workers, and returns when all have finished. Indices are handed out one at a time in
 /// increasing order, so uneven tasks balance. When the pool is already running a region (a
-/// region started inside a task, or another thread's), the calling thread runs every index itself.
+/// region started inside a task, or another thread's), the calling thread runs every index itself,
+/// as it does in a child process forked after the pool started (the workers are not copied).
 void worker_pool_run(long count, worker_pool_task task, void *context);
 
 /// Threads that run a region's indices (the caller and the workers), starting the pool on first
