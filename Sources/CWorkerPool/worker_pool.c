@@ -4,9 +4,8 @@
 // indices from `next` until they run out and then counts itself in `acknowledged`; the caller
 // takes indices too and returns once every worker has acknowledged the region. (So no worker can
 // still be reading a region's fields when the next region writes them, and none skips a region.)
-// An idle worker
-// spins (with the processor's pause hint, yielding its core after the first 50 microseconds),
-// then sleeps on a condition variable; the caller signals it only when some worker sleeps.
+// An idle worker spins (with the processor's pause hint, yielding its core after the first 50
+// microseconds), then sleeps on a condition variable; the caller signals only when one sleeps.
 #define _GNU_SOURCE
 #include "CWorkerPool.h"
 
