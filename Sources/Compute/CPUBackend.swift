@@ -104,8 +104,8 @@ public final class CPUBackend: Backend {
             return
         }
         // The chunks touch disjoint rows.
-        WorkerPool.run(chunks) { chunk in
-            for row in (rows * chunk / chunks)..<(rows * (chunk + 1) / chunks) { body(row) }
+        WorkerPool.run(rows, chunks: chunks) { range in
+            for row in range { body(row) }
         }
     }
 
@@ -118,7 +118,7 @@ public final class CPUBackend: Backend {
             return
         }
         // The chunks touch disjoint ranges.
-        WorkerPool.run(chunks) { chunk in body((count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
+        WorkerPool.run(count, chunks: chunks, body)
     }
 }
 

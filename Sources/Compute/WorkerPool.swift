@@ -31,6 +31,11 @@ enum WorkerPool {
             }
         }
     }
+
+    /// Runs `body` on `chunks` consecutive ranges that cover `0 ..< count`, over the pool's threads.
+    static func run(_ count: Int, chunks: Int, _ body: (Range<Int>) -> Void) {
+        run(chunks) { chunk in body((count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
+    }
 }
 
 extension KernelBenchmark {

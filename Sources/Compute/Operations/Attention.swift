@@ -118,10 +118,10 @@ extension CPUBackend {
         }
         let chunks = min(tasks, WorkerPool.threads * 2)
         // Tasks write disjoint column blocks of y and use their own score buffer.
-        WorkerPool.run(chunks) { chunk in
+        WorkerPool.run(tasks, chunks: chunks) { range in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: tokens * tokens)
             defer { scores.deallocate() }
-            for task in (tasks * chunk / chunks)..<(tasks * (chunk + 1) / chunks) { perTask(task, scores) }
+            for task in range { perTask(task, scores) }
         }
     }
 }
