@@ -5,12 +5,19 @@ side in one run, on the same folder of images.
     python3 scripts/bench_preprocess_vs_pil.py --images /tmp/bench-jpegs --generate 1000 \\
         --upadapter .build/release/upadapter
 
---generate N writes N synthetic 500x375 JPEGs (quality 90, 4:2:0, photographic shading, edges
-and noise) into an empty or missing folder first. The reference is openai/CLIP's `_transform`
+--generate N writes N synthetic JPEGs of --generate-size (500x375 by default; quality 90, 4:2:0,
+photographic shading, edges and noise) into an empty or missing folder first. The reference is openai/CLIP's `_transform`
 on each file: Image.open -> Resize(224, BICUBIC) -> CenterCrop(224) -> convert("RGB") ->
 ToTensor -> Normalize, one image at a time on one thread (torch.set_num_threads(1)), in one
 process, which is how a single DataLoader worker runs it. The median of --repeats passes is
 reported after a warm-up pass, for both sides; the ratio is ours / PIL's images per second.
+
+--jpeg-decoding draft times the opt-in draft mode on both sides: PIL calls
+image.draft("RGB", (size, size)) right after opening each file (libjpeg-turbo then decodes JPEGs
+reduced by 2, 4 or 8 where both sides stay at least `size`), and upadapter runs with
+`--jpeg-decoding draft`, whose pixels equal PIL's draft pipeline (tests). It also prints the
+accuracy cost: the cropped pixels of PIL's draft pipeline against its full one, per sample
+(0-255 levels), over the first --accuracy-images files.
 """
 
 import argparse
@@ -59,19 +66,24 @@ def image_files(folder):
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
 
 
-def pil_torchvision(files, size, crop, repeats):
-    torch.set_num_threads(1)
-    transform = T.Compose([
+def cropped(size, crop):
+    """openai/CLIP's transform up to the crop: a PIL image in, the RGB crop out."""
+    return T.Compose([
         T.Resize(size, interpolation=T.InterpolationMode.BICUBIC),
         T.CenterCrop(crop),
         lambda image: image.convert("RGB"),
-        T.ToTensor(),
-        T.Normalize(MEAN, STD),
     ])
+
+
+def pil_torchvision(files, size, crop, repeats, draft):
+    torch.set_num_threads(1)
+    transform = T.Compose([cropped(size, crop), T.ToTensor(), T.Normalize(MEAN, STD)])
 
     def one_pass():
         for path in files:
             with Image.open(path) as image:
+                if draft:
+                    image.draft("RGB", (size, size))
                 transform(image)
 
     one_pass()  # warm-up: page cache, allocator, lazy imports
@@ -83,9 +95,25 @@ def pil_torchvision(files, size, crop, repeats):
     return len(files) / sorted(seconds)[len(seconds) // 2]
 
 
-def ours(upadapter, folder, size, crop, repeats):
+def draft_cost(files, size, crop):
+    """Cropped pixels of PIL's draft pipeline against its full one: per-sample differences."""
+    transform = cropped(size, crop)
+    differences = []
+    for path in files:
+        with Image.open(path) as image:
+            full = np.asarray(transform(image), dtype=np.int16)
+        with Image.open(path) as image:
+            image.draft("RGB", (size, size))
+            draft = np.asarray(transform(image), dtype=np.int16)
+        differences.append(np.abs(full - draft).ravel())
+    values = np.concatenate(differences)
+    return {"images": len(files), "mean_abs_levels": float(values.mean()), "max_levels": int(values.max()),
+            "p99_levels": float(np.percentile(values, 99)), "share_over_2_levels": float((values > 2).mean())}
+
+
+def ours(upadapter, folder, size, crop, repeats, jpeg_decoding):
     command = [upadapter, "bench", "preprocess", "--folder", str(folder), "--size", str(size), "--crop", str(crop),
-               "--repeats", str(repeats), "--json"]
+               "--repeats", str(repeats), "--jpeg-decoding", jpeg_decoding, "--json"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr}")
@@ -105,7 +133,12 @@ def processor_name():
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=Path, required=True, help="folder of JPEG or PNG images")
-    parser.add_argument("--generate", type=int, default=0, help="first write this many 500x375 JPEGs there")
+    parser.add_argument("--generate", type=int, default=0, help="first write this many JPEGs there")
+    parser.add_argument("--generate-size", default="500x375", help="WIDTHxHEIGHT of the generated JPEGs")
+    parser.add_argument("--jpeg-decoding", choices=["full", "draft"], default="full",
+                        help="draft: PIL's image.draft on the reference side, --jpeg-decoding draft on ours")
+    parser.add_argument("--accuracy-images", type=int, default=100,
+                        help="files compared for the draft mode's pixel cost")
     parser.add_argument("--upadapter", default=".build/release/upadapter", help="the upadapter binary ('' to skip)")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--crop", type=int, default=224)
@@ -114,16 +147,21 @@ def main():
     args = parser.parse_args()
 
     if args.generate:
-        generate(args.images, args.generate)
+        width, height = (int(side) for side in args.generate_size.lower().split("x"))
+        generate(args.images, args.generate, width, height)
     files = image_files(args.images)
     if not files:
         raise SystemExit(f"{args.images} holds no image")
 
     result = {"processor": processor_name(), "cores": os.cpu_count(), "images": len(files),
               "pillow": PIL.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
-              "pil_torchvision_images_per_second": pil_torchvision(files, args.size, args.crop, args.repeats)}
+              "jpeg_decoding": args.jpeg_decoding,
+              "pil_torchvision_images_per_second": pil_torchvision(files, args.size, args.crop, args.repeats,
+                                                                   args.jpeg_decoding == "draft")}
+    if args.jpeg_decoding == "draft":
+        result["draft_against_full"] = draft_cost(files[:args.accuracy_images], args.size, args.crop)
     if args.upadapter:
-        figures = ours(args.upadapter, args.images, args.size, args.crop, args.repeats)
+        figures = ours(args.upadapter, args.images, args.size, args.crop, args.repeats, args.jpeg_decoding)
         result["upadapter_images_per_second_one_thread"] = figures["images_per_second_one_thread"]
         result["upadapter_decoding_only_images_per_second"] = figures["images_per_second_decoding_only"]
         result["upadapter_images_per_second_all_threads"] = figures["images_per_second_all_threads"]
@@ -133,8 +171,13 @@ def main():
         print(json.dumps(result, indent=1))
         return
     print(f"{result['processor']}, {result['cores']} cores; {len(files)} images; Pillow {PIL.__version__}, "
-          f"torchvision {torchvision.__version__}")
+          f"torchvision {torchvision.__version__}; JPEG decoding {args.jpeg_decoding}")
     print(f"PIL + torchvision, one thread: {result['pil_torchvision_images_per_second']:.1f} images/s")
+    if "draft_against_full" in result:
+        cost = result["draft_against_full"]
+        print(f"draft against full decoding, cropped pixels of {cost['images']} images: mean "
+              f"{cost['mean_abs_levels']:.3f} levels, 99th percentile {cost['p99_levels']:.0f}, largest "
+              f"{cost['max_levels']}, {100 * cost['share_over_2_levels']:.2f} % of samples more than 2 levels apart")
     if args.upadapter:
         print(f"upadapter, one thread:         {result['upadapter_images_per_second_one_thread']:.1f} images/s "
               f"({result['ratio_per_core']:.2f}x; reading and decoding alone "

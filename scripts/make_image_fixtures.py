@@ -11,8 +11,13 @@ Outputs
     *.png, *.jpg            small images in every PNG colour type and the JPEG colour spaces
     bad_*                   empty, truncated, corrupt, non-image and oversized files
     references.safetensors  U8 `decoded.<file>` [h, w, 3] = PIL Image.open(f).convert("RGB"),
-                            F32 `preprocessed.<case>` [3, crop, crop] = the OpenAI CLIP pipeline
-    cases.json              the preprocessing cases (file, shortest edge, crop)
+                            F32 `preprocessed.<case>` [3, crop, crop] = the OpenAI CLIP pipeline,
+                            U8 `draft.<file>.<side>` [h, w, 3] = the file opened, then
+                            image.draft("RGB", (side, side)), then .convert("RGB") (draft mode:
+                            JPEGs reduced by 2, 4 or 8 in libjpeg-turbo's inverse DCT),
+                            F32 `draft_preprocessed.<case>` = the OpenAI pipeline after draft()
+    cases.json              the preprocessing cases (file, shortest edge, crop) and the draft
+                            cases (file, side, the size PIL decoded)
   Tests/CLIPEncoderTests/Fixtures/safetensors/
     reference.safetensors   F32 / F16 / BF16 / I64 tensors and metadata written by `safetensors`
     expected.safetensors    the same tensors converted to float32 by torch, and the float16
@@ -195,6 +200,10 @@ def make_images():
     # CMYK with real black: ink = 255 - colour, black from a second picture's first channel.
     cmyk = np.dstack([255 - scene(36, 28, 11), scene(36, 28, 13)[..., :1]])
     Image.fromarray(cmyk, "CMYK").save(IMAGES / "cmyk.jpg", quality=90)
+    # Draft-mode inputs: a 4:2:0 photo-sized scene reduced by 1, 2, 4 and 8, and odd sides, whose
+    # reduced sizes round up.
+    Image.fromarray(scene(300, 250, 18)).save(IMAGES / "draft_rgb_300x250.jpg", quality=90)
+    Image.fromarray(scene(257, 203, 19)).save(IMAGES / "draft_odd_257x203.jpg", quality=85)
     # A JPEG whose name says PNG: the decoder goes by the signature.
     Image.fromarray(scene(33, 21, 12)).save(IMAGES / "jpeg_named.png", format="JPEG", quality=90)
 
@@ -249,10 +258,34 @@ def make_images():
     for case in cases:
         with Image.open(IMAGES / case["file"]) as image:
             tensors[f"preprocessed.{case['name']}"] = clip_preprocess(image, case["size"], case["crop"])
+
+    # Draft mode: the side asked for sets the reduction (PIL: min(width // side, height // side),
+    # then the largest of 8, 4, 2, 1 not above it); a PNG is never reduced.
+    draft_cases = [
+        ("draft_rgb_300x250.jpg", 200), ("draft_rgb_300x250.jpg", 100), ("draft_rgb_300x250.jpg", 60),
+        ("draft_rgb_300x250.jpg", 30), ("draft_odd_257x203.jpg", 101), ("draft_odd_257x203.jpg", 25),
+        ("grey.jpg", 10), ("cmyk.jpg", 7), ("progressive.jpg", 4), ("rgb444.jpg", 13), ("rgb.png", 8),
+    ]
+    draft_records = []
+    for name, side in draft_cases:
+        with Image.open(IMAGES / name) as image:
+            full_size = image.size
+            image.draft("RGB", (side, side))
+            pixels = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+        tensors[f"draft.{name}.{side}"] = pixels
+        draft_records.append({"file": name, "side": side, "width": full_size[0], "height": full_size[1],
+                              "draft_width": pixels.shape[1], "draft_height": pixels.shape[0]})
+    draft_preprocess_cases = [{"name": "draft_photo_60", "file": "draft_rgb_300x250.jpg", "size": 60, "crop": 56}]
+    for case in draft_preprocess_cases:
+        with Image.open(IMAGES / case["file"]) as image:
+            image.draft("RGB", (case["size"], case["size"]))
+            tensors[f"draft_preprocessed.{case['name']}"] = clip_preprocess(image, case["size"], case["crop"])
+
     save_numpy(tensors, str(IMAGES / "references.safetensors"),
                metadata={"producer": "scripts/make_image_fixtures.py"})
-    (IMAGES / "cases.json").write_text(json.dumps({"mean": CLIP_MEAN, "std": CLIP_STD, "cases": cases},
-                                                  indent=1) + "\n")
+    (IMAGES / "cases.json").write_text(json.dumps(
+        {"mean": CLIP_MEAN, "std": CLIP_STD, "cases": cases, "draft_cases": draft_records,
+         "draft_preprocess_cases": draft_preprocess_cases}, indent=1) + "\n")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -15,13 +15,17 @@ extension BenchCommand {
                 preprocessed into the normalised [3, crop, crop] floats the vision tower reads, as \
                 `extract` does. The median of --repeats passes is reported, after one warm-up pass. \
                 scripts/bench_preprocess_vs_pil.py times PIL + torchvision's CLIP transform on the same \
-                files and runs this command beside it.
+                files and runs this command beside it. --jpeg-decoding draft decodes JPEGs reduced in \
+                the inverse DCT (as Pillow's Image.draft), the opt-in fast mode for large photos; the \
+                decoding-alone figure then decodes the same way.
                 """)
 
         @Option(help: "Folder of images.") var folder: String
         @Option(help: "Shorter side after resizing.") var size: Int = 224
         @Option(help: "Side of the center crop.") var crop: Int = 224
         @Option(help: "Center crop rounding: openai or transformers.") var cropRounding: String = CenterCropRounding.openai.rawValue
+        @Option(help: "JPEG decoding: full (pixels equal the references') or draft (reduced by 2, 4 or 8 while decoding).")
+        var jpegDecoding: String = JPEGDecoding.full.rawValue
         @Option(help: "Timed passes over the folder; the median is reported.") var repeats: Int = 3
         @Option(help: "Threads of the parallel figure (default: every core).") var threads: Int?
         @Flag(help: "Print one JSON object.") var json = false
@@ -35,12 +39,16 @@ extension BenchCommand {
                 throw ValidationError("--crop-rounding must be one of "
                                       + CenterCropRounding.allCases.map(\.rawValue).joined(separator: ", "))
             }
+            guard JPEGDecoding(rawValue: jpegDecoding) != nil else {
+                throw ValidationError("--jpeg-decoding must be one of " + JPEGDecoding.allCases.map(\.rawValue).joined(separator: ", "))
+            }
         }
 
         func run() throws {
             let files = try Self.imageFiles(in: URL(fileURLWithPath: (folder as NSString).expandingTildeInPath))
             var configuration = PreprocessorConfiguration(shortestEdge: size, cropSize: crop)
             configuration.cropRounding = CenterCropRounding(rawValue: cropRounding) ?? .openai
+            configuration.jpegDecoding = JPEGDecoding(rawValue: jpegDecoding) ?? .full
             let preprocessor = ImagePreprocessor(configuration: configuration)
             let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
 
@@ -50,13 +58,14 @@ extension BenchCommand {
                 for file in files { _ = try preprocessor.preprocess(file: file) }
             }
             let decodeOnly = try Self.medianSeconds(repeats: repeats) {
-                for file in files { _ = try ImageDecoder.decode(file: file) }
+                for file in files { _ = try ImageDecoder.decode(file: file, draftSide: configuration.draftSide) }
             }
             let allThreads = try Self.medianSeconds(repeats: repeats) {
                 try Self.parallel(files, threads: threadCount) { _ = try preprocessor.preprocess(file: $0) }
             }
             let report = PreprocessBenchReport(
                 folder: folder, images: files.count, size: size, crop: crop, cropRounding: configuration.cropRounding.rawValue,
+                jpegDecoding: configuration.jpegDecoding.rawValue,
                 imagesPerSecondOneThread: Double(files.count) / oneThread,
                 imagesPerSecondDecodingOnly: Double(files.count) / decodeOnly, threads: threadCount,
                 imagesPerSecondAllThreads: Double(files.count) / allThreads)
@@ -67,7 +76,7 @@ extension BenchCommand {
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
                 return
             }
-            print("preprocessing benchmark: \(files.count) images of \(folder), resize \(size), crop \(crop) (\(cropRounding))")
+            print("preprocessing benchmark: \(files.count) images of \(folder), resize \(size), crop \(crop) (\(cropRounding), JPEG decoding \(jpegDecoding))")
             print(String(format: "one thread:   %.1f images/s (reading and decoding alone: %.1f images/s)",
                          report.imagesPerSecondOneThread, report.imagesPerSecondDecodingOnly))
             print(String(format: "%d threads:%@ %.1f images/s", threadCount, threadCount < 10 ? "  " : " ", report.imagesPerSecondAllThreads))
@@ -124,6 +133,7 @@ struct PreprocessBenchReport: Codable {
     let size: Int
     let crop: Int
     let cropRounding: String
+    let jpegDecoding: String
     let imagesPerSecondOneThread: Double
     /// Reading and decoding alone, one thread: the part preprocessing cannot speed up.
     let imagesPerSecondDecodingOnly: Double

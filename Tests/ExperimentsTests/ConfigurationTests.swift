@@ -323,6 +323,22 @@ struct ConfigurationParsingTests {
         }
     }
 
+    @Test("extraction.jpeg_decoding selects draft decoding, reaches the cache key and the resolved file")
+    func jpegDecoding() throws {
+        let defaults = try configuration(minimalYAML)
+        #expect(defaults.extraction.jpegDecoding == .full)
+        #expect(defaults.resolvedYAML().contains("jpeg_decoding: full"))
+        let loaded = try configuration(minimalYAML + "\nextraction: {jpeg_decoding: draft}\n")
+        #expect(loaded.extraction.jpegDecoding == .draft)
+        #expect(loaded.featureCache.jpegDecoding == .draft)
+        #expect(loaded.resolvedYAML().contains("jpeg_decoding: draft"))
+        #expect(throws: ExperimentsError.invalidValue(
+            keyPath: "extraction.jpeg_decoding", file: "/tmp/configs/test.yaml:9", value: "fast",
+            reason: "expected one of full, draft")) {
+            try configuration(minimalYAML + "\nextraction: {jpeg_decoding: fast}\n")
+        }
+    }
+
     @Test("Wrong types, missing keys and invalid values name the key and file")
     func typeAndValueErrors() throws {
         #expect(throws: ExperimentsError.wrongType(

@@ -246,6 +246,19 @@ struct ImageTransformTests {
         #expect(throws: CLIPEncoderError.self) { try loader.image(for: missing, index: 0) }
     }
 
+    @Test("draft decoding reduces plain JPEG file items, not transformed ones, whose parameters are in stored pixels")
+    func draftFileItems() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("CLIPEncoderTests/Fixtures/images/draft_rgb_300x250.jpg")
+        let loader = ItemImageLoader()
+        let plain = try loader.image(for: LabeledImage(source: .file(file), label: 0), index: 0, draftSide: 60)
+        #expect(plain == (try ImageDecoder.decode(file: file, draftSide: 60)))
+        #expect(plain.width == 75 && plain.height == 63, "300×250 reduced by 4 for a side of 60")
+        let transformed = try loader.image(
+            for: LabeledImage(source: .file(file), label: 0, transform: ImageTransformSpec(name: "inversion")), index: 0, draftSide: 60)
+        #expect(transformed.width == 300 && transformed.height == 250)
+    }
+
     // MARK: Augmented views
 
     @Test("augmented views are reproducible, vary by view, and respect the crop ranges")

@@ -83,10 +83,11 @@ struct PipelineIntegrationTests {
             #expect(report.summary.deviceName.hasPrefix(device))
             #expect(report.summary.unlabeledCount == classes.count * perClass)
             #expect(report.summary.testCount == classes.count * perClass)
-            #expect(report.summary.notes.contains { $0.hasPrefix("preprocessing: center crop rounding openai (resize") })
+            #expect(report.summary.notes.contains { $0.hasPrefix("preprocessing: center crop rounding openai, JPEG decoding full (resize") })
             let record = try JSONDecoder().decode(
                 [String: String].self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
             #expect(record["crop_rounding"] == "openai")
+            #expect(record["jpeg_decoding"] == "full")
             let modelSelection = try #require(report.modelSelection)
             #expect(modelSelection.usedTestLabels == false)
             #expect(modelSelection.candidates.count == 2 * 2 * 2, "2 selection rules × 2 α × 2 β")

@@ -18,13 +18,16 @@ public enum ImageDecoder {
     public static let defaultMaximumPixelCount = 100_000_000
 
     /// Decodes the image in `file`.
-    /// - Parameter maximumPixelCount: larger images are refused from their header, before any
-    ///   pixel memory is allocated.
+    /// - Parameters:
+    ///   - maximumPixelCount: larger images are refused from their header, before any pixel
+    ///     memory is allocated.
+    ///   - draftSide: for JPEG files, decode in draft mode (`JPEGDecoding.draft`), reduced by 2,
+    ///     4 or 8 while both sides stay at least this many pixels; nil decodes at full size.
     /// - Throws: `CLIPEncoderError.fileAccessFailed` (unreadable), `.emptyImageFile`,
     ///   `.unrecognizedImageFormat`, `.imageTooLarge`, `.imageDecodingFailed` (truncated or
     ///   corrupt data); all name the file.
     public static func decode(
-        file: URL, maximumPixelCount: Int = defaultMaximumPixelCount
+        file: URL, maximumPixelCount: Int = defaultMaximumPixelCount, draftSide: Int? = nil
     ) throws -> RGBImage {
         let data: Data
         do {
@@ -33,13 +36,13 @@ public enum ImageDecoder {
             throw CLIPEncoderError.fileAccessFailed(
                 path: file.path, operation: "read", reason: ReadableError.reason(error))
         }
-        return try decode(data: data, path: file.path, maximumPixelCount: maximumPixelCount)
+        return try decode(data: data, path: file.path, maximumPixelCount: maximumPixelCount, draftSide: draftSide)
     }
 
     /// Decodes an image held in memory; `path` names it in errors.
-    /// - Throws: as `decode(file:maximumPixelCount:)`.
+    /// - Throws: as `decode(file:maximumPixelCount:draftSide:)`.
     public static func decode(
-        data: Data, path: String, maximumPixelCount: Int = defaultMaximumPixelCount
+        data: Data, path: String, maximumPixelCount: Int = defaultMaximumPixelCount, draftSide: Int? = nil
     ) throws -> RGBImage {
         switch ImageFormat(signatureOf: data) {
         case .none:
@@ -48,7 +51,7 @@ public enum ImageDecoder {
         case .png:
             return try PNGDecoder.decode(data: data, path: path, maximumPixelCount: maximumPixelCount)
         case .jpeg:
-            return try JPEGDecoder.decode(data: data, path: path, maximumPixelCount: maximumPixelCount)
+            return try JPEGDecoder.decode(data: data, path: path, maximumPixelCount: maximumPixelCount, draftSide: draftSide)
         }
     }
 

@@ -13,6 +13,8 @@ import Foundation
 ///   transformers' rule instead (`CenterCropRounding`).
 /// - Values: `byte / 255` then `(value − mean) / std` per channel, in `Float` like torch's
 ///   float32 arithmetic.
+/// - Files: JPEGs are decoded at full size unless `configuration.jpegDecoding` is `draft`
+///   (Pillow's `Image.draft` before the pipeline; `JPEGDecoding`).
 public struct ImagePreprocessor: Sendable {
     /// Sizes, filter, mean and standard deviation.
     public let configuration: PreprocessorConfiguration
@@ -46,7 +48,8 @@ public struct ImagePreprocessor: Sendable {
         var batch: [Float] = []
         batch.reserveCapacity(files.count * elementsPerImage)
         for file in files {
-            let image = try ImageDecoder.decode(file: file, maximumPixelCount: maximumPixelCount)
+            let image = try ImageDecoder.decode(
+                file: file, maximumPixelCount: maximumPixelCount, draftSide: configuration.draftSide)
             batch.append(contentsOf: preprocess(image))
         }
         return batch
@@ -56,7 +59,7 @@ public struct ImagePreprocessor: Sendable {
     /// - Returns: `[3, cropSize, cropSize]` floats.
     /// - Throws: `CLIPEncoderError` naming the file.
     public func preprocess(file: URL) throws -> [Float] {
-        preprocess(try ImageDecoder.decode(file: file, maximumPixelCount: maximumPixelCount))
+        preprocess(try ImageDecoder.decode(file: file, maximumPixelCount: maximumPixelCount, draftSide: configuration.draftSide))
     }
 
     /// Preprocesses a decoded image: `normalised(centerCrop(resized(image)))`, resizing only

@@ -3,8 +3,10 @@ import Foundation
 
 /// JPEG decoding through the TurboJPEG API (errors come back as return codes).
 enum JPEGDecoder {
-    /// Decodes JPEG `data`; see `ImageDecoder` for the conventions.
-    static func decode(data: Data, path: String, maximumPixelCount: Int) throws -> RGBImage {
+    /// Decodes JPEG `data`; see `ImageDecoder` for the conventions. With `draftSide`, the image
+    /// is decoded reduced by `JPEGDecoding.draftReduction` in the inverse DCT (Pillow's draft
+    /// mode); the pixel limit applies to the full size either way.
+    static func decode(data: Data, path: String, maximumPixelCount: Int, draftSide: Int? = nil) throws -> RGBImage {
         guard let handle = tjInitDecompress() else {
             throw CLIPEncoderError.imageDecodingFailed(
                 path: path, format: "JPEG", reason: "could not create a TurboJPEG decompressor")
@@ -26,6 +28,11 @@ enum JPEGDecoder {
             try ImageDecoder.checkSize(
                 width: Int(width), height: Int(height), limit: maximumPixelCount, path: path, format: "JPEG")
 
+            // TurboJPEG picks the largest of its scaling factors whose output fits the size asked
+            // for; ceil(side / s) on both sides is exactly the factor 1/s.
+            let reduction = draftSide.map { JPEGDecoding.draftReduction(width: Int(width), height: Int(height), side: $0) } ?? 1
+            width = (width + Int32(reduction) - 1) / Int32(reduction)
+            height = (height + Int32(reduction) - 1) / Int32(reduction)
             let pixelCount = Int(width) * Int(height)
             let isCMYK = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
             let channels = isCMYK ? 4 : 3

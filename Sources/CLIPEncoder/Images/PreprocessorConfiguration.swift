@@ -28,18 +28,30 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
     /// torchvision rule by default. Not part of `preprocessor_config.json`; experiments set it
     /// with `extraction.crop_rounding`.
     public var cropRounding: CenterCropRounding = .openai
+    /// Whether JPEG files are decoded at full size (the default) or reduced in draft mode before
+    /// the resize. Not part of `preprocessor_config.json`; experiments set it with
+    /// `extraction.jpeg_decoding`.
+    public var jpegDecoding: JPEGDecoding = .full
+
+    /// The side draft mode must keep on both sides of a JPEG, or nil at full size: the shorter
+    /// side the resize produces (`shortestEdge`), or the crop for `squash`.
+    public var draftSide: Int? {
+        guard jpegDecoding == .draft else { return nil }
+        return resizeMode == .shortest ? shortestEdge : cropSize
+    }
 
     /// A short text that changes whenever the preprocessed values would, for cache keys,
     /// e.g. `resize224-bicubic-crop224-mean0.48145466,0.4578275,0.40821073-std...`; the
-    /// transformers crop rounding adds `-croptransformers` (the OpenAI default adds nothing, so
-    /// caches written before the setting existed stay valid).
+    /// transformers crop rounding adds `-croptransformers` and draft decoding `-jpegdraft` (the
+    /// defaults add nothing, so caches written before the settings existed stay valid).
     public var identifier: String {
         let filter = resample == .bicubic ? "bicubic" : "bilinear"
         let mean = imageMean.map { "\($0)" }.joined(separator: ",")
         let deviation = imageStandardDeviation.map { "\($0)" }.joined(separator: ",")
         let mode = resizeMode == .shortest ? "" : "-\(resizeMode.rawValue)"
         let rounding = cropRounding == .openai ? "" : "-crop\(cropRounding.rawValue)"
-        return "resize\(shortestEdge)\(mode)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)\(rounding)"
+        let decoding = jpegDecoding == .full ? "" : "-jpeg\(jpegDecoding.rawValue)"
+        return "resize\(shortestEdge)\(mode)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)\(rounding)\(decoding)"
     }
 
     /// CLIP's preprocessing: 224 pixels, bicubic, OpenAI's mean and standard deviation.

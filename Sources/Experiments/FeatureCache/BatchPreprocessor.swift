@@ -60,7 +60,9 @@ struct BatchPreprocessor: Sendable {
 
     /// One item's `[3, size, size]` values.
     func preprocessedValues(of item: LabeledImage, index: Int) throws -> [Float] {
-        var image = try loader.image(for: item, index: index)
+        // Augmented views crop the full image first: draft decoding applies to plain views only.
+        let draftSide = augmentation == nil ? preprocessor.configuration.draftSide : nil
+        var image = try loader.image(for: item, index: index, draftSide: draftSide)
         if let augmentation { image = try augmentation.apply(to: image, index: index, view: view) }
         return preprocessor.preprocess(image)
     }

@@ -33,6 +33,9 @@ public struct FeatureCache: Sendable {
     /// Where the center crop starts when `(side − crop) / 2` is a half; replaces the model's
     /// own setting (part of the keys only when not the OpenAI default).
     public var cropRounding: CenterCropRounding = .openai
+    /// Whether JPEG files are decoded at full size or in draft mode; replaces the model's own
+    /// setting (part of the keys only in draft mode).
+    public var jpegDecoding: JPEGDecoding = .full
     /// Seed of the augmented views (`view ≥ 1`); part of their keys.
     public var augmentationSeed: UInt64 = 0
     /// How items become images.
@@ -63,10 +66,11 @@ public struct FeatureCache: Sendable {
     }
 
     /// How this cache preprocesses images for `model`: the model's configuration with this
-    /// cache's crop rounding.
+    /// cache's crop rounding and JPEG decoding.
     public func preprocessing(for model: any ImageFeatureEncoder) -> PreprocessorConfiguration {
         var configuration = model.preprocessorConfiguration
         configuration.cropRounding = cropRounding
+        configuration.jpegDecoding = jpegDecoding
         return configuration
     }
 

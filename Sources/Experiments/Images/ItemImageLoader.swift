@@ -14,24 +14,29 @@ public struct ItemImageLoader: Sendable {
     }
 
     /// The item's pixels after its transform, as RGB.
-    /// - Parameter index: the item's position in its split, which seeds the transform's noise.
+    /// - Parameters:
+    ///   - index: the item's position in its split, which seeds the transform's noise.
+    ///   - draftSide: decode a JPEG file in draft mode keeping both sides at least this long
+    ///     (`JPEGDecoding.draft`); ignored for items with a transform, whose parameters are in
+    ///     the stored image's pixels.
     /// - Throws: `CLIPEncoderError` for a file that cannot be decoded (naming it),
     ///   `FeatureCacheError.invalidImage` for inconsistent in-memory pixels,
     ///   `FeatureCacheError.invalidTransform` for a transform that cannot be applied.
-    public func image(for item: LabeledImage, index: Int) throws -> RGBImage {
-        var pixels = try storedPixels(of: item, index: index)
+    public func image(for item: LabeledImage, index: Int, draftSide: Int? = nil) throws -> RGBImage {
+        var pixels = try storedPixels(of: item, index: index, draftSide: item.transform == nil ? draftSide : nil)
         if let spec = item.transform {
             pixels = try ImageTransform(spec).apply(to: pixels, index: index)
         }
         return try Self.rgb(pixels, index: index)
     }
 
-    /// The item's pixels as stored: grey or RGB, before any transform.
-    /// - Throws: as `image(for:index:)`.
-    public func storedPixels(of item: LabeledImage, index: Int) throws -> InMemoryImage {
+    /// The item's pixels as stored: grey or RGB, before any transform (a JPEG file reduced in
+    /// draft mode when `draftSide` is set).
+    /// - Throws: as `image(for:index:draftSide:)`.
+    public func storedPixels(of item: LabeledImage, index: Int, draftSide: Int? = nil) throws -> InMemoryImage {
         switch item.source {
         case .file(let url):
-            let decoded = try ImageDecoder.decode(file: url, maximumPixelCount: maximumPixelCount)
+            let decoded = try ImageDecoder.decode(file: url, maximumPixelCount: maximumPixelCount, draftSide: draftSide)
             return InMemoryImage(width: decoded.width, height: decoded.height, channels: 3, pixels: decoded.pixels)
         case .pixels(let image):
             guard image.width > 0, image.height > 0, image.channels == 1 || image.channels == 3 else {

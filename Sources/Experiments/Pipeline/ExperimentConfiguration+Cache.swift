@@ -7,6 +7,7 @@ extension ExperimentConfiguration {
         cache.batchSize = extraction.batchSize
         cache.chunkSize = extraction.chunkSize
         cache.cropRounding = extraction.cropRounding
+        cache.jpegDecoding = extraction.jpegDecoding
         cache.toolVersion = "upadapter \(upadapterVersion)"
         return cache
     }

@@ -36,6 +36,7 @@ extension Pipeline {
                 "device_description": backend.deviceDescription, "started": report.summary.timestamp,
                 "command": CommandLine.arguments.joined(separator: " "),
                 "crop_rounding": configuration.extraction.cropRounding.rawValue,
+                "jpeg_decoding": configuration.extraction.jpegDecoding.rawValue,
             ]
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
