@@ -185,6 +185,21 @@ static inline float gelu_one(float x) {
             for (int lane = 0; lane < 8; ++lane) y[index + lane] = block[lane];                     \
         }                                                                                           \
         for (; index < count; ++index) y[index] = gelu_one(x[index]);                               \
+    }                                                                                               \
+    ATTRIBUTES static void softmax_rows_##SUFFIX(const float *x, float *y, long rows, long width,   \
+                                                 float scale, long causal_from) {                   \
+        for (long row = 0; row < rows; ++row) {                                                     \
+            const float *input = x + row * width;                                                   \
+            float *output = y + row * width;                                                        \
+            long visible = causal_from >= 0 ? (causal_from + row) % width + 1 : width;              \
+            float maximum = maximum_##SUFFIX(input, visible, scale);                                \
+            float factor = 1 / shifted_exponentials_##SUFFIX(input, output, visible, scale, maximum); \
+            long index = 0;                                                                         \
+            for (; index + 8 <= visible; index += 8)                                                \
+                for (int lane = 0; lane < 8; ++lane) output[index + lane] *= factor;                \
+            for (; index < visible; ++index) output[index] *= factor;                               \
+            for (; index < width; ++index) output[index] = 0;                                       \
+        }                                                                                           \
     }
 
 DEFINE_PASSES(baseline, )
@@ -259,4 +274,14 @@ void vector_gelu(const float *x, float *y, long count) {
     }
 #endif
     gelu_baseline(x, y, count);
+}
+
+void vector_softmax_rows(const float *x, float *y, long rows, long width, float scale, long causal_from) {
+#if defined(__x86_64__)
+    if (vector_math_uses_avx2()) {
+        softmax_rows_avx2(x, y, rows, width, scale, causal_from);
+        return;
+    }
+#endif
+    softmax_rows_baseline(x, y, rows, width, scale, causal_from);
 }

@@ -109,6 +109,18 @@ public final class CPUBackend: Backend {
         }
     }
 
+    /// `parallelRows` for bodies that take a whole range of rows at once (one call per chunk).
+    func parallelRowRanges(_ rows: Int, width: Int, minimumWork: Int = 1 << 17, _ body: (Range<Int>) -> Void) {
+        let work = rows * max(width, 1)
+        let chunks = work < minimumWork ? 1 : min(rows, WorkerPool.threads * 4)
+        if chunks <= 1 {
+            body(0..<rows)
+            return
+        }
+        // The chunks touch disjoint rows.
+        WorkerPool.run(rows, chunks: chunks, body)
+    }
+
     /// Runs `body` over `0 ..< count` in chunks spread over the cores when `count` reaches
     /// `minimumCount` (below it, one call on this thread).
     func parallelChunks(_ count: Int, minimumCount: Int = 1 << 15, _ body: (Range<Int>) -> Void) {

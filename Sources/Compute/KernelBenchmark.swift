@@ -63,17 +63,20 @@ public enum KernelBenchmark {
             + convolutionFigures(context) + poolingFigures(context) + copyFigures(context)
     }
 
-    /// The device copy: the bandwidth yardstick the row operations are compared with.
+    /// The device copy: the bandwidth yardsticks the row operations are compared with, at the
+    /// size of the softmax and layer-norm tensors (`[3200, 768]`, 9.8 MB, which a large
+    /// last-level cache holds) and of the activations' (`[3200, 3072]`, 39 MB, from memory).
     static func copyFigures(_ context: Context) throws -> [Figure] {
         let backend = context.backend
         var figures: [Figure] = []
         func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
         func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
-        let count = 3200 * 768
-        let source = try random([count]), destination = try backend.makeTensor(shape: [count])
-        let copySeconds = try time { try backend.copy(source, to: destination) }
-        figures.append(Figure(name: "copy [2457600] (device copy, bandwidth yardstick)", unit: "GB/s",
-                              value: Double(count * 8) / copySeconds / 1e9, seconds: copySeconds))
+        for (count, name) in [(3200 * 768, "copy [2457600] (device copy, bandwidth yardstick)"),
+                              (3200 * 3072, "copy [9830400] (device copy, yardstick of the activations' size)")] {
+            let source = try random([count]), destination = try backend.makeTensor(shape: [count])
+            let copySeconds = try time { try backend.copy(source, to: destination) }
+            figures.append(Figure(name: name, unit: "GB/s", value: Double(count * 8) / copySeconds / 1e9, seconds: copySeconds))
+        }
         return figures
     }
 

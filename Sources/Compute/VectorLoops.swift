@@ -38,6 +38,14 @@ enum VectorLoops {
         vector_shifted_exponentials(x, y, count, scale, shift)
     }
 
+    /// Softmax of `scale · x` over `rows` rows of `width` (`y` may be `x`). With `causalFrom`,
+    /// the rows are rows `causalFrom ..< causalFrom + rows` of stacked `[width, width]` score
+    /// matrices under a causal mask: row r sees its first `r % width + 1` columns, the rest is 0.
+    static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, width: Int,
+                            scale: Float, causalFrom: Int?) {
+        vector_softmax_rows(x, y, rows, width, scale, causalFrom ?? -1)
+    }
+
     /// `y[i] = factor · x[i]`.
     static func scale(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
         var index = 0

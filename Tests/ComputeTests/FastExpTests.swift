@@ -86,4 +86,37 @@ struct FastExpTests {
             #expect(edges[3] == 1, "\(build)")
         }
     }
+
+    @Test("CPU softmax rows equal the reference twin in both builds: tails, causal blocks split mid-block, in place, −∞ scores",
+          arguments: [(rows: 3, width: 1, causal: false), (rows: 5, width: 7, causal: false), (rows: 9, width: 8, causal: false),
+                      (rows: 2560, width: 50, causal: false), (rows: 3157, width: 77, causal: true), (rows: 21, width: 7, causal: true)])
+    func softmaxRows(rows: Int, width: Int, causal: Bool) throws {
+        var generator = SeededGenerator(seed: UInt64(rows * 131 + width))
+        var values = generator.normal(count: rows * width, standardDeviation: 4)
+        let maskedScore = width > 1 ? 1 : nil  // a −∞ score (not alone in its row): its probability is 0
+        if let maskedScore { values[maskedScore] = -.infinity }
+        let reference = ReferenceBackend(), backend = CPUBackend()
+        let input = try reference.upload(values, shape: [rows, width]), expectedTensor = try reference.makeTensor(shape: [rows, width])
+        try reference.softmaxRows(input, into: expectedTensor, scale: 0.7, causalMask: causal)
+        let expected = try reference.read(expectedTensor)
+        // 3157 = 41 × 77 causal rows run in chunks that start inside a [77, 77] block (41 is
+        // prime, so for any chunk count but 41): each chunk must count its rows from the block's start.
+        try withEachVectorMathBuild { build in
+            let x = try backend.upload(values, shape: [rows, width]), y = try backend.makeTensor(shape: [rows, width])
+            try backend.fill(y, with: .nan)
+            try backend.softmaxRows(x, into: y, scale: 0.7, causalMask: causal)
+            try backend.softmaxRows(x, into: x, scale: 0.7, causalMask: causal)
+            for (name, actual) in [("out of place", try backend.read(y)), ("in place", try backend.read(x))] {
+                let worst = zip(actual, expected).map { abs($0 - $1) / max(abs($1), 1e-30) }.max() ?? 0
+                #expect(worst <= 4e-6, "\(build) \(name): worst relative error \(worst)")
+                if let maskedScore {
+                    #expect(actual[maskedScore] == 0, "\(build) \(name): a −∞ score gives \(actual[maskedScore])")
+                }
+                if causal {
+                    let masked = (0..<rows).flatMap { row in ((row % width) + 1..<width).map { row * width + $0 } }
+                    #expect(masked.allSatisfy { actual[$0] == 0 }, "\(build) \(name): masked columns must be 0")
+                }
+            }
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// CVectorMath: the CPU backend's exponential row passes, exact GELU and AdamW update, compiled twice (baseline
+// CVectorMath: the CPU backend's exponential row passes, softmax rows, exact GELU and AdamW update, compiled twice (baseline
 // x86-64 and AVX2 + FMA) and chosen once at run time from the processor's flags, because Swift
 // code is built for the baseline instruction set only. Every function reads `count` floats;
 // outputs may alias inputs. The exponential: Cody–Waite reduction and a degree-7 polynomial, at
@@ -18,6 +18,13 @@ float vector_exponentials(const float *x, float *y, long count, float scale, flo
 /// about 0 (`shift` is the row maximum): the same error bound up to 88.0, with fewer selects;
 /// arguments above 88.0 give +inf.
 float vector_shifted_exponentials(const float *x, float *y, long count, float scale, float shift);
+
+/// Softmax of `scale * x` over each of `rows` rows of `width` floats (`y` may be `x`): the row
+/// maximum, `vector_shifted_exponentials`, then one scaling by the reciprocal of their sum. With
+/// `causal_from` ≥ 0 the rows are those of stacked `[width, width]` score matrices under a causal
+/// mask, the first being row `causal_from` of the stack: row r sees its first `r % width + 1`
+/// columns and the rest of it is set to 0; -1 for no mask.
+void vector_softmax_rows(const float *x, float *y, long rows, long width, float scale, long causal_from);
 
 /// `y[i] = x[i] / (1 + exp(-1.702 x[i]))` (QuickGELU).
 void vector_quick_gelu(const float *x, float *y, long count);

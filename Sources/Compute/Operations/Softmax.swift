@@ -57,13 +57,12 @@ extension CPUBackend {
     public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
         let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
         let px = try storage(x, "softmax", "x"), py = try storage(y, "softmax", "y")
-        parallelRows(rows, width: width) { row in
-            let input = px + row * width, output = py + row * width
-            let visible = causalMask ? (row % width) + 1 : width
-            let maximum = VectorLoops.maximum(input, count: visible, scale: scale)
-            let sum = VectorLoops.shiftedExponentials(input, output, count: visible, scale: scale, shift: maximum)
-            VectorLoops.scale(output, output, count: visible, by: 1 / sum)
-            for column in visible..<width { output[column] = 0 }
+        // One C call per chunk of rows: the three passes of a row run back to back on it while
+        // it is in the first-level cache, without a call from Swift per row and pass.
+        parallelRowRanges(rows, width: width) { range in
+            VectorLoops.softmaxRows(
+                px + range.lowerBound * width, py + range.lowerBound * width, rows: range.count, width: width,
+                scale: scale, causalFrom: causalMask ? range.lowerBound : nil)
         }
     }
 }
