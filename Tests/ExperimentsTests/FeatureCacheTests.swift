@@ -169,6 +169,32 @@ struct FeatureCacheTests {
         #expect(plain.features != result.features)
     }
 
+    @Test("draft decoding reduces large JPEG items before encoding, under its own key; small JPEGs and PNGs are unchanged")
+    func draftDecoding() throws {
+        let folder = try TemporaryFolder()
+        let model = try FeatureCacheFixtures.model()
+        // For the 35-pixel model: 300×250 and 257×203 are reduced by 4, 80×60 is not (60 / 35 = 1),
+        // nor is the PNG.
+        let names = ["draft_rgb_300x250.jpg", "draft_odd_257x203.jpg", "rgb.jpg", "photo_300x250.png"]
+        let split = FeatureCacheFixtures.fileSplit(names: names)
+        var cache = FeatureCache(directory: folder.url)
+        cache.batchSize = 3
+        let full = try cache.extract(split: split, model: model)
+        cache.jpegDecoding = .draft
+        #expect(cache.preprocessing(for: model).jpegDecoding == .draft)
+        let draft = try cache.extract(split: split, model: model)
+        #expect(!draft.wasCached && draft.key.hash != full.key.hash, "draft features must not share the full ones' entry")
+
+        var configuration = model.preprocessorConfiguration
+        configuration.jpegDecoding = .draft
+        let pixels = try ImagePreprocessor(configuration: configuration)
+            .preprocess(files: names.map { FeatureCacheFixtures.imageFolder.appendingPathComponent($0) })
+        Self.expectClose(draft.features, try model.encodeImages(pixels: pixels, normalize: true))
+        #expect(draft.feature(0) != full.feature(0) && draft.feature(1) != full.feature(1))
+        #expect(draft.feature(2) == full.feature(2) && draft.feature(3) == full.feature(3))
+        #expect(try cache.extract(split: split, model: model).wasCached)
+    }
+
     @Test("an interrupted extraction resumes: complete chunks are reused, missing and corrupt ones computed")
     func resumeAfterInterruption() throws {
         let folder = try TemporaryFolder()
