@@ -97,14 +97,7 @@ public final class CPUBackend: Backend {
     /// elements) reaches `minimumWork`, enough to pay for waking the other threads (on a 2-core
     /// KVM guest 1 << 15 was too low: the trainer's [256 × 200] head passes ran slower split).
     func parallelRows(_ rows: Int, width: Int, minimumWork: Int = 1 << 17, _ body: (Int) -> Void) {
-        let work = rows * max(width, 1)
-        let chunks = work < minimumWork ? 1 : min(rows, WorkerPool.threads * 4)
-        if chunks <= 1 {
-            for row in 0..<rows { body(row) }
-            return
-        }
-        // The chunks touch disjoint rows.
-        WorkerPool.run(rows, chunks: chunks) { range in
+        parallelRowRanges(rows, width: width, minimumWork: minimumWork) { range in
             for row in range { body(row) }
         }
     }
