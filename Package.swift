@@ -22,7 +22,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // System-library shims: with CVectorMath and CWorkerPool below, the only places C enters the project.
+        // System-library shims: with CVectorMath, CResample and CWorkerPool below, the only places C enters the project.
         .systemLibrary(name: "COpenCL", path: "Sources/COpenCL"),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
@@ -32,6 +32,8 @@ let package = Package(
         // The CPU backend's exponential row passes in C, built for baseline x86-64 and for
         // AVX2 + FMA and chosen at run time (Swift code targets the baseline only).
         .target(name: "CVectorMath", path: "Sources/CVectorMath"),
+        // The resampler's horizontal pass in AVX2, eight rows at a time (CLIPEncoder's images).
+        .target(name: "CResample", dependencies: ["CVectorMath"], path: "Sources/CResample"),
         // The CPU backend's worker threads, which spin between parallel regions before they sleep.
         .target(name: "CWorkerPool", path: "Sources/CWorkerPool"),
 
@@ -53,7 +55,7 @@ let package = Package(
         .target(name: "FileIntegrity"),
         // Ships OpenAI's BPE merges, the tokenizer of open_clip folders that carry none.
         .target(
-            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib"],
+            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib", "CResample"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),

@@ -232,6 +232,43 @@ struct ResamplerTwinTests {
         }
     }
 
+    // Measured (this test and the next): identical bytes at every size, in both filters. On a
+    // processor without AVX2 both calls run the Swift loop.
+    @Test("The horizontal pass gives the same bytes in C (AVX2, eight rows at a time) and in Swift, tails and parts included")
+    func horizontalPaths() throws {
+        for (index, (width, height, outputWidth, _)) in Self.sizes.enumerated() where width != outputWidth {
+            let image = try Self.noiseImage(width: width, height: height, seed: UInt64(index + 130))
+            for filter in [ResampleFilter.bicubic, .bilinear] {
+                let taps = Resampler.taps(inputSize: width, outputSize: outputWidth, filter: filter)
+                // All rows (counts that are not multiples of 8), and a middle part of rows and columns.
+                let columns = (outputWidth / 4)..<max(outputWidth / 4 + 1, outputWidth - outputWidth / 5)
+                for (rows, part) in [(0..<height, taps), (min(1, height - 1)..<max(height - 2, 1), taps.restricted(to: columns, shift: 0))] {
+                    let vector = ResamplePasses.horizontal(image, rows: rows, taps: part)
+                    let swift = ResamplePasses.horizontal(image, rows: rows, taps: part, vectorised: false)
+                    #expect(vector == swift, "\(width)×\(height) → \(outputWidth) \(filter), rows \(rows)")
+                }
+            }
+        }
+    }
+
+    @Test("The vertical pass gives the same bytes in C (AVX2, 32 bytes at a time) and in Swift, tails and parts included")
+    func verticalPaths() throws {
+        for (index, (width, height, _, outputHeight)) in Self.sizes.enumerated() where height != outputHeight {
+            let image = try Self.noiseImage(width: width, height: height, seed: UInt64(index + 170))
+            for filter in [ResampleFilter.bicubic, .bilinear] {
+                let taps = Resampler.taps(inputSize: height, outputSize: outputHeight, filter: filter)
+                // All columns (rows of 3·width bytes, rarely a multiple of 32), and a middle part
+                // of columns and output rows.
+                let rows = (outputHeight / 4)..<max(outputHeight / 4 + 1, outputHeight - outputHeight / 5)
+                for (columns, part) in [(0..<width, taps), (min(1, width - 1)..<max(width - 2, 1), taps.restricted(to: rows, shift: 0))] {
+                    let vector = ResamplePasses.vertical(image, columns: columns, taps: part)
+                    let swift = ResamplePasses.vertical(image, columns: columns, taps: part, vectorised: false)
+                    #expect(vector == swift, "\(width)×\(height) → height \(outputHeight) \(filter), columns \(columns)")
+                }
+            }
+        }
+    }
+
     @Test("A part of a resize equals the same part of the whole resize")
     func parts() throws {
         for (index, (width, height, outputWidth, outputHeight)) in Self.sizes.enumerated() {

@@ -1,13 +1,17 @@
+import CResample
+
 /// The two single-axis passes of `Resampler` on interleaved RGB bytes, with Pillow's
 /// arithmetic: 32-bit sums of byte × 22-bit weight starting at one half, shifted back and
 /// clamped to 0...255.
 ///
-/// - The vertical pass sums whole rows: for each tap, one row of bytes times one weight is
-///   added to a row of 32-bit sums (a loop the compiler turns into vector instructions).
-/// - The horizontal pass keeps a pixel's three sums in registers and walks its window with
-///   pointers. (Packing the three channels into a `SIMD4<Int32>` ran slower: without SSE4.1,
-///   the baseline x86-64 target has no 32-bit vector multiply, and the compiler split it back
-///   into scalar products plus shuffles.)
+/// - The vertical pass sums whole rows: in C with AVX2 where the processor has it (`CResample`:
+///   32 bytes' sums held in registers over the taps), otherwise for each tap one row of bytes
+///   times one weight is added to a row of 32-bit sums (a loop the compiler vectorises).
+/// - The horizontal pass runs in C with AVX2 where the processor has it (`CResample`: eight rows
+///   in the lanes of a register, 4–5× this loop) and otherwise keeps a pixel's three sums in
+///   registers and walks its window with pointers. (Packing the three channels into a
+///   `SIMD4<Int32>` ran slower: without SSE4.1, the baseline x86-64 target has no 32-bit vector
+///   multiply, and the compiler split it back into scalar products plus shuffles.)
 ///
 /// Windows come from `Resampler.Taps`; callers keep them inside the image.
 enum ResamplePasses {
@@ -22,7 +26,8 @@ enum ResamplePasses {
     /// Horizontal pass over `rows` of `image`: an image `taps.starts.count` wide and
     /// `rows.count` high whose pixel `x` of each row sums the row's pixels
     /// `taps.starts[x] ..< taps.starts[x] + taps.counts[x]`.
-    static func horizontal(_ image: RGBImage, rows: Range<Int>, taps: Resampler.Taps) -> RGBImage {
+    /// - Parameter vectorised: false keeps to the Swift loop (for tests of both paths).
+    static func horizontal(_ image: RGBImage, rows: Range<Int>, taps: Resampler.Taps, vectorised: Bool = true) -> RGBImage {
         let outputWidth = taps.starts.count
         let pixels = [UInt8](unsafeUninitializedCapacity: rows.count * outputWidth * 3) { buffer, initialized in
             image.pixels.withUnsafeBufferPointer { source in
@@ -33,6 +38,13 @@ enum ResamplePasses {
                                   let weightBase = weights.baseAddress
                             else { return }
                             let sourceRowBytes = image.width * 3
+                            if vectorised, let startBase = starts.baseAddress, let countBase = counts.baseAddress,
+                               resample_horizontal_rows(
+                                   sourceBase + rows.lowerBound * sourceRowBytes, image.width, rows.count, targetBase,
+                                   outputWidth, startBase, countBase, weightBase, taps.width, Int32(Resampler.precisionBits)) != 0
+                            {
+                                return
+                            }
                             for (index, row) in rows.enumerated() {
                                 let sourceRow = sourceBase + row * sourceRowBytes
                                 let targetRow = targetBase + index * outputWidth * 3
@@ -82,7 +94,8 @@ enum ResamplePasses {
     /// Vertical pass over `columns` of `image`: an image `columns.count` wide and
     /// `taps.starts.count` high whose row `y` sums the image's rows
     /// `taps.starts[y] ..< taps.starts[y] + taps.counts[y]`.
-    static func vertical(_ image: RGBImage, columns: Range<Int>, taps: Resampler.Taps) -> RGBImage {
+    /// - Parameter vectorised: false keeps to the Swift loop (for tests of both paths).
+    static func vertical(_ image: RGBImage, columns: Range<Int>, taps: Resampler.Taps, vectorised: Bool = true) -> RGBImage {
         let outputHeight = taps.starts.count
         let rowBytes = columns.count * 3
         let sourceRowBytes = image.width * 3
@@ -94,6 +107,21 @@ enum ResamplePasses {
                           let sum = sums.baseAddress
                     else { return }
                     let firstColumn = sourceBase + columns.lowerBound * 3
+                    if vectorised,
+                       taps.starts.withUnsafeBufferPointer({ starts in
+                           taps.counts.withUnsafeBufferPointer { counts in
+                               taps.weights.withUnsafeBufferPointer { weights in
+                                   guard let startBase = starts.baseAddress, let countBase = counts.baseAddress,
+                                         let weightBase = weights.baseAddress else { return Int32(0) }
+                                   return resample_vertical_rows(
+                                       firstColumn, sourceRowBytes, rowBytes, targetBase, outputHeight, startBase, countBase,
+                                       weightBase, taps.width, Int32(Resampler.precisionBits))
+                               }
+                           }
+                       }) != 0
+                    {
+                        return
+                    }
                     for y in 0..<outputHeight {
                         for index in 0..<rowBytes { sum[index] = half }
                         let weightRow = y * taps.width
