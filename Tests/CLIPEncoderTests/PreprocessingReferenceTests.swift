@@ -232,38 +232,30 @@ struct ResamplerTwinTests {
         }
     }
 
-    // Measured (this test and the next): identical bytes at every size, in both filters. On a
-    // processor without AVX2 both calls run the Swift loop.
-    @Test("The horizontal pass gives the same bytes in C (AVX2, eight rows at a time) and in Swift, tails and parts included")
-    func horizontalPaths() throws {
-        for (index, (width, height, outputWidth, _)) in Self.sizes.enumerated() where width != outputWidth {
+    // Measured: identical bytes at every size, in both filters and both passes. On a processor
+    // without AVX2 both calls run the Swift loop.
+    @Test("Each pass gives the same bytes in C (AVX2) and in Swift, tails and parts included",
+          arguments: ["horizontal", "vertical"])
+    func vectorAndSwiftPasses(pass: String) throws {
+        let horizontal = pass == "horizontal"
+        for (index, (width, height, outputWidth, outputHeight)) in Self.sizes.enumerated() {
+            // The pass's axis and the other one, whose lines it runs over.
+            let (inputSize, outputSize, lines) = horizontal ? (width, outputWidth, height) : (height, outputHeight, width)
+            guard inputSize != outputSize else { continue }
             let image = try Self.noiseImage(width: width, height: height, seed: UInt64(index + 130))
             for filter in [ResampleFilter.bicubic, .bilinear] {
-                let taps = Resampler.taps(inputSize: width, outputSize: outputWidth, filter: filter)
-                // All rows (counts that are not multiples of 8), and a middle part of rows and columns.
-                let columns = (outputWidth / 4)..<max(outputWidth / 4 + 1, outputWidth - outputWidth / 5)
-                for (rows, part) in [(0..<height, taps), (min(1, height - 1)..<max(height - 2, 1), taps.restricted(to: columns, shift: 0))] {
-                    let vector = ResamplePasses.horizontal(image, rows: rows, taps: part)
-                    let swift = ResamplePasses.horizontal(image, rows: rows, taps: part, vectorised: false)
-                    #expect(vector == swift, "\(width)×\(height) → \(outputWidth) \(filter), rows \(rows)")
-                }
-            }
-        }
-    }
-
-    @Test("The vertical pass gives the same bytes in C (AVX2, 32 bytes at a time) and in Swift, tails and parts included")
-    func verticalPaths() throws {
-        for (index, (width, height, _, outputHeight)) in Self.sizes.enumerated() where height != outputHeight {
-            let image = try Self.noiseImage(width: width, height: height, seed: UInt64(index + 170))
-            for filter in [ResampleFilter.bicubic, .bilinear] {
-                let taps = Resampler.taps(inputSize: height, outputSize: outputHeight, filter: filter)
-                // All columns (rows of 3·width bytes, rarely a multiple of 32), and a middle part
-                // of columns and output rows.
-                let rows = (outputHeight / 4)..<max(outputHeight / 4 + 1, outputHeight - outputHeight / 5)
-                for (columns, part) in [(0..<width, taps), (min(1, width - 1)..<max(width - 2, 1), taps.restricted(to: rows, shift: 0))] {
-                    let vector = ResamplePasses.vertical(image, columns: columns, taps: part)
-                    let swift = ResamplePasses.vertical(image, columns: columns, taps: part, vectorised: false)
-                    #expect(vector == swift, "\(width)×\(height) → height \(outputHeight) \(filter), columns \(columns)")
+                let taps = Resampler.taps(inputSize: inputSize, outputSize: outputSize, filter: filter)
+                let outputs = (outputSize / 4)..<max(outputSize / 4 + 1, outputSize - outputSize / 5)
+                // Every line and output (line counts and row lengths that are not multiples of
+                // the vector width), then a middle part of both.
+                for (range, part) in [(0..<lines, taps), (min(1, lines - 1)..<max(lines - 2, 1), taps.restricted(to: outputs, shift: 0))] {
+                    func run(vectorised: Bool) -> RGBImage {
+                        horizontal
+                            ? ResamplePasses.horizontal(image, rows: range, taps: part, vectorised: vectorised)
+                            : ResamplePasses.vertical(image, columns: range, taps: part, vectorised: vectorised)
+                    }
+                    #expect(run(vectorised: true) == run(vectorised: false),
+                            "\(pass) \(width)×\(height) → \(outputWidth)×\(outputHeight) \(filter), lines \(range)")
                 }
             }
         }
