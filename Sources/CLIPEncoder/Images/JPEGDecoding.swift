@@ -3,9 +3,10 @@
 /// image already reduced by 2, 4 or 8, as Pillow's `Image.draft` does.
 ///
 /// Draft mode is an opt-in speed setting for collections of large photos: a 2000×1500 JPEG
-/// decodes at 500×375 for a 224-pixel model, about three times faster, but the reduction in the
-/// DCT domain is not the bicubic resize's filter, so the preprocessed pixels differ from the
-/// references (docs/benchmarks.md measures by how much). PNG files are never reduced.
+/// decodes at 500×375 for a 224-pixel model, and preprocessing runs about twice as fast, but the
+/// reduction in the DCT domain is not the bicubic resize's filter, so the preprocessed pixels
+/// differ from the references (docs/benchmarks.md measures by how much). PNG files are never
+/// reduced.
 public enum JPEGDecoding: String, Sendable, Equatable, CaseIterable {
     /// Every JPEG at its full size: pixels equal `Image.open(path).convert("RGB")`.
     case full

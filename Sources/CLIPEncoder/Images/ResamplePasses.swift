@@ -99,39 +99,37 @@ enum ResamplePasses {
         let outputHeight = taps.starts.count
         let rowBytes = columns.count * 3
         let sourceRowBytes = image.width * 3
-        var sums = [Int32](repeating: 0, count: rowBytes)
         let pixels = [UInt8](unsafeUninitializedCapacity: outputHeight * rowBytes) { buffer, initialized in
             image.pixels.withUnsafeBufferPointer { source in
-                sums.withUnsafeMutableBufferPointer { sums in
-                    guard let sourceBase = source.baseAddress, let targetBase = buffer.baseAddress,
-                          let sum = sums.baseAddress
-                    else { return }
-                    let firstColumn = sourceBase + columns.lowerBound * 3
-                    if vectorised,
-                       taps.starts.withUnsafeBufferPointer({ starts in
-                           taps.counts.withUnsafeBufferPointer { counts in
-                               taps.weights.withUnsafeBufferPointer { weights in
-                                   guard let startBase = starts.baseAddress, let countBase = counts.baseAddress,
-                                         let weightBase = weights.baseAddress else { return Int32(0) }
-                                   return resample_vertical_rows(
-                                       firstColumn, sourceRowBytes, rowBytes, targetBase, outputHeight, startBase, countBase,
-                                       weightBase, taps.width, Int32(Resampler.precisionBits))
-                               }
-                           }
-                       }) != 0
-                    {
-                        return
-                    }
-                    for y in 0..<outputHeight {
-                        for index in 0..<rowBytes { sum[index] = half }
-                        let weightRow = y * taps.width
-                        for tap in 0..<taps.counts[y] {
-                            let weight = taps.weights[weightRow + tap]
-                            let row = firstColumn + (taps.starts[y] + tap) * sourceRowBytes
-                            for index in 0..<rowBytes { sum[index] &+= Int32(row[index]) &* weight }
+                taps.weights.withUnsafeBufferPointer { weights in
+                    taps.starts.withUnsafeBufferPointer { starts in
+                        taps.counts.withUnsafeBufferPointer { counts in
+                            guard let sourceBase = source.baseAddress, let targetBase = buffer.baseAddress,
+                                  let weightBase = weights.baseAddress, let startBase = starts.baseAddress,
+                                  let countBase = counts.baseAddress
+                            else { return }
+                            let firstColumn = sourceBase + columns.lowerBound * 3
+                            if vectorised,
+                               resample_vertical_rows(
+                                   firstColumn, sourceRowBytes, rowBytes, targetBase, outputHeight, startBase, countBase,
+                                   weightBase, taps.width, Int32(Resampler.precisionBits)) != 0
+                            {
+                                return
+                            }
+                            let sum = UnsafeMutablePointer<Int32>.allocate(capacity: rowBytes)
+                            defer { sum.deallocate() }
+                            for y in 0..<outputHeight {
+                                for index in 0..<rowBytes { sum[index] = half }
+                                let rowWeights = weightBase + y * taps.width
+                                for tap in 0..<counts[y] {
+                                    let weight = rowWeights[tap]
+                                    let row = firstColumn + (starts[y] + tap) * sourceRowBytes
+                                    for index in 0..<rowBytes { sum[index] &+= Int32(row[index]) &* weight }
+                                }
+                                let target = targetBase + y * rowBytes
+                                for index in 0..<rowBytes { target[index] = byte(sum[index]) }
+                            }
                         }
-                        let target = targetBase + y * rowBytes
-                        for index in 0..<rowBytes { target[index] = byte(sum[index]) }
                     }
                 }
             }

@@ -104,14 +104,8 @@ extension CPUBackend {
             // scores[t][s] = scale · q_t · k_s
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(tokens), Int32(headSize), scale,
                         query, rowWidth, key, rowWidth, 0, scores, Int32(tokens))
-            for t in 0..<tokens {
-                let row = scores + t * tokens
-                let visible = causalMask ? t + 1 : tokens
-                let maximum = VectorLoops.maximum(row, count: visible)
-                let sum = VectorLoops.shiftedExponentials(row, row, count: visible, scale: 1, shift: maximum)
-                VectorLoops.scale(row, row, count: visible, by: 1 / sum)
-                for s in visible..<tokens { row[s] = 0 }
-            }
+            // Row t sees tokens 0 ... t under the causal mask.
+            VectorLoops.softmaxRows(scores, scores, rows: tokens, width: tokens, scale: 1, causalFrom: causalMask ? 0 : nil)
             // y[t][h · D + i] = Σ_s p[t][s] · v_s[i]
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(headSize), Int32(tokens), 1,
                         scores, Int32(tokens), value, rowWidth, 0, output + b * tokens * width + h * headSize, Int32(width))
