@@ -56,6 +56,20 @@ public struct ConfidentSelection: Sendable, Equatable {
         }
         throw SelectorError.shapeMismatch(input: "trueLabels", expected: "a label for image \(bad)", actual: "\(trueLabels.count) labels")
     }
+
+    /// Balanced accuracy of the selected pseudo-labels (`ClassificationMetrics`): for each true
+    /// class among the selected images, the share of them pseudo-labelled right; then the mean.
+    /// Precision weighs classes by how many of their images were selected; this weighs them
+    /// equally, so a tail class whose images are all misread shows. For reports only.
+    /// - Parameter trueLabels: labels of all images the predictions came from.
+    /// - Returns: 0…1; NaN when nothing is selected.
+    /// - Throws: `SelectorError.shapeMismatch` when an index has no label.
+    public func balancedAccuracy(trueLabels: [Int]) throws -> Double {
+        if let bad = indices.first(where: { $0 >= trueLabels.count || $0 < 0 }) {
+            throw SelectorError.shapeMismatch(input: "trueLabels", expected: "a label for image \(bad)", actual: "\(trueLabels.count) labels")
+        }
+        return try ClassificationMetrics.balancedAccuracy(trueLabels: indices.map { trueLabels[$0] }, predictedLabels: pseudoLabels)
+    }
 }
 
 /// Chooses confident pseudo-labelled samples from zero-shot predictions.

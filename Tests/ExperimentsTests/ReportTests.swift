@@ -44,6 +44,15 @@ private enum SyntheticRun {
         }
     }
 
+    /// Every class has test images, so the balanced accuracy is the plain mean of the three.
+    static func balancedAccuracy(_ predictions: [Int]) -> Double {
+        perClassAccuracy(predictions).reduce(0, +) / 3
+    }
+
+    /// Of the selected images, per true class the share pseudo-labelled right: class 0 has 4
+    /// (3 right), class 1 has 3 (2 right), class 2 has 4 (3 right).
+    static let selectionBalancedAccuracy = (3.0 / 4 + 2.0 / 3 + 3.0 / 4) / 3
+
     static func report(usedTestLabels: Bool = false) throws -> RunReport {
         let results = try methods.map { name, kind, usesLabels, shots, predictions, alpha, beta, losses in
             MethodResult(
@@ -58,7 +67,8 @@ private enum SyntheticRun {
         }
         let selection = SelectionSummary(
             topK: topK, minConfidence: 0.6, selectedCount: selectedPseudoLabels.count, selectedPerClass: perClassSelected,
-            precision: fraction({ correct[$0] }, over: Array(correct.indices)), perClassPrecision: perClassPrecision,
+            precision: fraction({ correct[$0] }, over: Array(correct.indices)), balancedAccuracy: selectionBalancedAccuracy,
+            perClassPrecision: perClassPrecision,
             selectedConfidences: selectedConfidences, rejectedConfidences: rejectedConfidences)
         let modelSelection = ModelSelectionRecord(
             candidates: grid.enumerated().map { index, point in
@@ -208,13 +218,25 @@ struct ReportTests {
             #expect(row["name"] as? String == method.0)
             let top1 = try #require(row["top1Accuracy"] as? Double)
             #expect(abs(top1 - SyntheticRun.accuracy(method.4)) < 1e-12)
+            let balanced = try #require(row["balancedAccuracy"] as? Double)
+            #expect(abs(balanced - SyntheticRun.balancedAccuracy(method.4)) < 1e-12)
             if method.1 == .zeroShot {
                 #expect(row["deltaVersusZeroShot"] == nil)
+                #expect(row["balancedDeltaVersusZeroShot"] == nil)
             } else {
                 let delta = try #require(row["deltaVersusZeroShot"] as? Double)
                 #expect(abs(delta - (SyntheticRun.accuracy(method.4) - zeroShotAccuracy)) < 1e-12)
+                let balancedDelta = try #require(row["balancedDeltaVersusZeroShot"] as? Double)
+                #expect(abs(balancedDelta - (SyntheticRun.balancedAccuracy(method.4) - SyntheticRun.balancedAccuracy(SyntheticRun.methods[0].4))) < 1e-12)
             }
         }
+        let methodEntries = try #require(json["methods"] as? [[String: Any]])
+        for (entry, method) in zip(methodEntries, SyntheticRun.methods) {
+            let balanced = try #require(entry["balancedAccuracy"] as? Double)
+            #expect(abs(balanced - SyntheticRun.balancedAccuracy(method.4)) < 1e-12)
+        }
+        let selectionEntry = try #require(json["selection"] as? [String: Any])
+        #expect(abs((selectionEntry["balancedAccuracy"] as? Double ?? .nan) - SyntheticRun.selectionBalancedAccuracy) < 1e-12)
         let histograms = try #require(derived["confidenceHistograms"] as? [String: Any])
         let selected = try #require((histograms["selected"] as? [String: Any])?["counts"] as? [Int])
         let rejected = try #require((histograms["rejected"] as? [String: Any])?["counts"] as? [Int])
@@ -252,14 +274,17 @@ struct ReportTests {
         #expect(lines.contains("| Started | 2023-11-14T22:13:20Z |"))
         #expect(lines.contains("| **total** | **16.5** |"))
 
-        // Results: method | uses labels | top-1 | Δ vs zero-shot | α | β.
+        // Results: method | uses labels | top-1 | Δ vs zero-shot | balanced | Δ balanced | α | β.
         let zeroShotAccuracy = SyntheticRun.accuracy(SyntheticRun.methods[0].4)
+        let zeroShotBalanced = SyntheticRun.balancedAccuracy(SyntheticRun.methods[0].4)
         for (name, kind, usesLabels, shots, predictions, alpha, beta, _) in SyntheticRun.methods {
-            let accuracy = SyntheticRun.accuracy(predictions)
+            let accuracy = SyntheticRun.accuracy(predictions), balanced = SyntheticRun.balancedAccuracy(predictions)
             let delta = kind == .zeroShot ? "—" : SyntheticRun.points(accuracy - zeroShotAccuracy)
+            let balancedDelta = kind == .zeroShot ? "—" : SyntheticRun.points(balanced - zeroShotBalanced)
             let labels = usesLabels ? "yes (\(shots ?? 0)-shot)" : "no"
             let shownName = kind == .upAdapter ? "**\(name)**" : name
             let row = "| \(shownName) | \(labels) | \(SyntheticRun.percent(accuracy)) | \(delta) | "
+                + "\(SyntheticRun.percent(balanced)) | \(balancedDelta) | "
                 + "\(alpha.map { String(format: "%g", $0) } ?? "—") | \(beta.map { String(format: "%g", $0) } ?? "—") |"
             #expect(lines.contains(row), "missing results row \(row)")
         }
@@ -267,7 +292,7 @@ struct ReportTests {
         // Selection: K, min confidence, selected, rejected, classes short of K, precision.
         let correct = zip(SyntheticRun.selectedPseudoLabels, SyntheticRun.selectedTrueLabels).filter { $0 == $1 }.count
         let precision = SyntheticRun.percent(Double(correct) / Double(SyntheticRun.selectedPseudoLabels.count))
-        #expect(lines.contains("| 4 | 0.6 | 11 | 29 | 1 | \(precision) |"))
+        #expect(lines.contains("| 4 | 0.6 | 11 | 29 | 1 | \(precision) | \(SyntheticRun.percent(SyntheticRun.selectionBalancedAccuracy)) |"))
 
         // Per-class: the class name escaped for Markdown, accuracies of every method, gain.
         let perClass = SyntheticRun.methods.map { SyntheticRun.perClassAccuracy($0.4) }
@@ -289,8 +314,8 @@ struct ReportTests {
         #expect(lines.contains("| 4 | 0.7125 | 0.4000 |"))
 
         // Model selection: each criterion's choice, its score and (analysis) test accuracy, the oracle.
-        #expect(lines.contains("| information_maximization | K 4 | 11 | 2 | 5.5 | 1 | \(SyntheticRun.percent(1)) |"))
-        #expect(lines.contains("| **oracle (test labels)** | K 4 | 11 | 2 | 5.5 | — | **\(SyntheticRun.percent(1))** |"))
+        #expect(lines.contains("| information_maximization | K 4 | 11 | 2 | 5.5 | 1 | \(SyntheticRun.percent(1)) | — |"))
+        #expect(lines.contains("| **oracle (test labels)** | K 4 | 11 | 2 | 5.5 | — | **\(SyntheticRun.percent(1))** | — |"))
         #expect(lines.contains("Test labels used for tuning: no"))
         #expect(lines.contains("- A note with &lt;angle&gt; &amp; ampersand."))
         #expect(!markdown.contains("<Bad>"))
@@ -351,7 +376,11 @@ struct ReportTests {
             let accuracy = SyntheticRun.accuracy(method.4)
             #expect(line.hasPrefix(method.0))
             let delta = method.1 == .zeroShot ? "—" : SyntheticRun.points(accuracy - zeroShotAccuracy)
-            #expect(line.hasSuffix(" " + delta), "\(line)")
+            let balanced = SyntheticRun.balancedAccuracy(method.4)
+            let balancedDelta = method.1 == .zeroShot ? "—" : SyntheticRun.points(balanced - SyntheticRun.balancedAccuracy(SyntheticRun.methods[0].4))
+            #expect(line.hasSuffix(" " + balancedDelta), "\(line)")
+            #expect(line.contains(" " + delta + "  "), "\(line)")
+            #expect(line.contains(" " + SyntheticRun.percent(balanced) + "  "), "\(line)")
             #expect(line.contains("  " + (method.2 ? "yes (8-shot)" : "no") + "  "), "\(line)")
             // The top-1 value ends in the same column as its header.
             let range = try #require(line.range(of: SyntheticRun.percent(accuracy)))
@@ -359,6 +388,7 @@ struct ReportTests {
         }
         #expect(lines.contains("Test labels used for tuning: no"))
         #expect(lines.contains { $0.hasPrefix("Pseudo-labels: 11 selected (K = 4), precision ") })
+        #expect(lines.contains { $0.hasSuffix(", balanced accuracy \(SyntheticRun.percent(SyntheticRun.selectionBalancedAccuracy))") })
     }
 
     // MARK: Behaviour
@@ -393,11 +423,16 @@ struct ReportTests {
         overK.selection?.topK = 3
         var diverged = valid
         diverged.methods[1].trainingLosses?[0] = .nan
+        var wrongBalanced = valid
+        wrongBalanced.methods[2].balancedAccuracy += 0.01
+        var selectionBalanced = valid
+        selectionBalanced.selection?.balancedAccuracy = 1.5
         let cases: [(RunReport, String)] = [
             (shortPerClass, "methods[1].perClassAccuracy"), (wrongTop1, "methods[0].top1Accuracy"),
             (wrongTotal, "methods[0].confusionMatrix"), (duplicate, "methods[2].name"),
             (offGrid, "modelSelection.choices.information_maximization"), (selectionSum, "selection.selectedCount"),
             (overK, "selection.selectedPerClass[0]"), (diverged, "methods[1].trainingLosses[0]"),
+            (wrongBalanced, "methods[2].balancedAccuracy"), (selectionBalanced, "selection.balancedAccuracy"),
         ]
         for (report, field) in cases {
             let target = folder.url.appendingPathComponent(field)
@@ -412,6 +447,37 @@ struct ReportTests {
             #expect(RunReportWriter.markdown(report).contains("Test labels used for tuning"))
             #expect(RunReportWriter.html(report).contains("</html>"))
         }
+    }
+
+    @Test("A metrics.json written before balanced accuracy existed reads back with it computed from the per-class accuracies")
+    func metricsWithoutBalancedAccuracy() throws {
+        let folder = try TemporaryFolder()
+        let report = try SyntheticRun.report()
+        try RunReportWriter.write(report, to: folder.url)
+        let file = folder.url.appendingPathComponent("metrics.json")
+        // Drop every balanced-accuracy key, as an older tool wrote the file.
+        let lines = try text("metrics.json", in: folder.url).components(separatedBy: "\n")
+        let old = lines.filter { !$0.contains("\"balancedAccuracy\"") && !$0.contains("\"balancedDeltaVersusZeroShot\"") }
+        // 4 methods, 4 result rows, 3 deltas (none for zero-shot itself), the selection.
+        #expect(lines.count - old.count == 4 + 4 + 3 + 1)
+        try old.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+        let decoded = try RunReport.load(metricsFile: file)
+        for (method, expected) in zip(decoded.methods, SyntheticRun.methods) {
+            #expect(abs(method.balancedAccuracy - SyntheticRun.balancedAccuracy(expected.4)) < 1e-12)
+        }
+        #expect(decoded.selection?.balancedAccuracy == nil)
+        try decoded.validate()
+        #expect(RunReportWriter.markdown(decoded).contains("| 4 | 0.6 | 11 | 29 | 1 | "))
+    }
+
+    @Test("On a long-tailed test split balanced accuracy shows the tail that top-1 hides")
+    func longTailedBalancedAccuracy() throws {
+        // 9 images of class 0, all right; 1 image of class 1, wrong: top-1 90%, balanced 50%.
+        let confusion = try ConfusionMatrix(trueLabels: Array(repeating: 0, count: 9) + [1], predictedLabels: Array(repeating: 0, count: 10), classCount: 3)
+        #expect(confusion.accuracy == 0.9)
+        #expect(confusion.balancedAccuracy == 0.5)  // class 2 has no test image and is left out
+        let result = MethodResult(name: "M", kind: .baseline, usesLabels: false, confusion: confusion)
+        #expect(result.balancedAccuracy == 0.5)
     }
 
     @Test("More than 60 classes: the 20 largest and 20 smallest UP-Adapter gains, with a note")
@@ -464,6 +530,8 @@ struct ReportTests {
             var copy = method
             copy.confusionMatrix = []
             copy.perClassAccuracy[2] = .nan
+            // Balanced accuracy leaves out the undefined class: the mean of the other two.
+            copy.balancedAccuracy = (copy.perClassAccuracy[0] + copy.perClassAccuracy[1]) / 2
             return copy
         }
         let folder = try TemporaryFolder()

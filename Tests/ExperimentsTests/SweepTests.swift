@@ -100,6 +100,44 @@ struct SweepTests {
         #expect(FileManager.default.fileExists(atPath: specification.output.appendingPathComponent("summary.html").path))
     }
 
+    @Test("balanced accuracy is aggregated over seeds like top-1, in its own field and table")
+    func balancedAggregation() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let specification = try SweepSpecification.load(from: folder.appendingPathComponent("toy.yaml"))
+        let cells = specification.cells
+        // Two classes; top-1 stays 0.9 while the second class's accuracy moves, so the balanced
+        // accuracies are 0.6, 0.7, 0.8 (alpha) and 0.4 (beta) against zero-shot's 0.5.
+        let finished: [(Int, [Double])] = [(0, [1, 0.2]), (1, [1, 0.4]), (2, [1, 0.6]), (6, [0.4, 0.4])]
+        for (index, perClass) in finished {
+            var report = Self.report(zeroShot: 0.5, accuracy: 0.9)
+            report.summary.classNames = ["one", "two"]
+            report.methods[0] = MethodResult(name: "Zero-shot CLIP", kind: .zeroShot, usesLabels: false, top1Accuracy: 0.5,
+                                             perClassAccuracy: [0.5, 0.5], confusionMatrix: [])
+            report.methods[1] = MethodResult(name: "M", kind: .upAdapter, usesLabels: false, top1Accuracy: 0.9,
+                                             perClassAccuracy: perClass, confusionMatrix: [])
+            let run = specification.cellsDirectory.appendingPathComponent(cells[index].name).appendingPathComponent("20260101-000000")
+            try RunReportWriter.write(report, to: run)
+        }
+        let sweep = Sweep(specification: specification, backend: CPUBackend(), progress: ProgressReporter(quiet: true))
+        let summary = try sweep.aggregate()
+        let row = try #require(summary.tables.first { $0.variant == "default" }?.rows.first { $0.method == "M" })
+        let alpha = try #require(row.balancedConfigurations["alpha"]), beta = try #require(row.balancedConfigurations["beta"])
+        #expect(abs(alpha.mean - 0.7) < 1e-12 && abs(alpha.standardDeviation - 0.1) < 1e-12 && alpha.seeds == 3)
+        #expect(abs((alpha.meanGain ?? .nan) - 0.2) < 1e-12)
+        #expect(abs(beta.mean - 0.4) < 1e-12 && abs((beta.meanGain ?? .nan) + 0.1) < 1e-12)
+        #expect(abs((row.averageBalancedGain ?? .nan) - 0.05) < 1e-12)
+        // Top-1 is untouched by the per-class values.
+        #expect(abs((row.configurations["alpha"]?.mean ?? .nan) - 0.9) < 1e-12)
+        let markdown = try String(contentsOf: specification.output.appendingPathComponent("summary.md"), encoding: .utf8)
+        #expect(markdown.contains("## Variant default (no overrides): balanced accuracy"))
+        #expect(markdown.contains("## Variant default (no overrides): top-1 accuracy"))
+        #expect(markdown.contains("| M | no | 70.00 ± 10.00 (+20.00) | 40.00 (-10.00) | +5.00 |"))
+        #expect(markdown.contains("| M | no | 90.00 ± 0.00 (+40.00) | 90.00 (+40.00) | +40.00 |"))
+        let html = try String(contentsOf: specification.output.appendingPathComponent("summary.html"), encoding: .utf8)
+        #expect(html.contains("balanced accuracy"))
+    }
+
     @Test("a specification with an unknown key or a missing configuration is refused, naming it")
     func errors() throws {
         let folder = try Self.folder()

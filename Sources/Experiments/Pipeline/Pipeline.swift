@@ -164,9 +164,11 @@ public struct Pipeline: Sendable {
     /// accuracies of rounds and candidates, and the run's records.
     func evaluate(_ adapted: [Adapted], context: AdaptationContext, inputs: Inputs, testFeatures: HostMatrix, started: Date) throws -> RunReport {
         let testTruth = inputs.test.labels, poolTruth = inputs.unlabeled.labels, classCount = inputs.classNames.count
-        func accuracy(_ classifier: any ProbabilisticClassifier) throws -> Double {
+        /// Top-1 and balanced test accuracy of an analysis classifier (a round, a candidate).
+        func accuracies(_ classifier: any ProbabilisticClassifier) throws -> (top1: Double, balanced: Double) {
             let predicted = try classifier.predictions(features: testFeatures, backend: backend).labels
-            return testTruth.isEmpty ? 0 : Double(zip(predicted, testTruth).filter { $0 == $1 }.count) / Double(testTruth.count)
+            let confusion = try ConfusionMatrix(trueLabels: testTruth, predictedLabels: predicted, classCount: classCount)
+            return testTruth.isEmpty ? (0, 0) : (confusion.accuracy, confusion.balancedAccuracy)
         }
         var methods = [MethodResult]()
         var modelSelection: ModelSelectionRecord?
@@ -176,14 +178,17 @@ public struct Pipeline: Sendable {
             let kind: MethodKind = entry.key == .zeroShot ? .zeroShot : (entry.key == c.primaryMethod ? .upAdapter : .baseline)
             var details = outcome.notes
             if let selection = outcome.selection {
-                details.append(String(format: "pseudo-label precision of the selection %.2f%% (labels used for reporting only)",
-                                      100 * (try selection.precision(trueLabels: poolTruth))))
+                details.append(String(format: "pseudo-label precision of the selection %.2f%%, balanced accuracy %.2f%% (labels used for reporting only)",
+                                      100 * (try selection.precision(trueLabels: poolTruth)),
+                                      100 * (try selection.balancedAccuracy(trueLabels: poolTruth))))
             }
             let rounds = try outcome.rounds.count > 1 ? outcome.rounds.enumerated().map { index, round in
-                RoundRecord(
+                let test = try accuracies(round.classifier)
+                return RoundRecord(
                     round: index + 1, rule: round.rule.description, selectedCount: round.selection.count,
                     pseudoLabelPrecision: try round.selection.precision(trueLabels: poolTruth),
-                    changedPseudoLabels: round.changedPseudoLabels, testAccuracy: try accuracy(round.classifier))
+                    pseudoLabelBalancedAccuracy: try round.selection.balancedAccuracy(trueLabels: poolTruth),
+                    changedPseudoLabels: round.changedPseudoLabels, testAccuracy: test.top1, testBalancedAccuracy: test.balanced)
             } : nil
             methods.append(MethodResult(
                 name: entry.method.name, kind: kind, usesLabels: entry.method.usesLabels,
@@ -195,10 +200,11 @@ public struct Pipeline: Sendable {
             if modelSelection == nil, let selection = outcome.modelSelection {
                 modelSelection = ModelSelectionRecord(
                     candidates: try selection.candidates.map { candidate in
-                        .init(rule: candidate.rule.description, selectedCount: candidate.selectedCount,
-                              alpha: Double(candidate.head.alpha), beta: Double(candidate.head.beta),
-                              scores: Dictionary(uniqueKeysWithValues: candidate.scores.map { ($0.key.rawValue, $0.value) }),
-                              testAccuracy: try accuracy(candidate.classifier))
+                        let test = try accuracies(candidate.classifier)
+                        return .init(rule: candidate.rule.description, selectedCount: candidate.selectedCount,
+                                     alpha: Double(candidate.head.alpha), beta: Double(candidate.head.beta),
+                                     scores: Dictionary(uniqueKeysWithValues: candidate.scores.map { ($0.key.rawValue, $0.value) }),
+                                     testAccuracy: test.top1, testBalancedAccuracy: test.balanced)
                     },
                     choices: Dictionary(uniqueKeysWithValues: selection.choices.map { ($0.key.rawValue, $0.value) }),
                     scoringSampleSize: selection.scoringSampleSize)
@@ -226,7 +232,8 @@ public struct Pipeline: Sendable {
             summary: summary,
             selection: SelectionSummary(
                 topK: c.selection.topK, minConfidence: c.selection.minConfidence, selectedCount: selection.count,
-                selectedPerClass: selection.perClassCounts, precision: precision, perClassPrecision: perClassPrecision,
+                selectedPerClass: selection.perClassCounts, precision: precision,
+                balancedAccuracy: try selection.balancedAccuracy(trueLabels: poolTruth), perClassPrecision: perClassPrecision,
                 selectedConfidences: selection.confidences, rejectedConfidences: Self.subsample(rejected, limit: 20_000)),
             methods: methods, modelSelection: modelSelection)
     }

@@ -11,16 +11,26 @@ public struct RoundRecord: Codable, Sendable, Equatable {
     public var pseudoLabelPrecision: Double
     /// Fraction of the pool whose pseudo-label changed after this round (nil for round 1).
     public var changedPseudoLabels: Double?
+    /// Balanced accuracy (0…1) of those pseudo-labels against the true labels: per true class
+    /// among them, the share labelled right, averaged (reporting only; nil in older reports).
+    public var pseudoLabelBalancedAccuracy: Double?
     /// Test top-1 accuracy of this round's classifier with the training head (analysis only).
     public var testAccuracy: Double
+    /// Test balanced accuracy of the same classifier (analysis only; nil in older reports).
+    public var testBalancedAccuracy: Double?
 
-    public init(round: Int, rule: String, selectedCount: Int, pseudoLabelPrecision: Double, changedPseudoLabels: Double?, testAccuracy: Double) {
+    public init(
+        round: Int, rule: String, selectedCount: Int, pseudoLabelPrecision: Double, pseudoLabelBalancedAccuracy: Double? = nil,
+        changedPseudoLabels: Double?, testAccuracy: Double, testBalancedAccuracy: Double? = nil
+    ) {
         self.round = round
         self.rule = rule
         self.selectedCount = selectedCount
         self.pseudoLabelPrecision = pseudoLabelPrecision
         self.changedPseudoLabels = changedPseudoLabels
         self.testAccuracy = testAccuracy
+        self.pseudoLabelBalancedAccuracy = pseudoLabelBalancedAccuracy
+        self.testBalancedAccuracy = testBalancedAccuracy
     }
 }
 
@@ -38,14 +48,20 @@ public struct ModelSelectionRecord: Codable, Sendable, Equatable {
         public var scores: [String: Double]
         /// Test top-1 accuracy (analysis only, computed after the choice).
         public var testAccuracy: Double
+        /// Test balanced accuracy (analysis only; nil in older reports).
+        public var testBalancedAccuracy: Double?
 
-        public init(rule: String, selectedCount: Int, alpha: Double, beta: Double, scores: [String: Double], testAccuracy: Double) {
+        public init(
+            rule: String, selectedCount: Int, alpha: Double, beta: Double, scores: [String: Double], testAccuracy: Double,
+            testBalancedAccuracy: Double? = nil
+        ) {
             self.rule = rule
             self.selectedCount = selectedCount
             self.alpha = alpha
             self.beta = beta
             self.scores = scores
             self.testAccuracy = testAccuracy
+            self.testBalancedAccuracy = testBalancedAccuracy
         }
     }
 

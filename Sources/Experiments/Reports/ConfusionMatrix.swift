@@ -1,3 +1,5 @@
+import ConfidentSelector
+
 /// Counts of (true class, predicted class) pairs, `[classes, classes]` with rows = true class and
 /// columns = predicted class, and the accuracies read off it.
 public struct ConfusionMatrix: Sendable, Equatable {
@@ -70,6 +72,10 @@ public struct ConfusionMatrix: Sendable, Equatable {
     public var perClassAccuracy: [Double] {
         counts.indices.map { ratio(counts[$0][$0], counts[$0].reduce(0, +)) }
     }
+
+    /// Balanced accuracy, 0…1: the mean of `perClassAccuracy` over the classes with test images
+    /// (`ClassificationMetrics.balancedAccuracy`); NaN when nothing was counted.
+    public var balancedAccuracy: Double { ClassificationMetrics.balancedAccuracy(perClassAccuracy: perClassAccuracy) }
 
     /// Precision of each predicted class, 0…1; NaN for a class never predicted.
     public var perClassPrecision: [Double] {

@@ -1,3 +1,5 @@
+import ConfidentSelector
+
 /// What a method is, for the report: the zero-shot reference every Δ is measured against, the
 /// adapted model whose per-class gains the report ranks, or any other baseline.
 public enum MethodKind: String, Codable, Sendable, CaseIterable {
@@ -22,6 +24,10 @@ public struct MethodResult: Codable, Sendable, Equatable {
     public var shots: Int?
     /// Top-1 accuracy on the test split, 0…1.
     public var top1Accuracy: Double
+    /// Balanced accuracy on the test split, 0…1: the mean of `perClassAccuracy` over the classes
+    /// with test images (`ClassificationMetrics.balancedAccuracy`). Reports written before it
+    /// existed read it back from `perClassAccuracy`.
+    public var balancedAccuracy: Double
     /// Accuracy of each class (by label), 0…1; NaN for a class without test images.
     public var perClassAccuracy: [Double]
     /// Counts `[classes, classes]`: row = true class, column = predicted class. May be empty
@@ -40,7 +46,7 @@ public struct MethodResult: Codable, Sendable, Equatable {
 
     public init(
         name: String, kind: MethodKind, usesLabels: Bool, shots: Int? = nil,
-        top1Accuracy: Double, perClassAccuracy: [Double], confusionMatrix: [[Int]],
+        top1Accuracy: Double, balancedAccuracy: Double? = nil, perClassAccuracy: [Double], confusionMatrix: [[Int]],
         alpha: Double? = nil, beta: Double? = nil, trainingLosses: [Double]? = nil,
         details: [String]? = nil, rounds: [RoundRecord]? = nil
     ) {
@@ -51,6 +57,7 @@ public struct MethodResult: Codable, Sendable, Equatable {
         self.usesLabels = usesLabels
         self.shots = shots
         self.top1Accuracy = top1Accuracy
+        self.balancedAccuracy = balancedAccuracy ?? ClassificationMetrics.balancedAccuracy(perClassAccuracy: perClassAccuracy)
         self.perClassAccuracy = perClassAccuracy
         self.confusionMatrix = confusionMatrix
         self.alpha = alpha
@@ -66,7 +73,7 @@ public struct MethodResult: Codable, Sendable, Equatable {
     ) {
         self.init(
             name: name, kind: kind, usesLabels: usesLabels, shots: shots,
-            top1Accuracy: confusion.accuracy, perClassAccuracy: confusion.perClassAccuracy,
+            top1Accuracy: confusion.accuracy, balancedAccuracy: confusion.balancedAccuracy, perClassAccuracy: confusion.perClassAccuracy,
             confusionMatrix: confusion.counts, alpha: alpha, beta: beta, trainingLosses: trainingLosses,
             details: details, rounds: rounds)
     }
@@ -78,7 +85,7 @@ public struct MethodResult: Codable, Sendable, Equatable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, kind, usesLabels, shots, top1Accuracy, perClassAccuracy, confusionMatrix, alpha, beta, trainingLosses, details, rounds
+        case name, kind, usesLabels, shots, top1Accuracy, balancedAccuracy, perClassAccuracy, confusionMatrix, alpha, beta, trainingLosses, details, rounds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -89,6 +96,8 @@ public struct MethodResult: Codable, Sendable, Equatable {
         shots = try container.decodeIfPresent(Int.self, forKey: .shots)
         top1Accuracy = try container.decodeAllowingUndefined(Double.self, forKey: .top1Accuracy)
         perClassAccuracy = try container.decodeAllowingUndefined([Double].self, forKey: .perClassAccuracy)
+        balancedAccuracy = try container.decodeIfPresentAllowingUndefined(Double.self, forKey: .balancedAccuracy)
+            ?? ClassificationMetrics.balancedAccuracy(perClassAccuracy: perClassAccuracy)
         confusionMatrix = try container.decode([[Int]].self, forKey: .confusionMatrix)
         alpha = try container.decodeIfPresent(Double.self, forKey: .alpha)
         beta = try container.decodeIfPresent(Double.self, forKey: .beta)
@@ -104,6 +113,7 @@ public struct MethodResult: Codable, Sendable, Equatable {
         try container.encode(usesLabels, forKey: .usesLabels)
         try container.encodeIfPresent(shots, forKey: .shots)
         try container.encodeAllowingUndefined(top1Accuracy, forKey: .top1Accuracy)
+        try container.encodeAllowingUndefined(balancedAccuracy, forKey: .balancedAccuracy)
         try container.encodeAllowingUndefined(perClassAccuracy, forKey: .perClassAccuracy)
         try container.encode(confusionMatrix, forKey: .confusionMatrix)
         try container.encodeIfPresent(alpha, forKey: .alpha)

@@ -18,6 +18,10 @@ struct MetricsDocument: Encodable {
         let top1Accuracy: Double
         /// Top-1 minus zero-shot's, as a fraction; absent for zero-shot itself or without it.
         let deltaVersusZeroShot: Double?
+        /// Mean per-class accuracy over the classes with test images (`null` when undefined).
+        let balancedAccuracy: Double?
+        /// Balanced accuracy minus zero-shot's, as a fraction; absent like `deltaVersusZeroShot`.
+        let balancedDeltaVersusZeroShot: Double?
     }
 
     /// The confidence histograms of the selection chart.
@@ -52,7 +56,9 @@ struct MetricsDocument: Encodable {
             results: report.methods.map { method in
                 ResultRow(
                     name: method.name, kind: method.kind, usesLabels: method.usesLabels, shots: method.shots,
-                    top1Accuracy: method.top1Accuracy, deltaVersusZeroShot: report.deltaVersusZeroShot(method))
+                    top1Accuracy: method.top1Accuracy, deltaVersusZeroShot: report.deltaVersusZeroShot(method),
+                    balancedAccuracy: method.balancedAccuracy.isNaN ? nil : method.balancedAccuracy,
+                    balancedDeltaVersusZeroShot: report.balancedDeltaVersusZeroShot(method).flatMap { $0.isNaN ? nil : $0 })
             },
             confidenceHistograms: report.selection.map { Histograms(selected: $0.selectedHistogram, rejected: $0.rejectedHistogram) },
             perClassGain: report.perClassGain.map { gains in gains.map { $0.isNaN ? nil : $0 } },

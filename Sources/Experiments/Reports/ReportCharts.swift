@@ -21,7 +21,8 @@ enum ReportCharts {
     // MARK: 1. Top-1 per method
 
     /// Horizontal bars of top-1 accuracy per method; methods that use labels are hatched orange,
-    /// zero-shot is grey, label-free methods blue; a dashed line marks zero-shot's accuracy.
+    /// zero-shot is grey, label-free methods blue; a dark tick on each bar marks the method's
+    /// balanced accuracy; a dashed line marks zero-shot's accuracy.
     static func topOneAccuracy(_ report: RunReport) -> String {
         let methods = report.methods
         let shownNames = methods.map { TextEscaping.truncated($0.name, limit: 46) }
@@ -30,7 +31,7 @@ enum ReportCharts {
         let height = top + rowHeight * Double(max(methods.count, 1)) + bottom
         var canvas = SVGCanvas(width: width, height: height, identifier: "top1")
         canvas.addHatchPattern("labels", background: Palette.labeled, stripe: Palette.labeledStripe)
-        let highest = methods.map(\.top1Accuracy).filter(\.isFinite).max() ?? 1
+        let highest = (methods.map(\.top1Accuracy) + methods.map(\.balancedAccuracy)).filter(\.isFinite).max() ?? 1
         let ticks = AxisTicks.nice(lower: 0, upper: max(min(highest, 1), 0.1), count: 5)
         let scale = LinearScale(domain: 0...(ticks.last ?? 1), range: (labelWidth, width - 110))
         drawVerticalGrid(&canvas, ticks: ticks, scale: scale, top: top - 4, bottom: height - bottom, label: { percentTick($0) })
@@ -53,7 +54,11 @@ enum ReportCharts {
             canvas.text(shownNames[row], at: SVGPoint(x: labelWidth - 8, y: y + 17), anchor: .end, tooltip: method.name)
             canvas.rect(x: scale(0), y: y + 4, width: scale(value) - scale(0), height: rowHeight - 8, fill: fill,
                         stroke: method.usesLabels ? Palette.labeledStripe : nil,
-                        tooltip: "\(method.name): \(ReportFormat.percent(method.top1Accuracy))\(delta)")
+                        tooltip: "\(method.name): \(ReportFormat.percent(method.top1Accuracy))\(delta), balanced \(ReportFormat.percent(method.balancedAccuracy))")
+            if method.balancedAccuracy.isFinite {
+                let x = scale(method.balancedAccuracy)
+                canvas.line(from: SVGPoint(x: x, y: y + 2), to: SVGPoint(x: x, y: y + rowHeight - 2), stroke: Palette.axis, width: 2.5)
+            }
             let shownDelta = report.deltaVersusZeroShot(method).map { " (\(ReportFormat.points($0)))" } ?? ""
             canvas.text(ReportFormat.percent(method.top1Accuracy) + shownDelta, at: SVGPoint(x: scale(value) + 5, y: y + 17), size: 11)
         }
@@ -61,7 +66,7 @@ enum ReportCharts {
             let x = scale(zeroShot.top1Accuracy)
             canvas.line(from: SVGPoint(x: x, y: top - 2), to: SVGPoint(x: x, y: height - bottom), stroke: Palette.axis, width: 1, dash: "4 3")
         }
-        return canvas.render(title: "Top-1 accuracy per method (hatched: uses labels)")
+        return canvas.render(title: "Top-1 accuracy per method (hatched: uses labels; dark tick: balanced accuracy)")
     }
 
     // MARK: 2. Per-class accuracy, zero-shot vs UP-Adapter

@@ -85,24 +85,28 @@ struct ReportDocument {
     private mutating func addResults(_ report: RunReport) {
         blocks.append(.heading("Results", level: 2))
         blocks.append(.paragraph(
-            "Top-1 accuracy on the \(report.summary.testSplit) split (\(report.summary.testCount) images). "
+            "Top-1 accuracy on the \(report.summary.testSplit) split (\(report.summary.testCount) images), and balanced "
+                + "accuracy: the mean of the per-class accuracies over the classes with test images, which weighs every class "
+                + "equally (on a long-tailed test split top-1 alone hides the tail). "
                 + "Δ is in percentage points against zero-shot CLIP. Methods marked \"yes\" under uses labels "
                 + "saw true labels and are shown for comparison only."))
         blocks.append(.table(Self.resultsTable(report), className: "results"))
         blocks.append(.chart(.topOneAccuracy))
     }
 
-    /// Method | Uses labels | Top-1 | Δ vs zero-shot (pp) | α | β.
+    /// Method | Uses labels | Top-1 | Δ vs zero-shot (pp) | Balanced | Δ balanced (pp) | α | β.
     static func resultsTable(_ report: RunReport) -> ReportTable {
         ReportTable(
-            headers: ["Method", "Uses labels", "Top-1", "Δ vs zero-shot (pp)", "α", "β"],
-            alignments: [.left, .left, .right, .right, .right, .right],
+            headers: ["Method", "Uses labels", "Top-1", "Δ vs zero-shot (pp)", "Balanced", "Δ balanced (pp)", "α", "β"],
+            alignments: [.left, .left, .right, .right, .right, .right, .right, .right],
             rows: report.methods.map { method in
                 [
                     ReportTable.Cell(method.name, emphasized: method.kind == .upAdapter),
                     ReportTable.Cell(method.labelUse),
                     ReportTable.Cell(ReportFormat.percent(method.top1Accuracy)),
                     ReportTable.Cell(ReportFormat.points(report.deltaVersusZeroShot(method))),
+                    ReportTable.Cell(ReportFormat.percent(method.balancedAccuracy)),
+                    ReportTable.Cell(ReportFormat.points(report.balancedDeltaVersusZeroShot(method))),
                     ReportTable.Cell(ReportFormat.parameter(method.alpha)),
                     ReportTable.Cell(ReportFormat.parameter(method.beta)),
                 ]
@@ -114,13 +118,15 @@ struct ReportDocument {
         blocks.append(.heading("Confident selection", level: 2))
         blocks.append(.paragraph(
             "The K most confident zero-shot pseudo-labeled images of each class of the \(report.summary.unlabeledSplit) split. "
-                + "Precision is the share of selected images whose pseudo-label is right; it is measured with that split's "
-                + "labels for this report only and plays no part in selection, training or tuning."))
+                + "Precision is the share of selected images whose pseudo-label is right; balanced accuracy averages that share "
+                + "over the true classes among the selected images. Both are measured with that split's "
+                + "labels for this report only and play no part in selection, training or tuning."))
         let rejected = report.summary.unlabeledCount - selection.selectedCount
         blocks.append(.table(
             ReportTable(
-                headers: ["K per class", "Min confidence", "Selected", "Rejected", "Classes with fewer than K", "Pseudo-label precision"],
-                alignments: [.right, .right, .right, .right, .right, .right],
+                headers: ["K per class", "Min confidence", "Selected", "Rejected", "Classes with fewer than K", "Pseudo-label precision",
+                          "Pseudo-label balanced accuracy"],
+                alignments: [.right, .right, .right, .right, .right, .right, .right],
                 rows: [[
                     ReportTable.Cell(String(selection.topK)),
                     ReportTable.Cell(selection.minConfidence.map(ReportFormat.number) ?? "none"),
@@ -128,6 +134,7 @@ struct ReportDocument {
                     ReportTable.Cell(String(rejected)),
                     ReportTable.Cell(String(selection.selectedPerClass.filter { $0 < selection.topK }.count)),
                     ReportTable.Cell(ReportFormat.percent(selection.precision)),
+                    ReportTable.Cell(selection.balancedAccuracy.map(ReportFormat.percent) ?? ReportFormat.missing),
                 ]]),
             className: "selection"))
         blocks.append(.chart(.confidenceHistogram))
@@ -223,14 +230,17 @@ struct ReportDocument {
                 + "and retrains. Precision and test accuracy use labels for this report only (analysis): no round reads a label."))
         for method in methods {
             var table = ReportTable(
-                headers: ["Round", "Selection", "Selected", "Pseudo-label precision", "Pool labels changed", "Test top-1 (analysis)"],
-                alignments: [.right, .left, .right, .right, .right, .right])
+                headers: ["Round", "Selection", "Selected", "Pseudo-label precision", "Pseudo-label balanced accuracy", "Pool labels changed",
+                          "Test top-1 (analysis)", "Test balanced (analysis)"],
+                alignments: [.right, .left, .right, .right, .right, .right, .right, .right])
             for round in method.rounds ?? [] {
                 table.rows.append([
                     ReportTable.Cell(String(round.round)), ReportTable.Cell(round.rule), ReportTable.Cell(String(round.selectedCount)),
                     ReportTable.Cell(ReportFormat.percent(round.pseudoLabelPrecision)),
+                    ReportTable.Cell(round.pseudoLabelBalancedAccuracy.map(ReportFormat.percent) ?? ReportFormat.missing),
                     ReportTable.Cell(round.changedPseudoLabels.map(ReportFormat.percent) ?? ReportFormat.missing),
                     ReportTable.Cell(ReportFormat.percent(round.testAccuracy)),
+                    ReportTable.Cell(round.testBalancedAccuracy.map(ReportFormat.percent) ?? ReportFormat.missing),
                 ])
             }
             blocks.append(.heading(method.name, level: 3))
@@ -250,8 +260,9 @@ struct ReportDocument {
                 + "\(selection.scoringSampleSize) unlabeled images (held-out pseudo-labels: on selected images kept out of training). "
                 + "The test accuracies below were computed after the choice, for analysis; the oracle row is the best candidate "
                 + "by test labels, which no label-free user can reach."))
-        var table = ReportTable(headers: ["Criterion", "Selection", "Selected", "α", "β", "Score", "Test top-1 (analysis)"],
-                                alignments: [.left, .left, .right, .right, .right, .right, .right])
+        var table = ReportTable(headers: ["Criterion", "Selection", "Selected", "α", "β", "Score", "Test top-1 (analysis)",
+                                          "Test balanced (analysis)"],
+                                alignments: [.left, .left, .right, .right, .right, .right, .right, .right])
         for (name, index) in selection.choices.sorted(by: { $0.key < $1.key }) {
             guard let candidate = selection.candidates[reportIndex: index] else { continue }
             table.rows.append([
@@ -259,6 +270,7 @@ struct ReportDocument {
                 ReportTable.Cell(ReportFormat.number(candidate.alpha)), ReportTable.Cell(ReportFormat.number(candidate.beta)),
                 ReportTable.Cell(candidate.scores[name].map { ReportFormat.number(($0 * 10000).rounded() / 10000) } ?? ReportFormat.missing),
                 ReportTable.Cell(ReportFormat.percent(candidate.testAccuracy)),
+                ReportTable.Cell(candidate.testBalancedAccuracy.map(ReportFormat.percent) ?? ReportFormat.missing),
             ])
         }
         if let oracle = selection.oracle {
@@ -266,6 +278,7 @@ struct ReportDocument {
                 ReportTable.Cell("oracle (test labels)", emphasized: true), ReportTable.Cell(oracle.rule), ReportTable.Cell(String(oracle.selectedCount)),
                 ReportTable.Cell(ReportFormat.number(oracle.alpha)), ReportTable.Cell(ReportFormat.number(oracle.beta)),
                 ReportTable.Cell(ReportFormat.missing), ReportTable.Cell(ReportFormat.percent(oracle.testAccuracy), emphasized: true),
+                ReportTable.Cell(oracle.testBalancedAccuracy.map(ReportFormat.percent) ?? ReportFormat.missing),
             ])
         }
         blocks.append(.table(table, className: "model-selection"))

@@ -33,6 +33,13 @@ public struct RunReport: Codable, Sendable, Equatable {
         return method.top1Accuracy - zeroShot.top1Accuracy
     }
 
+    /// `method`'s balanced accuracy minus zero-shot's, as a fraction; nil without a zero-shot
+    /// result or for the zero-shot result itself.
+    public func balancedDeltaVersusZeroShot(_ method: MethodResult) -> Double? {
+        guard let zeroShot, method.name != zeroShot.name else { return nil }
+        return method.balancedAccuracy - zeroShot.balancedAccuracy
+    }
+
     /// UP-Adapter's per-class accuracy minus zero-shot's (NaN where either is undefined); nil
     /// unless both methods are present.
     public var perClassGain: [Double]? {

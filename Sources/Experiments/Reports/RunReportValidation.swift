@@ -1,3 +1,5 @@
+import ConfidentSelector
+
 extension RunReport {
     /// Checks that the report's numbers agree with each other before anything is written:
     /// one accuracy per class, square confusion matrices whose counts add up to the test split
@@ -34,6 +36,11 @@ extension RunReport {
         }
         for (label, value) in method.perClassAccuracy.enumerated() {
             try checkFraction(value, field: "\(field).perClassAccuracy[\(label)]", allowUndefined: true)
+        }
+        let balanced = ClassificationMetrics.balancedAccuracy(perClassAccuracy: method.perClassAccuracy)
+        try checkFraction(method.balancedAccuracy, field: "\(field).balancedAccuracy", allowUndefined: balanced.isNaN)
+        guard Self.close(balanced, method.balancedAccuracy) else {
+            throw inconsistent("\(field).balancedAccuracy", "\(method.balancedAccuracy) but the per-class accuracies give \(balanced)")
         }
         if let shots = method.shots, shots < 1 { throw inconsistent("\(field).shots", "must be at least 1, found \(shots)") }
         if let losses = method.trainingLosses, let epoch = losses.firstIndex(where: { !$0.isFinite }) {
@@ -81,6 +88,9 @@ extension RunReport {
             throw inconsistent("selection.selectedCount", "\(selection.selectedCount) exceeds the \(summary.unlabeledCount) unlabeled images")
         }
         try checkFraction(selection.precision, field: "selection.precision", allowUndefined: selection.selectedCount == 0)
+        if let balanced = selection.balancedAccuracy {
+            try checkFraction(balanced, field: "selection.balancedAccuracy", allowUndefined: selection.selectedCount == 0)
+        }
         guard selection.perClassPrecision.count == classCount else {
             throw inconsistent("selection.perClassPrecision", "\(selection.perClassPrecision.count) values for \(classCount) classes")
         }
@@ -101,6 +111,9 @@ extension RunReport {
         guard !selection.candidates.isEmpty else { throw inconsistent("\(field).candidates", "no candidate") }
         for (index, candidate) in selection.candidates.enumerated() {
             try checkFraction(candidate.testAccuracy, field: "\(field).candidates[\(index)].testAccuracy", allowUndefined: false)
+            if let balanced = candidate.testBalancedAccuracy {
+                try checkFraction(balanced, field: "\(field).candidates[\(index)].testBalancedAccuracy", allowUndefined: false)
+            }
             for (name, score) in candidate.scores where !score.isFinite {
                 throw inconsistent("\(field).candidates[\(index)].scores.\(name)", "\(score) is not finite")
             }

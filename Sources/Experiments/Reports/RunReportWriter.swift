@@ -50,14 +50,16 @@ public enum RunReportWriter {
     }
 
     /// The plain-text results table the command line prints at the end of a run: method, label
-    /// use, top-1 (two decimals) and Δ against zero-shot in percentage points, in aligned
-    /// columns, followed by the selection's size and precision and the test-label statement.
+    /// use, top-1 (two decimals) and Δ against zero-shot in percentage points, balanced accuracy
+    /// and its Δ, in aligned columns, followed by the selection's size, precision and balanced
+    /// accuracy and the test-label statement.
     public static func resultsTable(_ report: RunReport) -> String {
-        let headers = ["Method", "Uses labels", "Top-1", "Δ vs zero-shot (pp)"]
+        let headers = ["Method", "Uses labels", "Top-1", "Δ vs zero-shot (pp)", "Balanced", "Δ balanced (pp)"]
         let rows = report.methods.map { method in
-            [method.name, method.labelUse, ReportFormat.percent(method.top1Accuracy), ReportFormat.points(report.deltaVersusZeroShot(method))]
+            [method.name, method.labelUse, ReportFormat.percent(method.top1Accuracy), ReportFormat.points(report.deltaVersusZeroShot(method)),
+             ReportFormat.percent(method.balancedAccuracy), ReportFormat.points(report.balancedDeltaVersusZeroShot(method))]
         }
-        let rightAligned = [false, false, true, true]
+        let rightAligned = [false, false, true, true, true, true]
         let widths = headers.indices.map { column in
             ([headers[column]] + rows.map { $0[column] }).map(\.count).max() ?? 0
         }
@@ -71,7 +73,9 @@ public enum RunReportWriter {
         lines += rows.map(line)
         if let selection = report.selection {
             lines.append("")
-            lines.append("Pseudo-labels: \(selection.selectedCount) selected (K = \(selection.topK)), precision \(ReportFormat.percent(selection.precision))")
+            let balanced = selection.balancedAccuracy.map { ", balanced accuracy \(ReportFormat.percent($0))" } ?? ""
+            lines.append("Pseudo-labels: \(selection.selectedCount) selected (K = \(selection.topK)), precision \(ReportFormat.percent(selection.precision))"
+                         + balanced)
         }
         if let selection = report.modelSelection {
             lines.append("label-free model selection: \(selection.candidates.count) candidates scored on \(selection.scoringSampleSize) unlabeled images")

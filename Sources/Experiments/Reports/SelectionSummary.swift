@@ -12,6 +12,10 @@ public struct SelectionSummary: Codable, Sendable, Equatable {
     public var selectedPerClass: [Int]
     /// Fraction (0…1) of kept images whose pseudo-label is their true label; NaN if none kept.
     public var precision: Double
+    /// Balanced accuracy (0…1) of the kept pseudo-labels: per true class among the kept images,
+    /// the share whose pseudo-label is right, averaged (`ConfidentSelection.balancedAccuracy`);
+    /// NaN if none kept, nil in reports written before it existed.
+    public var balancedAccuracy: Double?
     /// The same per class (by pseudo-label); NaN for a class with nothing kept.
     public var perClassPrecision: [Double]
     /// Zero-shot confidences (max softmax probability) of the kept images, or a sample of them.
@@ -21,8 +25,10 @@ public struct SelectionSummary: Codable, Sendable, Equatable {
 
     public init(
         topK: Int, minConfidence: Double? = nil, selectedCount: Int, selectedPerClass: [Int],
-        precision: Double, perClassPrecision: [Double], selectedConfidences: [Float], rejectedConfidences: [Float]
+        precision: Double, balancedAccuracy: Double? = nil, perClassPrecision: [Double], selectedConfidences: [Float],
+        rejectedConfidences: [Float]
     ) {
+        self.balancedAccuracy = balancedAccuracy
         self.topK = topK
         self.minConfidence = minConfidence
         self.selectedCount = selectedCount
@@ -40,7 +46,7 @@ public struct SelectionSummary: Codable, Sendable, Equatable {
     public var rejectedHistogram: ConfidenceHistogram { ConfidenceHistogram(values: rejectedConfidences) }
 
     private enum CodingKeys: String, CodingKey {
-        case topK, minConfidence, selectedCount, selectedPerClass, precision, perClassPrecision
+        case topK, minConfidence, selectedCount, selectedPerClass, precision, balancedAccuracy, perClassPrecision
         case selectedConfidences, rejectedConfidences
     }
 
@@ -51,6 +57,7 @@ public struct SelectionSummary: Codable, Sendable, Equatable {
         selectedCount = try container.decode(Int.self, forKey: .selectedCount)
         selectedPerClass = try container.decode([Int].self, forKey: .selectedPerClass)
         precision = try container.decodeAllowingUndefined(Double.self, forKey: .precision)
+        balancedAccuracy = try container.decodeIfPresentAllowingUndefined(Double.self, forKey: .balancedAccuracy)
         perClassPrecision = try container.decodeAllowingUndefined([Double].self, forKey: .perClassPrecision)
         selectedConfidences = try container.decode([Float].self, forKey: .selectedConfidences)
         rejectedConfidences = try container.decode([Float].self, forKey: .rejectedConfidences)
@@ -63,6 +70,7 @@ public struct SelectionSummary: Codable, Sendable, Equatable {
         try container.encode(selectedCount, forKey: .selectedCount)
         try container.encode(selectedPerClass, forKey: .selectedPerClass)
         try container.encodeAllowingUndefined(precision, forKey: .precision)
+        if let balancedAccuracy { try container.encodeAllowingUndefined(balancedAccuracy, forKey: .balancedAccuracy) }
         try container.encodeAllowingUndefined(perClassPrecision, forKey: .perClassPrecision)
         try container.encode(selectedConfidences, forKey: .selectedConfidences)
         try container.encode(rejectedConfidences, forKey: .rejectedConfidences)

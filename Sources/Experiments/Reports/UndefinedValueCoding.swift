@@ -19,4 +19,10 @@ extension KeyedDecodingContainer {
     func decodeAllowingUndefined(_ type: Double.Type, forKey key: Key) throws -> Double {
         try decodeIfPresent(Double.self, forKey: key) ?? .nan
     }
+
+    /// nil when `key` is absent (a field added after the file was written), NaN when it is `null`.
+    func decodeIfPresentAllowingUndefined(_ type: Double.Type, forKey key: Key) throws -> Double? {
+        guard contains(key) else { return nil }
+        return try decodeIfPresent(Double.self, forKey: key) ?? .nan
+    }
 }

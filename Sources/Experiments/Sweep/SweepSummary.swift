@@ -1,16 +1,40 @@
 import Foundation
 
 /// The aggregated results of a sweep: per variant, per method, per configuration, the test
-/// top-1 accuracy's mean and standard deviation over the finished seeds, and the gain over
-/// zero-shot CLIP of the same cells.
+/// top-1 accuracy's and the balanced accuracy's mean and standard deviation over the finished
+/// seeds, and the gain over zero-shot CLIP of the same cells.
 public struct SweepSummary: Codable, Sendable, Equatable {
-    /// Mean and sample standard deviation of one method on one configuration.
+    /// The accuracy a statistic aggregates.
+    public enum Metric: String, Codable, Sendable, CaseIterable {
+        /// `MethodResult.top1Accuracy`.
+        case top1
+        /// `MethodResult.balancedAccuracy` (mean per-class accuracy).
+        case balanced
+
+        /// The metric's value in `result`.
+        func value(_ result: MethodResult) -> Double {
+            switch self {
+            case .top1: return result.top1Accuracy
+            case .balanced: return result.balancedAccuracy
+            }
+        }
+
+        /// How the tables name it.
+        var title: String {
+            switch self {
+            case .top1: return "top-1 accuracy"
+            case .balanced: return "balanced accuracy"
+            }
+        }
+    }
+
+    /// Mean and sample standard deviation of one method's metric on one configuration.
     public struct Statistic: Codable, Sendable, Equatable {
-        /// Mean top-1 accuracy, 0…1.
+        /// Mean accuracy (top-1 or balanced, as the field holding it says), 0…1.
         public var mean: Double
         /// Sample standard deviation over seeds (0 for a single seed).
         public var standardDeviation: Double
-        /// Mean of top-1 minus zero-shot's top-1 of the same cells (nil without zero-shot).
+        /// Mean of the accuracy minus zero-shot's of the same cells (nil without zero-shot).
         public var meanGain: Double?
         public var seeds: Int
 
@@ -28,11 +52,25 @@ public struct SweepSummary: Codable, Sendable, Equatable {
     public struct Row: Codable, Sendable, Equatable {
         public var method: String
         public var usesLabels: Bool
-        /// By configuration name.
+        /// Top-1 accuracy by configuration name.
         public var configurations: [String: Statistic]
-        /// Mean over configurations of the per-configuration mean gains (nil unless every
+        /// Mean over configurations of the per-configuration mean top-1 gains (nil unless every
         /// configuration has one).
         public var averageGain: Double?
+        /// Balanced accuracy by configuration name.
+        public var balancedConfigurations: [String: Statistic]
+        /// Mean over configurations of the per-configuration mean balanced-accuracy gains.
+        public var averageBalancedGain: Double?
+
+        /// The statistics of `metric` by configuration name.
+        func statistics(_ metric: Metric) -> [String: Statistic] {
+            metric == .top1 ? configurations : balancedConfigurations
+        }
+
+        /// The average gain of `metric`.
+        func averageGain(_ metric: Metric) -> Double? {
+            metric == .top1 ? averageGain : averageBalancedGain
+        }
     }
 
     /// One variant's table.
@@ -67,48 +105,60 @@ public struct SweepSummary: Codable, Sendable, Equatable {
                 }
             }
             let rows = methodOrder.map { method -> Row in
-                var statistics = [String: Statistic]()
-                for configuration in specification.configurations {
-                    let reports = cells.filter { $0.0.configuration == configuration }.map(\.1)
-                    let values = reports.compactMap { $0.methods.first { $0.name == method }?.top1Accuracy }
-                    guard !values.isEmpty else { continue }
-                    let gains = reports.compactMap { report in
-                        report.methods.first { $0.name == method }.flatMap { result in report.zeroShot.map { zero in result.top1Accuracy - zero.top1Accuracy } }
+                func statistics(_ metric: Metric) -> (byConfiguration: [String: Statistic], averageGain: Double?) {
+                    var statistics = [String: Statistic]()
+                    for configuration in specification.configurations {
+                        let reports = cells.filter { $0.0.configuration == configuration }.map(\.1)
+                        let values = reports.compactMap { $0.methods.first { $0.name == method }.map(metric.value) }
+                        guard !values.isEmpty else { continue }
+                        let gains = reports.compactMap { report in
+                            report.methods.first { $0.name == method }.flatMap { result in
+                                report.zeroShot.map { zero in metric.value(result) - metric.value(zero) }
+                            }
+                        }
+                        statistics[configuration.deletingPathExtension().lastPathComponent] = Statistic(values, gains: gains)
                     }
-                    statistics[configuration.deletingPathExtension().lastPathComponent] = Statistic(values, gains: gains)
+                    let gains = configurations.compactMap { statistics[$0]?.meanGain }
+                    return (statistics, gains.count == configurations.count && !gains.isEmpty ? gains.reduce(0, +) / Double(gains.count) : nil)
                 }
-                let gains = configurations.compactMap { statistics[$0]?.meanGain }
-                return Row(method: method, usesLabels: labelUse[method] ?? false, configurations: statistics,
-                           averageGain: gains.count == configurations.count && !gains.isEmpty ? gains.reduce(0, +) / Double(gains.count) : nil)
+                let top1 = statistics(.top1), balanced = statistics(.balanced)
+                return Row(method: method, usesLabels: labelUse[method] ?? false, configurations: top1.byConfiguration,
+                           averageGain: top1.averageGain, balancedConfigurations: balanced.byConfiguration,
+                           averageBalancedGain: balanced.averageGain)
             }
             return Table(variant: variant.name, overrides: variant.overrides, rows: rows)
         }
     }
 
-    /// The report tables: per variant, methods × configurations, "mean ± std (Δ)" in percent.
+    /// The report tables: per variant, one of top-1 and one of balanced accuracy, methods ×
+    /// configurations, "mean ± std (Δ)" in percent.
     func reportTables() -> [(title: String, table: ReportTable)] {
-        tables.map { table in
-            var report = ReportTable(headers: ["Method", "Uses labels"] + configurations + ["Mean Δ (pp)"],
-                                     alignments: [.left, .left] + Array(repeating: .right, count: configurations.count + 1))
-            for row in table.rows {
-                var cells = [ReportTable.Cell(row.method), ReportTable.Cell(row.usesLabels ? "yes" : "no")]
-                for configuration in configurations {
-                    guard let statistic = row.configurations[configuration] else { cells.append(ReportTable.Cell(ReportFormat.missing)); continue }
-                    var text = String(format: "%.2f", 100 * statistic.mean)
-                    if statistic.seeds > 1 { text += String(format: " ± %.2f", 100 * statistic.standardDeviation) }
-                    if let gain = statistic.meanGain { text += String(format: " (%+.2f)", 100 * gain) }
-                    cells.append(ReportTable.Cell(text))
-                }
-                cells.append(ReportTable.Cell(row.averageGain.map { String(format: "%+.2f", 100 * $0) } ?? ReportFormat.missing))
-                report.rows.append(cells)
+        tables.flatMap { table in Metric.allCases.map { metric in reportTable(table, metric: metric) } }
+    }
+
+    /// One variant's table of `metric`.
+    private func reportTable(_ table: Table, metric: Metric) -> (title: String, table: ReportTable) {
+        var report = ReportTable(headers: ["Method", "Uses labels"] + configurations + ["Mean Δ (pp)"],
+                                 alignments: [.left, .left] + Array(repeating: .right, count: configurations.count + 1))
+        for row in table.rows {
+            var cells = [ReportTable.Cell(row.method), ReportTable.Cell(row.usesLabels ? "yes" : "no")]
+            for configuration in configurations {
+                guard let statistic = row.statistics(metric)[configuration] else { cells.append(ReportTable.Cell(ReportFormat.missing)); continue }
+                var text = String(format: "%.2f", 100 * statistic.mean)
+                if statistic.seeds > 1 { text += String(format: " ± %.2f", 100 * statistic.standardDeviation) }
+                if let gain = statistic.meanGain { text += String(format: " (%+.2f)", 100 * gain) }
+                cells.append(ReportTable.Cell(text))
             }
-            let overrides = table.overrides.isEmpty ? "no overrides" : table.overrides.joined(separator: ", ")
-            return ("Variant \(table.variant) (\(overrides))", report)
+            cells.append(ReportTable.Cell(row.averageGain(metric).map { String(format: "%+.2f", 100 * $0) } ?? ReportFormat.missing))
+            report.rows.append(cells)
         }
+        let overrides = table.overrides.isEmpty ? "no overrides" : table.overrides.joined(separator: ", ")
+        return ("Variant \(table.variant) (\(overrides)): \(metric.title)", report)
     }
 
     private var preamble: String {
-        "Test top-1 accuracy in %, mean ± standard deviation over seeds \(seeds.map(String.init).joined(separator: ", ")), "
+        "Test top-1 accuracy and balanced accuracy (the mean of the per-class accuracies) in %, one table each per variant, "
+            + "mean ± standard deviation over seeds \(seeds.map(String.init).joined(separator: ", ")), "
             + "with the mean gain over zero-shot CLIP of the same cells in brackets; \(finishedCount) of \(cellCount) cells finished."
     }
 
