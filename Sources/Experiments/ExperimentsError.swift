@@ -56,6 +56,8 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable, Sendabl
     case decompressionFailed(file: String, reason: String)
     /// A file or folder that exists but cannot be read.
     case unreadable(path: String, reason: String)
+    /// `dataset.class_profile` asks for more images of a class than the split holds.
+    case classProfileExceedsClass(split: String, className: String, label: Int, requested: Int, available: Int, profile: String)
 
     public var description: String {
         switch self {
@@ -110,6 +112,9 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable, Sendabl
             return "\(file): gzip decompression failed: \(reason)"
         case .unreadable(let path, let reason):
             return "cannot read \(path): \(reason)"
+        case .classProfileExceedsClass(let split, let className, let label, let requested, let available, let profile):
+            return "dataset.class_profile \(profile) asks for \(requested) images of class '\(className)' (label \(label)) "
+                + "in split '\(split)', which holds \(available); lower class_profile.largest or the counts"
         }
     }
 }

@@ -81,6 +81,10 @@ extension ExperimentConfiguration {
         public var idx = IDXFiles()
         /// A deterministic transformation for whoever decodes the images.
         public var transform: ImageTransformSpec?
+        /// How many images of each class the unlabeled and the test split keep (a seeded
+        /// subsample drawn after feature extraction, so the cache of the full splits is reused);
+        /// nil keeps every image.
+        public var classProfile: ClassProfile?
 
         public init(kind: Kind, name: String, root: URL?) {
             self.kind = kind
@@ -121,6 +125,10 @@ extension ExperimentConfiguration {
                 transform = ImageTransformSpec(name: transformName, parameters: parameters)
             } else if reader.has("transform") {
                 transformReader.missing("name")
+            }
+
+            if reader.has("class_profile") {
+                classProfile = ClassProfile(reading: reader.section("class_profile"))
             }
 
             validate(reader: reader, folderReader: folderReader, idxReader: idxReader)
@@ -197,6 +205,7 @@ extension ExperimentConfiguration {
             } else {
                 pairs.append(("transform", .null(origin: .resolved)))
             }
+            pairs.append(("class_profile", classProfile?.node ?? .null(origin: .resolved)))
             return .section(pairs)
         }
     }

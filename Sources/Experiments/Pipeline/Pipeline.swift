@@ -57,9 +57,25 @@ public struct Pipeline: Sendable {
     /// Stage 1's output.
     struct Inputs {
         let model: CLIPModel
+        /// The splits as the run uses them (after `dataset.class_profile`).
         let unlabeled: DatasetSplit
         let test: DatasetSplit
         let classNames: [String]
+        /// Where their feature rows come from: the cached full splits and the kept positions.
+        var unlabeledRows = SplitRows.all
+        var testRows = SplitRows.all
+    }
+
+    /// The rows of a split's feature matrix a run uses: features are extracted (and cached) for
+    /// the whole split as the source reads it, then `dataset.class_profile` keeps some rows, so a
+    /// profile never invalidates the cache or encodes an image twice.
+    struct SplitRows {
+        /// The whole split, whose items key the feature cache (nil: the split the run uses).
+        var full: DatasetSplit?
+        /// Positions in `full` of the rows kept, ascending (nil: every row).
+        var positions: [Int]?
+
+        static let all = SplitRows(full: nil, positions: nil)
     }
 
     /// A method's outcome with its time.
@@ -78,8 +94,12 @@ public struct Pipeline: Sendable {
         let started = Date()
         let inputs = try clock.time("load model") { try loadInputs() }
         let textClassifier = try clock.time("text classifier") { try makeTextClassifier(model: inputs.model, classNames: inputs.classNames) }
-        let poolFeatures = try clock.time("features") { try features(of: inputs.unlabeled, model: inputs.model, view: 0) }
-        let testFeatures = try clock.time("features") { try features(of: inputs.test, model: inputs.model, view: 0) }
+        let poolFeatures = try clock.time("features") {
+            try features(of: inputs.unlabeledRows.full ?? inputs.unlabeled, model: inputs.model, view: 0, keeping: inputs.unlabeledRows.positions)
+        }
+        let testFeatures = try clock.time("features") {
+            try features(of: inputs.testRows.full ?? inputs.test, model: inputs.model, view: 0, keeping: inputs.testRows.positions)
+        }
         let context = try clock.time("pseudo-labels") {
             try adaptationContext(inputs: inputs, textClassifier: textClassifier, pool: poolFeatures)
         }
@@ -115,9 +135,18 @@ public struct Pipeline: Sendable {
             throw ExperimentsError.invalidValue(keyPath: "dataset.unlabeled_split", file: c.sourceFile?.path ?? name,
                                                 value: c.dataset.unlabeledSplit, reason: "the split holds no image")
         }
-        progress.log("dataset \(c.dataset.name): \(unlabeled.items.count) unlabeled images (\(unlabeled.name)), "
-                     + "\(test.items.count) test images (\(test.name)), \(classNames.count) classes")
-        return Inputs(model: model, unlabeled: unlabeled, test: test, classNames: classNames)
+        guard let profile = c.dataset.classProfile else {
+            progress.log("dataset \(c.dataset.name): \(unlabeled.items.count) unlabeled images (\(unlabeled.name)), "
+                         + "\(test.items.count) test images (\(test.name)), \(classNames.count) classes")
+            return Inputs(model: model, unlabeled: unlabeled, test: test, classNames: classNames)
+        }
+        let keptUnlabeled = try unlabeled.applying(profile), keptTest = try test.applying(profile)
+        progress.log("dataset \(c.dataset.name): \(keptUnlabeled.split.items.count) of \(unlabeled.items.count) unlabeled images (\(unlabeled.name)), "
+                     + "\(keptTest.split.items.count) of \(test.items.count) test images (\(test.name)), \(classNames.count) classes, "
+                     + "class profile \(profile)")
+        return Inputs(model: model, unlabeled: keptUnlabeled.split, test: keptTest.split, classNames: classNames,
+                      unlabeledRows: SplitRows(full: unlabeled, positions: keptUnlabeled.positions),
+                      testRows: SplitRows(full: test, positions: keptTest.positions))
     }
 
     /// Stage 3: zero-shot predictions of the pool, the scoring sample and what the methods share.
@@ -227,7 +256,8 @@ public struct Pipeline: Sendable {
             unlabeledSplit: inputs.unlabeled.name, unlabeledCount: inputs.unlabeled.items.count, testSplit: inputs.test.name,
             testCount: inputs.test.items.count, classNames: inputs.classNames,
             notes: ["zero-shot logit scale \(context.logitScale)", Self.preprocessingNote(c.featureCache.preprocessing(for: inputs.model))]
-                + (c.dataset.transform.map { ["image transform: \($0)"] } ?? []))
+                + (c.dataset.transform.map { ["image transform: \($0)"] } ?? [])
+                + (c.dataset.classProfile.map { [Self.classProfileNote($0, unlabeled: inputs.unlabeled, test: inputs.test)] } ?? []))
         return RunReport(
             summary: summary,
             selection: SelectionSummary(
@@ -236,6 +266,17 @@ public struct Pipeline: Sendable {
                 balancedAccuracy: try selection.balancedAccuracy(trueLabels: poolTruth), perClassPrecision: perClassPrecision,
                 selectedConfidences: selection.confidences, rejectedConfidences: Self.subsample(rejected, limit: 20_000)),
             methods: methods, modelSelection: modelSelection)
+    }
+
+    /// The report's line on the class profile: the profile and the images each split kept per class.
+    static func classProfileNote(_ profile: ClassProfile, unlabeled: DatasetSplit, test: DatasetSplit) -> String {
+        func counts(_ split: DatasetSplit) -> String {
+            let perClass = split.classCounts
+            let present = perClass.filter { $0 > 0 }
+            let ratio = (present.min() ?? 0) > 0 ? String(format: ", largest/smallest %.3g", Double(present.max() ?? 0) / Double(present.min() ?? 1)) : ""
+            return "\(split.name) [\(perClass.map(String.init).joined(separator: ", "))]\(ratio)"
+        }
+        return "class profile \(profile): images per class \(counts(unlabeled)); \(counts(test))"
     }
 
     /// The report's line on preprocessing, e.g. `preprocessing: center crop rounding openai,
@@ -261,13 +302,16 @@ public struct Pipeline: Sendable {
 
     private var c: ExperimentConfiguration { configuration }
 
-    /// Normalised features of every item of `split`, from the cache or extracted into it.
-    func features(of split: DatasetSplit, model: CLIPModel, view: Int) throws -> HostMatrix {
+    /// Normalised features of every item of `split`, from the cache or extracted into it,
+    /// `[items, dim]`; with `positions`, only those rows, in that order (`[positions, dim]`).
+    func features(of split: DatasetSplit, model: CLIPModel, view: Int, keeping positions: [Int]? = nil) throws -> HostMatrix {
         let label = view == 0 ? "\(split.name) features" : "\(split.name) view \(view)"
         progress.begin(label, total: split.items.count)
         let set = try c.featureCache.extract(split: split, model: model, view: view, progress: { done, _ in progress.update(done) })
         progress.update(split.items.count)  // a cache hit reports no batches
-        return try HostMatrix(values: set.features, rows: set.count, columns: set.dimension)
+        let matrix = try HostMatrix(values: set.features, rows: set.count, columns: set.dimension)
+        guard let positions else { return matrix }
+        return try matrix.rows(at: positions)
     }
 
     /// The features of pool `positions` averaged with `augment_views` augmented views of them.
