@@ -103,6 +103,21 @@ struct ClassProfileTests {
         }
     }
 
+    @Test("a class without images leaves no room for the others (the run refuses an empty split)")
+    func emptyClass() throws {
+        let profile = ClassProfile(kind: .longTail, imbalance: 2, order: .label)
+        #expect(try profile.keptCounts(available: [10, 0, 10], classNames: ["a", "b", "c"], split: "train") == [0, 0, 0])
+        // With `largest`, the empty class is the one named.
+        do {
+            _ = try ClassProfile(kind: .longTail, imbalance: 2, order: .label, largest: 4)
+                .keptCounts(available: [10, 0, 10], classNames: ["a", "b", "c"], split: "train")
+            Issue.record("no error")
+        } catch let ExperimentsError.classProfileExceedsClass(_, className, _, requested, available, _) {
+            // Rank 1 of 3 at imbalance 2: 4 · 2^(−1/2) = 2.83 → 3.
+            #expect(className == "b" && requested == 3 && available == 0)
+        }
+    }
+
     // MARK: Configuration
 
     static let baseYAML = """

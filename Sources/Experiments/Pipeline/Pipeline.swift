@@ -141,6 +141,10 @@ public struct Pipeline: Sendable {
             return Inputs(model: model, unlabeled: unlabeled, test: test, classNames: classNames)
         }
         let keptUnlabeled = try unlabeled.applying(profile), keptTest = try test.applying(profile)
+        for kept in [keptUnlabeled.split, keptTest.split] where kept.items.isEmpty {
+            throw ExperimentsError.invalidValue(keyPath: "dataset.class_profile", file: c.sourceFile?.path ?? name, value: profile.description,
+                                                reason: "keeps no image of split '\(kept.name)' (a class without images makes every share 0)")
+        }
         progress.log("dataset \(c.dataset.name): \(keptUnlabeled.split.items.count) of \(unlabeled.items.count) unlabeled images (\(unlabeled.name)), "
                      + "\(keptTest.split.items.count) of \(test.items.count) test images (\(test.name)), \(classNames.count) classes, "
                      + "class profile \(profile)")
