@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"]),
+        .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "FileIntegrity"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ExperimentsTests",

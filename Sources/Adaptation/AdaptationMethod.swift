@@ -74,12 +74,15 @@ public struct AdaptationOutcome: Sendable {
     public let notes: [String]
     /// Mean loss of every epoch of the final training (all rounds' epochs, in order).
     public let trainingLosses: [Float]
+    /// The class shares of the pool the method estimated, when it estimates them.
+    public let estimatedClassPrior: [Double]?
 
     public init(
         classifier: any ProbabilisticClassifier, adapter: AdaptedClassifier? = nil, rounds: [TrainingRound] = [],
         selection: ConfidentSelection? = nil, modelSelection: SelectionOutcome? = nil, criterion: LabelFreeCriterion? = nil,
-        notes: [String] = [], trainingLosses: [Float]? = nil
+        notes: [String] = [], trainingLosses: [Float]? = nil, estimatedClassPrior: [Double]? = nil
     ) {
+        self.estimatedClassPrior = estimatedClassPrior
         self.trainingLosses = trainingLosses ?? rounds.flatMap(\.epochLosses)
         self.classifier = classifier
         self.adapter = adapter

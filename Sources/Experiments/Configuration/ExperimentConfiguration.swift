@@ -1,3 +1,4 @@
+import Adaptation
 import Compute
 import Foundation
 import PrototypeTrainer
@@ -20,6 +21,14 @@ public struct ExperimentConfiguration: Sendable, Equatable {
     public var training = TrainingConfiguration()
     public var modelSelection = ModelSelection()
     public var selfTraining = SelfTraining()
+    /// `inmap`, `transclip`, `zlap`: the published label-free methods, run as rows beside ours.
+    public var inMaP = InMaPMethod.Settings()
+    public var transCLIPModes = TransCLIPMethod.Mode.allCases
+    public var transCLIP = TransCLIPMethod.Settings()
+    public var zLaPModes = ZLaPMethod.Mode.allCases
+    public var zLaP = ZLaPMethod.Settings()
+    /// `prior_transport`: the prior-aware transport proxies.
+    public var priorTransport = PriorTransportMethod.Settings()
     /// The methods a run evaluates, in table order.
     public var methods: [MethodName] = MethodName.allCases
     /// The method whose adapter is written and whose per-class gains the report ranks.
@@ -122,6 +131,10 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         configuration.modelSelection = ModelSelection(reading: root.section("model_selection"))
         configuration.selfTraining = SelfTraining(reading: root.section("self_training"))
         configuration.baselines = Baselines(reading: root.section("baselines"))
+        configuration.inMaP = readInMaP(root.section("inmap"))
+        (configuration.transCLIPModes, configuration.transCLIP) = readTransCLIP(root.section("transclip"))
+        (configuration.zLaPModes, configuration.zLaP) = readZLaP(root.section("zlap"))
+        configuration.priorTransport = readPriorTransport(root.section("prior_transport"))
         if let names = root.strings("methods") {
             configuration.methods = []
             for name in names {
@@ -163,6 +176,10 @@ public struct ExperimentConfiguration: Sendable, Equatable {
             ("training", Self.trainingNode(training)),
             ("model_selection", modelSelection.node),
             ("self_training", selfTraining.node),
+            ("prior_transport", Self.priorTransportNode(priorTransport)),
+            ("inmap", Self.inMaPNode(inMaP)),
+            ("transclip", Self.transCLIPNode(modes: transCLIPModes, transCLIP)),
+            ("zlap", Self.zLaPNode(modes: zLaPModes, zLaP)),
             ("methods", .strings(methods.map(\.rawValue))),
             ("primary_method", .string(primaryMethod.rawValue)),
             ("baselines", baselines.node),
@@ -186,6 +203,14 @@ public enum MethodName: String, Sendable, CaseIterable {
     case selfTraining = "self_training"
     /// Training-free Tip-Adapter on the paper's pseudo-labeled selection.
     case tipAdapterPseudo = "tip_adapter_pseudo"
+    /// Prior-aware transport proxies (`prior_transport`).
+    case priorTransport = "prior_transport"
+    /// InMaP (`inmap`), a published label-free method.
+    case inMaP = "inmap"
+    /// TransCLIP-ZS (`transclip`), one row per mode.
+    case transCLIP = "transclip"
+    /// ZLaP (`zlap`), one row per mode.
+    case zLaP = "zlap"
     /// Supervised N-shot Tip-Adapter(-F) with true labels (`baselines`).
     case supervised
 }

@@ -37,6 +37,14 @@ public enum MethodRegistry {
             case .tipAdapterPseudo:
                 methods.append((name, TipAdapterPseudoMethod(
                     rule: c.selection.rule, headChoice: .chosen(by: .informationMaximization, alphas: grid.alphas, betas: grid.betas))))
+            case .priorTransport:
+                methods.append((name, PriorTransportMethod(settings: c.priorTransport)))
+            case .inMaP:
+                methods.append((name, InMaPMethod(settings: c.inMaP)))
+            case .transCLIP:
+                for mode in c.transCLIPModes { methods.append((name, TransCLIPMethod(mode: mode, settings: c.transCLIP))) }
+            case .zLaP:
+                for mode in c.zLaPModes { methods.append((name, ZLaPMethod(mode: mode, settings: c.zLaP))) }
             case .supervised:
                 for shots in c.baselines.supervisedShots {
                     methods.append((name, SupervisedTipAdapterMethod(shots: shots, head: c.adapter.head, training: nil, poolLabels: poolLabels)))

@@ -1,0 +1,176 @@
+@testable import Adaptation
+import Compute
+import ConfidentSelector
+import Foundation
+import Testing
+
+/// The fixture of scripts/make_label_free_fixtures.py: a long-tailed pool, a balanced test set, a
+/// biased text classifier, and every label-free method's output from the NumPy reference
+/// (scripts/label_free_reference.py, float64).
+struct LabelFreeFixture: Decodable {
+    let classes: Int
+    let dim: Int
+    let logit_scale: Float
+    let steps: Int
+    let pool: [Float]
+    let test: [Float]
+    let text: [Float]
+    let sinkhorn_uniform: [Float]
+    let marginal: [Double]
+    let sinkhorn_marginal: [Float]
+    let inmap_proxies: [Float]
+    let mixture_prior: [Double]
+    let prior_transport_proxies: [Float]
+    let transclip_transductive: [Float]
+    let transclip_inductive: [Float]
+    let zlap_transductive: [Float]
+    let zlap_inductive: [Float]
+
+    static func load() throws -> LabelFreeFixture {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/label_free.json")
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw AdaptationError.missingInput(criterion: "label-free fixture", input: "\(url.path) (run scripts/make_label_free_fixtures.py)")
+        }
+        return try JSONDecoder().decode(LabelFreeFixture.self, from: data)
+    }
+
+    var poolMatrix: HostMatrix { get throws { try HostMatrix(values: pool, rows: pool.count / dim, columns: dim) } }
+    var testMatrix: HostMatrix { get throws { try HostMatrix(values: test, rows: test.count / dim, columns: dim) } }
+    var textMatrix: HostMatrix { get throws { try HostMatrix(values: text, rows: classes, columns: dim) } }
+
+    func context(backend: any TrainingBackend) throws -> AdaptationContext {
+        let zeroShot = ZeroShotModel(textClassifier: try textMatrix, logitScale: logit_scale)
+        return try AdaptationContext(
+            textClassifier: try textMatrix, logitScale: logit_scale, pool: try poolMatrix,
+            zeroShotPredictions: try zeroShot.predictions(features: try poolMatrix, backend: backend),
+            scoringSample: [], backend: backend, seed: 1, warn: { _ in })
+    }
+}
+
+/// Largest |actual − expected| with a message naming the first element past `tolerance`.
+func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)", sourceLocation: sourceLocation)
+    var worst: Float = 0, worstIndex = 0
+    for index in 0..<min(actual.count, expected.count) {
+        let error = abs(actual[index] - expected[index])
+        if !(error <= worst) { worst = error; worstIndex = index }
+    }
+    #expect(worst <= tolerance, "\(what): max error \(worst) at \(worstIndex) (got \(actual.isEmpty ? .nan : actual[worstIndex]), expected \(expected.isEmpty ? .nan : expected[worstIndex]))", sourceLocation: sourceLocation)
+}
+
+@Suite struct LabelFreeMethodTests {
+    @Test("Sinkhorn labels equal the reference, with the uniform and a given marginal; their column means follow it")
+    func sinkhorn() throws {
+        let fixture = try LabelFreeFixture.load()
+        let similarities = try CPUBackend().withProducts(try fixture.poolMatrix, try fixture.textMatrix)
+        let uniform = try TransportLabels.sinkhorn(similarities: similarities, temperature: 0.01, iterations: 20)
+        expectClose(uniform.values, fixture.sinkhorn_uniform, tolerance: 1e-4, "uniform Sinkhorn")
+        let given = try TransportLabels.sinkhorn(similarities: similarities, temperature: 0.01, iterations: 20, marginal: fixture.marginal)
+        expectClose(given.values, fixture.sinkhorn_marginal, tolerance: 1e-4, "Sinkhorn to a marginal")
+        #expect(throws: AdaptationError.self) { try TransportLabels.sinkhorn(similarities: similarities, temperature: 0.01, iterations: 2, marginal: [1, 2]) }
+        #expect(throws: AdaptationError.self) { try TransportLabels.sinkhorn(similarities: similarities, temperature: 0.01, iterations: 2, marginal: [1, -1, 1, 1, 1]) }
+    }
+
+    @Test("InMaP's proxies equal the reference's on every backend", arguments: AdaptationBackends.all.map { BackendCase($0) })
+    func inMaP(_ backendCase: BackendCase) throws {
+        let fixture = try LabelFreeFixture.load()
+        var settings = InMaPMethod.Settings()
+        settings.steps = fixture.steps
+        let outcome = try InMaPMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
+        let classifier = try #require(outcome.classifier as? ProxyClassifier)
+        expectClose(classifier.proxies.values, fixture.inmap_proxies, tolerance: 2e-3, "InMaP proxies")
+    }
+
+    @Test("the mixture's class marginal and the prior-aware transport proxies equal the reference's", arguments: AdaptationBackends.all.map { BackendCase($0) })
+    func priorTransport(_ backendCase: BackendCase) throws {
+        let fixture = try LabelFreeFixture.load()
+        var settings = PriorTransportMethod.Settings()
+        settings.steps = fixture.steps
+        let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
+        let prior = try #require(outcome.estimatedClassPrior)
+        expectClose(prior.map(Float.init), fixture.mixture_prior.map(Float.init), tolerance: 2e-3, "estimated class marginal")
+        let adapter = try #require(outcome.adapter)
+        expectClose(adapter.textClassifier.values, fixture.prior_transport_proxies, tolerance: 2e-3, "transport proxies")
+        // The adapter file's form (proxies as class weights, α 0) classifies like the proxies.
+        let test = try fixture.testMatrix
+        let byAdapter = try adapter.predictions(features: test, backend: backendCase.backend).labels
+        let byProxies = try ProxyClassifier(proxies: adapter.textClassifier, temperature: settings.proxyTemperature)
+            .predictions(features: test, backend: backendCase.backend).labels
+        #expect(byAdapter == byProxies)
+    }
+
+    @Test("TransCLIP-ZS assignments equal the reference's, transductive and inductive", arguments: AdaptationBackends.all.map { BackendCase($0) })
+    func transCLIP(_ backendCase: BackendCase) throws {
+        let fixture = try LabelFreeFixture.load()
+        let context = try fixture.context(backend: backendCase.backend)
+        for (mode, expected) in [(TransCLIPMethod.Mode.transductive, fixture.transclip_transductive), (.inductive, fixture.transclip_inductive)] {
+            let outcome = try TransCLIPMethod(mode: mode).adapt(context)
+            let probabilities = try outcome.classifier.probabilities(features: try fixture.testMatrix, backend: backendCase.backend)
+            expectClose(probabilities.values, expected, tolerance: 2e-3, "TransCLIP \(mode.rawValue)")
+        }
+    }
+
+    @Test("ZLaP scores equal the reference's, transductive and inductive", arguments: AdaptationBackends.all.map { BackendCase($0) })
+    func zLaP(_ backendCase: BackendCase) throws {
+        let fixture = try LabelFreeFixture.load()
+        let context = try fixture.context(backend: backendCase.backend)
+        for (mode, expected) in [(ZLaPMethod.Mode.transductive, fixture.zlap_transductive), (.inductive, fixture.zlap_inductive)] {
+            let outcome = try ZLaPMethod(mode: mode).adapt(context)
+            let probabilities = try outcome.classifier.probabilities(features: try fixture.testMatrix, backend: backendCase.backend)
+            expectClose(probabilities.values, expected, tolerance: 1e-3, "ZLaP \(mode.rawValue)")
+        }
+    }
+
+    @Test("the blocked neighbour search equals a full sort, with and without the query itself")
+    func neighbours() throws {
+        let fixture = try LabelFreeFixture.load()
+        let pool = try fixture.poolMatrix, backend = CPUBackend()
+        let device = try DeviceMatrix(pool, backend: backend)
+        for excluding in [false, true] {
+            // A tile of 7 × keys forces many blocks.
+            let list = try NeighbourList.search(queries: pool, keys: device, count: 4, excludingSelf: excluding, tileElements: 7 * pool.rows)
+            for query in [0, 1, 57, pool.rows - 1] {
+                let row = Array(pool.row(query))
+                var scored = [(key: Int, similarity: Float)]()
+                for key in 0..<pool.rows where !(excluding && key == query) {
+                    let other = Array(pool.row(key))
+                    var dot: Float = 0
+                    for index in 0..<row.count { dot += row[index] * other[index] }
+                    scored.append((key, dot))
+                }
+                scored.sort { $0.similarity > $1.similarity || ($0.similarity == $1.similarity && $0.key < $1.key) }
+                let expected: [Int] = scored.prefix(4).map { $0.key }
+                let found: [Int] = list.indices[(query * 4)..<(query * 4 + 4)].map { Int($0) }
+                #expect(found == expected, "query \(query), excluding itself: \(excluding)")
+            }
+        }
+    }
+
+    @Test("settings out of range are refused naming the key")
+    func badSettings() throws {
+        let fixture = try LabelFreeFixture.load()
+        let context = try fixture.context(backend: CPUBackend())
+        var zlap = ZLaPMethod.Settings()
+        zlap.alpha = 1
+        #expect(throws: AdaptationError.invalidSetting(name: "zlap.alpha", value: "1.0", reason: "must lie in (0, 1)")) {
+            try ZLaPMethod(mode: .inductive, settings: zlap).adapt(context)
+        }
+        var inmap = InMaPMethod.Settings()
+        inmap.poolSample = 0
+        #expect(throws: AdaptationError.self) { try InMaPMethod(settings: inmap).adapt(context) }
+    }
+}
+
+/// A backend as a test argument, named for the test's output.
+struct BackendCase: CustomTestStringConvertible, Sendable {
+    let backend: any TrainingBackend
+    init(_ backend: any TrainingBackend) { self.backend = backend }
+    var testDescription: String { backend.name }
+}
+
+extension CPUBackend {
+    /// `a · bᵀ` through the device products the methods use.
+    func withProducts(_ a: HostMatrix, _ b: HostMatrix) throws -> HostMatrix {
+        try DeviceMatrix(a, backend: self).timesTransposed(b)
+    }
+}
