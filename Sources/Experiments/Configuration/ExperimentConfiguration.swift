@@ -32,7 +32,7 @@ public struct ExperimentConfiguration: Sendable, Equatable {
     /// The methods a run evaluates, in table order.
     public var methods: [MethodName] = MethodName.allCases
     /// The method whose adapter is written and whose per-class gains the report ranks.
-    public var primaryMethod: MethodName = .selfTraining
+    public var primaryMethod: MethodName = .priorTransport
     public var baselines = Baselines()
     /// `auto`, `cpu`, `cpu-reference`, `opencl` or `opencl:N`.
     public var device = "auto"
@@ -149,7 +149,10 @@ public struct ExperimentConfiguration: Sendable, Equatable {
                 }
             }
         }
-        configuration.primaryMethod = root.choice("primary_method", default: .selfTraining)
+        // Unset: the label-free default when the run has it, else the first adapting method listed.
+        let fallback = [MethodName.priorTransport, .selfTraining].first { configuration.methods.contains($0) }
+            ?? configuration.methods.first { $0 != .zeroShot } ?? configuration.methods.first ?? .priorTransport
+        configuration.primaryMethod = root.choice("primary_method", default: fallback)
         if !configuration.methods.contains(configuration.primaryMethod) {
             root.invalid("primary_method", value: configuration.primaryMethod.rawValue, reason: "must be one of the run's methods")
         }
