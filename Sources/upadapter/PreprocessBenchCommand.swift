@@ -15,7 +15,8 @@ extension BenchCommand {
                 preprocessed into the normalised [3, crop, crop] floats the vision tower reads, as \
                 `extract` does. The median of --repeats passes is reported, after one warm-up pass. \
                 scripts/bench_preprocess_vs_pil.py times PIL + torchvision's CLIP transform on the same \
-                files and runs this command beside it. --jpeg-decoding draft decodes JPEGs reduced in \
+                files and runs this command beside it; with --pipelines it times each named pipeline \
+                (--preprocessing) against its upstream on one thread. --jpeg-decoding draft decodes JPEGs reduced in \
                 the inverse DCT (as Pillow's Image.draft), the opt-in fast mode for large photos; the \
                 decoding-alone figure then decodes the same way.
                 """)
