@@ -86,6 +86,7 @@ struct PipelineReferenceTests {
         let actual = preprocessor(testCase, .transformers).cropped(source).pixels
         try #require(actual.count == expected.count)
         let gaps = zip(actual, expected).map { abs(Int($0) - Int($1)) }
+        print("transformers \(testCase.name): \(gaps.filter { $0 > 0 }.count) of \(gaps.count) bytes differ, largest \(gaps.max() ?? 0)")
         #expect(gaps.max() ?? 0 <= 1, "largest difference \(gaps.max() ?? 0)")
         #expect(Double(gaps.filter { $0 > 0 }.count) <= 0.005 * Double(gaps.count), "\(gaps.filter { $0 > 0 }.count) of \(gaps.count) differ")
     }
