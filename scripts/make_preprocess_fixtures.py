@@ -5,7 +5,10 @@ and image embeddings of preprocessed files through the tiny fixture model.
 Run from the repository root:  python3 scripts/make_preprocess_fixtures.py
 
 Needs numpy, Pillow (13 or later: the pass order changed there), torch, torchvision,
-transformers and safetensors. The versions used are recorded in the outputs.
+transformers (5 or later: CLIPImageProcessorPil), open_clip_torch and safetensors. The versions
+used are recorded in the outputs (cases.json, pipelines.json, the safetensors metadata); the
+committed fixtures were made with Pillow 13.0.0, torch 2.15.0, torchvision 0.29.2,
+transformers 5.25.0, open_clip 3.3.0 and numpy 2.4.6 (torch's CPU capability AVX512).
 
 Outputs, in Tests/CLIPEncoderTests/Fixtures/preprocessing/:
   *.png, *.jpg             tall, wide, odd, upscaled and downscaled pictures in RGB, grey,
