@@ -163,6 +163,25 @@ struct PipelineReferenceTests {
         #expect(SourceImage.overWhite(0, alpha: 128) == 127)
     }
 
+    // Measured: identical bytes at every size of the twin tests.
+    @Test("The torchvision kernel's passes give the same bytes in C (AVX2) and in Swift at its own precisions")
+    func torchvisionPassesVectorAndSwift() throws {
+        for (index, (width, height, outputWidth, outputHeight)) in ResamplerTwinTests.sizes.enumerated() {
+            let image = try ResamplerTwinTests.noiseImage(width: width, height: height, seed: UInt64(index + 300))
+            if width != outputWidth {
+                let taps = TorchvisionResampler.taps(inputSize: width, outputSize: outputWidth)
+                #expect(taps.precisionBits < Resampler.precisionBits)
+                #expect(ResamplePasses.horizontal(image, rows: 0..<height, taps: taps, vectorised: true)
+                        == ResamplePasses.horizontal(image, rows: 0..<height, taps: taps, vectorised: false))
+            }
+            if height != outputHeight {
+                let taps = TorchvisionResampler.taps(inputSize: height, outputSize: outputHeight)
+                #expect(ResamplePasses.vertical(image, columns: 0..<width, taps: taps, vectorised: true)
+                        == ResamplePasses.vertical(image, columns: 0..<width, taps: taps, vectorised: false))
+            }
+        }
+    }
+
     // Pillow's nearest-neighbour positions for 3 → 5 (step 0.6: 0.3, 0.9, 1.5, 2.1, 2.7) and
     // 5 → 2 (step 2.5: 1.25, 3.75), by hand.
     @Test("Nearest-neighbour indices are Pillow's")
