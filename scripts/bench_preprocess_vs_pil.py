@@ -12,6 +12,12 @@ ToTensor -> Normalize, one image at a time on one thread (torch.set_num_threads(
 process, which is how a single DataLoader worker runs it. The median of --repeats passes is
 reported after a warm-up pass, for both sides; the ratio is ours / PIL's images per second.
 
+--pipelines times each named preprocessing pipeline against its upstream instead, per core
+(one thread on both sides), the two sides alternating --rounds times in the same run so that a
+shared machine's load hits both: openai against open_clip's eval transform, transformers-pil
+against transformers' CLIPImageProcessorPil, transformers against CLIPImageProcessor (its
+torchvision backend), each on Image.open(path) and one image per call.
+
 --jpeg-decoding draft times the opt-in draft mode on both sides: PIL calls
 image.draft("RGB", (size, size)) right after opening each file (libjpeg-turbo then decodes JPEGs
 reduced by 2, 4 or 8 where both sides stay at least `size`), and upadapter runs with
@@ -120,6 +126,54 @@ def ours(upadapter, folder, size, crop, repeats, jpeg_decoding):
     return json.loads(result.stdout)
 
 
+def upstream_transform(pipeline, size, crop):
+    """The upstream callable of a named pipeline: a PIL image in, normalised values out."""
+    if pipeline == "openai":
+        import open_clip
+        return open_clip.image_transform(size, is_train=False, mean=MEAN, std=STD)
+    from transformers import CLIPImageProcessor, CLIPImageProcessorPil
+    settings = {"size": {"shortest_edge": size}, "crop_size": {"height": crop, "width": crop}}
+    if pipeline == "transformers-pil":
+        processor = CLIPImageProcessorPil(**settings)
+        return lambda image: processor(images=image, return_tensors="np")["pixel_values"]
+    processor = CLIPImageProcessor(**settings)
+    return lambda image: processor(images=image, return_tensors="pt")["pixel_values"]
+
+
+def upstream_images_per_second(files, transform):
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    for path in files:
+        with Image.open(path) as image:
+            transform(image)
+    return len(files) / (time.perf_counter() - start)
+
+
+def ours_pipeline(upadapter, folder, size, crop, pipeline):
+    command = [upadapter, "bench", "preprocess", "--folder", str(folder), "--size", str(size), "--crop", str(crop),
+               "--repeats", "1", "--threads", "1", "--preprocessing", pipeline, "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr}")
+    return json.loads(result.stdout)["images_per_second_one_thread"]
+
+
+def pipelines(args, files):
+    """Each pipeline against its upstream, one thread each, alternating; medians of the rounds."""
+    rows = []
+    for pipeline in ["openai", "transformers-pil", "transformers"]:
+        transform = upstream_transform(pipeline, args.size, args.crop)
+        upstream_images_per_second(files[:5], transform)  # warm-up
+        upstream, ours_rates = [], []
+        for _ in range(args.rounds):
+            upstream.append(upstream_images_per_second(files, transform))
+            ours_rates.append(ours_pipeline(args.upadapter, args.images, args.size, args.crop, pipeline))
+        median = lambda values: sorted(values)[len(values) // 2]
+        rows.append({"pipeline": pipeline, "upstream_images_per_second": median(upstream),
+                     "ours_images_per_second": median(ours_rates), "ratio_per_core": median(ours_rates) / median(upstream)})
+    return rows
+
+
 def processor_name():
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -144,6 +198,8 @@ def main():
     parser.add_argument("--crop", type=int, default=224)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--pipelines", action="store_true", help="each named pipeline against its upstream, per core")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of --pipelines")
     args = parser.parse_args()
 
     if args.generate:
@@ -152,6 +208,17 @@ def main():
     files = image_files(args.images)
     if not files:
         raise SystemExit(f"{args.images} holds no image")
+
+    if args.pipelines:
+        rows = pipelines(args, files)
+        if args.json:
+            print(json.dumps({"processor": processor_name(), "images": len(files), "pipelines": rows}, indent=1))
+            return
+        print(f"{processor_name()}; {len(files)} images; one thread each side, median of {args.rounds} alternating rounds")
+        for row in rows:
+            print(f"{row['pipeline']:17s} upstream {row['upstream_images_per_second']:7.1f} images/s, ours "
+                  f"{row['ours_images_per_second']:7.1f} images/s: {row['ratio_per_core']:.2f}x")
+        return
 
     result = {"processor": processor_name(), "cores": os.cpu_count(), "images": len(files),
               "pillow": PIL.__version__, "torch": torch.__version__, "torchvision": torchvision.__version__,

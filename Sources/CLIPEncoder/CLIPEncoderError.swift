@@ -53,6 +53,8 @@ public enum CLIPEncoderError: Error, CustomStringConvertible, Equatable {
     case imageTooLarge(path: String, width: Int, height: Int, limitPixels: Int)
     /// An image or size cannot be preprocessed (e.g. zero width, or pixels not matching the size).
     case invalidImage(path: String, reason: String)
+    /// A preprocessing pipeline name that is not one of `PreprocessingPipeline`'s.
+    case unknownPreprocessing(name: String, accepted: [String])
 
     public var description: String {
         switch self {
@@ -92,6 +94,8 @@ public enum CLIPEncoderError: Error, CustomStringConvertible, Equatable {
                 + "more than the limit of \(limitPixels)"
         case .invalidImage(let path, let reason):
             return "\(path): \(reason)"
+        case .unknownPreprocessing(let name, let accepted):
+            return "unknown preprocessing pipeline '\(name)' (accepted: \(accepted.joined(separator: ", ")))"
         }
     }
 }

@@ -16,9 +16,29 @@ struct ModelOptions: ParsableArguments {
     }
 }
 
-/// Preprocesses `files` in parallel and encodes them in batches of `batchSize`.
-func encodeImageFiles(_ files: [URL], model: CLIPModel, batchSize: Int) throws -> [Float] {
-    let preprocessor = ImagePreprocessor(configuration: model.preprocessorConfiguration)
+/// `--preprocessing NAME`, shared by the commands that encode image files.
+struct PreprocessingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Preprocessing pipeline: openai (OpenAI CLIP, open_clip), transformers-pil (CLIPImageProcessorPil) or transformers (transformers 5's default CLIPImageProcessor).",
+        discussion: "Default: openai for open_clip folders, transformers-pil for Hugging Face folders."))
+    var preprocessing: String?
+
+    func validate() throws {
+        if let preprocessing {
+            do { _ = try PreprocessingPipeline(name: preprocessing) } catch { throw ValidationError("--preprocessing: \(error)") }
+        }
+    }
+
+    /// The pipeline asked for, or nil for the checkpoint format's default.
+    var pipeline: PreprocessingPipeline? { preprocessing.flatMap(PreprocessingPipeline.init(rawValue:)) }
+}
+
+/// Preprocesses `files` with `pipeline` (the model's default when nil) and encodes them in
+/// batches of `batchSize`.
+func encodeImageFiles(_ files: [URL], model: CLIPModel, batchSize: Int, pipeline: PreprocessingPipeline? = nil) throws -> [Float] {
+    var configuration = model.preprocessorConfiguration
+    if let pipeline { configuration.pipeline = pipeline }
+    let preprocessor = ImagePreprocessor(configuration: configuration)
     var embeddings: [Float] = []
     for start in stride(from: 0, to: files.count, by: batchSize) {
         let batch = Array(files[start..<min(start + batchSize, files.count)])
@@ -50,6 +70,7 @@ struct EncodeImageCommand: ParsableCommand {
         commandName: "encode-image", abstract: "L2-normalised image embeddings, as JSON on stdout or a safetensors file.")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var preprocessingOptions: PreprocessingOptions
     @Option(help: "Write a safetensors file (tensor `embeddings` [images, dim]) instead of JSON.") var output: String?
     @Option(help: "Images per encoder batch.") var batchSize: Int = 32
     @Argument(help: "PNG or JPEG files.") var images: [String]
@@ -61,7 +82,8 @@ struct EncodeImageCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelOptions.load()
-        let embeddings = try encodeImageFiles(images.map { URL(fileURLWithPath: $0) }, model: model, batchSize: batchSize)
+        let embeddings = try encodeImageFiles(
+            images.map { URL(fileURLWithPath: $0) }, model: model, batchSize: batchSize, pipeline: preprocessingOptions.pipeline)
         try emitEmbeddings(embeddings, labels: images, width: model.embeddingSize, output: output, kind: "image")
     }
 }
@@ -92,6 +114,7 @@ struct ZeroShotCommand: ParsableCommand {
         abstract: "Classify images among free-text labels: softmax(s · cos(image, text)) per image, s = the model's exp(logit_scale) (100 for OpenAI CLIP).")
 
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var preprocessingOptions: PreprocessingOptions
     @Option(help: "Comma-separated labels, e.g. \"a dog,a cat,a diagram\".") var labels: String
     @Argument(help: "PNG or JPEG files.") var images: [String]
 
@@ -102,7 +125,8 @@ struct ZeroShotCommand: ParsableCommand {
         let model = try modelOptions.load()
         let width = model.embeddingSize, scale = model.learnedLogitScale ?? 100
         let textEmbeddings = try model.encodeTexts(labelList, normalize: true)
-        let imageEmbeddings = try encodeImageFiles(images.map { URL(fileURLWithPath: $0) }, model: model, batchSize: 32)
+        let imageEmbeddings = try encodeImageFiles(
+            images.map { URL(fileURLWithPath: $0) }, model: model, batchSize: 32, pipeline: preprocessingOptions.pipeline)
         let labelWidth = max(labelList.map(\.count).max() ?? 0, 5)
         for (index, image) in images.enumerated() {
             let embedding = imageEmbeddings[index * width..<(index + 1) * width]

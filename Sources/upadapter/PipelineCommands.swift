@@ -119,6 +119,7 @@ struct PredictCommand: ParsableCommand {
 
     @Option(help: "adapter.safetensors from a run directory.") var adapter: String
     @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var preprocessingOptions: PreprocessingOptions
     @Option(help: "Classes to show per image.") var top: Int = 5
     @Argument(help: "PNG or JPEG files.") var images: [String]
 
@@ -134,7 +135,8 @@ struct PredictCommand: ParsableCommand {
             printError("warning: the adapter was trained on features of another model (digest \(contents.modelDigest), this model \(model.digest))")
         }
         let backend = try trainingBackend(model.backend)
-        let features = try encodeImageFiles(images.map { URL(fileURLWithPath: $0) }, model: model, batchSize: 32)
+        let features = try encodeImageFiles(
+            images.map { URL(fileURLWithPath: $0) }, model: model, batchSize: 32, pipeline: preprocessingOptions.pipeline)
         let matrix = try HostMatrix(values: features, rows: images.count, columns: model.embeddingSize)
         let logits = try contents.classifier.logits(features: matrix, backend: backend)
         for (row, image) in images.enumerated() {

@@ -15,7 +15,8 @@ extension BenchCommand {
                 preprocessed into the normalised [3, crop, crop] floats the vision tower reads, as \
                 `extract` does. The median of --repeats passes is reported, after one warm-up pass. \
                 scripts/bench_preprocess_vs_pil.py times PIL + torchvision's CLIP transform on the same \
-                files and runs this command beside it. --jpeg-decoding draft decodes JPEGs reduced in \
+                files and runs this command beside it; with --pipelines it times each named pipeline \
+                (--preprocessing) against its upstream on one thread. --jpeg-decoding draft decodes JPEGs reduced in \
                 the inverse DCT (as Pillow's Image.draft), the opt-in fast mode for large photos; the \
                 decoding-alone figure then decodes the same way.
                 """)
@@ -23,7 +24,10 @@ extension BenchCommand {
         @Option(help: "Folder of images.") var folder: String
         @Option(help: "Shorter side after resizing.") var size: Int = 224
         @Option(help: "Side of the center crop.") var crop: Int = 224
-        @Option(help: "Center crop rounding: openai or transformers.") var cropRounding: String = CenterCropRounding.openai.rawValue
+        @Option(help: "Preprocessing pipeline: openai, transformers-pil or transformers.")
+        var preprocessing: String = PreprocessingPipeline.openai.rawValue
+        @Option(help: "Center crop rounding replacing the pipeline's: openai, transformers or transformers-torchvision.")
+        var cropRounding: String?
         @Option(help: "JPEG decoding: full (pixels equal the references') or draft (reduced by 2, 4 or 8 while decoding).")
         var jpegDecoding: String = JPEGDecoding.full.rawValue
         @Option(help: "Timed passes over the folder; the median is reported.") var repeats: Int = 3
@@ -35,7 +39,8 @@ extension BenchCommand {
             try requireOption("--crop", crop, in: 1...PreprocessorConfiguration.maximumSize)
             try requireOption("--repeats", repeats, in: 1...1000)
             if let threads { try requireOption("--threads", threads, in: 1...4096) }
-            guard CenterCropRounding(rawValue: cropRounding) != nil else {
+            do { _ = try PreprocessingPipeline(name: preprocessing) } catch { throw ValidationError("--preprocessing: \(error)") }
+            if let cropRounding, CenterCropRounding(rawValue: cropRounding) == nil {
                 throw ValidationError("--crop-rounding must be one of "
                                       + CenterCropRounding.allCases.map(\.rawValue).joined(separator: ", "))
             }
@@ -47,7 +52,8 @@ extension BenchCommand {
         func run() throws {
             let files = try Self.imageFiles(in: URL(fileURLWithPath: (folder as NSString).expandingTildeInPath))
             var configuration = PreprocessorConfiguration(shortestEdge: size, cropSize: crop)
-            configuration.cropRounding = CenterCropRounding(rawValue: cropRounding) ?? .openai
+            configuration.pipeline = PreprocessingPipeline(rawValue: preprocessing) ?? .openai
+            configuration.cropRounding = cropRounding.flatMap(CenterCropRounding.init(rawValue:))
             configuration.jpegDecoding = JPEGDecoding(rawValue: jpegDecoding) ?? .full
             let preprocessor = ImagePreprocessor(configuration: configuration)
             let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
@@ -64,7 +70,8 @@ extension BenchCommand {
                 try Self.parallel(files, threads: threadCount) { _ = try preprocessor.preprocess(file: $0) }
             }
             let report = PreprocessBenchReport(
-                folder: folder, images: files.count, size: size, crop: crop, cropRounding: configuration.cropRounding.rawValue,
+                folder: folder, images: files.count, size: size, crop: crop, preprocessing: configuration.pipeline.rawValue,
+                cropRounding: configuration.effectiveCropRounding.rawValue,
                 jpegDecoding: configuration.jpegDecoding.rawValue,
                 imagesPerSecondOneThread: Double(files.count) / oneThread,
                 imagesPerSecondDecodingOnly: Double(files.count) / decodeOnly, threads: threadCount,
@@ -76,7 +83,7 @@ extension BenchCommand {
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
                 return
             }
-            print("preprocessing benchmark: \(files.count) images of \(folder), resize \(size), crop \(crop) (\(cropRounding), JPEG decoding \(jpegDecoding))")
+            print("preprocessing benchmark: \(files.count) images of \(folder), resize \(size), crop \(crop) (\(preprocessing), crop rounding \(configuration.effectiveCropRounding.rawValue), JPEG decoding \(jpegDecoding))")
             print(String(format: "one thread:   %.1f images/s (reading and decoding alone: %.1f images/s)",
                          report.imagesPerSecondOneThread, report.imagesPerSecondDecodingOnly))
             print(String(format: "%d threads:%@ %.1f images/s", threadCount, threadCount < 10 ? "  " : " ", report.imagesPerSecondAllThreads))
@@ -132,6 +139,7 @@ struct PreprocessBenchReport: Codable {
     let images: Int
     let size: Int
     let crop: Int
+    let preprocessing: String
     let cropRounding: String
     let jpegDecoding: String
     let imagesPerSecondOneThread: Double

@@ -136,7 +136,9 @@ struct ConfigurationTests {
         let reference = try #require(all["preprocessor_config.json"])  // CLIPImageProcessor() defaults
         let folder = configurationFolder.appendingPathComponent("no-such-model")
         let configuration = try PreprocessorConfiguration(modelFolder: folder)
-        #expect(configuration == PreprocessorConfiguration())
+        var defaults = PreprocessorConfiguration()
+        defaults.pipeline = .transformersPil  // a Hugging Face folder's pipeline
+        #expect(configuration == defaults)
         #expect(configuration.imageMean == reference.image_mean.map { Float($0) })
         #expect(configuration.imageStandardDeviation == reference.image_std.map { Float($0) })
         #expect(configuration.shortestEdge == reference.shortest_edge)

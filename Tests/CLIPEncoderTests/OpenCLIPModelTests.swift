@@ -59,8 +59,12 @@ struct OpenCLIPModelTests {
             let fromStrings = try model.encodeTexts(reference.texts)
             #expect(CLIPModelTests.relativeComparison(fromStrings, reference.textEmbeddings, tolerance: tolerance).passed,
                     "\(folderName) \(backend.name): texts through the tokenizer")
-            // Odd-sized, grey and RGBA files through the checkpoint's own preprocessing.
-            let pixels = try ImagePreprocessor(configuration: model.preprocessorConfiguration).preprocess(files: reference.imageFiles)
+            // Odd-sized, grey and RGBA files through the checkpoint's own preprocessing. The
+            // reference converts each file to RGB first (as dataset loaders do), so the RGB image
+            // is preprocessed; open_clip's transform on the file as opened is tested in
+            // PipelineReferenceTests.
+            let preprocessor = ImagePreprocessor(configuration: model.preprocessorConfiguration)
+            let pixels = try reference.imageFiles.flatMap { preprocessor.preprocess(try ImageDecoder.decode(file: $0)) }
             let perImage = pixels.count / reference.imageFiles.count
             for (index, file) in reference.imageFiles.enumerated() {
                 let range = index * perImage..<(index + 1) * perImage

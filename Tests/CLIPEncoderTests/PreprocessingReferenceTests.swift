@@ -161,7 +161,7 @@ struct PreprocessingReferenceTests {
         let model = try CLIPModel(directory: CLIPModelTests.modelDirectory, backend: CPUBackend())
         let file = try references()
         for testCase in cases {
-            for rounding in CenterCropRounding.allCases {
+            for rounding in [CenterCropRounding.openai, .transformers] {
                 var configuration = model.preprocessorConfiguration
                 configuration.cropRounding = rounding
                 #expect(configuration.cropSize == testCase.crop && configuration.shortestEdge == testCase.size)
@@ -188,13 +188,15 @@ struct PreprocessingReferenceTests {
         }
     }
 
-    @Test("The transformers rule changes the cache identifier; the default keeps the old one")
+    @Test("A crop rule other than the pipeline's changes the cache identifier; the pipeline's own adds nothing")
     func identifier() {
         var configuration = PreprocessorConfiguration()
         let original = configuration.identifier
-        #expect(!original.contains("openai") && !original.contains("transformers"))
+        #expect(original.hasSuffix("-openai") && !original.contains("transformers"))
         configuration.cropRounding = .transformers
         #expect(configuration.identifier == original + "-croptransformers")
+        configuration.cropRounding = .openai
+        #expect(configuration.identifier == original)
     }
 }
 

@@ -146,7 +146,8 @@ struct ConfigurationParsingTests {
         #expect(loaded.baselines.supervisedFinetune)
         #expect(loaded.device == "auto")
         #expect(loaded.extraction.batchSize == 64)
-        #expect(loaded.extraction.cropRounding == .openai)
+        #expect(loaded.extraction.cropRounding == nil)
+        #expect(loaded.extraction.preprocessing == nil)
         let workingDirectory = FileManager.default.currentDirectoryPath
         #expect(loaded.cacheDirectory.path == workingDirectory + "/cache")
         #expect(loaded.runsDirectory.path == workingDirectory + "/runs")
@@ -318,8 +319,30 @@ struct ConfigurationParsingTests {
         #expect(loaded.resolvedYAML().contains("crop_rounding: transformers"))
         #expect(throws: ExperimentsError.invalidValue(
             keyPath: "extraction.crop_rounding", file: "/tmp/configs/test.yaml:9", value: "floor",
-            reason: "expected one of openai, transformers")) {
+            reason: "expected one of pipeline, openai, transformers, transformers-torchvision")) {
             try configuration(minimalYAML + "\nextraction: {crop_rounding: floor}\n")
+        }
+        let defaults = try configuration(minimalYAML)
+        #expect(defaults.resolvedYAML().contains("crop_rounding: pipeline"))
+        #expect(try configuration(minimalYAML + "\nextraction: {crop_rounding: pipeline}\n").extraction.cropRounding == nil)
+    }
+
+    @Test("extraction.preprocessing names a pipeline, reaches the cache key and the resolved file; unknown names list the accepted ones")
+    func preprocessing() throws {
+        let defaults = try configuration(minimalYAML)
+        #expect(defaults.extraction.preprocessing == nil && defaults.featureCache.pipeline == nil)
+        #expect(defaults.resolvedYAML().contains("preprocessing: auto"))
+        for pipeline in PreprocessingPipeline.allCases {
+            let loaded = try configuration(minimalYAML + "\nextraction: {preprocessing: \(pipeline.rawValue)}\n")
+            #expect(loaded.extraction.preprocessing == pipeline)
+            #expect(loaded.featureCache.pipeline == pipeline)
+            #expect(loaded.resolvedYAML().contains("preprocessing: \(pipeline.rawValue)"))
+        }
+        #expect(try configuration(minimalYAML + "\nextraction: {preprocessing: auto}\n").extraction.preprocessing == nil)
+        #expect(throws: ExperimentsError.invalidValue(
+            keyPath: "extraction.preprocessing", file: "/tmp/configs/test.yaml:9", value: "pillow",
+            reason: "expected one of auto, openai, transformers-pil, transformers")) {
+            try configuration(minimalYAML + "\nextraction: {preprocessing: pillow}\n")
         }
     }
 

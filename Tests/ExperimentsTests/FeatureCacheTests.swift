@@ -195,6 +195,34 @@ struct FeatureCacheTests {
         #expect(try cache.extract(split: split, model: model).wasCached)
     }
 
+    @Test("the preprocessing pipeline is part of the key: changing it extracts again, with that pipeline's values")
+    func pipelineKey() throws {
+        let folder = try TemporaryFolder()
+        let model = try FeatureCacheFixtures.model()
+        // A palette and an RGBA file: openai resizes them in their own mode, the transformers
+        // pipelines convert them first (onto white where there is alpha).
+        let names = ["palette.png", "rgba.png", "rgb.png"]
+        let split = FeatureCacheFixtures.fileSplit(names: names)
+        var cache = FeatureCache(directory: folder.url)
+        cache.batchSize = 2
+        // The fixture model is a Hugging Face folder: transformers-pil by default.
+        #expect(cache.preprocessing(for: model).pipeline == .transformersPil)
+        let byDefault = try cache.extract(split: split, model: model)
+        var hashes = [byDefault.key.hash]
+        for pipeline in PreprocessingPipeline.allCases {
+            cache.pipeline = pipeline
+            let features = try cache.extract(split: split, model: model)
+            if pipeline != .transformersPil { hashes.append(features.key.hash) }
+            #expect(features.wasCached == (pipeline == .transformersPil), "\(pipeline.rawValue)")
+            var configuration = model.preprocessorConfiguration
+            configuration.pipeline = pipeline
+            let pixels = try ImagePreprocessor(configuration: configuration)
+                .preprocess(files: names.map { FeatureCacheFixtures.imageFolder.appendingPathComponent($0) })
+            Self.expectClose(features.features, try model.encodeImages(pixels: pixels, normalize: true), tolerance: 1e-6, pipeline.rawValue)
+        }
+        #expect(Set(hashes).count == 3, "each pipeline has its own entry")
+    }
+
     @Test("an interrupted extraction resumes: complete chunks are reused, missing and corrupt ones computed")
     func resumeAfterInterruption() throws {
         let folder = try TemporaryFolder()

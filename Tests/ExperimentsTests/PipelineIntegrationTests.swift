@@ -83,10 +83,14 @@ struct PipelineIntegrationTests {
             #expect(report.summary.deviceName.hasPrefix(device))
             #expect(report.summary.unlabeledCount == classes.count * perClass)
             #expect(report.summary.testCount == classes.count * perClass)
-            #expect(report.summary.notes.contains { $0.hasPrefix("preprocessing: center crop rounding openai, JPEG decoding full (resize") })
+            #expect(report.summary.notes.contains {
+                $0.hasPrefix("preprocessing: pipeline transformers-pil, center crop rounding transformers, JPEG decoding full (resize")
+            })
             let record = try JSONDecoder().decode(
                 [String: String].self, from: Data(contentsOf: directory.appendingPathComponent("run.json")))
-            #expect(record["crop_rounding"] == "openai")
+            #expect(record["crop_rounding"] == "pipeline")
+            #expect(record["preprocessing"] == "auto")
+            #expect(record["preprocessing_used"] == "transformers-pil")
             #expect(record["jpeg_decoding"] == "full")
             let modelSelection = try #require(report.modelSelection)
             #expect(modelSelection.usedTestLabels == false)

@@ -1,6 +1,6 @@
-/// Where a center crop's window starts along a side, the one point on which the two
-/// references for CLIP preprocessing disagree. They differ only when `side − crop` is odd (the
-/// window is then one row or column apart) or when padding is odd.
+/// Where a center crop's window starts along a side, a point on which the references for CLIP
+/// preprocessing disagree. They differ only when `side − crop` is odd (the window is then one
+/// row or column apart) or when padding is odd.
 public enum CenterCropRounding: String, Sendable, Equatable, CaseIterable {
     /// OpenAI CLIP's torchvision pipeline (`CenterCrop`): the window starts at
     /// `round((side − crop) / 2)` with ties to even (Python's `round`); a side shorter than the
@@ -11,6 +11,10 @@ public enum CenterCropRounding: String, Sendable, Equatable, CaseIterable {
     /// (rounded down); a shorter side gets `(crop − side) / 2` black pixels before it, rounded
     /// up (the PIL-backend `center_crop`).
     case transformers
+    /// transformers ≥ 5's torchvision-backed `CLIPImageProcessor`: the window starts at
+    /// `int((side − crop) / 2.0)` (rounded down); a shorter side gets `(crop − side) // 2` black
+    /// pixels before it, rounded down.
+    case transformersTorchvision = "transformers-torchvision"
 
     /// Offset of the crop window along a side of `side` pixels for a crop of `crop`: the first
     /// source pixel of the window, negative when the window starts in the padding.
@@ -26,6 +30,11 @@ public enum CenterCropRounding: String, Sendable, Equatable, CaseIterable {
                 return (side - crop) / 2
             }
             return -((crop - side + 1) / 2)
+        case .transformersTorchvision:
+            if side >= crop {
+                return (side - crop) / 2
+            }
+            return -((crop - side) / 2)
         }
     }
 }

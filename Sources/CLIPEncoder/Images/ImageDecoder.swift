@@ -55,6 +55,39 @@ public enum ImageDecoder {
         }
     }
 
+    /// Decodes the image in `file` in the mode Pillow opens it in (`SourceImage`), for the
+    /// preprocessing that resizes before converting to RGB.
+    /// - Throws: as `decode(file:maximumPixelCount:draftSide:)`.
+    public static func decodeSource(
+        file: URL, maximumPixelCount: Int = defaultMaximumPixelCount, draftSide: Int? = nil
+    ) throws -> SourceImage {
+        let data: Data
+        do {
+            data = try Data(contentsOf: file)
+        } catch {
+            throw CLIPEncoderError.fileAccessFailed(
+                path: file.path, operation: "read", reason: ReadableError.reason(error))
+        }
+        return try decodeSource(data: data, path: file.path, maximumPixelCount: maximumPixelCount, draftSide: draftSide)
+    }
+
+    /// Decodes an image held in memory in the mode Pillow opens it in; `path` names it in errors.
+    /// - Throws: as `decode(file:maximumPixelCount:draftSide:)`.
+    public static func decodeSource(
+        data: Data, path: String, maximumPixelCount: Int = defaultMaximumPixelCount, draftSide: Int? = nil
+    ) throws -> SourceImage {
+        switch ImageFormat(signatureOf: data) {
+        case .none:
+            if data.isEmpty { throw CLIPEncoderError.emptyImageFile(path: path) }
+            throw CLIPEncoderError.unrecognizedImageFormat(path: path)
+        case .png:
+            return try PNGDecoder.decodeSource(data: data, path: path, maximumPixelCount: maximumPixelCount)
+        case .jpeg:
+            return try JPEGDecoder.decodeSource(
+                data: data, path: path, maximumPixelCount: maximumPixelCount, draftSide: draftSide)
+        }
+    }
+
     /// Checks a header's size against the limit.
     static func checkSize(width: Int, height: Int, limit: Int, path: String, format: String) throws {
         guard width > 0, height > 0 else {

@@ -7,13 +7,20 @@ enum JPEGDecoder {
     /// is decoded reduced by `JPEGDecoding.draftReduction` in the inverse DCT (Pillow's draft
     /// mode); the pixel limit applies to the full size either way.
     static func decode(data: Data, path: String, maximumPixelCount: Int, draftSide: Int? = nil) throws -> RGBImage {
+        try decodeSource(data: data, path: path, maximumPixelCount: maximumPixelCount, draftSide: draftSide).convertedToRGB()
+    }
+
+    /// Decodes JPEG `data` in the mode Pillow opens it in: `RGB`, `L` (greyscale, stored as
+    /// replicated RGB) or `CMYK` (CMYK and YCCK files; the inverted values Adobe files store
+    /// are turned back into ink amounts, Pillow's `CMYK;I` raw mode).
+    static func decodeSource(data: Data, path: String, maximumPixelCount: Int, draftSide: Int? = nil) throws -> SourceImage {
         guard let handle = tjInitDecompress() else {
             throw CLIPEncoderError.imageDecodingFailed(
                 path: path, format: "JPEG", reason: "could not create a TurboJPEG decompressor")
         }
         defer { tjDestroy(handle) }
 
-        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> RGBImage in
+        return try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) -> SourceImage in
             let source = raw.bindMemory(to: UInt8.self)
             guard let base = source.baseAddress else { throw CLIPEncoderError.emptyImageFile(path: path) }
             let size = UInt(source.count)
@@ -52,24 +59,13 @@ enum JPEGDecoder {
                     throw CLIPEncoderError.imageDecodingFailed(path: path, format: "JPEG", reason: message)
                 }
             }
-            let rgb = isCMYK ? rgbFromInvertedCMYK(decoded, pixelCount: pixelCount) : decoded
-            return RGBImage(checkedWidth: Int(width), height: Int(height), pixels: rgb)
-        }
-    }
-
-    /// RGB from CMYK as stored by Adobe applications (inverted: 255 means no ink), the
-    /// convention libjpeg passes through: each colour is `round(inverted colour × inverted
-    /// black / 255)`, the formula PIL uses on the un-inverted values.
-    static func rgbFromInvertedCMYK(_ cmyk: [UInt8], pixelCount: Int) -> [UInt8] {
-        var rgb = [UInt8](repeating: 0, count: pixelCount * 3)
-        for pixel in 0..<pixelCount {
-            let black = Int(cmyk[4 * pixel + 3])
-            for channel in 0..<3 {
-                let product = Int(cmyk[4 * pixel + channel]) * black
-                rgb[3 * pixel + channel] = UInt8((product + 127) / 255)
+            if isCMYK {
+                // Inverted storage back to ink amounts (Pillow's `CMYK;I`).
+                return SourceImage(mode: .cmyk, width: Int(width), height: Int(height), samples: decoded.map { 255 - $0 })
             }
+            let mode: SourceImage.Mode = colorspace == Int32(TJCS_GRAY.rawValue) ? .grey : .rgb
+            return SourceImage(mode: mode, width: Int(width), height: Int(height), samples: decoded)
         }
-        return rgb
     }
 
     private static func errorText(_ handle: tjhandle) -> String {

@@ -24,10 +24,17 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         /// Both sides become `cropSize`, the aspect ratio is not kept; the crop is then the whole image.
         case squash
     }
-    /// Where the center crop's window starts when `(side − crop) / 2` is a half: OpenAI's
-    /// torchvision rule by default. Not part of `preprocessor_config.json`; experiments set it
-    /// with `extraction.crop_rounding`.
-    public var cropRounding: CenterCropRounding = .openai
+    /// Which upstream pipeline the preprocessing equals (`PreprocessingPipeline`). Not part of
+    /// `preprocessor_config.json`: Hugging Face folders default to `transformers-pil`
+    /// (`init(modelFolder:)`), open_clip folders and `init()` to `openai`; experiments set it
+    /// with `extraction.preprocessing`, commands with `--preprocessing`.
+    public var pipeline: PreprocessingPipeline = .openai
+    /// Where the center crop's window starts when `(side − crop) / 2` is a half, replacing the
+    /// pipeline's own rule; nil (the default) keeps the pipeline's (`effectiveCropRounding`).
+    /// Experiments set it with `extraction.crop_rounding`.
+    public var cropRounding: CenterCropRounding?
+    /// The crop rule in use: `cropRounding`, or the pipeline's own.
+    public var effectiveCropRounding: CenterCropRounding { cropRounding ?? pipeline.cropRounding }
     /// Whether JPEG files are decoded at full size (the default) or reduced in draft mode before
     /// the resize. Not part of `preprocessor_config.json`; experiments set it with
     /// `extraction.jpeg_decoding`.
@@ -41,17 +48,17 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
     }
 
     /// A short text that changes whenever the preprocessed values would, for cache keys,
-    /// e.g. `resize224-bicubic-crop224-mean0.48145466,0.4578275,0.40821073-std...`; the
-    /// transformers crop rounding adds `-croptransformers` and draft decoding `-jpegdraft` (the
-    /// defaults add nothing, so caches written before the settings existed stay valid).
+    /// e.g. `resize224-bicubic-crop224-mean0.48145466,0.4578275,0.40821073-std...-openai`: the
+    /// pipeline's name always ends the geometry and values; a crop rule other than the
+    /// pipeline's own adds `-crop<rule>` and draft decoding `-jpegdraft`.
     public var identifier: String {
         let filter = resample == .bicubic ? "bicubic" : "bilinear"
         let mean = imageMean.map { "\($0)" }.joined(separator: ",")
         let deviation = imageStandardDeviation.map { "\($0)" }.joined(separator: ",")
         let mode = resizeMode == .shortest ? "" : "-\(resizeMode.rawValue)"
-        let rounding = cropRounding == .openai ? "" : "-crop\(cropRounding.rawValue)"
+        let rounding = effectiveCropRounding == pipeline.cropRounding ? "" : "-crop\(effectiveCropRounding.rawValue)"
         let decoding = jpegDecoding == .full ? "" : "-jpeg\(jpegDecoding.rawValue)"
-        return "resize\(shortestEdge)\(mode)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)\(rounding)\(decoding)"
+        return "resize\(shortestEdge)\(mode)-\(filter)-crop\(cropSize)-mean\(mean)-std\(deviation)-\(pipeline.rawValue)\(rounding)\(decoding)"
     }
 
     /// CLIP's preprocessing: 224 pixels, bicubic, OpenAI's mean and standard deviation.
@@ -63,8 +70,8 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         self.cropSize = cropSize
     }
 
-    /// Reads `preprocessor_config.json` from `folder`, or returns the CLIP defaults when the
-    /// folder has no such file.
+    /// Reads `preprocessor_config.json` from a Hugging Face model `folder`, or returns the CLIP
+    /// defaults when the folder has no such file; the pipeline is `transformers-pil`.
     /// - Throws: as `init(contentsOf:)`.
     public init(modelFolder folder: URL) throws {
         let file = folder.appendingPathComponent("preprocessor_config.json")
@@ -73,6 +80,7 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         } else {
             self.init()
         }
+        pipeline = .transformersPil
     }
 
     /// Reads a `preprocessor_config.json`; missing keys keep CLIP's values.

@@ -15,12 +15,10 @@ import CResample
 ///
 /// Windows come from `Resampler.Taps`; callers keep them inside the image.
 enum ResamplePasses {
-    private static let half = Int32(1 << (Resampler.precisionBits - 1))
-
-    /// The fixed-point sum as a byte.
+    /// The fixed-point sum with `precision` fractional bits as a byte.
     @inline(__always)
-    private static func byte(_ sum: Int32) -> UInt8 {
-        UInt8(truncatingIfNeeded: min(max(sum &>> Int32(Resampler.precisionBits), 0), 255))
+    private static func byte(_ sum: Int32, precision: Int32) -> UInt8 {
+        UInt8(truncatingIfNeeded: min(max(sum &>> precision, 0), 255))
     }
 
     /// Horizontal pass over `rows` of `image`: an image `taps.starts.count` wide and
@@ -41,7 +39,7 @@ enum ResamplePasses {
                             if vectorised, let startBase = starts.baseAddress, let countBase = counts.baseAddress,
                                resample_horizontal_rows(
                                    sourceBase + rows.lowerBound * sourceRowBytes, image.width, rows.count, targetBase,
-                                   outputWidth, startBase, countBase, weightBase, taps.width, Int32(Resampler.precisionBits)) != 0
+                                   outputWidth, startBase, countBase, weightBase, taps.width, Int32(taps.precisionBits)) != 0
                             {
                                 return
                             }
@@ -50,7 +48,7 @@ enum ResamplePasses {
                                 let targetRow = targetBase + index * outputWidth * 3
                                 horizontalRow(
                                     sourceRow, into: targetRow, starts: starts, counts: counts, weights: weightBase,
-                                    tapWidth: taps.width)
+                                    tapWidth: taps.width, precision: Int32(taps.precisionBits))
                             }
                         }
                     }
@@ -66,8 +64,9 @@ enum ResamplePasses {
     @inline(__always)
     private static func horizontalRow(
         _ source: UnsafePointer<UInt8>, into target: UnsafeMutablePointer<UInt8>, starts: UnsafeBufferPointer<Int>,
-        counts: UnsafeBufferPointer<Int>, weights: UnsafePointer<Int32>, tapWidth: Int
+        counts: UnsafeBufferPointer<Int>, weights: UnsafePointer<Int32>, tapWidth: Int, precision: Int32
     ) {
+        let half = Int32(1) << (precision - 1)
         var out = target
         var pixelWeights = weights
         for x in 0..<starts.count {
@@ -83,9 +82,9 @@ enum ResamplePasses {
                 window += 3
                 weight += 1
             }
-            out[0] = byte(red)
-            out[1] = byte(green)
-            out[2] = byte(blue)
+            out[0] = byte(red, precision: precision)
+            out[1] = byte(green, precision: precision)
+            out[2] = byte(blue, precision: precision)
             out += 3
             pixelWeights += tapWidth
         }
@@ -112,10 +111,12 @@ enum ResamplePasses {
                             if vectorised,
                                resample_vertical_rows(
                                    firstColumn, sourceRowBytes, rowBytes, targetBase, outputHeight, startBase, countBase,
-                                   weightBase, taps.width, Int32(Resampler.precisionBits)) != 0
+                                   weightBase, taps.width, Int32(taps.precisionBits)) != 0
                             {
                                 return
                             }
+                            let precision = Int32(taps.precisionBits)
+                            let half = Int32(1) << (precision - 1)
                             let sum = UnsafeMutablePointer<Int32>.allocate(capacity: rowBytes)
                             defer { sum.deallocate() }
                             for y in 0..<outputHeight {
@@ -127,7 +128,7 @@ enum ResamplePasses {
                                     for index in 0..<rowBytes { sum[index] &+= Int32(row[index]) &* weight }
                                 }
                                 let target = targetBase + y * rowBytes
-                                for index in 0..<rowBytes { target[index] = byte(sum[index]) }
+                                for index in 0..<rowBytes { target[index] = byte(sum[index], precision: precision) }
                             }
                         }
                     }

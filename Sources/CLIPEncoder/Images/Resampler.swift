@@ -35,13 +35,16 @@ public enum Resampler {
         let counts: [Int]
         /// `output × width` fixed-point weights.
         let weights: [Int32]
+        /// Fractional bits of the weights: Pillow's 22, or torchvision's per-axis precision.
+        var precisionBits: Int = Resampler.precisionBits
 
         /// The taps of the outputs in `outputs` only, with every window start moved back by
         /// `shift` (the first input index the pass will hold).
         func restricted(to outputs: Range<Int>, shift: Int) -> Taps {
             Taps(
                 width: width, starts: starts[outputs].map { $0 - shift }, counts: Array(counts[outputs]),
-                weights: Array(weights[(outputs.lowerBound * width)..<(outputs.upperBound * width)]))
+                weights: Array(weights[(outputs.lowerBound * width)..<(outputs.upperBound * width)]),
+                precisionBits: precisionBits)
         }
 
         /// The input indices the windows of `outputs` read: from the first window's start to
@@ -54,15 +57,38 @@ public enum Resampler {
 
     /// The taps mapping `inputSize` pixels onto `outputSize` pixels.
     static func taps(inputSize: Int, outputSize: Int, filter: ResampleFilter) -> Taps {
+        let real = realTaps(inputSize: inputSize, outputSize: outputSize, filter: filter)
+        let one = Double(1 << precisionBits)
+        let weights = real.weights.map { normalised -> Int32 in
+            let scaled = normalised * one
+            // Round half away from zero (truncate after adding ±0.5).
+            return Int32(scaled < 0 ? scaled - 0.5 : scaled + 0.5)
+        }
+        return Taps(width: real.width, starts: real.starts, counts: real.counts, weights: weights)
+    }
+
+    /// Taps with Pillow's normalised `double` weights (`precompute_coeffs`), before the
+    /// conversion to fixed point: what Pillow's 16- and 32-bit resamplers use directly.
+    struct RealTaps {
+        /// Taps per output pixel (the widest window); unused trailing weights are zero.
+        let width: Int
+        /// First input index of each output pixel's window.
+        let starts: [Int]
+        /// Number of input pixels in each output pixel's window.
+        let counts: [Int]
+        /// `output × width` weights summing to 1 per output.
+        let weights: [Double]
+    }
+
+    /// The normalised weights mapping `inputSize` pixels onto `outputSize` pixels.
+    static func realTaps(inputSize: Int, outputSize: Int, filter: ResampleFilter) -> RealTaps {
         let scale = Double(inputSize) / Double(outputSize)
         let stretch = max(scale, 1)
         let support = filter.support * stretch
         let width = Int(support.rounded(.up)) * 2 + 1
         var starts = [Int](repeating: 0, count: outputSize)
         var counts = [Int](repeating: 0, count: outputSize)
-        var weights = [Int32](repeating: 0, count: outputSize * width)
-        var window = [Double](repeating: 0, count: width)
-        let one = Double(1 << precisionBits)
+        var weights = [Double](repeating: 0, count: outputSize * width)
         for output in 0..<outputSize {
             let centre = (Double(output) + 0.5) * scale
             // Truncation toward zero after adding one half: rounds the non-negative bounds
@@ -73,19 +99,16 @@ public enum Resampler {
             var total = 0.0
             for tap in 0..<count {
                 let weight = filter.weight((Double(tap + start) - centre + 0.5) / stretch)
-                window[tap] = weight
+                weights[output * width + tap] = weight
                 total += weight
             }
-            for tap in 0..<count {
-                let normalised = total != 0 ? window[tap] / total : window[tap]
-                let scaled = normalised * one
-                // Round half away from zero (truncate after adding ±0.5).
-                weights[output * width + tap] = Int32(scaled < 0 ? scaled - 0.5 : scaled + 0.5)
+            if total != 0 {
+                for tap in 0..<count { weights[output * width + tap] /= total }
             }
             starts[output] = start
             counts[output] = count
         }
-        return Taps(width: width, starts: starts, counts: counts, weights: weights)
+        return RealTaps(width: width, starts: starts, counts: counts, weights: weights)
     }
 
     /// The fixed-point sum `accumulator` as a byte: shifted back, clamped to 0...255.
@@ -119,15 +142,29 @@ public enum Resampler {
     public static func resize(
         _ image: RGBImage, width: Int, height: Int, filter: ResampleFilter, columns: Range<Int>, rows: Range<Int>
     ) -> RGBImage {
+        let horizontal = width != image.width
+            ? taps(inputSize: image.width, outputSize: width, filter: filter) : nil
+        let vertical = height != image.height
+            ? taps(inputSize: image.height, outputSize: height, filter: filter) : nil
+        let verticalFirst = verticalPassFirst(
+            inputWidth: image.width, inputHeight: image.height, outputWidth: width, outputHeight: height)
+        return resize(
+            image, width: width, height: height, horizontal: horizontal, vertical: vertical, verticalFirst: verticalFirst,
+            columns: columns, rows: rows)
+    }
+
+    /// The part `columns × rows` of `image` resized to `width × height` with the given taps (nil
+    /// for an axis whose size does not change), the vertical pass first when `verticalFirst`.
+    /// - Precondition: `columns` lies within `0..<width` and `rows` within `0..<height`.
+    static func resize(
+        _ image: RGBImage, width: Int, height: Int, horizontal: Taps?, vertical: Taps?, verticalFirst: Bool,
+        columns: Range<Int>, rows: Range<Int>
+    ) -> RGBImage {
         precondition(columns.lowerBound >= 0 && columns.upperBound <= max(width, 0), "columns \(columns) outside 0..<\(width)")
         precondition(rows.lowerBound >= 0 && rows.upperBound <= max(height, 0), "rows \(rows) outside 0..<\(height)")
         guard !columns.isEmpty, !rows.isEmpty else {
             return RGBImage(checkedWidth: columns.count, height: rows.count, pixels: [])
         }
-        let horizontal = width != image.width
-            ? taps(inputSize: image.width, outputSize: width, filter: filter) : nil
-        let vertical = height != image.height
-            ? taps(inputSize: image.height, outputSize: height, filter: filter) : nil
         // The input span each axis reads: its windows' span when resized, else the outputs
         // themselves (an unchanged axis is copied).
         let inputColumns = horizontal?.inputSpan(of: columns) ?? columns
@@ -135,9 +172,7 @@ public enum Resampler {
 
         switch (horizontal, vertical) {
         case let (horizontal?, vertical?):
-            if verticalPassFirst(
-                inputWidth: image.width, inputHeight: image.height, outputWidth: width, outputHeight: height)
-            {
+            if verticalFirst {
                 let firstPass = ResamplePasses.vertical(
                     image, columns: inputColumns, taps: vertical.restricted(to: rows, shift: 0))
                 return ResamplePasses.horizontal(

@@ -302,9 +302,14 @@ extension ExperimentConfiguration {
         /// Images per checkpointed chunk of an extraction: an interrupted run resumes from the
         /// last complete chunk.
         public var chunkSize = 1024
-        /// Where the center crop starts when `(side − crop) / 2` is a half: `openai` (OpenAI
-        /// CLIP's torchvision pipeline, the default) or `transformers` (its image processors).
-        public var cropRounding: CenterCropRounding = .openai
+        /// The preprocessing pipeline (`PreprocessingPipeline`): `openai`, `transformers-pil` or
+        /// `transformers`; nil (`auto`, the default) lets the checkpoint format pick (`openai` for
+        /// open_clip folders, `transformers-pil` for Hugging Face folders).
+        public var preprocessing: PreprocessingPipeline?
+        /// Where the center crop starts when `(side − crop) / 2` is a half, replacing the
+        /// pipeline's own rule: `openai`, `transformers` or `transformers-torchvision`; nil
+        /// (`pipeline`, the default) keeps the pipeline's rule.
+        public var cropRounding: CenterCropRounding?
         /// How JPEG files are decoded: `full` (the default; pixels equal the references') or
         /// `draft` (reduced by 2, 4 or 8 in libjpeg-turbo's inverse DCT before the resize, as
         /// Pillow's `Image.draft`: faster on large photos, pixels differ).
@@ -315,14 +320,28 @@ extension ExperimentConfiguration {
         init(reading reader: ConfigurationReader) {
             batchSize = reader.int("batch_size", default: 64, minimum: 1, maximum: 4096)
             chunkSize = reader.int("chunk_size", default: 1024, minimum: 1, maximum: 1 << 20)
-            cropRounding = reader.choice("crop_rounding", default: .openai)
+            if let name = reader.string("preprocessing"), name != "auto" {
+                preprocessing = PreprocessingPipeline(rawValue: name)
+                if preprocessing == nil {
+                    reader.invalid("preprocessing", value: name, reason: "expected one of auto, "
+                                   + PreprocessingPipeline.acceptedNames.joined(separator: ", "))
+                }
+            }
+            if let name = reader.string("crop_rounding"), name != "pipeline" {
+                cropRounding = CenterCropRounding(rawValue: name)
+                if cropRounding == nil {
+                    reader.invalid("crop_rounding", value: name, reason: "expected one of pipeline, "
+                                   + CenterCropRounding.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+            }
             jpegDecoding = reader.choice("jpeg_decoding", default: .full)
         }
 
         var node: ConfigurationNode {
             .section([
                 ("batch_size", .int(batchSize)), ("chunk_size", .int(chunkSize)),
-                ("crop_rounding", .string(cropRounding.rawValue)),
+                ("preprocessing", .string(preprocessing?.rawValue ?? "auto")),
+                ("crop_rounding", .string(cropRounding?.rawValue ?? "pipeline")),
                 ("jpeg_decoding", .string(jpegDecoding.rawValue)),
             ])
         }

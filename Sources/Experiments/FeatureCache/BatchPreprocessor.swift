@@ -62,6 +62,13 @@ struct BatchPreprocessor: Sendable {
     func preprocessedValues(of item: LabeledImage, index: Int) throws -> [Float] {
         // Augmented views crop the full image first: draft decoding applies to plain views only.
         let draftSide = augmentation == nil ? preprocessor.configuration.draftSide : nil
+        // A plain file is decoded in its own mode, so that the pipeline converts it to RGB where
+        // its upstream does (after the crop for `openai`); transformed items and augmented views
+        // work on RGB pixels.
+        if augmentation == nil, item.transform == nil, case .file(let url) = item.source {
+            return preprocessor.preprocess(try ImageDecoder.decodeSource(
+                file: url, maximumPixelCount: loader.maximumPixelCount, draftSide: draftSide))
+        }
         var image = try loader.image(for: item, index: index, draftSide: draftSide)
         if let augmentation { image = try augmentation.apply(to: image, index: index, view: view) }
         return preprocessor.preprocess(image)

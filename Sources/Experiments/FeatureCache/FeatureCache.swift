@@ -30,9 +30,12 @@ public struct FeatureCache: Sendable {
     /// Images per model call. Two batches of preprocessed pixels are held at once (the one
     /// being encoded and the next one, prepared meanwhile).
     public var batchSize = 64
-    /// Where the center crop starts when `(side − crop) / 2` is a half; replaces the model's
-    /// own setting (part of the keys only when not the OpenAI default).
-    public var cropRounding: CenterCropRounding = .openai
+    /// The preprocessing pipeline; nil keeps the model's (the checkpoint format's default).
+    /// Part of the keys: changing it extracts again.
+    public var pipeline: PreprocessingPipeline?
+    /// Where the center crop starts when `(side − crop) / 2` is a half, replacing the
+    /// pipeline's own rule; nil keeps the pipeline's (part of the keys only when it differs).
+    public var cropRounding: CenterCropRounding?
     /// Whether JPEG files are decoded at full size or in draft mode; replaces the model's own
     /// setting (part of the keys only in draft mode).
     public var jpegDecoding: JPEGDecoding = .full
@@ -66,9 +69,10 @@ public struct FeatureCache: Sendable {
     }
 
     /// How this cache preprocesses images for `model`: the model's configuration with this
-    /// cache's crop rounding and JPEG decoding.
+    /// cache's pipeline, crop rounding and JPEG decoding.
     public func preprocessing(for model: any ImageFeatureEncoder) -> PreprocessorConfiguration {
         var configuration = model.preprocessorConfiguration
+        if let pipeline { configuration.pipeline = pipeline }
         configuration.cropRounding = cropRounding
         configuration.jpegDecoding = jpegDecoding
         return configuration

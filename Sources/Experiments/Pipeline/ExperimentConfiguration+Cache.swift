@@ -6,6 +6,7 @@ extension ExperimentConfiguration {
         var cache = FeatureCache(directory: cacheDirectory)
         cache.batchSize = extraction.batchSize
         cache.chunkSize = extraction.chunkSize
+        cache.pipeline = extraction.preprocessing
         cache.cropRounding = extraction.cropRounding
         cache.jpegDecoding = extraction.jpegDecoding
         cache.toolVersion = "upadapter \(upadapterVersion)"

@@ -283,10 +283,11 @@ public struct Pipeline: Sendable {
         return "class profile \(profile): images per class \(counts(unlabeled)); \(counts(test))"
     }
 
-    /// The report's line on preprocessing, e.g. `preprocessing: center crop rounding openai,
-    /// JPEG decoding full (resize224-bicubic-crop224-mean…)`.
+    /// The report's line on preprocessing, e.g. `preprocessing: pipeline openai, center crop
+    /// rounding openai, JPEG decoding full (resize224-bicubic-crop224-mean…-openai)`.
     static func preprocessingNote(_ configuration: PreprocessorConfiguration) -> String {
-        "preprocessing: center crop rounding \(configuration.cropRounding.rawValue), JPEG decoding "
+        "preprocessing: pipeline \(configuration.pipeline.rawValue), center crop rounding "
+            + "\(configuration.effectiveCropRounding.rawValue), JPEG decoding "
             + "\(configuration.jpegDecoding.rawValue) (\(configuration.identifier))"
     }
 

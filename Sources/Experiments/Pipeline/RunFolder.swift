@@ -14,6 +14,14 @@ extension Pipeline {
     /// holds (`<timestamp>`, else `<timestamp>-2`, `-3`, …, reserved by an exclusive `mkdir`).
     /// Runs started in the same second, on one machine or several sharing the folder, never
     /// share a staging folder nor overwrite each other's results.
+    /// The pipeline name the report's preprocessing note gives (`preprocessingNote`), the one
+    /// the checkpoint format picked when the configuration says `auto`.
+    static func pipelineUsed(notes: [String]) -> String? {
+        let prefix = "preprocessing: pipeline "
+        guard let note = notes.first(where: { $0.hasPrefix(prefix) }) else { return nil }
+        return note.dropFirst(prefix.count).split(separator: ",").first.map(String.init)
+    }
+
     func writeRun(report: RunReport, classifier: AdaptedClassifier?, classNames: [String], started: Date) throws -> URL {
         let manager = FileManager.default
         let parent = configuration.runsDirectory.appendingPathComponent(name)
@@ -35,7 +43,9 @@ extension Pipeline {
                 "version": upadapterVersion, "seed": String(configuration.training.seed), "device": backend.name,
                 "device_description": backend.deviceDescription, "started": report.summary.timestamp,
                 "command": CommandLine.arguments.joined(separator: " "),
-                "crop_rounding": configuration.extraction.cropRounding.rawValue,
+                "preprocessing": configuration.extraction.preprocessing?.rawValue ?? "auto",
+                "preprocessing_used": Self.pipelineUsed(notes: report.summary.notes) ?? "unknown",
+                "crop_rounding": configuration.extraction.cropRounding?.rawValue ?? "pipeline",
                 "jpeg_decoding": configuration.extraction.jpegDecoding.rawValue,
             ]
             let encoder = JSONEncoder()
