@@ -75,14 +75,14 @@ public struct AdaptationOutcome: Sendable {
     /// Mean loss of every epoch of the final training (all rounds' epochs, in order).
     public let trainingLosses: [Float]
     /// The class shares of the pool the method estimated, when it estimates them.
-    public let estimatedClassPrior: [Double]?
+    public let classMarginal: ClassMarginalEstimate?
 
     public init(
         classifier: any ProbabilisticClassifier, adapter: AdaptedClassifier? = nil, rounds: [TrainingRound] = [],
         selection: ConfidentSelection? = nil, modelSelection: SelectionOutcome? = nil, criterion: LabelFreeCriterion? = nil,
-        notes: [String] = [], trainingLosses: [Float]? = nil, estimatedClassPrior: [Double]? = nil
+        notes: [String] = [], trainingLosses: [Float]? = nil, classMarginal: ClassMarginalEstimate? = nil
     ) {
-        self.estimatedClassPrior = estimatedClassPrior
+        self.classMarginal = classMarginal
         self.trainingLosses = trainingLosses ?? rounds.flatMap(\.epochLosses)
         self.classifier = classifier
         self.adapter = adapter

@@ -87,7 +87,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
         var settings = PriorTransportMethod.Settings()
         settings.steps = fixture.steps
         let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
-        let prior = try #require(outcome.estimatedClassPrior)
+        let prior = try #require(outcome.classMarginal?.shares)
         expectClose(prior.map(Float.init), fixture.mixture_prior.map(Float.init), tolerance: 2e-3, "estimated class marginal")
         let adapter = try #require(outcome.adapter)
         expectClose(adapter.textClassifier.values, fixture.prior_transport_proxies, tolerance: 2e-3, "transport proxies")
@@ -173,4 +173,48 @@ extension CPUBackend {
     func withProducts(_ a: HostMatrix, _ b: HostMatrix) throws -> HostMatrix {
         try DeviceMatrix(a, backend: self).timesTransposed(b)
     }
+}
+
+@Suite struct ClassMarginalEstimateTests {
+    @Test("Cohen's κ: 1 for equal labelings, 0 for independent ones, negative below chance; the warning follows the threshold")
+    func kappa() {
+        let labels = (0..<400).map { $0 % 4 }
+        #expect(abs(ClassMarginalEstimate.kappa(labels, labels, classes: 4) - 1) < 1e-12)
+        // Independent: the second labeling cycles with another period.
+        let independent = (0..<400).map { ($0 / 4) % 4 }
+        #expect(abs(ClassMarginalEstimate.kappa(labels, independent, classes: 4)) < 1e-12)
+        // Every label moved to the next class: observed 0, chance 1/4 → κ = −1/3.
+        let shifted = labels.map { ($0 + 1) % 4 }
+        #expect(abs(ClassMarginalEstimate.kappa(labels, shifted, classes: 4) + 1.0 / 3) < 1e-12)
+        let shares = [0.25, 0.25, 0.25, 0.25]
+        #expect(ClassMarginalEstimate(shares: shares, zeroShotLabels: labels, adaptedLabels: shifted).warning != nil)
+        #expect(ClassMarginalEstimate(shares: shares, zeroShotLabels: labels, adaptedLabels: labels).warning == nil)
+    }
+
+    @Test("a class the transport gives no image keeps the text weights, with a warning naming it, and no NaN")
+    func emptyClass() throws {
+        let labels = try HostMatrix(values: [1, 0, 0, 0, 1, 0, 0, 0, 1], rows: 3, columns: 3)
+        #expect(TransportLabels.emptyClasses(labels) == [])
+        let missing = try HostMatrix(values: [1, 0, 0, 1, 0, 0, 0.2, 0.8, 0], rows: 3, columns: 3)
+        #expect(TransportLabels.emptyClasses(missing) == [2])
+        let fixture = try LabelFreeFixture.load()
+        let warnings = WarningLog()
+        let base = try fixture.context(backend: CPUBackend())
+        let context = try AdaptationContext(
+            textClassifier: base.textClassifier, logitScale: base.logitScale, pool: base.pool, zeroShotPredictions: base.zeroShotPredictions,
+            scoringSample: [], backend: base.backend, seed: 1, warn: { warnings.append($0) })
+        let text = try fixture.textMatrix
+        let proxies = try HostMatrix(values: [Float](repeating: .nan, count: text.values.count), rows: text.rows, columns: text.columns)
+        let kept = try TransportLabels.keepingTextWeights(proxies, for: [3], text: text, method: "m", context: context)
+        #expect(Array(kept.row(3)) == Array(text.row(3)))
+        #expect(warnings.lines.count == 1 && warnings.lines[0].contains("class 3"))
+    }
+}
+
+/// Warnings collected by a test.
+final class WarningLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+    func append(_ line: String) { lock.withLock { stored.append(line) } }
+    var lines: [String] { lock.withLock { stored } }
 }

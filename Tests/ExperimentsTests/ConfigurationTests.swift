@@ -131,7 +131,8 @@ struct ConfigurationParsingTests {
         #expect(loaded.prototypes.kind == .mean)
         #expect(loaded.prototypes.augmentViews == 0)
         #expect(loaded.methods == MethodName.allCases)
-        #expect(loaded.primaryMethod == .selfTraining)
+        #expect(loaded.primaryMethod == .priorTransport)
+        #expect(loaded.inMaP == InMaPMethod.Settings() && loaded.zLaPModes == [.transductive, .inductive])
         #expect(loaded.selfTraining.rounds == 4 && loaded.selfTraining.rule == .poolShare(0.5))
         #expect(loaded.selfTraining.criterion == nil)
         #expect(loaded.modelSelection.criteria == LabelFreeCriterion.allCases)
@@ -416,7 +417,7 @@ struct ConfigurationParsingTests {
         }
         #expect(throws: ExperimentsError.invalidValue(
             keyPath: "methods", file: "/tmp/configs/test.yaml:9", value: "magic",
-            reason: "expected one of zero_shot, paper, selected, self_training, tip_adapter_pseudo, supervised")) {
+            reason: "expected one of " + MethodName.allCases.map(\.rawValue).joined(separator: ", "))) {
             try configuration(minimalYAML + "\nmethods: [zero_shot, magic]\n")
         }
         #expect(throws: ExperimentsError.invalidValue(
@@ -463,11 +464,14 @@ struct ConfigurationParsingTests {
                     "holdout_fraction: 0.25", "alpha_grid:", "beta_grid:", "top_k_grid: [16, 64, 256, 1024]", "training:", "epochs: 20",
                     "batch_size: 256", "learning_rate: 0.001", "weight_decay: 0.01", "epsilon: 0.0001", "seed: 1",
                     "self_training:", "rounds: 4", "pool_share: 0.5", "criterion: fixed",
-                    "methods: [zero_shot, paper, selected, self_training, tip_adapter_pseudo, supervised]", "primary_method: self_training",
+                    "methods:", "primary_method: prior_transport",
+                    "prior_transport:", "prior_iterations: 10", "inmap:", "sinkhorn_temperature: 0.01", "proxy_temperature: 0.04", "steps: 2000",
+                    "transclip:", "modes: [transductive, inductive]", "lambda: 1.0", "zlap:", "gamma: 5.0", "alpha: 0.3",
                     "baselines:", "supervised_shots: [1, 2, 4, 8, 16]",
                     "supervised_finetune: true", "device: auto", "cache_dir:", "runs_dir:", "extraction:", "batch_size: 64"] {
             #expect(text.contains(key), "resolved YAML lacks '\(key)'")
         }
+        for method in MethodName.allCases { #expect(text.contains(method.rawValue), "resolved YAML lacks method \(method.rawValue)") }
         let reloaded = try configuration(text, in: URL(fileURLWithPath: "/elsewhere"))
         #expect(reloaded == loaded)
         #expect(reloaded.dataset.classNames == ["tabby cat", "no", "1", "yes: really"])

@@ -45,27 +45,41 @@ struct NeighbourList: Sendable, Equatable {
                 indices.withUnsafeMutableBufferPointer { bestIndices in
                     similarities.withUnsafeMutableBufferPointer { bestValues in
                         for row in 0..<rows {
-                            let query = start + row, output = query * count, input = row * keys.rows
-                            var filled = 0
-                            for key in 0..<keys.rows where !(excludingSelf && key == query) {
-                                let value = tileValues[input + key]
-                                if filled == count && !(value > bestValues[output + count - 1]) { continue }
-                                // Insertion into the sorted top list (ties keep the lower key first).
-                                var position = min(filled, count - 1)
-                                while position > 0 && value > bestValues[output + position - 1] {
-                                    bestValues[output + position] = bestValues[output + position - 1]
-                                    bestIndices[output + position] = bestIndices[output + position - 1]
-                                    position -= 1
-                                }
-                                bestValues[output + position] = value
-                                bestIndices[output + position] = Int32(key)
-                                filled = min(filled + 1, count)
-                            }
+                            let query = start + row, output = query * count
+                            let skipped = excludingSelf ? query : -1
+                            Self.selectTop(
+                                UnsafeBufferPointer(rebasing: tileValues[(row * keys.rows)..<((row + 1) * keys.rows)]), skipping: skipped,
+                                values: UnsafeMutableBufferPointer(rebasing: bestValues[output..<(output + count)]),
+                                indices: UnsafeMutableBufferPointer(rebasing: bestIndices[output..<(output + count)]))
                         }
                     }
                 }
             }
         }
         return NeighbourList(count: count, indices: indices, similarities: similarities)
+    }
+
+    /// The `values.count` largest entries of `row` (position `skipping` excluded), best first,
+    /// ties to the lower position. `values` must start at −∞.
+    private static func selectTop(
+        _ row: UnsafeBufferPointer<Float>, skipping: Int, values: UnsafeMutableBufferPointer<Float>, indices: UnsafeMutableBufferPointer<Int32>
+    ) {
+        let count = values.count
+        var worst = -Float.infinity, filled = 0
+        for key in 0..<row.count {
+            let value = row[key]
+            // Most entries fail this test: the loop body is one compare for them.
+            guard value > worst || filled < count, key != skipping else { continue }
+            var position = min(filled, count - 1)
+            while position > 0 && value > values[position - 1] {
+                values[position] = values[position - 1]
+                indices[position] = indices[position - 1]
+                position -= 1
+            }
+            values[position] = value
+            indices[position] = Int32(key)
+            filled = min(filled + 1, count)
+            if filled == count { worst = values[count - 1] }
+        }
     }
 }

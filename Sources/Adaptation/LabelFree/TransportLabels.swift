@@ -74,6 +74,25 @@ enum TransportLabels {
         return try HostMatrix(values: values, rows: labels.rows, columns: classes)
     }
 
+    /// Classes whose labels hold less than half an image in all: the transport gave them nothing.
+    static func emptyClasses(_ labels: HostMatrix) -> [Int] {
+        var totals = [Double](repeating: 0, count: labels.columns)
+        for index in labels.values.indices { totals[index % labels.columns] += Double(labels.values[index]) }
+        return totals.indices.filter { totals[$0] < 0.5 }
+    }
+
+    /// `proxies` with the rows of `classes` put back to the text classifier's, and a warning naming them.
+    static func keepingTextWeights(_ proxies: HostMatrix, for classes: [Int], text: HostMatrix, method: String, context: AdaptationContext) throws -> HostMatrix {
+        guard !classes.isEmpty else { return proxies }
+        context.warn("\(method): no pool image was pseudo-labelled as " + classes.map { "class \($0)" }.joined(separator: ", ")
+                     + "; those classes keep zero-shot's text weights")
+        var values = proxies.values
+        for c in classes {
+            for d in 0..<proxies.columns { values[c * proxies.columns + d] = text.values[c * proxies.columns + d] }
+        }
+        return try HostMatrix(values: values, rows: proxies.rows, columns: proxies.columns)
+    }
+
     static func validatedMarginal(_ marginal: [Double]?, classes: Int) throws -> [Double] {
         guard let marginal else { return [Double](repeating: 1 / Double(max(classes, 1)), count: classes) }
         guard marginal.count == classes else {

@@ -42,7 +42,9 @@ public struct InMaPMethod: AdaptationMethod {
                 iterations: settings.sinkhornIterations),
             threshold: settings.oneHotThreshold)
         let fit = VisionProxyFit(temperature: settings.proxyTemperature, learningRate: settings.learningRate, steps: settings.steps)
-        let proxies = try fit.fit(features: features, initial: context.textClassifier, targets: labels)
+        let proxies = try TransportLabels.keepingTextWeights(
+            try fit.fit(features: features, initial: context.textClassifier, targets: labels), for: TransportLabels.emptyClasses(labels),
+            text: context.textClassifier, method: name, context: context)
         let classifier = ProxyClassifier(proxies: proxies, temperature: settings.proxyTemperature)
         return AdaptationOutcome(classifier: classifier, notes: sample.notes + [
             "Sinkhorn τ \(settings.sinkhornTemperature), \(settings.sinkhornIterations) iterations, uniform class marginal, one-hot above \(settings.oneHotThreshold)",

@@ -51,10 +51,17 @@ public struct PriorTransportMethod: AdaptationMethod {
                 similarities: similarities, temperature: settings.sinkhornTemperature, iterations: settings.sinkhornIterations, marginal: prior),
             threshold: settings.oneHotThreshold)
         let fit = VisionProxyFit(temperature: settings.proxyTemperature, learningRate: settings.learningRate, steps: settings.steps)
-        let proxies = try fit.fit(features: features, initial: context.textClassifier, targets: labels)
+        let proxies = try TransportLabels.keepingTextWeights(
+            try fit.fit(features: features, initial: context.textClassifier, targets: labels), for: TransportLabels.emptyClasses(labels),
+            text: context.textClassifier, method: name, context: context)
         let adapter = try AdaptedClassifier(
             textClassifier: proxies, prototypes: try Prototypes(kind: .mean, keys: proxies, keyClasses: Array(0..<proxies.rows), classCount: proxies.rows),
             head: HeadParameters(alpha: 0, beta: 1), logitScale: 1 / settings.proxyTemperature)
+        let adaptedLabels = try ProxyClassifier(proxies: proxies, temperature: settings.proxyTemperature)
+            .predictions(features: sample.features, backend: context.backend).labels
+        let marginal = ClassMarginalEstimate(
+            shares: prior, zeroShotLabels: sample.positions.map { context.zeroShotPredictions.labels[$0] }, adaptedLabels: adaptedLabels)
+        if let warning = marginal.warning { context.warn(warning) }
         let largest = prior.max() ?? 0, smallest = prior.min() ?? 0
         return AdaptationOutcome(
             classifier: adapter, adapter: adapter,
@@ -62,6 +69,7 @@ public struct PriorTransportMethod: AdaptationMethod {
                 String(format: "estimated class marginal: largest share %.3f, smallest %.3f (ratio %.1f)", largest, smallest, largest / max(smallest, 1e-12)),
                 "Sinkhorn τ \(settings.sinkhornTemperature) to the estimated marginal, one-hot above \(settings.oneHotThreshold)",
                 "proxies fitted by \(settings.steps) full-batch steps, τ \(settings.proxyTemperature); stored as prototypes with α 0",
-            ], estimatedClassPrior: prior)
+                String(format: "agreement of zero-shot's and these labels of the pool: Cohen's κ %.3f", marginal.agreement),
+            ], classMarginal: marginal)
     }
 }

@@ -269,7 +269,21 @@ public struct Pipeline: Sendable {
                 selectedPerClass: selection.perClassCounts, precision: precision,
                 balancedAccuracy: try selection.balancedAccuracy(trueLabels: poolTruth), perClassPrecision: perClassPrecision,
                 selectedConfidences: selection.confidences, rejectedConfidences: Self.subsample(rejected, limit: 20_000)),
-            methods: methods, modelSelection: modelSelection)
+            methods: methods, modelSelection: modelSelection,
+            classMarginal: Self.classMarginalRecord(adapted, primary: c.primaryMethod, zeroShot: context.zeroShotPredictions, classCount: classCount))
+    }
+
+    /// The primary method's estimate of the pool's class shares (else the first method's that has
+    /// one) beside the shares of zero-shot's pseudo-labels of the pool.
+    static func classMarginalRecord(_ adapted: [Adapted], primary: MethodName, zeroShot: ZeroShotPredictions, classCount: Int) -> ClassMarginalRecord? {
+        guard let entry = adapted.first(where: { $0.key == primary && $0.outcome.classMarginal != nil })
+            ?? adapted.first(where: { $0.outcome.classMarginal != nil }), let estimate = entry.outcome.classMarginal else { return nil }
+        var counts = [Double](repeating: 0, count: classCount)
+        for label in zeroShot.labels where label >= 0 && label < classCount { counts[label] += 1 }
+        let total = max(Double(zeroShot.labels.count), 1)
+        return ClassMarginalRecord(
+            method: entry.method.name, estimatedShares: estimate.shares, zeroShotShares: counts.map { $0 / total },
+            agreement: estimate.agreement, warning: estimate.warning)
     }
 
     /// The report's line on the class profile: the profile and the images each split kept per class.

@@ -48,6 +48,8 @@ enum HTMLRenderer {
             return ReportCharts.trainingLoss(report)
         case .criterionScores(let criterion):
             return report.modelSelection.flatMap { ReportCharts.criterionScores($0, criterion: criterion) }
+        case .classMarginal:
+            return report.classMarginal.map { ReportCharts.classMarginal($0, classNames: report.summary.classNames) }
         }
     }
 

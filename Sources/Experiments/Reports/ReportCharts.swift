@@ -106,6 +106,37 @@ enum ReportCharts {
         return canvas.render(title: "Per-class accuracy: \(zeroShot.name) and \(adapter.name)")
     }
 
+    // MARK: Class marginal
+
+    /// One row per class: the estimated share of the pool (blue bar) over zero-shot's predicted
+    /// share (grey bar).
+    static func classMarginal(_ record: ClassMarginalRecord, classNames: [String]) -> String {
+        let rows = record.estimatedShares.count
+        let shownNames = (0..<rows).map { TextEscaping.truncated($0 < classNames.count ? classNames[$0] : "class \($0)", limit: 34) }
+        let labelWidth = min(260, max(80, (shownNames.map { SVGCanvas.textWidth($0, size: 11) }.max() ?? 0) + 12))
+        let top = 34.0, rowHeight = 18.0, bottom = 40.0
+        let height = top + rowHeight * Double(max(rows, 1)) + bottom
+        var canvas = SVGCanvas(width: width, height: height, identifier: "classmarginal")
+        let largest = max(record.estimatedShares.max() ?? 0, record.zeroShotShares.max() ?? 0, 1e-9)
+        let ticks = AxisTicks.nice(lower: 0, upper: largest, count: 6)
+        let scale = LinearScale(domain: 0...(ticks.last ?? largest), range: (labelWidth, width - 20))
+        drawVerticalGrid(&canvas, ticks: ticks, scale: scale, top: top - 4, bottom: height - bottom, label: { percentTick($0) })
+        canvas.text("Share of the unlabeled pool", at: SVGPoint(x: scale((ticks.last ?? largest) / 2), y: height - 8), anchor: .middle)
+        drawLegend(&canvas, at: SVGPoint(x: labelWidth, y: 14), entries: [
+            (Palette.upAdapter, "estimated by \(record.method)"), (Palette.zeroShot, "zero-shot's predictions"),
+        ])
+        for row in 0..<rows {
+            let y = top + rowHeight * Double(row)
+            let estimated = record.estimatedShares[row], predicted = row < record.zeroShotShares.count ? record.zeroShotShares[row] : 0
+            canvas.text(shownNames[row], at: SVGPoint(x: labelWidth - 6, y: y + 13), anchor: .end, size: 11)
+            canvas.rect(x: labelWidth, y: y + 2, width: max(0, scale(estimated) - labelWidth), height: 7, fill: Palette.upAdapter,
+                        tooltip: "\(shownNames[row]): estimated \(ReportFormat.percent(estimated))")
+            canvas.rect(x: labelWidth, y: y + 9, width: max(0, scale(predicted) - labelWidth), height: 7, fill: Palette.zeroShot,
+                        tooltip: "\(shownNames[row]): zero-shot \(ReportFormat.percent(predicted))")
+        }
+        return canvas.render(title: "Class shares of the pool: estimated and predicted by zero-shot")
+    }
+
     // MARK: 3. Confidence of selected and rejected images
 
     /// Side-by-side bars per confidence bin (20 over [0, 1]): the share of selected images (blue)

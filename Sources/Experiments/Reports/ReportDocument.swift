@@ -9,6 +9,8 @@ struct ReportDocument {
         case trainingLoss
         /// Candidates' label-free scores against their (analysis) test accuracy, one criterion.
         case criterionScores(criterion: String)
+        /// Estimated class shares of the pool against zero-shot's predicted shares.
+        case classMarginal
     }
 
     enum Block {
@@ -31,6 +33,7 @@ struct ReportDocument {
         title = "UP-Adapter run: \(report.summary.configurationName)"
         addSummary(report)
         addResults(report)
+        addClassMarginal(report)
         addSelection(report)
         addPerClass(report)
         addTraining(report)
@@ -111,6 +114,18 @@ struct ReportDocument {
                     ReportTable.Cell(ReportFormat.parameter(method.beta)),
                 ]
             })
+    }
+
+    private mutating func addClassMarginal(_ report: RunReport) {
+        guard let record = report.classMarginal else { return }
+        blocks.append(.heading("Class sizes of the unlabeled pool", level: 2))
+        if let warning = record.warning { blocks.append(.statement("Warning: " + warning)) }
+        let agreement = record.agreement.map { String(format: " Agreement of the two labelings of the pool (Cohen's κ): %.2f.", $0) } ?? ""
+        blocks.append(.paragraph(
+            "The class shares \(record.method) estimated from the pool's own cluster structure (no label read), against the "
+                + "shares of zero-shot CLIP's predictions of the same images. Zero-shot's shares mix the collection's real class "
+                + "sizes with its own biases; a class it over-predicts under a shift is not a large class.\(agreement)"))
+        blocks.append(.chart(.classMarginal))
     }
 
     private mutating func addSelection(_ report: RunReport) {

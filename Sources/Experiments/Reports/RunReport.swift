@@ -12,8 +12,14 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var methods: [MethodResult]
     /// The label-free model selection of K, α and β, when the run made one.
     public var modelSelection: ModelSelectionRecord?
+    /// The pool's estimated class shares against zero-shot's, when a method estimated them.
+    public var classMarginal: ClassMarginalRecord?
 
-    public init(summary: RunSummary, selection: SelectionSummary?, methods: [MethodResult], modelSelection: ModelSelectionRecord? = nil) {
+    public init(
+        summary: RunSummary, selection: SelectionSummary?, methods: [MethodResult], modelSelection: ModelSelectionRecord? = nil,
+        classMarginal: ClassMarginalRecord? = nil
+    ) {
+        self.classMarginal = classMarginal
         self.summary = summary
         self.selection = selection
         self.methods = methods
