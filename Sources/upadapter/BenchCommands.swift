@@ -1,4 +1,6 @@
+import Adaptation
 import ArgumentParser
+import ConfidentSelector
 import CLIPEncoder
 import Compute
 import Foundation
@@ -7,7 +9,7 @@ import PrototypeTrainer
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Throughput benchmarks of the encoder, the trainer and preprocessing.",
-        subcommands: [EncoderBench.self, TrainerBench.self, PreprocessBench.self])
+        subcommands: [EncoderBench.self, TrainerBench.self, PreprocessBench.self, MethodsBench.self])
 
     struct EncoderBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -221,4 +223,80 @@ func peakResidentMegabytes() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_maxrss) / 1024
+}
+
+extension BenchCommand {
+    /// `upadapter bench methods`: every label-free method on seeded synthetic clustered features,
+    /// each in a process of its own so that its peak memory is its own.
+    struct MethodsBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "methods",
+            abstract: "Seconds, peak memory and accuracy of every label-free method on seeded synthetic clustered features.",
+            discussion: "Each method runs in a child process (peak memory = that process's VmHWM). ImageNet's size: --pool 1281167 --test 50000 --classes 1000 --dimension 768.")
+
+        @OptionGroup var deviceOptions: DeviceOptions
+        @Option(help: "Unlabeled pool images.") var pool: Int = 60_000
+        @Option(help: "Test images.") var test: Int = 10_000
+        @Option(help: "Classes.") var classes: Int = 10
+        @Option(help: "Feature width.") var dimension: Int = 64
+        @Option(help: "Largest class / smallest class (1: balanced).") var imbalance: Double = 1
+        @Option(help: "Seed of the features.") var seed: Int = 1
+        @Option(help: "Run only this method (zero_shot, prior_transport, inmap, transclip_transductive, transclip_inductive, zlap_transductive, zlap_inductive); otherwise each in its own process.")
+        var method: String?
+
+        static let methodNames = ["zero_shot", "prior_transport", "inmap", "transclip_transductive", "transclip_inductive", "zlap_transductive", "zlap_inductive"]
+
+        func validate() throws {
+            try requireOption("--pool", pool, in: 1...100_000_000)
+            try requireOption("--test", test, in: 1...100_000_000)
+            try requireOption("--classes", classes, in: 2...100_000)
+            try requireOption("--dimension", dimension, in: 2...16_384)
+            guard imbalance >= 1, imbalance <= 1e6 else { throw ValidationError("--imbalance must be in [1, 1000000]") }
+            if let method, !Self.methodNames.contains(method) {
+                throw ValidationError("--method must be one of " + Self.methodNames.joined(separator: ", "))
+            }
+        }
+
+        func run() throws {
+            guard let method else {
+                print("bench methods: pool \(pool), test \(test), classes \(classes), dimension \(dimension), imbalance \(imbalance), seed \(seed)")
+                print("method                   seconds  peak MiB  top-1 %  balanced %")
+                fflush(stdout)
+                for name in Self.methodNames {
+                    let child = Process()
+                    child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+                    child.arguments = Array(CommandLine.arguments.dropFirst()) + ["--method", name]
+                    try child.run()
+                    child.waitUntilExit()
+                    if child.terminationStatus != 0 { print("\(name): exited with status \(child.terminationStatus)") }
+                }
+                return
+            }
+            let backend = try trainingBackend(try deviceOptions.makeBackend())
+            let data = try SyntheticFeatures(poolImages: pool, testImages: test, classes: classes, dimension: dimension,
+                                             imbalance: imbalance, seed: UInt64(seed))
+            let zeroShot = ZeroShotModel(textClassifier: data.textClassifier, logitScale: 100)
+            let context = try AdaptationContext(
+                textClassifier: data.textClassifier, logitScale: 100, pool: data.pool,
+                zeroShotPredictions: try zeroShot.predictions(features: data.pool, backend: backend), scoringSample: [],
+                backend: backend, seed: UInt64(seed))
+            let adaptation: any AdaptationMethod = switch method {
+            case "prior_transport": PriorTransportMethod()
+            case "inmap": InMaPMethod()
+            case "transclip_transductive": TransCLIPMethod(mode: .transductive)
+            case "transclip_inductive": TransCLIPMethod(mode: .inductive)
+            case "zlap_transductive": ZLaPMethod(mode: .transductive)
+            case "zlap_inductive": ZLaPMethod(mode: .inductive)
+            default: ZeroShotMethod()
+            }
+            let start = Date()
+            let outcome = try adaptation.adapt(context)
+            let predicted = try outcome.classifier.predictions(features: data.test, backend: backend).labels
+            let seconds = Date().timeIntervalSince(start)
+            let top1 = Double(zip(predicted, data.testLabels).filter { $0 == $1 }.count) / Double(data.testLabels.count)
+            let balanced = try ClassificationMetrics.balancedAccuracy(trueLabels: data.testLabels, predictedLabels: predicted)
+            let padded = method.padding(toLength: max(24, method.count), withPad: " ", startingAt: 0)
+            print(padded + String(format: " %8.1f  %8.0f  %7.2f  %10.2f", seconds, peakResidentMegabytes(), 100 * top1, 100 * balanced))
+        }
+    }
 }
