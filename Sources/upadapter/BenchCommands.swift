@@ -259,9 +259,10 @@ extension BenchCommand {
 
         func run() throws {
             guard let method else {
-                print("bench methods: pool \(pool), test \(test), classes \(classes), dimension \(dimension), imbalance \(imbalance), seed \(seed)")
-                print("method                   seconds  peak MiB  top-1 %  balanced %")
-                fflush(stdout)
+                // Unbuffered, so that the header comes before the children's lines.
+                FileHandle.standardOutput.write(Data((
+                    "bench methods: pool \(pool), test \(test), classes \(classes), dimension \(dimension), imbalance \(imbalance), seed \(seed)\n"
+                    + "method                   seconds  peak MiB  top-1 %  balanced %\n").utf8))
                 for name in Self.methodNames {
                     let child = Process()
                     child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
