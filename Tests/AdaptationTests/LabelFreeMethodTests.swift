@@ -85,7 +85,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
     func priorTransport(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
         var settings = PriorTransportMethod.Settings()
-        settings.steps = fixture.steps
+        settings.transport.steps = fixture.steps
         let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
         let prior = try #require(outcome.classMarginal?.shares)
         expectClose(prior.map(Float.init), fixture.mixture_prior.map(Float.init), tolerance: 2e-3, "estimated class marginal")
@@ -94,7 +94,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
         // The adapter file's form (proxies as class weights, α 0) classifies like the proxies.
         let test = try fixture.testMatrix
         let byAdapter = try adapter.predictions(features: test, backend: backendCase.backend).labels
-        let byProxies = try ProxyClassifier(proxies: adapter.textClassifier, temperature: settings.proxyTemperature)
+        let byProxies = try ProxyClassifier(proxies: adapter.textClassifier, temperature: settings.transport.proxyTemperature)
             .predictions(features: test, backend: backendCase.backend).labels
         #expect(byAdapter == byProxies)
     }

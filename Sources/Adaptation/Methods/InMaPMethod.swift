@@ -7,21 +7,7 @@ import Foundation
 /// their cosine to the proxies. Fitted on the pool (at most `poolSample` images of it, drawn with
 /// the seed), applied to any image. No label is read.
 public struct InMaPMethod: AdaptationMethod {
-    public struct Settings: Sendable, Equatable {
-        /// τ of the Sinkhorn starting point `softmax(X Wᵀ / τ)`.
-        public var sinkhornTemperature: Float = 0.01
-        public var sinkhornIterations: Int = 20
-        /// Rows of the transport labels whose largest entry exceeds this become one-hot.
-        public var oneHotThreshold: Float = 0.6
-        /// τ of the proxies' softmax.
-        public var proxyTemperature: Float = 0.04
-        public var learningRate: Float = 10
-        public var steps: Int = 2000
-        /// The most pool images the proxies are fitted on (a seeded subsample beyond it).
-        public var poolSample: Int = 100_000
-
-        public init() {}
-    }
+    public typealias Settings = TransportProxySettings
 
     public let usesLabels = false
     public var settings: Settings
@@ -36,20 +22,11 @@ public struct InMaPMethod: AdaptationMethod {
         let sample = try LabelFreeSample(context, limit: settings.poolSample, name: "inmap.pool_sample")
         let features = try DeviceMatrix(sample.features, backend: context.backend)
         context.log("\(name): Sinkhorn labels and \(settings.steps) proxy steps on \(sample.features.rows) pool images")
-        let labels = try TransportLabels.sharpened(
-            try TransportLabels.sinkhorn(
-                similarities: try features.timesTransposed(context.textClassifier), temperature: settings.sinkhornTemperature,
-                iterations: settings.sinkhornIterations),
-            threshold: settings.oneHotThreshold)
-        let fit = VisionProxyFit(temperature: settings.proxyTemperature, learningRate: settings.learningRate, steps: settings.steps)
-        let proxies = try TransportLabels.keepingTextWeights(
-            try fit.fit(features: features, initial: context.textClassifier, targets: labels), for: TransportLabels.emptyClasses(labels),
-            text: context.textClassifier, method: name, context: context)
-        let classifier = ProxyClassifier(proxies: proxies, temperature: settings.proxyTemperature)
-        return AdaptationOutcome(classifier: classifier, notes: sample.notes + [
-            "Sinkhorn τ \(settings.sinkhornTemperature), \(settings.sinkhornIterations) iterations, uniform class marginal, one-hot above \(settings.oneHotThreshold)",
-            "proxies fitted by \(settings.steps) full-batch steps, τ \(settings.proxyTemperature), learning rate \(settings.learningRate)",
-        ])
+        let proxies = try settings.proxies(
+            features: features, similarities: try features.timesTransposed(context.textClassifier), marginal: nil, method: name, context: context)
+        return AdaptationOutcome(
+            classifier: ProxyClassifier(proxies: proxies, temperature: settings.proxyTemperature),
+            notes: sample.notes + settings.notes(marginal: "uniform"))
     }
 }
 

@@ -17,14 +17,8 @@ public struct PriorTransportMethod: AdaptationMethod {
     public struct Settings: Sendable, Equatable {
         /// EM iterations of the marginal's mixture.
         public var priorIterations: Int = 10
-        public var sinkhornTemperature: Float = 0.01
-        public var sinkhornIterations: Int = 20
-        public var oneHotThreshold: Float = 0.6
-        public var proxyTemperature: Float = 0.04
-        public var learningRate: Float = 10
-        public var steps: Int = 2000
-        /// The most pool images it fits on (a seeded subsample beyond it).
-        public var poolSample: Int = 100_000
+        /// The labels and proxies (InMaP's recipe, to the estimated marginal).
+        public var transport = TransportProxySettings()
 
         public init() {}
     }
@@ -39,25 +33,18 @@ public struct PriorTransportMethod: AdaptationMethod {
     public var name: String { "UP-Adapter, prior-aware transport proxies" }
 
     public func adapt(_ context: AdaptationContext) throws -> AdaptationOutcome {
-        let sample = try LabelFreeSample(context, limit: settings.poolSample, name: "prior_transport.pool_sample")
+        let sample = try LabelFreeSample(context, limit: settings.transport.poolSample, name: "prior_transport.pool_sample")
         let features = try DeviceMatrix(sample.features, backend: context.backend)
         let similarities = try features.timesTransposed(context.textClassifier)
         let posteriors = try ClassProbabilities.softmax(
             try HostMatrix(values: similarities.values.map { $0 * context.logitScale }, rows: similarities.rows, columns: similarities.columns))
         let prior = try ClassPriorEstimate(iterations: settings.priorIterations).estimate(features, features: sample.features, posteriors: posteriors)
         context.log("\(name): estimated class shares " + prior.map { String(format: "%.3f", $0) }.joined(separator: " "))
-        let labels = try TransportLabels.sharpened(
-            try TransportLabels.sinkhorn(
-                similarities: similarities, temperature: settings.sinkhornTemperature, iterations: settings.sinkhornIterations, marginal: prior),
-            threshold: settings.oneHotThreshold)
-        let fit = VisionProxyFit(temperature: settings.proxyTemperature, learningRate: settings.learningRate, steps: settings.steps)
-        let proxies = try TransportLabels.keepingTextWeights(
-            try fit.fit(features: features, initial: context.textClassifier, targets: labels), for: TransportLabels.emptyClasses(labels),
-            text: context.textClassifier, method: name, context: context)
+        let proxies = try settings.transport.proxies(features: features, similarities: similarities, marginal: prior, method: name, context: context)
         let adapter = try AdaptedClassifier(
             textClassifier: proxies, prototypes: try Prototypes(kind: .mean, keys: proxies, keyClasses: Array(0..<proxies.rows), classCount: proxies.rows),
-            head: HeadParameters(alpha: 0, beta: 1), logitScale: 1 / settings.proxyTemperature)
-        let adaptedLabels = try ProxyClassifier(proxies: proxies, temperature: settings.proxyTemperature)
+            head: HeadParameters(alpha: 0, beta: 1), logitScale: 1 / settings.transport.proxyTemperature)
+        let adaptedLabels = try ProxyClassifier(proxies: proxies, temperature: settings.transport.proxyTemperature)
             .predictions(features: sample.features, backend: context.backend).labels
         let marginal = ClassMarginalEstimate(
             shares: prior, zeroShotLabels: sample.positions.map { context.zeroShotPredictions.labels[$0] }, adaptedLabels: adaptedLabels)
@@ -67,8 +54,8 @@ public struct PriorTransportMethod: AdaptationMethod {
             classifier: adapter, adapter: adapter,
             notes: sample.notes + [
                 String(format: "estimated class marginal: largest share %.3f, smallest %.3f (ratio %.1f)", largest, smallest, largest / max(smallest, 1e-12)),
-                "Sinkhorn τ \(settings.sinkhornTemperature) to the estimated marginal, one-hot above \(settings.oneHotThreshold)",
-                "proxies fitted by \(settings.steps) full-batch steps, τ \(settings.proxyTemperature); stored as prototypes with α 0",
+            ] + settings.transport.notes(marginal: "the estimated") + [
+                "the proxies are stored as the adapter's class weights and prototypes with α 0",
                 String(format: "agreement of zero-shot's and these labels of the pool: Cohen's κ %.3f", marginal.agreement),
             ], classMarginal: marginal)
     }

@@ -6,52 +6,23 @@ import Foundation
 extension ExperimentConfiguration {
     /// `inmap`: InMaP's Sinkhorn labels and vision proxies.
     static func readInMaP(_ reader: ConfigurationReader) -> InMaPMethod.Settings {
-        var settings = InMaPMethod.Settings()
-        let transport = readTransport(reader, temperature: settings.sinkhornTemperature, iterations: settings.sinkhornIterations,
-                                      threshold: settings.oneHotThreshold)
-        (settings.sinkhornTemperature, settings.sinkhornIterations, settings.oneHotThreshold) = transport
-        (settings.proxyTemperature, settings.learningRate, settings.steps) = readProxies(
-            reader, temperature: settings.proxyTemperature, learningRate: settings.learningRate, steps: settings.steps)
-        settings.poolSample = readPoolSample(reader, default: settings.poolSample)
-        return settings
+        readTransportProxies(reader)
     }
 
     static func inMaPNode(_ settings: InMaPMethod.Settings) -> ConfigurationNode {
-        .section([
-            ("sinkhorn_temperature", .double(decimal(settings.sinkhornTemperature))),
-            ("sinkhorn_iterations", .int(settings.sinkhornIterations)),
-            ("one_hot_threshold", .double(decimal(settings.oneHotThreshold))),
-            ("proxy_temperature", .double(decimal(settings.proxyTemperature))),
-            ("learning_rate", .double(decimal(settings.learningRate))),
-            ("steps", .int(settings.steps)),
-            ("pool_sample", .int(settings.poolSample)),
-        ])
+        .section(transportProxyPairs(settings))
     }
 
     /// `prior_transport`: the estimated class marginal, then InMaP's labels and proxies.
     static func readPriorTransport(_ reader: ConfigurationReader) -> PriorTransportMethod.Settings {
         var settings = PriorTransportMethod.Settings()
         settings.priorIterations = reader.int("prior_iterations", default: settings.priorIterations, minimum: 0, maximum: 1000)
-        let transport = readTransport(reader, temperature: settings.sinkhornTemperature, iterations: settings.sinkhornIterations,
-                                      threshold: settings.oneHotThreshold)
-        (settings.sinkhornTemperature, settings.sinkhornIterations, settings.oneHotThreshold) = transport
-        (settings.proxyTemperature, settings.learningRate, settings.steps) = readProxies(
-            reader, temperature: settings.proxyTemperature, learningRate: settings.learningRate, steps: settings.steps)
-        settings.poolSample = readPoolSample(reader, default: settings.poolSample)
+        settings.transport = readTransportProxies(reader)
         return settings
     }
 
     static func priorTransportNode(_ settings: PriorTransportMethod.Settings) -> ConfigurationNode {
-        .section([
-            ("prior_iterations", .int(settings.priorIterations)),
-            ("sinkhorn_temperature", .double(decimal(settings.sinkhornTemperature))),
-            ("sinkhorn_iterations", .int(settings.sinkhornIterations)),
-            ("one_hot_threshold", .double(decimal(settings.oneHotThreshold))),
-            ("proxy_temperature", .double(decimal(settings.proxyTemperature))),
-            ("learning_rate", .double(decimal(settings.learningRate))),
-            ("steps", .int(settings.steps)),
-            ("pool_sample", .int(settings.poolSample)),
-        ])
+        .section([("prior_iterations", .int(settings.priorIterations))] + transportProxyPairs(settings.transport))
     }
 
     /// `transclip`: TransCLIP-ZS, one row per mode.
@@ -118,22 +89,36 @@ extension ExperimentConfiguration {
 
     // MARK: Shared keys
 
-    private static func readTransport(_ reader: ConfigurationReader, temperature: Float, iterations: Int, threshold: Float) -> (Float, Int, Float) {
-        let temperature = reader.double("sinkhorn_temperature", default: Double(temperature))
+    private static func readTransportProxies(_ reader: ConfigurationReader) -> TransportProxySettings {
+        var settings = TransportProxySettings()
+        let temperature = reader.double("sinkhorn_temperature", default: Double(settings.sinkhornTemperature))
         reader.require("sinkhorn_temperature", temperature, in: 0...10, open: true)
-        let iterations = reader.int("sinkhorn_iterations", default: iterations, minimum: 0, maximum: 10_000)
-        let threshold = reader.double("one_hot_threshold", default: Double(threshold))
+        settings.sinkhornTemperature = Float(temperature)
+        settings.sinkhornIterations = reader.int("sinkhorn_iterations", default: settings.sinkhornIterations, minimum: 0, maximum: 10_000)
+        let threshold = reader.double("one_hot_threshold", default: Double(settings.oneHotThreshold))
         reader.require("one_hot_threshold", threshold, in: 0...1)
-        return (Float(temperature), iterations, Float(threshold))
+        settings.oneHotThreshold = Float(threshold)
+        let proxyTemperature = reader.double("proxy_temperature", default: Double(settings.proxyTemperature))
+        reader.require("proxy_temperature", proxyTemperature, in: 0...10, open: true)
+        settings.proxyTemperature = Float(proxyTemperature)
+        let rate = reader.double("learning_rate", default: Double(settings.learningRate))
+        reader.require("learning_rate", rate, in: 0...1000, open: true)
+        settings.learningRate = Float(rate)
+        settings.steps = reader.int("steps", default: settings.steps, minimum: 0, maximum: 1_000_000)
+        settings.poolSample = readPoolSample(reader, default: settings.poolSample)
+        return settings
     }
 
-    private static func readProxies(_ reader: ConfigurationReader, temperature: Float, learningRate: Float, steps: Int) -> (Float, Float, Int) {
-        let temperature = reader.double("proxy_temperature", default: Double(temperature))
-        reader.require("proxy_temperature", temperature, in: 0...10, open: true)
-        let rate = reader.double("learning_rate", default: Double(learningRate))
-        reader.require("learning_rate", rate, in: 0...1000, open: true)
-        let steps = reader.int("steps", default: steps, minimum: 0, maximum: 1_000_000)
-        return (Float(temperature), Float(rate), steps)
+    private static func transportProxyPairs(_ settings: TransportProxySettings) -> [(String, ConfigurationNode)] {
+        [
+            ("sinkhorn_temperature", .double(decimal(settings.sinkhornTemperature))),
+            ("sinkhorn_iterations", .int(settings.sinkhornIterations)),
+            ("one_hot_threshold", .double(decimal(settings.oneHotThreshold))),
+            ("proxy_temperature", .double(decimal(settings.proxyTemperature))),
+            ("learning_rate", .double(decimal(settings.learningRate))),
+            ("steps", .int(settings.steps)),
+            ("pool_sample", .int(settings.poolSample)),
+        ]
     }
 
     private static func readPoolSample(_ reader: ConfigurationReader, default fallback: Int) -> Int {
