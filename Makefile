@@ -7,11 +7,11 @@
 #               then the GPU check bundle's bare-root test (test-gpu-bundle)
 #
 # Packages: PoCL (CPU OpenCL driver) + OpenCL headers/loader, OpenBLAS, libpng, libjpeg-turbo, libcurl (model download),
-# zlib, Fashion-MNIST for the demo, and binutils (strip, objdump) for the GPU check bundle.
+# zlib, Fashion-MNIST for the demo, and binutils (strip, objdump) and xz-utils for the GPU check bundle.
 
 DEBIAN_PACKAGES = pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libopenblas-dev libpng-dev \
                   libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev libcurl4-openssl-dev clinfo dataset-fashion-mnist \
-                  binutils
+                  binutils xz-utils
 SWIFT ?= swift
 
 .PHONY: demo test test-variants test-gpu-bundle deps build release check bench gpu-check-bundle clean
@@ -67,7 +67,7 @@ bench: release
 # the GPU driver, its kernels, the demo model and the GPU check scripts, to run on a GPU machine
 # without a toolchain or a package registry (docs/benchmarks.md, "GPU check").
 gpu-check-bundle: deps
-	scripts/gpu_check.sh bundle upadapter-gpu-check.tar.gz
+	scripts/gpu_check.sh bundle upadapter-gpu-check.tar.xz
 
 # The bundle's proof without a GPU: built, unpacked into a bare root (glibc, bash, coreutils and
 # python3 only; skipped with a message where mount namespaces are not allowed) to run the check's

@@ -2,12 +2,16 @@
 # GPU check: everything a machine with a GPU can tell us, in one run that fits one 10-minute
 # command, from a self-contained bundle (no Swift toolchain, no package registry on that machine).
 #
-#   scripts/gpu_check.sh bundle [OUT.tar.gz]   on a build machine: a stripped release binary with a
+#   scripts/gpu_check.sh bundle [OUT.tar.xz]   on a build machine: a stripped release binary with a
 #                                              static Swift runtime, every shared library it needs
 #                                              except glibc's own and the GPU driver (the OpenCL ICD
 #                                              loader included), its kernels, the demo model and
-#                                              configs, and these scripts; prints the compressed size
-#                                              (limit 40 MiB: it travels with the command under 64 MiB)
+#                                              configs, and these scripts, xz-compressed; prints the
+#                                              size (limit 40 MiB: it travels with the command under
+#                                              64 MiB). libstdc++ and libgcc_s go to lib/fallback/,
+#                                              used only where the machine has none (the build
+#                                              machine's libstdc++ needs a newer glibc than the
+#                                              binary, and every CUDA image has its own)
 #   scripts/gpu_check.sh run OUT [DEVICE]      on the GPU machine, from the unpacked bundle (or a
 #                                              checkout with .build/release): finds the OpenCL driver,
 #                                              runs the steps below with a time budget each, logs each
@@ -65,7 +69,7 @@ is_driver() {
 }
 
 bundle() {
-    local output="${1:-upadapter-gpu-check.tar.gz}"
+    local output="${1:-upadapter-gpu-check.tar.xz}"
     case "$output" in /*) ;; *) output="$PWD/$output" ;; esac
     local root
     root="$(cd "$here/.." && pwd)"
@@ -77,7 +81,7 @@ bundle() {
     local built=".build/$configuration"
     local staging
     staging="$(mktemp -d)/upadapter-gpu-check"
-    mkdir -p "$staging/bin" "$staging/lib" "$staging/scripts" "$staging/Models" "$staging/Configs"
+    mkdir -p "$staging/bin" "$staging/lib/fallback" "$staging/scripts" "$staging/Models" "$staging/Configs"
     cp "$built/upadapter" "$staging/bin/"
     strip --strip-all "$staging/bin/upadapter" || exit 1
     # OpenAI's BPE vocabulary, for open_clip folders without tokenizer files.
@@ -94,32 +98,39 @@ bundle() {
         [ "$arrow" = "=>" ] || continue
         if [ "$path" = "not" ]; then echo "ldd: $name not found on this machine"; exit 1; fi
         if is_glibc "$name" || is_driver "$name"; then skipped+=("$name"); continue; fi
-        cp -L "$path" "$staging/lib/$name" || exit 1
-        carried+=("$name")
+        case "$name" in
+            libstdc++.so.*|libgcc_s.so.*) cp -L "$path" "$staging/lib/fallback/$name" || exit 1; carried+=("fallback/$name") ;;
+            *) cp -L "$path" "$staging/lib/$name" || exit 1; carried+=("$name") ;;
+        esac
     done < <(ldd "$built/upadapter")
-    strip --strip-unneeded "$staging"/lib/* 2>/dev/null
-    # The newest glibc symbol version anything carried needs: run compares it with the machine's.
-    local needs
-    needs=$(objdump -T "$staging/bin/upadapter" "$staging"/lib/* 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -t. -k1,1 -k2,2n -u -V | tail -1)
+    strip --strip-unneeded "$staging"/lib/*.so* "$staging"/lib/fallback/*.so* 2>/dev/null
+    # The newest glibc symbol version the binary and the libraries always loaded need: run
+    # compares it with the machine's. (The fallback's is printed, not required.)
+    local needs fallback_needs
+    needs=$(objdump -T "$staging/bin/upadapter" "$staging"/lib/*.so* 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -u -V | tail -1)
+    fallback_needs=$(objdump -T "$staging"/lib/fallback/*.so* 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -u -V | tail -1)
     echo "${needs#GLIBC_}" > "$staging/lib/GLIBC_REQUIRED"
     {
         echo "upadapter GPU check bundle, built $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n) from $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet 2>/dev/null || echo '+changes')"
         echo "libraries carried: ${carried[*]}"
         echo "left to the machine (glibc, driver): ${skipped[*]}"
-        echo "needs glibc >= ${needs#GLIBC_}"
+        echo "needs glibc >= ${needs#GLIBC_} (lib/fallback: >= ${fallback_needs#GLIBC_})"
     } > "$staging/BUNDLE"
 
-    tar -C "$(dirname "$staging")" -czf "$output" upadapter-gpu-check || exit 1
+    started=$SECONDS
+    XZ_OPT="${XZ_OPT:--9 -T0}" tar -C "$(dirname "$staging")" -cJf "$output" upadapter-gpu-check || exit 1
+    echo "tar -cJf: $((SECONDS - started)) s"
     rm -rf "$(dirname "$staging")"
     local bytes
     bytes=$(stat -c %s "$output")
     cat <<EOF
 libraries carried (${#carried[@]}): ${carried[*]}
 left to the machine: ${skipped[*]}
-needs glibc >= ${needs#GLIBC_}
+needs glibc >= ${needs#GLIBC_} (lib/fallback, used only where the machine has no libstdc++/libgcc_s: >= ${fallback_needs#GLIBC_})
 wrote $output: $(awk -v b="$bytes" 'BEGIN { printf "%.1f MiB (%d bytes)", b / 1048576, b }'), limit 40 MiB
 on the GPU machine (a 10-minute command; OUT comes back):
-  tar xzf $(basename "$output") && upadapter-gpu-check/scripts/gpu_check.sh run "\$OUT"
+  python3 -m tarfile -e $(basename "$output") . && upadapter-gpu-check/scripts/gpu_check.sh run "\$OUT"
+  (python3 unpacks .tar.xz where tar has no xz)
 EOF
     if [ "$bytes" -gt $((40 * 1024 * 1024)) ]; then echo "bundle larger than 40 MiB"; exit 1; fi
 }
@@ -213,8 +224,8 @@ check_glibc() {
     [ -f "$root/lib/GLIBC_REQUIRED" ] || return 0
     local required have
     read -r required < "$root/lib/GLIBC_REQUIRED"
-    have="$(python3 -c 'import platform; print(platform.libc_ver()[1])' 2>/dev/null)"
-    if python3 -c 'import sys; a, b = (tuple(int(p) for p in v.split(".")) for v in sys.argv[1:]); sys.exit(0 if a >= b else 1)' \
+    have="$("${python_env[@]}" python3 -c 'import platform; print(platform.libc_ver()[1])' 2>/dev/null)"
+    if "${python_env[@]}" python3 -c 'import sys; a, b = (tuple(int(p) for p in v.split(".")) for v in sys.argv[1:]); sys.exit(0 if a >= b else 1)' \
         "${have:-0}" "${required:-0}" 2>/dev/null; then
         say "glibc: $have (the bundle needs >= $required)"
     else
@@ -264,7 +275,7 @@ parity() {
         "$binary" encode-image --model "$model" --device "$backend" "$work"/images/*.png > "$out/parity-images-$backend.json" || return 1
         "$binary" encode-text --model "$model" --device "$backend" "${texts[@]}" > "$out/parity-texts-$backend.json" || return 1
     done
-    python3 - "$out" "$device" <<'PYTHON'
+    "${python_env[@]}" python3 - "$out" "$device" <<'PYTHON'
 import json, sys
 out, device = sys.argv[1], sys.argv[2]
 worst, count = 0.0, 0
@@ -281,9 +292,9 @@ PYTHON
 # Writes the random ViT-B/32 and the test images into $work (once).
 prepare_model() {
     if [ ! -f "$model/model.safetensors" ]; then
-        python3 "$root/scripts/make_random_clip.py" "$model" >> "$out/make-model.log" 2>&1 || return 1
+        "${python_env[@]}" python3 "$root/scripts/make_random_clip.py" "$model" >> "$out/make-model.log" 2>&1 || return 1
     fi
-    python3 - "$work/images" <<'PYTHON'
+    "${python_env[@]}" python3 - "$work/images" <<'PYTHON'
 import os, struct, sys, zlib, random
 folder = sys.argv[1]; os.makedirs(folder, exist_ok=True)
 def png(path, width, height, seed):
@@ -311,8 +322,12 @@ run() {
     binary="$root/bin/upadapter"
     [ -x "$binary" ] || binary="$root/.build/release/upadapter"
     if [ ! -x "$binary" ]; then echo "no upadapter binary (bin/upadapter of a bundle, or .build/release/upadapter)"; exit 1; fi
-    # The bundle's libraries, its ICD loader first among them.
-    [ -d "$root/lib" ] && export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    # The bundle's libraries, its ICD loader first among them, for upadapter; python3 (PyTorch)
+    # keeps the caller's library path, so that it never loads the bundle's libstdc++ or OpenSSL.
+    if [ -n "${LD_LIBRARY_PATH+set}" ]; then python_env=(env "LD_LIBRARY_PATH=$LD_LIBRARY_PATH")
+    else python_env=(env -u LD_LIBRARY_PATH); fi
+    # The machine's own libstdc++ and libgcc_s come before the bundle's fallback copies.
+    [ -d "$root/lib" ] && export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:$root/lib/fallback"
     # The bundle's kernels are read from disk; a checkout's binary embeds its own.
     [ -d "$root/Kernels" ] && export UPADAPTER_KERNEL_DIR="$root/Kernels"
     export UPADAPTER_TUNING_FILE="$out/kernel-tuning.json"
@@ -354,7 +369,7 @@ run() {
         prepare_model || { say "could not write the random model: see $out/make-model.log"; failures=$((failures + 1)); }
         say "random ViT-B/32 and test images in $work ($((SECONDS - started)) s)"
     fi
-    wants torch && step torch python3 "$root/scripts/gpu_torch_reference.py" --model "$model" --json "$out/torch.json"
+    wants torch && step torch "${python_env[@]}" python3 "$root/scripts/gpu_torch_reference.py" --model "$model" --json "$out/torch.json"
     wants parity && step parity parity
     if wants bench-encoder; then
         step bench-encoder "$binary" bench encoder --model "$model" --device "$device" --batch 64 --repeats 3 --profile --json
@@ -367,7 +382,7 @@ run() {
         fi
     fi
     echo
-    python3 "$root/scripts/gpu_check_summary.py" "$out" "$device" | tee "$out/summary.txt"
+    "${python_env[@]}" python3 "$root/scripts/gpu_check_summary.py" "$out" "$device" | tee "$out/summary.txt"
     [ $failures -eq 0 ]
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check bundle's proof without a GPU (issue 20), run by `make test`:
 #
-#   scripts/test_gpu_bundle.sh [BUNDLE.tar.gz]
+#   scripts/test_gpu_bundle.sh [BUNDLE.tar.xz]
 #
 # 1. Builds the bundle (scripts/gpu_check.sh bundle; a release build with a static Swift runtime)
 #    unless one is given, and checks its size (≤ 40 MiB).
@@ -32,9 +32,9 @@ pass() { echo "ok: $*"; }
 bundle="${1:-}"
 if [ -z "$bundle" ]; then
     started=$SECONDS
-    "$repository/scripts/gpu_check.sh" bundle "$work/upadapter-gpu-check.tar.gz" || { echo "FAIL: building the bundle"; exit 1; }
+    "$repository/scripts/gpu_check.sh" bundle "$work/upadapter-gpu-check.tar.xz" || { echo "FAIL: building the bundle"; exit 1; }
     echo "bundle built in $((SECONDS - started)) s"
-    bundle="$work/upadapter-gpu-check.tar.gz"
+    bundle="$work/upadapter-gpu-check.tar.xz"
 fi
 bytes=$(stat -c %s "$bundle")
 if [ "$bytes" -le $((40 * 1024 * 1024)) ]; then pass "bundle is $((bytes / 1024)) KiB (limit 40 MiB)"
@@ -46,7 +46,7 @@ root="$work/root"
 mkdir -p "$root"/{usr/bin,usr/lib/x86_64-linux-gnu,usr/lib64,etc,tmp,proc,dev,out}
 ln -s usr/bin "$root/bin"; ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"; ln -s usr/bin "$root/sbin"
 chmod 1777 "$root/tmp" "$root/out"
-tar -C "$root" -xzf "$bundle" || { echo "FAIL: unpacking $bundle"; exit 1; }
+tar -C "$root" -xJf "$bundle" || { echo "FAIL: unpacking $bundle"; exit 1; }
 mv "$root/upadapter-gpu-check" "$root/check"
 
 # Copies file $1 (a library, a program) into the root at its canonical path, keeping a symlink

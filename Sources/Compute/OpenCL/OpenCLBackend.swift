@@ -453,7 +453,7 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         programs[key] = program
         // A cache that cannot be written only costs the next process a compile.
-        if let programCache, let cacheKey, let binary = try? programBinary(program) { try? programCache.store(binary, for: cacheKey) }
+        if let programCache, let cacheKey, let binary = try? programBinary(program), !binary.isEmpty { try? programCache.store(binary, for: cacheKey) }
         buildStatistics.sourceBuilds += 1
         buildStatistics.sourceSeconds += elapsed()
         return program
