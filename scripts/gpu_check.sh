@@ -36,6 +36,7 @@
 # (default: work/ in the bundle), not into OUT, which holds only logs and small records.
 #
 # Environment:
+#   GPU_CHECK_SKIP_BUILD    1: `bundle` packs the existing release binary without building
 #   GPU_CHECK_STEPS         the steps to run, space-separated (default: all, in the order above)
 #   GPU_CHECK_TOTAL         seconds for the whole run (default 540); each step gets its own
 #                           budget, cut to what is left
@@ -76,8 +77,12 @@ bundle() {
     cd "$root" || exit 1
     local configuration="${GPU_CHECK_CONFIGURATION:-release}"
     local started=$SECONDS
-    swift build -c "$configuration" --static-swift-stdlib --product upadapter || exit 1
-    echo "swift build -c $configuration --static-swift-stdlib: $((SECONDS - started)) s"
+    if [ "${GPU_CHECK_SKIP_BUILD:-0}" = 1 ]; then
+        echo "GPU_CHECK_SKIP_BUILD=1: bundling the existing .build/$configuration/upadapter"
+    else
+        swift build -c "$configuration" --static-swift-stdlib --product upadapter || exit 1
+        echo "swift build -c $configuration --static-swift-stdlib: $((SECONDS - started)) s"
+    fi
     local built=".build/$configuration"
     local staging
     staging="$(mktemp -d)/upadapter-gpu-check"
@@ -118,7 +123,7 @@ bundle() {
     } > "$staging/BUNDLE"
 
     started=$SECONDS
-    XZ_OPT="${XZ_OPT:--9 -T0}" tar -C "$(dirname "$staging")" -cJf "$output" upadapter-gpu-check || exit 1
+    XZ_OPT="${XZ_OPT:--6 -T0}" tar -C "$(dirname "$staging")" -cJf "$output" upadapter-gpu-check || exit 1
     echo "tar -cJf: $((SECONDS - started)) s"
     rm -rf "$(dirname "$staging")"
     local bytes
@@ -267,8 +272,14 @@ step() {
 
 wants() { [[ " $steps " == *" $1 "* ]]; }
 
-# The parity step: embeddings of 4 generated PNGs and 4 texts on DEVICE and on the CPU backend.
+# The parity step, run as its own command (`gpu_check.sh parity OUT DEVICE MODEL WORK`, so that
+# `timeout` can bound it): embeddings of 4 generated PNGs and 4 texts on DEVICE and on the CPU backend.
 parity() {
+    out="$1" device="$2" model="$3" work="$4"
+    root="$(cd "$here/.." && pwd)"
+    binary="$root/bin/upadapter"
+    [ -x "$binary" ] || binary="$root/.build/release/upadapter"
+    python_environment
     local backend texts=("a photo of a dog." "a diagram of a transformer" "satellite image of a field" "x")
     for backend in cpu "$device"; do
         echo "encode-image, encode-text on $backend"
@@ -287,6 +298,12 @@ for kind in ("images", "texts"):
 print(f"max |{device} - cpu| over {count} normalised embeddings: {worst:.2e}")
 sys.exit(0 if worst < 1e-3 else 1)
 PYTHON
+}
+
+# python_env: the command prefix that gives python3 the caller's library path back.
+python_environment() {
+    if [ "${GPU_CHECK_CALLER_LIBRARY_PATH:-(unset)}" = "(unset)" ]; then python_env=(env -u LD_LIBRARY_PATH)
+    else python_env=(env "LD_LIBRARY_PATH=$GPU_CHECK_CALLER_LIBRARY_PATH"); fi
 }
 
 # Writes the random ViT-B/32 and the test images into $work (once).
@@ -324,8 +341,8 @@ run() {
     if [ ! -x "$binary" ]; then echo "no upadapter binary (bin/upadapter of a bundle, or .build/release/upadapter)"; exit 1; fi
     # The bundle's libraries, its ICD loader first among them, for upadapter; python3 (PyTorch)
     # keeps the caller's library path, so that it never loads the bundle's libstdc++ or OpenSSL.
-    if [ -n "${LD_LIBRARY_PATH+set}" ]; then python_env=(env "LD_LIBRARY_PATH=$LD_LIBRARY_PATH")
-    else python_env=(env -u LD_LIBRARY_PATH); fi
+    export GPU_CHECK_CALLER_LIBRARY_PATH="${LD_LIBRARY_PATH-(unset)}"
+    python_environment
     # The machine's own libstdc++ and libgcc_s come before the bundle's fallback copies.
     [ -d "$root/lib" ] && export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}:/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:/lib64:/usr/lib64:$root/lib/fallback"
     # The bundle's kernels are read from disk; a checkout's binary embeds its own.
@@ -370,7 +387,7 @@ run() {
         say "random ViT-B/32 and test images in $work ($((SECONDS - started)) s)"
     fi
     wants torch && step torch "${python_env[@]}" python3 "$root/scripts/gpu_torch_reference.py" --model "$model" --json "$out/torch.json"
-    wants parity && step parity parity
+    wants parity && step parity "$root/scripts/gpu_check.sh" parity "$out" "$device" "$model" "$work"
     if wants bench-encoder; then
         step bench-encoder "$binary" bench encoder --model "$model" --device "$device" --batch 64 --repeats 3 --profile --json
     fi
@@ -389,5 +406,6 @@ run() {
 case "${1:-}" in
     bundle) shift; bundle "$@" ;;
     run) shift; run "$@" ;;
+    parity) shift; parity "$@" ;;
     *) head -32 "$0" | tail -31; exit 2 ;;
 esac
