@@ -407,5 +407,5 @@ case "${1:-}" in
     bundle) shift; bundle "$@" ;;
     run) shift; run "$@" ;;
     parity) shift; parity "$@" ;;
-    *) head -32 "$0" | tail -31; exit 2 ;;
+    *) head -50 "$0" | tail -49; exit 2 ;;
 esac
