@@ -3,16 +3,18 @@
 #   make demo   installs the system packages if missing, builds in release mode, and runs UP-Adapter
 #               on Fashion-MNIST under five distribution shifts with the demo CLIP (Models/demo-clip)
 #   make test   installs the system packages if missing, builds and runs every test, then runs the
-#               test suites that use OpenCL again once per kernel-variant family (test-variants)
+#               test suites that use OpenCL again once per kernel-variant family (test-variants),
+#               then the GPU check bundle's bare-root test (test-gpu-bundle)
 #
 # Packages: PoCL (CPU OpenCL driver) + OpenCL headers/loader, OpenBLAS, libpng, libjpeg-turbo, libcurl (model download),
-# zlib, and Fashion-MNIST for the demo.
+# zlib, Fashion-MNIST for the demo, and binutils (strip, objdump) and xz-utils for the GPU check bundle.
 
 DEBIAN_PACKAGES = pocl-opencl-icd ocl-icd-opencl-dev opencl-headers libopenblas-dev libpng-dev \
-                  libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev libcurl4-openssl-dev clinfo dataset-fashion-mnist
+                  libjpeg62-turbo-dev libturbojpeg0-dev zlib1g-dev libcurl4-openssl-dev clinfo dataset-fashion-mnist \
+                  binutils xz-utils
 SWIFT ?= swift
 
-.PHONY: demo test test-variants deps build release check bench gpu-check-bundle clean
+.PHONY: demo test test-variants test-gpu-bundle deps build release check bench gpu-check-bundle clean
 
 deps:
 	@missing=$$(for package in $(DEBIAN_PACKAGES); do \
@@ -39,6 +41,7 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --disable-xctest
 	$(MAKE) --no-print-directory test-variants
+	$(MAKE) --no-print-directory test-gpu-bundle
 
 # The OpenCL tests run on whatever device is present (PoCL in CI) with the kernel variants its
 # table picks; here they run again with each variant family forced (UPADAPTER_KERNEL_VARIANT), so
@@ -60,10 +63,17 @@ bench: release
 	.build/release/upadapter kernels bench --device cpu
 	.build/release/upadapter kernels bench --device opencl
 
-# A static release binary with its kernels, the demo model and this repository's GPU check script,
-# to run on a GPU machine without a Swift toolchain (docs/benchmarks.md, "GPU check").
+# A stripped release binary (static Swift runtime) with every shared library it needs but glibc and
+# the GPU driver, its kernels, the demo model and the GPU check scripts, to run on a GPU machine
+# without a toolchain or a package registry (docs/benchmarks.md, "GPU check").
 gpu-check-bundle: deps
-	scripts/gpu_check.sh bundle upadapter-gpu-check.tar.gz
+	scripts/gpu_check.sh bundle upadapter-gpu-check.tar.xz
+
+# The bundle's proof without a GPU: built, unpacked into a bare root (glibc, bash, coreutils and
+# python3 only; skipped with a message where mount namespaces are not allowed) to run the check's
+# CPU steps, then its OpenCL steps on PoCL through the bundle's ICD loader and a fake driver layout.
+test-gpu-bundle: deps
+	scripts/test_gpu_bundle.sh
 
 DEMO_SHIFTS = solarize blur_noise low_contrast_noise edges inversion
 

@@ -13,9 +13,10 @@
 //   it without a transpose.
 //
 // Layout: row-major float32, channels last (NHWC).
-// Algorithm: a 3-D range (channel, kernel tap, output pixel): consecutive work-items copy
-//   consecutive channels of one tap, so writes and reads are contiguous runs of C words, and the
-//   only divisions (of the tap and the pixel index) are uniform across a run.
+// Algorithm: a 1-D range over the output's elements, in its order (pixel, kernel tap, channel):
+//   consecutive work-items copy consecutive channels of one tap, so writes and reads are
+//   contiguous runs of C words. One dimension because GPU grids cap dimensions 1 and 2 at 65 535
+//   groups, and a batch's output pixels (802 816 for RN50's stem at batch 64) exceed that.
 // Tunables: none.
 // =================================================================================================
 
@@ -23,10 +24,13 @@ __kernel void convolution_patches(const int rows, const int height, const int wi
                                   const int kernelSize, const int stride, const int padding,
                                   const int outHeight, const int outWidth,
                                   __global const float* x, __global float* y) {
-    const int c = get_global_id(0);
-    const int tap = get_global_id(1);
-    const int row = get_global_id(2);
-    if (c >= channels || row >= rows) return;
+    const size_t index = get_global_id(0);
+    const int taps = kernelSize * kernelSize;
+    if (index >= (size_t)rows * taps * channels) return;
+    const int c = (int)(index % channels);
+    const size_t pixelTap = index / channels;
+    const int tap = (int)(pixelTap % taps);
+    const int row = (int)(pixelTap / taps);
     const int ky = tap / kernelSize;
     const int kx = tap - ky * kernelSize;
     const int ox = row % outWidth;

@@ -17,17 +17,21 @@
 //   for output axis a, its size and the input stride it moves along (the host pads to 6 axes with
 //   size-1 axes). One work-item per output element: consecutive work-items write consecutive
 //   words; reads are strided by the permutation.
-// gather_rows: a 2-D range (width, rows); consecutive work-items copy consecutive words of a row.
+// gather_rows: a 1-D range over the output's elements (rows · width, rounded up and guarded):
+//   consecutive work-items copy consecutive words of a row; one dimension, so the row count is
+//   not capped by a GPU grid's 65 535 groups in dimensions 1 and 2.
 // image_patches: one work-item per output element, consecutive work-items write consecutive words
 //   and read runs of p consecutive pixels.
 // Tunables: none.
 // =================================================================================================
 
-__kernel void gather_rows(const int width, __global const float* table, __global const int* indices,
+__kernel void gather_rows(const int rows, const int width, __global const float* table, __global const int* indices,
                           __global float* y) {
-    const int column = get_global_id(0);
-    const int row = get_global_id(1);
-    if (column < width) y[(size_t)row * width + column] = table[(size_t)indices[row] * width + column];
+    const size_t index = get_global_id(0);
+    if (index >= (size_t)rows * width) return;
+    const int row = (int)(index / width);
+    const int column = (int)(index - (size_t)row * width);
+    y[index] = table[(size_t)indices[row] * width + column];
 }
 
 __kernel void permute(const int count,

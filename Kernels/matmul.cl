@@ -115,9 +115,9 @@ void matmul_tiled(const int M, const int N, const int K, const int strideA, cons
                   __global const float* restrict A, __global const float* restrict B,
                   __global const float* restrict bias, __global float* restrict C) {
     const int batch = get_global_id(2);
-    A += batch * strideA;
-    B += batch * strideB;
-    C += batch * M * N;
+    A += (size_t)batch * strideA;
+    B += (size_t)batch * strideB;
+    C += (size_t)batch * M * N;
 
     const int localColumn = get_local_id(0);
     const int localRow = get_local_id(1);
@@ -183,7 +183,7 @@ void matmul_tiled(const int M, const int N, const int K, const int strideA, cons
 #define BLOCK_THREADS (THREADS_M * THREADS_N)
 
 // Four consecutive elements of `source` from `offset`, of which the first `available` exist (0 beyond).
-inline float4 load4(__global const float* source, const int offset, const int available) {
+static inline float4 load4(__global const float* source, const int offset, const int available) {
     if (available >= 4) return vload4(0, source + offset);
     float4 value = (float4)(0.0f);
     if (available > 0) value.s0 = source[offset];

@@ -23,9 +23,11 @@
 //   Outputs may alias the matching input (E over A, logits over zeroShot, grad over x, dA over E).
 //
 // Algorithm:
-//   copy_rows, gather_rows_indexed, prototype_affinity_gradient: one work-item per element of a
-//     [rows][width] grid (dimension 0 = column, rounded up and guarded), so neighbours touch
-//     neighbouring words.
+//   copy_rows, gather_rows_indexed: one work-item per output element, a 1-D range over
+//     rows · width (rounded up and guarded), so neighbours touch neighbouring words and the row
+//     count is not capped by a GPU grid's 65 535 groups in dimensions 1 and 2.
+//   prototype_affinity_gradient: one work-item per element of a [rows][width] grid (dimension 0 =
+//     column, rounded up and guarded), so neighbours touch neighbouring words.
 //   prototype_logits: one work-item per (class, row); it exponentiates its class's key range,
 //     writes E and the fused logit. Each key belongs to exactly one class, so E is written once.
 //   softmax_cross_entropy, row_maximum: one work-group of GROUP_SIZE work-items per row; strided
@@ -43,20 +45,22 @@
 
 __kernel void copy_rows(const int rows, const int width, const int start,
                         __global const float* x, __global float* y) {
-    const int column = get_global_id(0);
-    const int row = get_global_id(1);
-    if (column < width && row < rows) y[(size_t)row * width + column] = x[(size_t)(start + row) * width + column];
+    const size_t index = get_global_id(0);
+    if (index >= (size_t)rows * width) return;
+    const int row = (int)(index / width);
+    const int column = (int)(index - (size_t)row * width);
+    y[index] = x[(size_t)(start + row) * width + column];
 }
 
 __kernel void gather_rows_indexed(const int rows, const int width, const int start,
                                   __global const float* table, __global const float* indices,
                                   __global float* y) {
-    const int column = get_global_id(0);
-    const int row = get_global_id(1);
-    if (column < width && row < rows) {
-        const int source = (int)indices[start + row];
-        y[(size_t)row * width + column] = table[(size_t)source * width + column];
-    }
+    const size_t index = get_global_id(0);
+    if (index >= (size_t)rows * width) return;
+    const int row = (int)(index / width);
+    const int column = (int)(index - (size_t)row * width);
+    const int source = (int)indices[start + row];
+    y[index] = table[(size_t)source * width + column];
 }
 
 __kernel void prototype_logits(const int batch, const int keys, const int classes,
@@ -115,6 +119,9 @@ void softmax_cross_entropy(const int classes, const float scale,
     sum = scratch[0];
 
     // Every work-item has read its own columns and the target logit; writes may now overwrite x.
+    // The reduction's barriers fence local memory only: this one orders the global reads of x
+    // (the target logit of another work-item's column) before the writes over it.
+    barrier(CLK_GLOBAL_MEM_FENCE);
     const float factor = scale / sum;
     for (int column = lane; column < classes; column += GROUP_SIZE)
         output[column] = exp(input[column] - maximum) * factor - (column == target ? scale : 0.0f);

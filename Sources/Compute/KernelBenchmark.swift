@@ -132,3 +132,46 @@ public enum KernelBenchmark {
                       value: 2 * Double(m) * Double(n) * Double(k) / seconds / 1e9, seconds: seconds)
     }
 }
+
+// MARK: Square products and program builds
+
+extension KernelBenchmark {
+    /// GFLOP/s of square products `[n, n] · [n, n]` for each of `sizes` (the GPU check compares
+    /// 1024³ and 4096³ with `torch.matmul` on the same GPU).
+    public static func squareProductFigures(on backend: any Backend, sizes: [Int], repeats: Int = 5) throws -> [Figure] {
+        let context = Context(backend: backend, repeats: repeats)
+        return try sizes.map { size in
+            let a = try context.random([size, size]), b = try context.random([size, size])
+            let c = try backend.makeTensor(shape: [size, size])
+            let seconds = try context.time { try backend.matmul(a, b, into: c, options: MatmulOptions()) }
+            return Figure(name: "matmul square \(size)³", unit: "GFLOP/s", value: 2 * pow(Double(size), 3) / seconds / 1e9, seconds: seconds)
+        }
+    }
+
+    /// Milliseconds to build every kernel file (`OpenCLBackend.buildEveryFile`) on OpenCL device
+    /// `deviceIndex` twice, each time in a new backend sharing one new, empty program binary
+    /// cache: first compiled from source (and stored), then created from the cached binaries.
+    /// A driver with a cache of its own (PoCL's `~/.cache/pocl`) makes the first build cheaper
+    /// than a true first compile.
+    /// - Throws: the build error of a file, or `ComputeError.invalidArgument` when the second
+    ///   build did not come from the cache.
+    public static func programBuildFigures(deviceIndex: Int) throws -> [Figure] {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-programs-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cache = ProgramBinaryCache(directory: directory)
+        var figures: [Figure] = []
+        for (label, fromCache) in [("first, from source", false), ("cached, from binaries", true)] {
+            let backend = try OpenCLBackend(deviceIndex: deviceIndex, consultTuningRecord: false, programCache: cache)
+            let files = try backend.buildEveryFile()
+            let statistics = backend.programBuildStatistics
+            let (count, seconds) = fromCache ? (statistics.binaryLoads, statistics.binarySeconds) : (statistics.sourceBuilds, statistics.sourceSeconds)
+            guard count == files else {
+                throw ComputeError.invalidArgument(
+                    operation: "program build benchmark",
+                    message: "\(label): \(count) of \(files) programs (\(statistics.sourceBuilds) from source, \(statistics.binaryLoads) from binaries, \(statistics.refusedBinaries) binaries refused)")
+            }
+            figures.append(Figure(name: "program build \(label) (\(files) kernel files)", unit: "ms", value: seconds * 1000, seconds: seconds))
+        }
+        return figures
+    }
+}

@@ -41,11 +41,9 @@ struct DevicesCommand: ParsableCommand {
             let record = TuningRecord.fileURL().flatMap { TuningRecord.load(from: $0)[TuningRecord.key(for: device)] }
             var source = override == .none ? "this device's table" : "override \(override)"
             if let record, override.matmul == nil {
-                tuning.variants.matmul = record.matmul
-                let timings = MatmulVariant.allCases.compactMap { variant in
-                    record.seconds[variant.rawValue].map { String(format: "%@ %.2f ms", variant.rawValue, $0 * 1000) }
-                }
-                source += "; matmul from the tuning record of \(record.date): " + timings.joined(separator: ", ")
+                tuning.apply(record.choice)
+                let timings = record.seconds.sorted { $0.value < $1.value }.map { String(format: "%@ %.2f ms", $0.key, $0.value * 1000) }
+                source += "; matmul \(record.choice) from the tuning record of \(record.date): " + timings.joined(separator: ", ")
             } else if record == nil, device.type != .cpu, TuningRecord.fileURL() != nil {
                 source += "; matmul timed on first use"
             }

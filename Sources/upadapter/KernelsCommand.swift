@@ -65,15 +65,33 @@ struct KernelsCommand: ParsableCommand {
         @OptionGroup var deviceOptions: DeviceOptions
         @Option(help: "Timed runs per figure; the median is reported.") var repeats: Int = 5
         @Flag(help: "Print one JSON object instead of a table.") var json = false
+        @Option(help: "Square products N³ to time as well, comma-separated (e.g. 1024,4096).") var squareSizes: String?
 
         func validate() throws {
             try requireOption("--repeats", repeats, in: 1...1000)
+            _ = try squares()
+        }
+
+        private func squares() throws -> [Int] {
+            guard let squareSizes else { return [] }
+            return try squareSizes.split(separator: ",").map {
+                guard let size = Int($0.trimmingCharacters(in: .whitespaces)), (1...16384).contains(size) else {
+                    throw ValidationError("--square-sizes: '\($0)' is not a size between 1 and 16384")
+                }
+                return size
+            }
         }
 
         func run() throws {
             let backend = try deviceOptions.makeBackend()
             if !json { print("benchmarking \(backend.name): \(backend.deviceDescription)") }
-            var figures = try KernelBenchmark.run(on: backend, repeats: repeats)
+            var figures: [KernelBenchmark.Figure] = []
+            if let openCL = backend as? OpenCLBackend {
+                // First: a fresh cache, so the first build compiles whatever ran before.
+                figures += try KernelBenchmark.programBuildFigures(deviceIndex: openCL.device.index)
+            }
+            figures += try KernelBenchmark.run(on: backend, repeats: repeats)
+            figures += try KernelBenchmark.squareProductFigures(on: backend, sizes: try squares(), repeats: repeats)
             figures += try KernelBenchmark.rawSGEMMFigures(repeats: repeats)
             if backend is CPUBackend { figures += KernelBenchmark.parallelRegionFigures(repeats: repeats) }
             if json {
@@ -97,12 +115,27 @@ struct KernelsCommand: ParsableCommand {
 extension KernelsCommand {
     struct Tune: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Time every matrix-product kernel on an OpenCL device and record the fastest for it.",
-            discussion: "GPUs are timed automatically on first use; this command re-times any device (CPU drivers included) and overwrites its record. The record file is $UPADAPTER_TUNING_FILE, else ~/.cache/upadapter/kernel-tuning.json.")
+            abstract: "Time every matrix-product kernel and tile on an OpenCL device and record the fastest for it.",
+            discussion: """
+                Each candidate (tiled 32/64, blocked 32/64/128 where the device runs their work-groups, \
+                packed with vector width 4/8/16) is timed on a linear layer's product and checked against \
+                the CPU backend; the fastest correct one is recorded under the device's name, platform and \
+                driver version. GPUs are timed automatically on first use; this command re-times any device \
+                (CPU drivers included) and overwrites its record. The record file is --record, else \
+                $UPADAPTER_TUNING_FILE, else ~/.cache/upadapter/kernel-tuning.json.
+                """)
 
         @Option(help: "OpenCL device, opencl or opencl:N.") var device: String = "opencl"
         @Option(help: "Product size: [size, 3·size/4] · [size, 3·size/4]ᵀ.") var size: Int = 1024
+        @Option(help: "Timed runs per candidate after a warm-up; the median counts.") var repeats: Int = 3
+        @Option(help: "The record file to write (default: $UPADAPTER_TUNING_FILE, else ~/.cache/upadapter/kernel-tuning.json).")
+        var record: String?
         @Flag(help: "Print the timings without recording them.") var dryRun = false
+
+        func validate() throws {
+            try requireOption("--size", size, in: 4...16384)
+            try requireOption("--repeats", repeats, in: 1...1000)
+        }
 
         func run() throws {
             let selection = try DeviceSelection(parsing: device)
@@ -114,21 +147,26 @@ extension KernelsCommand {
                 throw ValidationError("\(choice.reason): not an OpenCL device")
             }
             printError("device: \(choice.reason)")
-            let record = try TuningRecord.measure(deviceIndex: index, size: size)
-            print("opencl:\(index): \(info.name), product \(record.shape)")
-            for variant in MatmulVariant.allCases {
-                let seconds = record.seconds[variant.rawValue]
-                let flops = 2.0 * Double(size) * Double(size) * Double(3 * size / 4)
-                print("  " + pad(variant.rawValue, 8) + (seconds.map { String(format: "%9.3f ms  %8.1f GFLOP/s", $0 * 1000, flops / $0 / 1e9) } ?? "  failed"))
+            let k = max(3 * size / 4, 1)
+            let flops = 2.0 * Double(size) * Double(size) * Double(k)
+            print("opencl:\(index): \(info.name) (\(info.platformName), driver \(info.driverVersion)), product \(size)x\(k) · (\(size)x\(k))ᵀ")
+            let started = Date()
+            let measured = try TuningRecord.measure(deviceIndex: index, size: size, repeats: repeats) { candidate, result in
+                switch result {
+                case .success(let seconds):
+                    print("  " + pad(candidate.description, 12) + String(format: "%9.3f ms  %8.1f GFLOP/s", seconds * 1000, flops / seconds / 1e9))
+                case .failure(let error):
+                    print("  " + pad(candidate.description, 12) + "  failed: \(error)")
+                }
             }
-            print("fastest: \(record.matmul)")
+            print(String(format: "fastest: %@ (tuning took %.1f s)", measured.choice.description, Date().timeIntervalSince(started)))
             guard !dryRun else { return }
-            guard let file = TuningRecord.fileURL() else {
+            guard let file = record.map({ URL(fileURLWithPath: $0) }) ?? TuningRecord.fileURL() else {
                 print("not recorded: \(TuningRecord.fileVariable)=off")
                 return
             }
-            try TuningRecord.store(record, key: TuningRecord.key(for: info), in: file)
-            print("recorded in \(file.path)")
+            try TuningRecord.store(measured, key: TuningRecord.key(for: info), in: file)
+            print("recorded in \(file.path) under \"\(TuningRecord.key(for: info))\"")
         }
     }
 }

@@ -111,13 +111,69 @@ struct TuningRecordTests {
         #expect(TuningRecord.fileURL(environment: ["XDG_CACHE_HOME": "/c"])?.path == "/c/upadapter/kernel-tuning.json")
     }
 
-    @Test("Measuring times every matmul variant and picks the fastest")
+    @Test("Measuring times every matmul variant and tile, checks each against the CPU backend and picks the fastest")
     func measurePicksFastest() throws {
-        guard try openCLBackendForTesting() != nil else { return }
-        let record = try TuningRecord.measure(deviceIndex: 0, size: 64, repeats: 1)
-        #expect(Set(record.seconds.keys) == Set(MatmulVariant.allCases.map(\.rawValue)))
+        guard let backend = try openCLBackendForTesting() else { return }
+        let candidates = MatmulChoice.candidates(for: backend.device)
+        #expect(Set(candidates.map(\.variant)) == Set(MatmulVariant.allCases), "every variant is a candidate")
+        #expect(candidates.filter { $0.variant == .blocked }.count > 1, "more than one tile of the GPU kernel is timed")
+        // 61 is no multiple of any tile: the edges are exercised too.
+        let record = try TuningRecord.measure(deviceIndex: 0, size: 61, repeats: 1, programCache: nil)
+        #expect(record.failures == nil, "every candidate builds, runs and matches the CPU backend: \(record.failures ?? [:])")
+        #expect(Set(record.seconds.keys) == Set(candidates.map(\.description)))
         let fastest = record.seconds.min { $0.value < $1.value }?.key
-        #expect(record.matmul.rawValue == fastest)
+        #expect(record.choice.description == fastest)
+        #expect(record.tile != nil)
+    }
+
+    @Test("A backend takes the kernel and tile of its device's record from the file it is given")
+    func backendAppliesRecord() throws {
+        guard let probe = try openCLBackendForTesting() else { return }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-tuning-\(UUID().uuidString)/tuning.json")
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        for choice in [MatmulChoice(variant: .tiled, tile: 32), MatmulChoice(variant: .blocked, tile: 128), MatmulChoice(variant: .packed, tile: 4)] {
+            let record = TuningRecord(matmul: choice.variant, tile: choice.tile, seconds: [choice.description: 0.001], shape: "s", date: "d")
+            try TuningRecord.store(record, key: TuningRecord.key(for: probe.device), in: file)
+            // A fresh file per choice: the process keeps what it read per file and device.
+            let copy = file.deletingLastPathComponent().appendingPathComponent("\(choice.variant).json")
+            try FileManager.default.copyItem(at: file, to: copy)
+            let backend = try OpenCLBackend(deviceIndex: 0, variants: KernelVariantOverride.none, tuningRecordFile: copy)
+            #expect(backend.tuningRecord == record)
+            #expect(backend.matmulVariant == choice.variant)
+            let tile: Int
+            switch choice.variant {
+            case .tiled: tile = backend.tuning.matmulTile
+            case .blocked: tile = backend.tuning.blockedTile
+            case .packed: tile = backend.tuning.packedVectorWidth
+            }
+            #expect(tile == choice.tile, "\(choice)")
+            // The product is still right with the recorded tile (odd sizes: edges padded).
+            var generator = SeededGenerator(seed: 5)
+            let a = generator.uniform(count: 37 * 45), b = generator.uniform(count: 29 * 45)
+            let c = try backend.makeTensor(shape: [37, 29])
+            try backend.matmul(try backend.upload(a, shape: [37, 45]), try backend.uploadConstant(b, shape: [29, 45]), into: c,
+                               options: MatmulOptions(transposeB: true))
+            let reference = ReferenceBackend()
+            let expected = try reference.makeTensor(shape: [37, 29])
+            try reference.matmul(try reference.upload(a, shape: [37, 45]), try reference.upload(b, shape: [29, 45]), into: expected,
+                                 options: MatmulOptions(transposeB: true))
+            let comparison = Comparison(actual: try backend.read(c), expected: try reference.read(expected), absoluteTolerance: 1e-4, relativeTolerance: 1e-4)
+            #expect(comparison.passed, "\(choice): \(comparison)")
+        }
+    }
+
+    @Test("Records written before tiles were tuned still load, with the table's tile")
+    func oldRecordLoads() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-tuning-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let old = #"{"gpu": {"matmul": "blocked", "seconds": {"blocked": 0.001, "tiled": 0.002}, "shape": "s", "date": "d"}}"#
+        try old.write(to: file, atomically: true, encoding: .utf8)
+        let record = try #require(TuningRecord.load(from: file)["gpu"])
+        #expect(record.choice == MatmulChoice(variant: .blocked, tile: nil))
+        var tuning = KernelTuning.forDevice(type: .gpu, maxWorkGroupSize: 256, preferredVectorWidth: 1)
+        let tableTile = tuning.blockedTile
+        tuning.apply(record.choice)
+        #expect(tuning.variants.matmul == .blocked && tuning.blockedTile == tableTile)
     }
 
     @Test("An explicit matmul override wins over any record")

@@ -53,8 +53,9 @@ enum KernelArgument {
 }
 
 /// Runs every operation as OpenCL kernels on one device, with one context and one in-order
-/// command queue. Programs are built once per (file, defines) and cached; kernel objects are
-/// cached too, and a lock serialises argument setting and enqueueing (`clSetKernelArg` is not
+/// command queue. Programs are built once per (file, defines) and cached, in memory and as
+/// device binaries on disk (`ProgramBinaryCache`, keyed by device, driver, source and defines);
+/// kernel objects are cached too, and a lock serialises argument setting and enqueueing (`clSetKernelArg` is not
 /// thread-safe), so one backend may be used from several tasks at once.
 ///
 /// Which kernel variant and which tunables each operation uses comes from `KernelTuning`, the
@@ -80,7 +81,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     private var pendingEvents: [(KernelName, cl_event)] = []
     private var kernelSeconds: [KernelName: (calls: Int, seconds: Double)] = [:]
     private let staging = StagingPool()
+    private var buildStatistics = ProgramBuildStatistics()
     let placeholder: cl_mem
+    /// Where compiled programs are kept between processes (`nil`: every program is compiled).
+    public let programCache: ProgramBinaryCache?
     /// The per-device table of variants and tunables in use (tuning record and override applied).
     public let tuning: KernelTuning
     /// The measured choice of matrix-product kernel that replaced the table's, if any.
@@ -111,11 +115,18 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     ///   - kernelDirectory: a folder whose `.cl` files replace the embedded ones.
     ///   - synchronizeEachLaunch: finish and check after every launch; `nil` reads `UPADAPTER_OPENCL_SYNC`.
     ///   - consultTuningRecord: let the device's `TuningRecord` pick the matrix-product kernel
-    ///     when no override does (measuring it on first use for GPUs).
+    ///     and its tile when no override does (measuring it on first use for GPUs).
+    ///   - tuningRecordFile: the record file consulted (`nil`: none).
+    ///   - matmulChoice: a matrix-product kernel and tile forced over the table and the record
+    ///     (what `kernels tune` times).
+    ///   - programCache: where compiled programs are loaded from and stored (`nil`: none).
     public init(deviceIndex: Int = 0, variants: KernelVariantOverride? = nil,
                 kernelDirectory: URL? = KernelSources.overrideDirectory, synchronizeEachLaunch: Bool? = nil,
-                consultTuningRecord: Bool = true) throws {
+                consultTuningRecord: Bool = true, tuningRecordFile: URL? = TuningRecord.fileURL(),
+                matmulChoice: MatmulChoice? = nil,
+                programCache: ProgramBinaryCache? = ProgramBinaryCache.fromEnvironment()) throws {
         self.kernelDirectory = kernelDirectory
+        self.programCache = programCache
         let override = try variants ?? KernelVariantOverride.resolve(flag: nil)
         let environment = ProcessInfo.processInfo.environment
         synchronizesEachLaunch = synchronizeEachLaunch ?? (environment[Self.synchronizeVariable].map { $0 != "" && $0 != "0" } ?? false)
@@ -126,9 +137,10 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         }
         device = devices[deviceIndex]
         var tuning = KernelTuning.forDevice(device, override: override)
-        tuningRecord = consultTuningRecord && override.matmul == nil
-            ? TuningRecord.resolve(for: device, measureIfMissing: true) : nil
-        if let tuningRecord { tuning.variants.matmul = tuningRecord.matmul }
+        tuningRecord = consultTuningRecord && override.matmul == nil && matmulChoice == nil
+            ? TuningRecord.resolve(for: device, file: tuningRecordFile, measureIfMissing: true) : nil
+        if let tuningRecord { tuning.apply(tuningRecord.choice) }
+        if let matmulChoice { tuning.apply(matmulChoice) }
         self.tuning = tuning
         var status: cl_int = 0
         var deviceID: cl_device_id? = device.handle.id
@@ -383,12 +395,45 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
         return try body()
     }
 
-    /// The built program for `key`; built on first use. Call with the lock held.
+    /// How this backend's programs were obtained so far: compiled, or loaded from the binary cache.
+    public var programBuildStatistics: ProgramBuildStatistics { locked { buildStatistics } }
+
+    /// Builds every kernel file once with its default tunables (no defines), from the binary
+    /// cache where it holds them: what `kernels bench` times as first and cached builds.
+    /// - Returns: the number of programs built.
+    /// - Throws: the build error of the first file that fails.
+    @discardableResult
+    public func buildEveryFile() throws -> Int {
+        try locked {
+            for file in KernelFile.allCases { _ = try program(ProgramKey(file: file, defines: [])) }
+            return KernelFile.allCases.count
+        }
+    }
+
+    /// The built program for `key`; built on first use, from the binary cache when it holds
+    /// one, else from source (then stored in the cache). Call with the lock held.
     private func program(_ key: ProgramKey) throws -> cl_program {
         if let program = programs[key] { return program }
         let options = key.buildOptions
         let file = key.file.rawValue
         let source = try KernelSources.source(of: file, overrideDirectory: kernelDirectory)
+        let started = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
+        let cacheKey = programCache.map { _ in
+            ProgramBinaryCache.key(deviceName: device.name, platformName: device.platformName,
+                                   driverVersion: device.driverVersion, options: options, source: source)
+        }
+        if let programCache, let cacheKey, let binary = programCache.load(cacheKey) {
+            if let program = programFromBinary(binary, options: options) {
+                programs[key] = program
+                buildStatistics.binaryLoads += 1
+                buildStatistics.binarySeconds += elapsed()
+                return program
+            }
+            // A binary of another driver build, or damaged: build from source and replace it.
+            programCache.remove(cacheKey)
+            buildStatistics.refusedBinaries += 1
+        }
         var status: cl_int = 0
         let program: cl_program? = source.withCString { text in
             var pointer: UnsafePointer<CChar>? = text
@@ -407,7 +452,45 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
             throw ComputeError.openCL(call: "clBuildProgram(\(file))", status: buildStatus)
         }
         programs[key] = program
+        // A cache that cannot be written only costs the next process a compile.
+        if let programCache, let cacheKey, let binary = try? programBinary(program), !binary.isEmpty { try? programCache.store(binary, for: cacheKey) }
+        buildStatistics.sourceBuilds += 1
+        buildStatistics.sourceSeconds += elapsed()
         return program
+    }
+
+    /// A program created from `binary` and built for this device, or `nil` when the driver
+    /// refuses the binary.
+    private func programFromBinary(_ binary: [UInt8], options: String) -> cl_program? {
+        var status: cl_int = 0, binaryStatus: cl_int = 0
+        var deviceID: cl_device_id? = device.handle.id
+        var length = binary.count
+        let program: cl_program? = binary.withUnsafeBufferPointer { bytes in
+            var pointer: UnsafePointer<UInt8>? = bytes.baseAddress
+            return clCreateProgramWithBinary(context, 1, &deviceID, &length, &pointer, &binaryStatus, &status)
+        }
+        guard let program else { return nil }
+        guard status == CL_SUCCESS, binaryStatus == CL_SUCCESS,
+              clBuildProgram(program, 1, &deviceID, options, nil, nil) == CL_SUCCESS else {
+            clReleaseProgram(program)
+            return nil
+        }
+        return program
+    }
+
+    /// The device binary of a built program (`CL_PROGRAM_BINARIES`, one device).
+    private func programBinary(_ program: cl_program) throws -> [UInt8] {
+        var size = 0
+        try check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
+                  "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)")
+        guard size > 0 else { return [] }
+        var binary = [UInt8](repeating: 0, count: size)
+        try binary.withUnsafeMutableBufferPointer { bytes in
+            var pointer: UnsafeMutablePointer<UInt8>? = bytes.baseAddress
+            try check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES), MemoryLayout<UnsafeMutablePointer<UInt8>?>.size,
+                                       &pointer, nil), "clGetProgramInfo(CL_PROGRAM_BINARIES)")
+        }
+        return binary
     }
 
     private func buildLog(_ program: cl_program) throws -> String {
@@ -488,6 +571,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
                 defer { if !timing, let event { clReleaseEvent(event) } }
                 try finishAndCheck(event, kernel: key)
             }
+            // Bounded: a long timed run folds its events into the totals now and then.
+            if timing && pendingEvents.count >= Self.pendingEventLimit { try foldPendingEvents() }
         }
     }
 
@@ -537,22 +622,31 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     /// - Throws: `ComputeError.openCL` when the queue or an event fails.
     public func kernelTimes() throws -> [KernelTime] {
         try locked {
-            try check(clFinish(queue), "clFinish")
-            defer {
-                for (_, event) in pendingEvents { clReleaseEvent(event) }
-                pendingEvents.removeAll()
-            }
-            for (kernel, event) in pendingEvents {
-                var started: cl_ulong = 0, ended: cl_ulong = 0
-                try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &started, nil),
-                          "clGetEventProfilingInfo(\(kernel))")
-                try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &ended, nil),
-                          "clGetEventProfilingInfo(\(kernel))")
-                let previous = kernelSeconds[kernel] ?? (0, 0)
-                kernelSeconds[kernel] = (previous.calls + 1, previous.seconds + Double(ended &- started) / 1e9)
-            }
+            try foldPendingEvents()
             return kernelSeconds.map { KernelTime(kernel: $0.key.rawValue, calls: $0.value.calls, seconds: $0.value.seconds) }
                 .sorted { $0.seconds > $1.seconds }
+        }
+    }
+
+    /// Timed launches whose events are held at most before they are folded into the totals.
+    static let pendingEventLimit = 4096
+
+    /// Waits for the queue, adds the device time of every pending event to the per-kernel
+    /// totals and releases the events. Call with the lock held.
+    private func foldPendingEvents() throws {
+        try check(clFinish(queue), "clFinish")
+        defer {
+            for (_, event) in pendingEvents { clReleaseEvent(event) }
+            pendingEvents.removeAll()
+        }
+        for (kernel, event) in pendingEvents {
+            var started: cl_ulong = 0, ended: cl_ulong = 0
+            try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_START), MemoryLayout<cl_ulong>.size, &started, nil),
+                      "clGetEventProfilingInfo(\(kernel))")
+            try check(clGetEventProfilingInfo(event, cl_profiling_info(CL_PROFILING_COMMAND_END), MemoryLayout<cl_ulong>.size, &ended, nil),
+                      "clGetEventProfilingInfo(\(kernel))")
+            let previous = kernelSeconds[kernel] ?? (0, 0)
+            kernelSeconds[kernel] = (previous.calls + 1, previous.seconds + Double(ended &- started) / 1e9)
         }
     }
 

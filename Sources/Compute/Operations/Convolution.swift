@@ -133,7 +133,9 @@ extension OpenCLBackend {
     public func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws {
         let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
         guard g.rows * g.patchLength > 0 else { return }
-        try launch(.convolutionPatches, global: [g.channels, g.kernelSize * g.kernelSize, g.rows], arguments: [
+        // One dimension over the output's elements: GPU grids cap dimensions 1 and 2 at 65 535
+        // groups, fewer than a batch's output pixels.
+        try launch(.convolutionPatches, global: [roundUp(g.rows * g.patchLength, 64)], arguments: [
             .int(Int32(g.rows)), .int(Int32(g.height)), .int(Int32(g.width)), .int(Int32(g.channels)),
             .int(Int32(g.kernelSize)), .int(Int32(g.stride)), .int(Int32(g.padding)),
             .int(Int32(g.outHeight)), .int(Int32(g.outWidth)),

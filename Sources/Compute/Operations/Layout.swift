@@ -202,8 +202,10 @@ extension OpenCLBackend {
         }
         guard let indexBuffer, status == CL_SUCCESS else { throw ComputeError.openCL(call: "clCreateBuffer", status: status) }
         defer { clReleaseMemObject(indexBuffer) }  // the driver keeps it alive until the kernel ran
-        try launch(.gatherRows, global: [roundUp(width, 16), indices.count], local: nil, arguments: [
-            .int(Int32(width)), .buffer(try memory(table, "gatherRows", "table")), .buffer(indexBuffer),
+        guard width > 0 else { return }
+        // One dimension over the output's elements: GPU grids cap dimensions 1 and 2 at 65 535 groups.
+        try launch(.gatherRows, global: [roundUp(indices.count * width, 64)], local: nil, arguments: [
+            .int(Int32(indices.count)), .int(Int32(width)), .buffer(try memory(table, "gatherRows", "table")), .buffer(indexBuffer),
             .buffer(try memory(y, "gatherRows", "output")),
         ])
     }

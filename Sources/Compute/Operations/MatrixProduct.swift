@@ -216,11 +216,21 @@ extension OpenCLBackend {
             }
             // The device's table gives the tile; a smaller one when the kernel cannot run
             // (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
+            // A build failure counts as "does not fit" (some drivers refuse to build a required
+            // work-group size they cannot run) but is kept: when no tile fits, the last build
+            // error, with its log, is what is thrown, not a bare "no tile fits".
+            var buildFailure: ComputeError? = nil
             guard let tile = try fitted(KernelKey(kernel, defines(tile: preferred)), { tile in
                 let threads = (tile / work) * (tile / work)
-                if try kernelWorkGroupSize(KernelKey(kernel, defines(tile: tile))) >= threads { return tile }
+                do {
+                    if try kernelWorkGroupSize(KernelKey(kernel, defines(tile: tile)), buildFailureFits: false) >= threads { return tile }
+                } catch let error as ComputeError {
+                    guard case .programBuildFailed = error else { throw error }
+                    buildFailure = error
+                }
                 return tile / 2 >= smallest ? tile / 2 : nil
             }) else {
+                if let buildFailure { throw buildFailure }
                 throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of \(kernel) fits the work-group limits of \(device.name)")
             }
             let threads = tile / work
@@ -261,6 +271,8 @@ extension OpenCLBackend {
     /// `k · strideInner + o · strideOuter`) into panels of `panelWidth` columns of that view.
     private func packPanels(_ source: cl_mem, inner: Int, outer: Int, panelWidth: Int, strideInner: Int, strideOuter: Int,
                             batch: Int, into packed: Tensor) throws {
+        // K = 0 leaves nothing to pack (and OpenCL 1.2 drivers reject a zero global size).
+        guard inner > 0, outer > 0, batch > 0 else { return }
         try launch(.packPanels, global: [roundUp(outer, panelWidth), inner, batch], local: nil, arguments: [
             .int(Int32(inner)), .int(Int32(outer)), .int(Int32(panelWidth)), .int(Int32(strideInner)), .int(Int32(strideOuter)),
             .int(Int32(inner * outer)), .buffer(source), .buffer(try memory(packed, "matmul", "packed operand")),

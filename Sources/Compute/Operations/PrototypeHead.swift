@@ -489,8 +489,9 @@ extension CPUBackend: TrainingBackend {
 extension OpenCLBackend: TrainingBackend {
     public func copyRows(_ source: Tensor, from start: Int, into destination: Tensor) throws {
         let (rows, width) = try validateCopyRows(source, from: start, destination)
-        guard rows > 0 else { return }
-        try launch(.copyRows, global: [roundUp(width, 16), rows], local: nil, arguments: [
+        guard rows * width > 0 else { return }
+        // One dimension over the output's elements: GPU grids cap dimensions 1 and 2 at 65 535 groups.
+        try launch(.copyRows, global: [roundUp(rows * width, 64)], local: nil, arguments: [
             .int(Int32(rows)), .int(Int32(width)), .int(Int32(start)),
             .buffer(try memory(source, "copyRows", "source")), .buffer(try memory(destination, "copyRows", "destination")),
         ])
@@ -498,8 +499,8 @@ extension OpenCLBackend: TrainingBackend {
 
     public func gatherRows(_ table: Tensor, indices: Tensor, from start: Int, into destination: Tensor) throws {
         let (rows, width) = try validateIndexedGather(table, indices: indices, from: start, destination)
-        guard rows > 0 else { return }
-        try launch(.gatherRowsIndexed, global: [roundUp(width, 16), rows], local: nil, arguments: [
+        guard rows * width > 0 else { return }
+        try launch(.gatherRowsIndexed, global: [roundUp(rows * width, 64)], local: nil, arguments: [
             .int(Int32(rows)), .int(Int32(width)), .int(Int32(start)),
             .buffer(try memory(table, "gatherRows", "table")), .buffer(try memory(indices, "gatherRows", "indices")),
             .buffer(try memory(destination, "gatherRows", "destination")),
