@@ -10,9 +10,11 @@ public struct ClassMarginalEstimate: Sendable, Equatable {
     public let warning: String?
 
     /// κ below which the run warns that zero-shot CLIP misreads the collection. Chosen on the
-    /// development shifts (docs/method-study.md): κ is 0.66–0.98 where zero-shot reads the
-    /// images, 0.07 and 0.17 on the two inverted shifts where it is below chance.
-    public static let misreadThreshold = 0.15
+    /// development and demo shifts (docs/method-study.md): κ is 0.66–0.98 where zero-shot reads
+    /// the images, 0.19–0.40 where a shift makes it collapse onto a few classes that transport
+    /// spreads again (pixelate, salt and pepper), and 0.07 and 0.17 on the two inverted shifts,
+    /// where it is below chance. The margin to pixelate is small: a warning, not a verdict.
+    public static let misreadThreshold = 0.18
 
     public init(shares: [Double], zeroShotLabels: [Int], adaptedLabels: [Int]) {
         self.shares = shares
