@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "FileIntegrity"),
         // Ships OpenAI's BPE merges, the tokenizer of open_clip folders that carry none.
         .target(
-            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib", "CResample"],
+            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib", "CResample", "FileIntegrity"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),

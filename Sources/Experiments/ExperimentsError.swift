@@ -57,6 +57,13 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable, Sendabl
     /// A file or folder that exists but cannot be read.
     case unreadable(path: String, reason: String)
 
+    // MARK: Prompts
+
+    /// A class prompt gives more tokens than the model's context, and `prompts.truncate` is off.
+    case promptTooLong(className: String, template: String, tokenCount: Int, contextLength: Int)
+    /// Class names that are empty, repeated, or whose prompts cannot be told apart.
+    case invalidClassNames(reason: String)
+
     public var description: String {
         switch self {
         case .configurationFileNotFound(let path):
@@ -110,6 +117,12 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable, Sendabl
             return "\(file): gzip decompression failed: \(reason)"
         case .unreadable(let path, let reason):
             return "cannot read \(path): \(reason)"
+        case .promptTooLong(let className, let template, let tokenCount, let contextLength):
+            return "the prompt of class '\(TerminalText.escaped(className))' with template \"\(TerminalText.escaped(template))\" gives "
+                + "\(tokenCount) tokens (start and end included), more than the model's context length \(contextLength); "
+                + "shorten the class name or template, or set prompts.truncate: true to cut such prompts (with a warning each)"
+        case .invalidClassNames(let reason):
+            return "class names: \(reason)"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import FileIntegrity
 
 /// The configuration of an open_clip model folder, `open_clip_config.json`: its `model_cfg`
 /// (open_clip's `CLIPVisionCfg` / `CLIPTextCfg` fields, with open_clip's defaults for missing ones)
@@ -20,6 +21,7 @@ struct OpenCLIPConfiguration {
     /// - Throws: `CLIPEncoderError.fileAccessFailed` when unreadable, `.invalidConfiguration`
     ///   naming the key for a malformed or unsupported value.
     init(contentsOf url: URL) throws {
+        try RegularFile.require(url)
         let data: Data
         do {
             data = try Data(contentsOf: url)

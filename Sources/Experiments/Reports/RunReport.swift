@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import FileIntegrity
 
 /// Everything one run reports: the reproducibility facts, the confident selection and the
 /// results of every method. `RunReportWriter` turns it into `metrics.json`, `report.md` and
@@ -43,6 +44,7 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// Reads a report back from a `metrics.json` written by `RunReportWriter`.
     /// - Throws: `ReportError.unreadable` naming the file.
     public static func load(metricsFile: URL) throws -> RunReport {
+        try RegularFile.require(metricsFile)
         let data: Data
         do {
             data = try Data(contentsOf: metricsFile)
