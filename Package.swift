@@ -79,7 +79,7 @@ let package = Package(
         ),
 
         .testTarget(name: "ComputeTests", dependencies: ["Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"]),

@@ -17,6 +17,11 @@ public enum RegularFile {
         /// What it is instead: `FIFO`, `character device`, `block device`, `socket`, `folder`.
         public let kind: String
 
+        public init(path: String, kind: String) {
+            self.path = path
+            self.kind = kind
+        }
+
         public var description: String { "\(path): not a regular file (\(kind))" }
     }
 
