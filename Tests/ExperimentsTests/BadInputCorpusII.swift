@@ -172,7 +172,10 @@ extension BadInputCorpus {
                 mention: ["class 1", "empty name"])
 
         // 6. Adapters are checked like cache files, and names are printed escaped (`predict`).
-        let embedding = 512
+        let embedding = try {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtureModel.appendingPathComponent("config.json"))) as? [String: Any]
+            return (json?["projection_dim"] as? Int) ?? -1
+        }()
         func adapterTensors(classes: Int) -> [(name: String, shape: [Int], values: [Float])] {
             let rows = (0..<(classes * embedding)).map { Float(($0 * 37) % 101) / 101 - 0.5 }
             return [("text_classifier", [classes, embedding], rows), ("keys", [classes, embedding], rows),
