@@ -386,17 +386,27 @@ public final class ModelDownloader: Sendable {
 
     /// The git blob id of a file's content: the SHA-1 of `blob <size>\0` and the content, as the
     /// hub's listing gives it (`blobId`) for files kept in git.
+    /// Read in 4 MiB blocks.
     public static func gitBlobId(of url: URL) throws -> String {
         try RegularFile.require(url)
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ModelHubError.destination(path: url.path, reason: "cannot read it back to verify it")
-        }
+        let unreadable = ModelHubError.destination(path: url.path, reason: "cannot read it back to verify it")
+        guard let size = size(of: url), let handle = try? FileHandle(forReadingFrom: url) else { throw unreadable }
+        defer { try? handle.close() }
         var hash = SHA1()
-        hash.update(Array("blob \(data.count)\0".utf8))
-        data.withUnsafeBytes { hash.update($0.bindMemory(to: UInt8.self)) }
+        hash.update(Array("blob \(size)\0".utf8))
+        var read: Int64 = 0
+        while true {
+            let block: Data?
+            do {
+                block = try handle.read(upToCount: 4 << 20)
+            } catch {
+                throw unreadable
+            }
+            guard let block, !block.isEmpty else { break }
+            read += Int64(block.count)
+            block.withUnsafeBytes { hash.update($0.bindMemory(to: UInt8.self)) }
+        }
+        guard read == size else { throw unreadable }  // the file changed while being read
         return hash.finalizeHex()
     }
 

@@ -1,5 +1,5 @@
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// Decodes PNG and JPEG files into `RGBImage`s, choosing the decoder from the file's first
 /// bytes (never from its extension).

@@ -1,6 +1,6 @@
 import Compute
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// A CLIP model loaded from a model folder, with both towers' weights on one backend. Two folder
 /// formats load, detected from their files:

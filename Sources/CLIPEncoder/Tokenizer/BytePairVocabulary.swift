@@ -1,5 +1,5 @@
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// The vocabulary and merge ranks of a byte-level BPE model, resolved to token ids.
 struct BytePairVocabulary: Sendable {

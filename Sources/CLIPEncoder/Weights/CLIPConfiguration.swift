@@ -1,6 +1,6 @@
 import Compute
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// Dimensions of a CLIP model, read from a Hugging Face `config.json`.
 ///

@@ -1,6 +1,6 @@
 import Compute
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// The configuration of an open_clip model folder, `open_clip_config.json`: its `model_cfg`
 /// (open_clip's `CLIPVisionCfg` / `CLIPTextCfg` fields, with open_clip's defaults for missing ones)

@@ -1,6 +1,6 @@
 import CLIPEncoder
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// Loads a configuration file and the chain of files it names with `base:`, and merges them
 /// (each child over its base).

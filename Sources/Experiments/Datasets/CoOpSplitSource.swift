@@ -1,6 +1,6 @@
 import CLIPEncoder
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// Reads a dataset through its CoOp split file `split_zhou_<Name>.json`:
 /// `{"train": [[relative_path, label, class_name], ...], "val": [...], "test": [...]}`, paths

@@ -1,6 +1,6 @@
 import CLIPEncoder
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// File extensions (lowercased) that count as images when a reader lists a folder.
 let imageFileExtensions: Set<String> = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]

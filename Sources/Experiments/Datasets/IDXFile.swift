@@ -1,6 +1,6 @@
 import CLIPEncoder
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// One file of the IDX format used by MNIST and Fashion-MNIST, gzipped or not: a big-endian
 /// magic number `0x0000 08 NN` (two zero bytes, type 0x08 = unsigned byte, NN dimensions),

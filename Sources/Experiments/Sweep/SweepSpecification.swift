@@ -1,5 +1,5 @@
-import Foundation
 import FileIntegrity
+import Foundation
 
 /// A study: configurations × method variants × seeds, each cell one `upadapter run`, read from
 /// YAML:
