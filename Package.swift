@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "FileIntegrity"),
         // Ships OpenAI's BPE merges, the tokenizer of open_clip folders that carry none.
         .target(
-            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib", "CResample"],
+            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib", "CResample", "FileIntegrity"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),
@@ -79,7 +79,7 @@ let package = Package(
         ),
 
         .testTarget(name: "ComputeTests", dependencies: ["Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute"], exclude: ["Fixtures"]),
+        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
         .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"], exclude: ["Fixtures"]),

@@ -59,6 +59,9 @@ for model, files in repositories.items():
         entry = {"rfilename": name, "size": len(data)}
         if name.endswith(lfs_suffixes):
             entry["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+        else:
+            # Files kept in git are listed with their git blob id, as `git hash-object` gives it.
+            entry["blobId"] = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
         entries.append(entry)
     commit = hashlib.sha1(model.encode()).hexdigest()
     manifest[model] = {"commit": commit, "siblings": entries}

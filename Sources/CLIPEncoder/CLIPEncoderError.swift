@@ -40,6 +40,8 @@ public enum CLIPEncoderError: Error, CustomStringConvertible, Equatable {
     case invalidTokens(reason: String)
     /// Pixels handed to the vision tower do not match the model's image size.
     case invalidPixels(expected: [Int], actualCount: Int)
+    /// The weights file holds tensors that the configuration does not use (`tensors`, sorted).
+    case unusedTensors(path: String, tensors: [String], configurationFile: String)
 
     // MARK: Images
 
@@ -82,7 +84,14 @@ public enum CLIPEncoderError: Error, CustomStringConvertible, Equatable {
         case .invalidTokens(let reason):
             return "invalid token sequences: \(reason)"
         case .invalidPixels(let expected, let actualCount):
-            return "pixels do not match the model: expected \(expected) (\(expected.reduce(1, *)) values), got \(actualCount) values"
+            let side = expected.last ?? 0
+            return "pixels do not match the model: expected \(expected) (\(expected.reduce(1, *)) values), got \(actualCount) values; "
+                + "images must be preprocessed to the vision tower's \(side)×\(side) pixels, as the model folder's preprocessor "
+                + "configuration says (preprocessor_config.json: crop_size and size.shortest_edge; open_clip: preprocess_cfg.size)"
+        case .unusedTensors(let path, let tensors, let configurationFile):
+            let shown = tensors.prefix(8).joined(separator: ", ") + (tensors.count > 8 ? ", … (\(tensors.count) in all)" : "")
+            return "\(path): \(tensors.count) tensor\(tensors.count == 1 ? "" : "s") that \(configurationFile) does not use: \(shown) "
+                + "(a layer count or architecture in \(configurationFile) that does not match the weights?)"
         case .emptyImageFile(let path):
             return "\(path): image file is empty"
         case .unrecognizedImageFormat(let path):

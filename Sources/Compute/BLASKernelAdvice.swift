@@ -91,9 +91,21 @@ public struct BLASKernelAdvice: Sendable, Equatable {
     /// Whether the OpenBLAS build can switch kernel sets at all (`DYNAMIC_ARCH`).
     public let canSwitch: Bool
 
+    /// Whether `OPENBLAS_CORETYPE` is set and OpenBLAS runs the kernel set it names: the lower
+    /// kernels were asked for (to compare, or to match another machine), not fallen back to.
+    public var isDeliberate: Bool {
+        guard let coreTypeVariable else { return false }
+        return coreTypeVariable.lowercased() == coreName.lowercased() || Level(coreName: coreTypeVariable) == kernelLevel
+    }
+
     /// One sentence for logs and `devices`: what runs, what could, and what to set.
     public var message: String {
         let situation = "OpenBLAS runs its '\(coreName)' (\(kernelLevel)) kernels on a processor with \(processorLevel)"
+        if isDeliberate, let coreTypeVariable {
+            return "OPENBLAS_CORETYPE=\(coreTypeVariable) is set: it makes OpenBLAS use its '\(coreName)' (\(kernelLevel)) kernels "
+                + "on this \(processorLevel) processor; unset it (or set OPENBLAS_CORETYPE=\(suggestedCoreType)) before upadapter "
+                + "starts for the \(processorLevel) kernels, up to about twice as fast"
+        }
         guard canSwitch else {
             return situation + "; this OpenBLAS build has no other kernels (built without DYNAMIC_ARCH): install one "
                 + "built for this processor, or with DYNAMIC_ARCH, for faster matrix products"

@@ -59,6 +59,13 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable, Sendabl
     /// `dataset.class_profile` asks for more images of a class than the split holds.
     case classProfileExceedsClass(split: String, className: String, label: Int, requested: Int, available: Int, profile: String)
 
+    // MARK: Prompts
+
+    /// A class prompt gives more tokens than the model's context, and `prompts.truncate` is off.
+    case promptTooLong(className: String, template: String, tokenCount: Int, contextLength: Int)
+    /// Class names that are empty, repeated, or whose prompts cannot be told apart.
+    case invalidClassNames(reason: String)
+
     public var description: String {
         switch self {
         case .configurationFileNotFound(let path):
@@ -115,6 +122,12 @@ public enum ExperimentsError: Error, CustomStringConvertible, Equatable, Sendabl
         case .classProfileExceedsClass(let split, let className, let label, let requested, let available, let profile):
             return "dataset.class_profile \(profile) asks for \(requested) images of class '\(className)' (label \(label)) "
                 + "in split '\(split)', which holds \(available); lower class_profile.largest or the counts"
+        case .promptTooLong(let className, let template, let tokenCount, let contextLength):
+            return "the prompt of class '\(TerminalText.escaped(className))' with template \"\(TerminalText.escaped(template))\" gives "
+                + "\(tokenCount) tokens (start and end included), more than the model's context length \(contextLength); "
+                + "shorten the class name or template, or set prompts.truncate: true to cut such prompts (with a warning each)"
+        case .invalidClassNames(let reason):
+            return "class names: \(reason)"
         }
     }
 }

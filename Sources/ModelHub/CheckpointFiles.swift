@@ -8,11 +8,18 @@ public struct HubFile: Sendable, Equatable {
     public let size: Int64?
     /// The sha256 of an LFS file's content (`lfs.sha256`), lowercase hex; nil for files kept in git.
     public let sha256: String?
+    /// The git blob id (SHA-1 of `blob <size>\0` + content, `blobId`), lowercase hex: how a file
+    /// kept in git (not LFS) is verified.
+    public let blobId: String?
 
-    public init(name: String, size: Int64?, sha256: String?) {
+    /// The largest file size accepted from a listing (1 TiB): larger is a broken or hostile answer.
+    public static let maximumSize: Int64 = 1 << 40
+
+    public init(name: String, size: Int64?, sha256: String?, blobId: String? = nil) {
         self.name = name
         self.size = size
         self.sha256 = sha256
+        self.blobId = blobId
     }
 }
 
@@ -49,7 +56,18 @@ public struct HubRevision: Sendable {
             if let size, size < 0 {
                 throw ModelHubError.malformedResponse(url: url, reason: "'\(name)': negative size \(size)")
             }
-            files.append(HubFile(name: name, size: size, sha256: sha256))
+            for (key, value) in [("size", sibling["size"]), ("lfs.size", lfs?["size"])] {
+                if let number = value as? NSNumber, !(number.doubleValue <= Double(HubFile.maximumSize)) || !(number.doubleValue >= 0) {
+                    throw ModelHubError.malformedResponse(
+                        url: url, reason: "'\(name)': \(key) \(number) is not a size between 0 and \(HubFile.maximumSize) bytes")
+                }
+            }
+            var blobId = (sibling["blobId"] as? String)?.lowercased()
+            if let id = blobId, id.count != 40 || !id.allSatisfy(\.isHexDigit) {
+                throw ModelHubError.malformedResponse(url: url, reason: "'\(name)': blobId '\(id)' is not 40 hexadecimal digits")
+            }
+            if blobId?.isEmpty == true { blobId = nil }
+            files.append(HubFile(name: name, size: size, sha256: sha256, blobId: blobId))
         }
         let commit = (object["sha"] as? String).flatMap { $0.isEmpty ? nil : $0 }
         return HubRevision(model: model, revision: revision, commit: commit, files: files)

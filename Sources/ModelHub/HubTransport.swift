@@ -37,6 +37,8 @@ final class HubTransport: Sendable {
         let reason: String
         /// True when no connection was made at all (no network, DNS, refused).
         let unreachable: Bool
+        /// True when the time-out passed without an answer (or without the next bytes).
+        var timedOut = false
     }
 
     private let token: String?
@@ -229,7 +231,8 @@ private final class RequestState: NSObject, URLSessionDataDelegate, @unchecked S
                     NSURLErrorDNSLookupFailed, NSURLErrorTimedOut, NSURLErrorSecureConnectionFailed,
                     NSURLErrorServerCertificateUntrusted, NSURLErrorCannotLoadFromNetwork,
                 ].contains(code)
-                completedFailure = HubTransport.TransportFailure(reason: Self.reason(of: error), unreachable: unreachable)
+                completedFailure = HubTransport.TransportFailure(
+                    reason: Self.reason(of: error), unreachable: unreachable && code != NSURLErrorTimedOut, timedOut: code == NSURLErrorTimedOut)
             }
         }
         finished.signal()

@@ -29,8 +29,18 @@ public final class ModelDownloader: Sendable {
         self.interactive = interactive
         transport = HubTransport(token: settings.token, timeout: settings.timeout)
         let token = settings.token
-        // A last safeguard: no message may carry the token, whatever a server echoes.
+        // A last safeguard: no message may carry the token or a URL's password, whatever a server echoes.
         self.log = { text in log(ModelDownloader.redact(text, token: token)) }
+    }
+
+    /// Runs `body`, redacting (token, URL user info) every `ModelHubError` it throws.
+    private func redactingErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ModelHubError {
+            let token = settings.token
+            throw error.redacted { Self.redact($0, token: token) }
+        }
     }
 
     /// What a finished download did.
@@ -58,6 +68,10 @@ public final class ModelDownloader: Sendable {
 
     /// Lists the files of `model` at `revision`.
     public func revision(model: String, revision: String) throws -> HubRevision {
+        try redactingErrors { try listing(model: model, revision: revision) }
+    }
+
+    private func listing(model: String, revision: String) throws -> HubRevision {
         try Self.validate(model: model)
         let url = apiURL(model: model, revision: revision)
         let reply = try get(url, model: model, revision: revision)
@@ -69,9 +83,13 @@ public final class ModelDownloader: Sendable {
 
     /// Downloads the checkpoint files of `model` at `revision` into `folder`.
     public func download(model: String, revision: String, format: CheckpointFormat? = nil, to folder: URL) throws -> Summary {
+        try redactingErrors { try downloadFiles(model: model, revision: revision, format: format, to: folder) }
+    }
+
+    private func downloadFiles(model: String, revision: String, format: CheckpointFormat?, to folder: URL) throws -> Summary {
         let listing: HubRevision
         do {
-            listing = try self.revision(model: model, revision: revision)
+            listing = try self.listing(model: model, revision: revision)
         } catch ModelHubError.unreachable(let endpoint, let reason, _) {
             throw ModelHubError.unreachable(endpoint: endpoint, reason: reason,
                                             manual: manualAlternative(model: model, revision: revision, folder: folder.path))
@@ -90,7 +108,16 @@ public final class ModelDownloader: Sendable {
             throw ModelHubError.destination(path: failure.path, reason: "cannot \(failure.operation): \(failure.reason)")
         }
         defer { lock.release() }
-        let total = files.compactMap(\.size).reduce(0, +)
+        // Each size is at most `HubFile.maximumSize` (checked when the listing is read); the sum is checked too.
+        var total: Int64 = 0
+        for size in files.compactMap(\.size) {
+            let (sum, overflow) = total.addingReportingOverflow(size)
+            guard !overflow else {
+                throw ModelHubError.malformedResponse(url: apiURL(model: model, revision: revision).absoluteString,
+                                                      reason: "the files' sizes add up to more than \(Int64.max) bytes")
+            }
+            total = sum
+        }
         log("\(model) at \(revision)\(listing.commit.map { " (commit \($0.prefix(12)))" } ?? ""): \(chosen.rawValue) checkpoint, "
             + "\(files.count) files, \(TransferProgress.bytes(total)) → \(folder.path)\n")
         var downloaded: [String] = [], present: [String] = []
@@ -168,6 +195,9 @@ public final class ModelDownloader: Sendable {
             } catch let failure as HubTransport.TransportFailure {
                 let now = Self.size(of: part) ?? 0
                 receivedTotal += max(now - offset, 0)
+                if failure.timedOut && now == 0 && attempt >= settings.attempts {
+                    throw ModelHubError.timedOut(url: url.absoluteString, seconds: settings.timeout)
+                }
                 if failure.unreachable && now == 0 {
                     throw ModelHubError.unreachable(endpoint: settings.endpoint.absoluteString, reason: failure.reason,
                                                     manual: manualAlternative(model: model, revision: revision, folder: destination.deletingLastPathComponent().path))
@@ -194,7 +224,15 @@ public final class ModelDownloader: Sendable {
             try? FileManager.default.removeItem(at: part)
             throw ModelHubError.sizeMismatch(file: file.name, expected: expected, actual: size)
         }
-        guard let expected = file.sha256 else { return }
+        guard let expected = file.sha256 else {
+            guard let blobId = file.blobId else { return }
+            let actual = try Self.gitBlobId(of: part)
+            guard actual == blobId else {
+                try? FileManager.default.removeItem(at: part)
+                throw ModelHubError.checksumMismatch(file: file.name, expected: "git blob \(blobId)", actual: "git blob \(actual)")
+            }
+            return
+        }
         let actual = try Self.sha256(of: part)
         guard actual == expected else {
             try? FileManager.default.removeItem(at: part)
@@ -202,12 +240,15 @@ public final class ModelDownloader: Sendable {
         }
     }
 
-    /// True when `destination` already holds `file`: the published size and sha256 (LFS) match.
+    /// True when `destination` already holds `file`: the published size and the content match,
+    /// by sha256 for an LFS file, by git blob id for a file kept in git. A file the listing gives
+    /// neither for is fetched again (such files are small: configurations, tokenizer files).
     private func isComplete(_ destination: URL, as file: HubFile) throws -> Bool {
         guard let size = Self.size(of: destination) else { return false }
         guard let expected = file.size, size == expected else { return false }
-        guard let digest = file.sha256 else { return true }
-        return try Self.sha256(of: destination) == digest
+        if let digest = file.sha256 { return try Self.sha256(of: destination) == digest }
+        if let blobId = file.blobId { return try Self.gitBlobId(of: destination) == blobId }
+        return false
     }
 
     /// Creates `folder` (and its parents); refuses a path that is a file.
@@ -230,6 +271,7 @@ public final class ModelDownloader: Sendable {
         do {
             return try transport.get(url)
         } catch let failure as HubTransport.TransportFailure {
+            if failure.timedOut { throw ModelHubError.timedOut(url: url.absoluteString, seconds: settings.timeout) }
             if failure.unreachable {
                 let folder = String(model.split(separator: "/").last ?? "")
                 throw ModelHubError.unreachable(endpoint: settings.endpoint.absoluteString, reason: failure.reason,
@@ -320,6 +362,7 @@ public final class ModelDownloader: Sendable {
 
     /// The sha256 of a file's content, read in 4 MiB blocks.
     public static func sha256(of url: URL) throws -> String {
+        try RegularFile.require(url)
         let handle: FileHandle
         do {
             handle = try FileHandle(forReadingFrom: url)
@@ -341,9 +384,42 @@ public final class ModelDownloader: Sendable {
         return hash.finalizeHex()
     }
 
-    /// `text` with every occurrence of `token` replaced.
-    static func redact(_ text: String, token: String?) -> String {
-        guard let token, token.count >= 4 else { return text }
-        return text.replacingOccurrences(of: token, with: "[HF_TOKEN]")
+    /// The git blob id of a file's content: the SHA-1 of `blob <size>\0` and the content, as the
+    /// hub's listing gives it (`blobId`) for files kept in git.
+    /// Read in 4 MiB blocks.
+    public static func gitBlobId(of url: URL) throws -> String {
+        try RegularFile.require(url)
+        let unreadable = ModelHubError.destination(path: url.path, reason: "cannot read it back to verify it")
+        guard let size = size(of: url), let handle = try? FileHandle(forReadingFrom: url) else { throw unreadable }
+        defer { try? handle.close() }
+        var hash = SHA1()
+        hash.update(Array("blob \(size)\0".utf8))
+        var read: Int64 = 0
+        while true {
+            let block: Data?
+            do {
+                block = try handle.read(upToCount: 4 << 20)
+            } catch {
+                throw unreadable
+            }
+            guard let block, !block.isEmpty else { break }
+            read += Int64(block.count)
+            block.withUnsafeBytes { hash.update($0.bindMemory(to: UInt8.self)) }
+        }
+        guard read == size else { throw unreadable }  // the file changed while being read
+        return hash.finalizeHex()
+    }
+
+    /// `text` with every occurrence of `token` replaced by `[HF_TOKEN]`, every `Bearer …`
+    /// credential by `Bearer [redacted]`, and the user info of every URL (`user:password@`) by
+    /// `[redacted]@`: applied to everything printed or thrown, since servers echo requests.
+    public static func redact(_ text: String, token: String?) -> String {
+        var result = text
+        if let token, token.count >= 4 { result = result.replacingOccurrences(of: token, with: "[HF_TOKEN]") }
+        result = result.replacingOccurrences(
+            of: #"(?i)\bBearer\s+(?!\[HF_TOKEN\])[^\s"',;]+"#, with: "Bearer [redacted]", options: .regularExpression)
+        result = result.replacingOccurrences(
+            of: #"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@?#]+@"#, with: "$1[redacted]@", options: .regularExpression)
+        return result
     }
 }

@@ -30,6 +30,43 @@ public enum ModelHubError: Error, CustomStringConvertible, Equatable {
     case destination(path: String, reason: String)
     /// A setting (`HF_ENDPOINT`, `--endpoint`, the model id) is not usable.
     case invalidSetting(name: String, value: String, reason: String)
+    /// The server did not answer (or stopped sending) within the time-out.
+    case timedOut(url: String, seconds: Double)
+
+    /// The same error with `redact` applied to every text it carries (URLs, messages echoed by a
+    /// server, paths): what is printed or written never holds the token or a URL's password.
+    public func redacted(_ redact: (String) -> String) -> ModelHubError {
+        switch self {
+        case .unreachable(let endpoint, let reason, let manual):
+            return .unreachable(endpoint: redact(endpoint), reason: redact(reason), manual: redact(manual))
+        case .noSuchModel(let model, let endpoint, let hasToken):
+            return .noSuchModel(model: redact(model), endpoint: redact(endpoint), hasToken: hasToken)
+        case .noSuchRevision(let model, let revision):
+            return .noSuchRevision(model: redact(model), revision: redact(revision))
+        case .noSuchFile(let model, let revision, let file):
+            return .noSuchFile(model: redact(model), revision: redact(revision), file: redact(file))
+        case .accessDenied(let model, let status, let hasToken):
+            return .accessDenied(model: redact(model), status: status, hasToken: hasToken)
+        case .httpStatus(let url, let status, let message):
+            return .httpStatus(url: redact(url), status: status, message: redact(message))
+        case .notACheckpoint(let model, let revision, let reason):
+            return .notACheckpoint(model: redact(model), revision: redact(revision), reason: redact(reason))
+        case .malformedResponse(let url, let reason):
+            return .malformedResponse(url: redact(url), reason: redact(reason))
+        case .interrupted(let file, let received, let expected, let partPath, let reason):
+            return .interrupted(file: redact(file), received: received, expected: expected, partPath: redact(partPath), reason: redact(reason))
+        case .checksumMismatch(let file, let expected, let actual):
+            return .checksumMismatch(file: redact(file), expected: redact(expected), actual: redact(actual))
+        case .sizeMismatch(let file, let expected, let actual):
+            return .sizeMismatch(file: redact(file), expected: expected, actual: actual)
+        case .destination(let path, let reason):
+            return .destination(path: redact(path), reason: redact(reason))
+        case .invalidSetting(let name, let value, let reason):
+            return .invalidSetting(name: redact(name), value: redact(value), reason: redact(reason))
+        case .timedOut(let url, let seconds):
+            return .timedOut(url: redact(url), seconds: seconds)
+        }
+    }
 
     public var description: String {
         switch self {
@@ -67,6 +104,9 @@ public enum ModelHubError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(reason)"
         case .invalidSetting(let name, let value, let reason):
             return "\(name): '\(value)' \(reason)"
+        case .timedOut(let url, let seconds):
+            return "\(url): timed out after \(seconds.formatted()) s without an answer from the server; try again later, "
+                + "or raise the time-out if the connection is slow"
         }
     }
 }

@@ -20,12 +20,20 @@ struct DeviceOptions: ParsableArguments {
     /// Opens the chosen backend, or fails with a message listing the available devices. When a
     /// choice was made for the user (`auto`, `opencl`), says on standard error which device was
     /// taken and why; on the CPU backend, warns there when OpenBLAS runs kernels below what the
-    /// processor supports (`BLASKernelAdvice`).
-    func makeBackend(configured: String? = nil) throws -> any Backend {
+    /// processor supports (`BLASKernelAdvice`). When `OPENBLAS_CORETYPE` asks for those kernels
+    /// on purpose, that is said once per run (`announceDeliberateKernels`: `run`, `sweep`), as a
+    /// note, and not by every `predict` or `encode-*`.
+    func makeBackend(configured: String? = nil, announceDeliberateKernels: Bool = false) throws -> any Backend {
         let selection = try DeviceSelection.resolve(flag: device, configured: configured)
         let (backend, choice) = try selection.open(kernelVariants: try kernelVariantOverride())
         if choice.isDecision { printError("device: \(choice.reason)") }
-        if backend is CPUBackend, let advice = BLASKernelAdvice.current { printError("warning: \(advice.message)") }
+        if backend is CPUBackend, let advice = BLASKernelAdvice.current {
+            if !advice.isDeliberate {
+                printError("warning: \(advice.message)")
+            } else if announceDeliberateKernels {
+                printError("note: \(advice.message)")
+            }
+        }
         return backend
     }
 }

@@ -18,7 +18,7 @@ struct DevicesCommand: ParsableCommand {
         print("cpu            CPU backend: \(cpu.modelName), \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("               BLAS: OpenBLAS, core \(blas.coreName), \(blas.threads) threads (\(blas.configuration))")
         if let advice = BLASKernelAdvice.current {
-            print("               warning: \(advice.message)")
+            print("               \(advice.isDeliberate ? "note" : "warning"): \(advice.message)")
         }
         print("cpu-reference  plain-loop CPU twin (for checks; slow)")
         let devices: [OpenCLDeviceInfo]

@@ -64,6 +64,16 @@ struct ModelDownloadCommand: ParsableCommand {
     }
 
     func run() throws {
+        do {
+            try download()
+        } catch let error as ModelHubError {
+            // Settings errors echo HF_ENDPOINT or --endpoint: no password or token may be printed.
+            let token = (try? HubSettings.fromEnvironment())?.token
+            throw error.redacted { ModelDownloader.redact($0, token: token) }
+        }
+    }
+
+    private func download() throws {
         var settings = try HubSettings.fromEnvironment()
         if let endpoint { settings.endpoint = try HubSettings.endpoint(endpoint, source: "--endpoint") }
         settings.attempts = attempts

@@ -23,7 +23,7 @@ struct ConfigurationOptions: ParsableArguments {
 }
 
 func openTrainingBackend(_ deviceOptions: DeviceOptions, configured: String) throws -> any TrainingBackend {
-    try trainingBackend(try deviceOptions.makeBackend(configured: configured))
+    try trainingBackend(try deviceOptions.makeBackend(configured: configured, announceDeliberateKernels: true))
 }
 
 struct RunCommand: ParsableCommand {
@@ -130,6 +130,10 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         let contents = try AdapterFile.read(URL(fileURLWithPath: adapter))
+        if !contents.checksumVerified {
+            printError("note: \(TerminalText.escaped(adapter)) has no tensors_sha256 (written by an older version): its values are not verified; "
+                       + "train it again to get a checked adapter")
+        }
         let model = try modelOptions.load()
         if !contents.modelDigest.isEmpty, contents.modelDigest != model.digest {
             printError("warning: the adapter was trained on features of another model (digest \(contents.modelDigest), this model \(model.digest))")
@@ -144,9 +148,10 @@ struct PredictCommand: ParsableCommand {
             let maximum = line.max() ?? 0
             let exponentials = line.map { exp(Double($0 - maximum)) }
             let total = exponentials.reduce(0, +)
-            print(image)
+            print(TerminalText.escaped(image))
             for index in exponentials.indices.sorted(by: { exponentials[$0] > exponentials[$1] }).prefix(top) {
-                print("  " + pad(contents.classNames[index], 24) + String(format: " %6.2f%%", 100 * exponentials[index] / total))
+                // Names come from the file: escape sequences in them are shown, not obeyed.
+                print("  " + pad(TerminalText.escaped(contents.classNames[index]), 24) + String(format: " %6.2f%%", 100 * exponentials[index] / total))
             }
         }
     }

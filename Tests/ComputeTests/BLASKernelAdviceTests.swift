@@ -34,6 +34,25 @@ struct BLASKernelAdviceTests {
         #expect(onSandyBridge.suggestedCoreType == "Sandybridge")
     }
 
+    @Test("OPENBLAS_CORETYPE asking for the kernels that run: said as a choice, not as a failure")
+    func deliberateCoreType() throws {
+        for variable in ["Haswell", "haswell", "Zen"] {
+            let advice = try #require(BLASKernelAdvice.advice(
+                processorFlags: Self.zen4, coreName: "Haswell", configuration: Self.dynamic, coreTypeVariable: variable))
+            #expect(advice.isDeliberate, "\(variable)")
+            #expect(advice.message.contains("OPENBLAS_CORETYPE=\(variable) is set"), "\(advice.message)")
+            #expect(advice.message.contains("AVX2") && advice.message.contains("AVX-512"), "\(advice.message)")
+            #expect(advice.message.contains("unset it") && advice.message.contains("OPENBLAS_CORETYPE=SkylakeX"), "\(advice.message)")
+            #expect(!advice.message.contains("does not offer") && !advice.message.contains("although"), "\(advice.message)")
+        }
+        // Unset, or set to a kernel set this OpenBLAS ignored: not deliberate.
+        for variable in [nil, "Zen4", "SkylakeX"] as [String?] {
+            let advice = try #require(BLASKernelAdvice.advice(
+                processorFlags: Self.zen4, coreName: "Haswell", configuration: Self.dynamic, coreTypeVariable: variable))
+            #expect(!advice.isDeliberate, "\(String(describing: variable))")
+        }
+    }
+
     @Test("No advice when the kernels match, exceed or cannot be judged")
     func noAdvice() {
         let cases: [(Set<String>, String)] = [

@@ -18,6 +18,8 @@ enum BadInputCorpus {
         let expectedStatus: Int32
         /// Every string must appear in the output (the input's path, key or tensor).
         let mustMention: [String]
+        /// No string may appear in the output (a password, a raw escape sequence).
+        var mustNotMention: [String] = []
 
         var description: String { name }
     }

@@ -48,6 +48,20 @@ struct BadInputCorpusTests {
         defer { try? FileManager.default.removeItem(at: root) }
         let cases = try BadInputCorpus.write(into: root)
         #expect(cases.count >= 49)
+        try Self.check(cases)
+    }
+
+    @Test("Reliability II (issue 23): self-contradicting model folders, cut prompts, conflicting keys, non-regular files, secrets, altered adapters, sweep names")
+    func corpusII() throws {
+        let root = try PipelineIntegrationTests.temporaryDirectory("corpus-ii")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let cases = try BadInputCorpus.writeReliabilityII(into: root)
+        #expect(cases.count >= 30)
+        try Self.check(cases)
+    }
+
+    /// Runs every case and checks its outcome.
+    static func check(_ cases: [BadInputCorpus.Case]) throws {
         for item in cases {
             let result = try Self.run(item.arguments)
             #expect(!result.timedOut, "\(item): still running after \(Self.bound) s")
@@ -55,6 +69,9 @@ struct BadInputCorpusTests {
             #expect(result.status == item.expectedStatus, "\(item): exit \(result.status), expected \(item.expectedStatus)\n\(result.output)")
             for word in item.mustMention {
                 #expect(result.output.contains(word), "\(item): the message does not mention '\(word)'\n\(result.output)")
+            }
+            for word in item.mustNotMention {
+                #expect(!result.output.contains(word), "\(item): the output holds '\(word)'\n\(result.output)")
             }
             for dump in ["NSCocoaErrorDomain", "DecodingError", "EncodingError", "Fatal error", "nan%", "Error Domain="] {
                 #expect(!result.output.contains(dump), "\(item): raw '\(dump)' in the output\n\(result.output)")

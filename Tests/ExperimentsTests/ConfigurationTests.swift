@@ -199,11 +199,11 @@ struct ConfigurationParsingTests {
     @Test("A null in a child resets the key to its built-in default")
     func nullResets() throws {
         let folder = try TemporaryFolder()
-        try folder.write("base.yaml", minimalYAML + "\nselection: {top_k: 4, min_confidence: 0.5}\n")
+        try folder.write("base.yaml", minimalYAML + "\nselection: {top_k: 4}\nadapter: {alpha: 3}\n")
         let child = try folder.write("child.yaml", "base: base.yaml\nselection:\n  top_k: null\n")
         let loaded = try ExperimentConfiguration.load(from: child)
         #expect(loaded.selection.topK == 16)
-        #expect(loaded.selection.minConfidence == 0.5)
+        #expect(loaded.adapter.alpha == 3)
     }
 
     @Test("Bases that form a cycle, and missing bases, are errors")
@@ -234,20 +234,22 @@ struct ConfigurationParsingTests {
             "model_selection.min_confidence_grid=[0.9]",
             "baselines.supervised_shots=[]",
             "prompts.template={} texture.",
-            "dataset.transform={name: rotate, parameters: {degrees: 90}}",
+            "dataset.transform={name: pixelate, parameters: {block: 8}}",
             "training.epsilon=1e-6",
             "device=opencl:1",
             "cache_dir=/var/cache/upadapter",
             "runs_dir=out/runs",
         ])
-        #expect(changed.selection.topK == 8)
+        // top_k and min_confidence exclude each other: the later override replaces the earlier.
+        #expect(changed.selection.topK == 16)
         #expect(changed.selection.minConfidence == 0.25)
+        #expect(try loaded.applying(overrides: ["selection.top_k=8"]).selection.topK == 8)
         #expect(changed.modelSelection.alphaGrid == [1, 2.5])
         #expect(changed.modelSelection.rules.last == .minimumConfidence(0.9))
         #expect(changed.selfTraining.rounds == 2)
         #expect(changed.baselines.supervisedShots == [])
         #expect(changed.prompts.templates == ["{} texture."])
-        #expect(changed.dataset.transform == ImageTransformSpec(name: "rotate", parameters: ["degrees": 90]))
+        #expect(changed.dataset.transform == ImageTransformSpec(name: "pixelate", parameters: ["block": 8]))
         #expect(changed.training.epsilon == 1e-6)
         #expect(changed.device == "opencl:1")
         #expect(changed.cacheDirectory.path == "/var/cache/upadapter")
@@ -426,8 +428,8 @@ struct ConfigurationParsingTests {
             try configuration(minimalYAML + "\nself_training: {criterion: held_out_pseudo_labels}\n")
         }
         #expect(throws: ExperimentsError.invalidValue(
-            keyPath: "prompts.template", file: "/tmp/configs/test.yaml:8", value: "a {}",
-            reason: "give either 'template' or 'templates', not both")) {
+            keyPath: "prompts.templates", file: "/tmp/configs/test.yaml:9", value: "a list",
+            reason: "'template' and 'templates' exclude each other; give only one of them")) {
             try configuration(minimalYAML.replacingOccurrences(of: "\"a photo of a {}.\"", with: "\"a {}\"\n  templates: [\"b {}\"]"))
         }
     }
@@ -452,14 +454,14 @@ struct ConfigurationParsingTests {
         var loaded = try configuration(minimalYAML.replacingOccurrences(of: "  root: data/pets\n", with: """
               root: data/pets
               class_names: ["tabby cat", "no", "1", "yes: really"]
-              transform: {name: "blur", parameters: {radius: 1.5}}
+              transform: {name: "blur_noise", parameters: {sigma: 1.5}}
 
             """) + "\nselection: {min_confidence: 0.3}\n")
         loaded.sourceFile = nil
         let text = loaded.resolvedYAML()
         for key in ["model:", "path:", "dataset:", "kind: folder", "unlabeled_split: train", "test_split: test",
                     "class_names:", "verify_files: true", "folder:", "layout: auto", "idx:", "train_images: null",
-                    "transform:", "prompts:", "templates:", "selection:", "top_k: 16", "min_confidence: 0.3",
+                    "transform:", "prompts:", "templates:", "truncate: false", "selection:", "top_k: null", "min_confidence: 0.3",
                     "prototypes:", "kind: mean", "augment_views: 0", "adapter:", "alpha: 1.0", "beta: 1.0", "model_selection:",
                     "holdout_fraction: 0.25", "alpha_grid:", "beta_grid:", "top_k_grid: [16, 64, 256, 1024]", "training:", "epochs: 20",
                     "batch_size: 256", "learning_rate: 0.001", "weight_decay: 0.01", "epsilon: 0.0001", "seed: 1",
@@ -509,7 +511,7 @@ struct DatasetConfigurationTests {
               name: oxford_pets
               root: \(DatasetFixtures.root.path)
               class_names: [cat one, dog two, dog three]
-              transform: {name: rotate, parameters: {degrees: 90}}
+              transform: {name: pixelate, parameters: {block: 8}}
             prompts: {template: "a photo of a {}, a type of pet."}
             """)
         let split = try loaded.dataset.makeSource().split(loaded.dataset.testSplit)
@@ -518,7 +520,7 @@ struct DatasetConfigurationTests {
                          classNames: ["abyssinian", "american_bulldog", "beagle"], items: split.items),
             dataset: "OxfordPets", splitName: "test")
         #expect(split.classNames == ["cat one", "dog two", "dog three"])
-        #expect(split.items.allSatisfy { $0.transform == ImageTransformSpec(name: "rotate", parameters: ["degrees": 90]) })
+        #expect(split.items.allSatisfy { $0.transform == ImageTransformSpec(name: "pixelate", parameters: ["block": 8]) })
     }
 
     @Test("An idx section reads configured files with a class-names file")

@@ -124,10 +124,10 @@ struct FuzzTests {
               kind: folder
               name: pets
               root: data/pets
-              transform: {name: rotate, parameters: {degrees: 90}}
+              transform: {name: pixelate, parameters: {block: 8}}
             prompts:
               templates: ["a photo of a {}.", 'a {}']
-            selection: {top_k: 16, min_confidence: 0.5}
+            selection: {min_confidence: 0.5}
             adapter:
               alpha: 1.17
             model_selection: {criteria: [information_maximization], alpha_grid: [1, 2], beta_grid: [1, 5.5]}

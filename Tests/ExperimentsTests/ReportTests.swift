@@ -406,6 +406,11 @@ struct ReportTests {
         let folder = try TemporaryFolder()
         let valid = try SyntheticRun.report()
         try valid.validate()
+        // With a minimum confidence as the rule, a class may hold more than top_k selected images.
+        var byConfidence = valid
+        byConfidence.selection?.topK = 1
+        byConfidence.selection?.minConfidence = 0.5
+        try byConfidence.validate()
 
         var shortPerClass = valid
         shortPerClass.methods[1].perClassAccuracy.removeLast()
@@ -421,6 +426,7 @@ struct ReportTests {
         selectionSum.selection?.selectedCount += 1
         var overK = valid
         overK.selection?.topK = 3
+        overK.selection?.minConfidence = nil  // K bounds the counts only when it is the rule
         var diverged = valid
         diverged.methods[1].trainingLosses?[0] = .nan
         var wrongBalanced = valid

@@ -45,6 +45,8 @@ final class LoopbackHubServer: @unchecked Sendable {
     private var missing: Set<String> = []
     private var ignoresRange = false
     private var hidesSizes = false
+    private var echoesAuthorization = false
+    private var sizeOverrides: [String: Any] = [:]
     private var redirectTarget: URL?
     private var stopped = false
 
@@ -110,6 +112,13 @@ final class LoopbackHubServer: @unchecked Sendable {
 
     /// The listing publishes no sizes (a mirror without `?blobs=true` support); LFS files keep their sha256.
     func hideSizes() { lock.withLock { hidesSizes = true } }
+
+    /// Every API request is answered `400` with an error message (in `X-Error-Message` and in
+    /// the JSON body) that echoes the request's `Authorization` header, as careless servers do.
+    func echoAuthorizationOnError() { lock.withLock { echoesAuthorization = true } }
+
+    /// The listing publishes `size` (any JSON number) as the size of `file`.
+    func publishSize(_ size: Any, for file: String) { lock.withLock { sizeOverrides[file] = size } }
 
     /// Range headers are ignored: every file is sent whole with 200.
     func ignoreRange() { lock.withLock { ignoresRange = true } }
@@ -177,6 +186,11 @@ final class LoopbackHubServer: @unchecked Sendable {
         let path = request.path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? request.path
         let parts = path.split(separator: "/", omittingEmptySubsequences: true).map { $0.removingPercentEncoding ?? String($0) }
         if parts.count >= 3, parts[0] == "api", parts[1] == "models" {
+            if lock.withLock({ echoesAuthorization }) {
+                let echo = "request refused: Authorization: \(request.header("Authorization") ?? "none")"
+                let body = try! JSONSerialization.data(withJSONObject: ["error": echo])
+                return send(connection, status: 400, headers: ["X-Error-Message": echo], body: body)
+            }
             let model = parts.count >= 4 ? "\(parts[2])/\(parts[3])" : parts[2]
             guard let repository = lock.withLock({ repositories[model] }) else {
                 return send(connection, status: 401, headers: ["X-Error-Code": "RepoNotFound"], body: Data(#"{"error":"Repository not found"}"#.utf8))
@@ -187,8 +201,9 @@ final class LoopbackHubServer: @unchecked Sendable {
                 return send(connection, status: 404, headers: ["X-Error-Code": "RevisionNotFound"], body: Data(#"{"error":"Invalid rev id"}"#.utf8))
             }
             var siblings = repository.siblings
-            let (wrong, hideSizes) = lock.withLock { (wrongDigests, hidesSizes) }
+            let (wrong, hideSizes, sizes) = lock.withLock { (wrongDigests, hidesSizes, sizeOverrides) }
             for index in siblings.indices {
+                if let name = siblings[index]["rfilename"] as? String, let size = sizes[name] { siblings[index]["size"] = size }
                 if hideSizes {
                     siblings[index]["size"] = nil
                     if var lfs = siblings[index]["lfs"] as? [String: Any] {

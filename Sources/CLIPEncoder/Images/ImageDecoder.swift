@@ -1,3 +1,4 @@
+import FileIntegrity
 import Foundation
 
 /// Decodes PNG and JPEG files into `RGBImage`s, choosing the decoder from the file's first
@@ -29,6 +30,7 @@ public enum ImageDecoder {
     public static func decode(
         file: URL, maximumPixelCount: Int = defaultMaximumPixelCount, draftSide: Int? = nil
     ) throws -> RGBImage {
+        try RegularFile.require(file)
         let data: Data
         do {
             data = try Data(contentsOf: file)

@@ -1,4 +1,5 @@
 import Compute
+import FileIntegrity
 import Foundation
 
 /// A CLIP model loaded from a model folder, with both towers' weights on one backend. Two folder
@@ -48,7 +49,8 @@ public final class CLIPModel: @unchecked Sendable {
         case .huggingFace:
             format = .huggingFace
             configuration = try CLIPConfiguration(contentsOf: folder.configurationFile)
-            preprocessorConfiguration = try PreprocessorConfiguration(modelFolder: directory)
+            preprocessorConfiguration = try ModelFolderConsistency.preprocessing(
+                folder: directory, vision: configuration.vision, notice: Self.notice)
         case .openCLIP:
             let openCLIP = try OpenCLIPConfiguration(contentsOf: folder.configurationFile)
             format = .openCLIP(textPrefix: openCLIP.textPrefix)
@@ -73,7 +75,15 @@ public final class CLIPModel: @unchecked Sendable {
             vision = try VisionTower(loader: loader, configuration: configuration.vision, projectionSize: configuration.projectionSize, format: format)
         }
         text = try TextTower(loader: loader, configuration: configuration.text, projectionSize: configuration.projectionSize, format: format)
+        try loader.requireAllUsed(alsoUsed: ["logit_scale"])
         digest = try Self.digest(configurationFile: folder.configurationFile, weightsFile: folder.weightsFile)
+    }
+
+    /// Where the loader's notices go (a model folder read with a documented fallback, such as
+    /// the image size taken from `config.json` when `preprocessor_config.json` is absent):
+    /// standard error, as `note: …` lines, unless replaced.
+    nonisolated(unsafe) public static var notice: (String) -> Void = { message in
+        FileHandle.standardError.write(Data("note: \(message)\n".utf8))
     }
 
     /// The embedding width (`projection_dim`).
@@ -197,6 +207,8 @@ public final class CLIPModel: @unchecked Sendable {
                 }
             }
         }
+        try RegularFile.require(configurationFile)
+        try RegularFile.require(weightsFile)
         mix(try Data(contentsOf: configurationFile))
         guard let handle = FileHandle(forReadingAtPath: weightsFile.path) else {
             throw CLIPEncoderError.fileAccessFailed(path: weightsFile.path, operation: "open", reason: "cannot read")

@@ -35,6 +35,29 @@ struct WeightLoader {
     let backend: any Backend
     /// The configuration file beside the weights, named in errors about layer counts.
     var configurationFileName = "config.json"
+    /// The names of the tensors read so far, for `requireAllUsed`.
+    let used = TensorNames()
+
+    /// Tensors a checkpoint may hold that no configuration uses: PyTorch buffers that transformers
+    /// and open_clip also skip or rebuild (`position_ids`, batch-norm `num_batches_tracked`,
+    /// open_clip's causal `attn_mask`).
+    static let ignorableSuffixes = ["position_ids", "num_batches_tracked", "attn_mask"]
+
+    /// Refuses tensors of the file that the configuration does not use, naming them (up to 8):
+    /// a checkpoint with more layers than `num_hidden_layers`, or of another architecture, would
+    /// otherwise be read in part and silently give other embeddings than upstream.
+    /// - Parameter alsoUsed: tensors read outside this loader (`logit_scale`).
+    /// - Throws: `CLIPEncoderError.unusedTensors` naming the weights file, the tensors and the
+    ///   configuration file.
+    func requireAllUsed(alsoUsed: Set<String>) throws {
+        let used = self.used.names.union(alsoUsed)
+        let unused = file.names.filter { name in
+            !used.contains(name) && !Self.ignorableSuffixes.contains { name.hasSuffix($0) }
+        }.sorted()
+        guard unused.isEmpty else {
+            throw CLIPEncoderError.unusedTensors(path: file.path, tensors: unused, configurationFile: configurationFileName)
+        }
+    }
 
     /// Tensor `name`, which must have `shape`.
     /// - Throws: `CLIPEncoderError.tensorNotFound` or `.tensorShapeMismatch` naming the tensor,
@@ -51,6 +74,7 @@ struct WeightLoader {
         }
         let values = try file.floats(name)
         try Self.requireFinite(values, tensor: name, path: file.path)
+        used.insert(name)
         return values
     }
 
@@ -150,4 +174,15 @@ struct WeightLoader {
             fc1: try linear(base + ".mlp.c_fc", input: width, output: intermediate),
             fc2: try linear(base + ".mlp.c_proj", input: intermediate, output: width))
     }
+}
+
+/// A set of tensor names shared by the copies of one `WeightLoader` (the towers take it by value).
+final class TensorNames: @unchecked Sendable {
+    // @unchecked: written only while a model loads, on one thread, under `lock`.
+    private var storage = Set<String>()
+    private let lock = NSLock()
+
+    func insert(_ name: String) { lock.withLock { _ = storage.insert(name) } }
+
+    var names: Set<String> { lock.withLock { storage } }
 }

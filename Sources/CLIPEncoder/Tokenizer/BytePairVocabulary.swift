@@ -1,3 +1,4 @@
+import FileIntegrity
 import Foundation
 
 /// The vocabulary and merge ranks of a byte-level BPE model, resolved to token ids.
@@ -51,6 +52,7 @@ struct BytePairVocabulary: Sendable {
         tokenIds: [String: Int32], mergePairs: [(first: String, second: String, line: Int)],
         vocabularyPath: String, mergesPath: String
     ) throws {
+        try Self.requireBijection(tokenIds, path: vocabularyPath)
         func id(_ token: String, _ context: @autoclosure () -> String, path: String) throws -> Int32 {
             guard let value = tokenIds[token] else {
                 throw TokenizerError.missingToken(path: path, token: token, context: context())
@@ -122,6 +124,29 @@ struct BytePairVocabulary: Sendable {
         return try BytePairVocabulary(tokenIds: ids, mergePairs: pairs, vocabularyPath: path, mergesPath: path)
     }
 
+    /// Refuses a vocabulary that is not a one-to-one map of its tokens onto `0..<count`: two
+    /// tokens with one id would decode ambiguously and make the model read one embedding row for
+    /// both, a negative id indexes nothing, and a gap means ids from another vocabulary.
+    /// - Throws: ``TokenizerError/invalidVocabulary(path:reason:)`` naming the tokens or the id.
+    static func requireBijection(_ tokenIds: [String: Int32], path: String) throws {
+        var tokenForId = [Int32: String](minimumCapacity: tokenIds.count)
+        for (token, id) in tokenIds.sorted(by: { $0.key < $1.key }) {
+            guard id >= 0 else {
+                throw TokenizerError.invalidVocabulary(path: path, reason: "token \"\(token)\" has the negative id \(id)")
+            }
+            if let other = tokenForId[id] {
+                throw TokenizerError.invalidVocabulary(
+                    path: path, reason: "tokens \"\(other)\" and \"\(token)\" share the id \(id): each id must name one token")
+            }
+            tokenForId[id] = token
+        }
+        if let largest = tokenForId.keys.max(), Int(largest) >= tokenIds.count {
+            let missing = (0..<largest).first { tokenForId[$0] == nil } ?? largest
+            throw TokenizerError.invalidVocabulary(
+                path: path, reason: "\(tokenIds.count) tokens with ids up to \(largest): no token has the id \(missing) (ids must be 0 to \(tokenIds.count - 1))")
+        }
+    }
+
     /// Loads Hugging Face `vocab.json` (token → id) and `merges.txt` (`#version` header optional).
     static func huggingFace(vocabularyFile: URL, mergesFile: URL) throws -> BytePairVocabulary {
         let vocabularyPath = vocabularyFile.path
@@ -143,6 +168,7 @@ struct BytePairVocabulary: Sendable {
     }
 
     private static func readFile(_ url: URL) throws -> Data {
+        try RegularFile.require(url)
         do {
             return try Data(contentsOf: url)
         } catch {

@@ -1,4 +1,5 @@
 import Compute
+import FileIntegrity
 import Foundation
 
 /// Dimensions of a CLIP model, read from a Hugging Face `config.json`.
@@ -106,6 +107,7 @@ public struct CLIPConfiguration: Sendable, Equatable {
     /// - Throws: `CLIPEncoderError.fileAccessFailed` when unreadable, `.invalidConfiguration`
     ///   naming the key for a malformed or inconsistent value.
     public init(contentsOf url: URL) throws {
+        try RegularFile.require(url)
         let data: Data
         do {
             data = try Data(contentsOf: url)

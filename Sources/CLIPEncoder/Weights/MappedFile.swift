@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FileIntegrity
 
 /// A read-only memory mapping of a whole file, unmapped when the object goes away.
 ///
@@ -20,6 +21,7 @@ final class MappedFile: @unchecked Sendable {
     /// - Throws: `CLIPEncoderError.fileAccessFailed` when the file cannot be opened, sized or mapped.
     init(path: String) throws {
         self.path = path
+        try RegularFile.require(path: path)
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else {
             throw CLIPEncoderError.fileAccessFailed(path: path, operation: "open", reason: Self.errnoText())

@@ -1,4 +1,5 @@
 import Compute
+import FileIntegrity
 import Foundation
 
 /// The configuration of an open_clip model folder, `open_clip_config.json`: its `model_cfg`
@@ -20,6 +21,7 @@ struct OpenCLIPConfiguration {
     /// - Throws: `CLIPEncoderError.fileAccessFailed` when unreadable, `.invalidConfiguration`
     ///   naming the key for a malformed or unsupported value.
     init(contentsOf url: URL) throws {
+        try RegularFile.require(url)
         let data: Data
         do {
             data = try Data(contentsOf: url)

@@ -1,4 +1,5 @@
 import CLIPEncoder
+import FileIntegrity
 import Foundation
 
 /// Loads a configuration file and the chain of files it names with `base:`, and merges them
@@ -27,6 +28,7 @@ enum ConfigurationLoader {
             throw ExperimentsError.unreadable(path: file.path, reason: "it is a folder, not a YAML configuration file")
         }
         guard FileSystem.isFile(file) else { throw ExperimentsError.configurationFileNotFound(path: file.path) }
+        try RegularFile.require(file)
         let text: String
         do {
             text = try String(contentsOf: file, encoding: .utf8)
@@ -42,6 +44,7 @@ enum ConfigurationLoader {
         guard node.entries != nil else {
             throw ExperimentsError.invalidYAML(file: file.path, reason: "the top level must be a mapping of keys to values")
         }
+        try node.requireExclusiveKeys()
         guard let baseNode = node["base"], !baseNode.isNull else { return node.removing("base") }
         guard case .scalar(let basePath, .string) = baseNode.content else {
             throw ExperimentsError.wrongType(

@@ -3,9 +3,12 @@ import Yams
 
 /// Keys of which a mapping holds at most one: writing one (in a child configuration or with
 /// `--set`) removes the others inherited from a base.
+/// Within one file (or one `--set`), two keys of a group are an error naming both
+/// (`ConfigurationNode.requireExclusiveKeys`): one of them would otherwise be dropped silently.
 let exclusiveKeyGroups: [Set<String>] = [
     ["template", "templates"],
     ["class_names", "class_names_file"],
+    ["top_k", "min_confidence"],
 ]
 
 extension ConfigurationNode {
@@ -55,6 +58,38 @@ extension ConfigurationNode {
     func removing(_ key: String) -> ConfigurationNode {
         guard case .mapping(let entries) = content else { return self }
         return ConfigurationNode(content: .mapping(entries.filter { $0.key != key }), origin: origin)
+    }
+}
+
+extension ConfigurationNode {
+    /// Refuses a mapping, at any depth, that sets two keys of one of `exclusiveKeyGroups` to
+    /// non-null values (a `null` resets a key, so it does not count).
+    /// - Throws: `ExperimentsError.invalidValue` naming the second key, its file and line, and the first key.
+    func requireExclusiveKeys(path: String = "") throws {
+        switch content {
+        case .scalar: return
+        case .sequence(let items):
+            for (index, item) in items.enumerated() { try item.requireExclusiveKeys(path: "\(path)[\(index)]") }
+        case .mapping(let entries):
+            for group in exclusiveKeyGroups {
+                let present = entries.filter { group.contains($0.key) && !$0.value.isNull }
+                if present.count > 1 {
+                    let keyPath = path.isEmpty ? present[1].key : "\(path).\(present[1].key)"
+                    throw ExperimentsError.invalidValue(
+                        keyPath: keyPath, file: "\(present[1].keyOrigin)", value: present[1].value.summaryText,
+                        reason: "'\(present[0].key)' and '\(present[1].key)' exclude each other; give only one of them")
+                }
+            }
+            for entry in entries {
+                try entry.value.requireExclusiveKeys(path: path.isEmpty ? entry.key : "\(path).\(entry.key)")
+            }
+        }
+    }
+
+    /// A short text of the value for error messages: a scalar's text, else its type.
+    var summaryText: String {
+        if case .scalar(let text, _) = content { return text }
+        return typeDescription
     }
 }
 

@@ -1,5 +1,6 @@
 import Adaptation
 import Compute
+import FileIntegrity
 import Foundation
 import PrototypeTrainer
 
@@ -96,23 +97,34 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         return text + "\n" + tree.yamlText()
     }
 
-    /// Checks that the model folder and the dataset's root (and files named by the dataset
-    /// section) exist.
-    /// - Throws: `ExperimentsError.pathNotFound` naming the key.
+    /// Checks that the model folder and the dataset's root are folders, and that the files
+    /// named by the dataset section are regular files: the path checks of the validation pass
+    /// that `config check --paths` and `run` share (everything else is checked when the
+    /// configuration is read), made before any model is loaded.
+    /// - Throws: `ExperimentsError.pathNotFound` or `.invalidValue` (a file where a folder is
+    ///   needed, a folder or FIFO where a file is) naming the key.
     public func checkPaths() throws {
-        func require(_ url: URL?, _ keyPath: String) throws {
+        func require(_ url: URL?, _ keyPath: String, folder: Bool) throws {
             guard let url else { return }
-            guard FileManager.default.fileExists(atPath: url.path) else {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
                 throw ExperimentsError.pathNotFound(keyPath: keyPath, path: url.path)
             }
+            let file = sourceFile?.path ?? "configuration"
+            if folder, !isFolder.boolValue {
+                throw ExperimentsError.invalidValue(keyPath: keyPath, file: file, value: url.path, reason: "a folder is needed, and this is a file")
+            }
+            if !folder, let kind = RegularFile.kind(ofPath: url.path) {
+                throw ExperimentsError.invalidValue(keyPath: keyPath, file: file, value: url.path, reason: "a regular file is needed, and this is a \(kind)")
+            }
         }
-        try require(model.path, "model.path")
-        try require(dataset.root ?? (dataset.kind == .idx ? IDXSource.defaultFashionMNISTFolder : nil), "dataset.root")
-        try require(dataset.classNamesFile, "dataset.class_names_file")
-        try require(dataset.idx.trainImages, "dataset.idx.train_images")
-        try require(dataset.idx.trainLabels, "dataset.idx.train_labels")
-        try require(dataset.idx.testImages, "dataset.idx.test_images")
-        try require(dataset.idx.testLabels, "dataset.idx.test_labels")
+        try require(model.path, "model.path", folder: true)
+        try require(dataset.root ?? (dataset.kind == .idx ? IDXSource.defaultFashionMNISTFolder : nil), "dataset.root", folder: true)
+        try require(dataset.classNamesFile, "dataset.class_names_file", folder: false)
+        try require(dataset.idx.trainImages, "dataset.idx.train_images", folder: false)
+        try require(dataset.idx.trainLabels, "dataset.idx.train_labels", folder: false)
+        try require(dataset.idx.testImages, "dataset.idx.test_images", folder: false)
+        try require(dataset.idx.testLabels, "dataset.idx.test_labels", folder: false)
     }
 
     // MARK: Decoding and encoding

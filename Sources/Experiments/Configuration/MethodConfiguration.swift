@@ -9,6 +9,9 @@ extension ExperimentConfiguration {
     public struct Prompts: Sendable, Equatable {
         /// Averaged over when more than one (an ensemble).
         public var templates: [String]
+        /// Cut prompts longer than the model's context (a warning per cut prompt) instead of
+        /// refusing them (`prompts.truncate`, off by default).
+        public var truncate = false
 
         public init(templates: [String]) {
             self.templates = templates
@@ -17,6 +20,7 @@ extension ExperimentConfiguration {
         init(reading reader: ConfigurationReader) {
             let single = reader.string("template")
             let list = reader.strings("templates")
+            truncate = reader.bool("truncate", default: false)
             templates = list ?? single.map { [$0] } ?? []
             if single != nil, list != nil {
                 reader.invalid("template", value: single ?? "", reason: "give either 'template' or 'templates', not both")
@@ -30,7 +34,7 @@ extension ExperimentConfiguration {
             }
         }
 
-        var node: ConfigurationNode { .section([("templates", .strings(templates))]) }
+        var node: ConfigurationNode { .section([("templates", .strings(templates)), ("truncate", .bool(truncate))]) }
     }
 
     /// `selection`: the paper's confident selection (UPL) of zero-shot pseudo-labeled images,
@@ -54,7 +58,10 @@ extension ExperimentConfiguration {
         /// The rule this section describes.
         public var rule: SelectionRule { minConfidence.map { .minimumConfidence($0) } ?? .topK(topK) }
 
-        var node: ConfigurationNode { .section([("top_k", .int(topK)), ("min_confidence", .double(minConfidence))]) }
+        /// `top_k` and `min_confidence` exclude each other: the one not in use is written as `null`.
+        var node: ConfigurationNode {
+            .section([("top_k", minConfidence == nil ? .int(topK) : .null(origin: .resolved)), ("min_confidence", .double(minConfidence))])
+        }
     }
 
     /// `prototypes`: how the selected features become the adapter's keys.

@@ -122,7 +122,15 @@ extension ExperimentConfiguration {
             let transformName = transformReader.string("name")
             let parameters = transformReader.numberMap("parameters")
             if let transformName {
-                transform = ImageTransformSpec(name: transformName, parameters: parameters)
+                let spec = ImageTransformSpec(name: transformName, parameters: parameters)
+                transform = spec
+                // The transform's names, parameters and ranges are checked here, when the
+                // configuration is read, not when the first image is decoded.
+                do {
+                    _ = try ImageTransform(spec)
+                } catch {
+                    transformReader.invalid("name", value: spec.description, reason: String(describing: error))
+                }
             } else if reader.has("transform") {
                 transformReader.missing("name")
             }

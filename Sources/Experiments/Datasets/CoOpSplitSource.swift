@@ -1,4 +1,5 @@
 import CLIPEncoder
+import FileIntegrity
 import Foundation
 
 /// Reads a dataset through its CoOp split file `split_zhou_<Name>.json`:
@@ -70,6 +71,7 @@ enum CoOpSplitFile {
     ///   entry index that is not `[string, integer, string]`.
     static func read(_ file: URL, dataset: String) throws -> [String: [CoOpSplitEntry]] {
         guard FileSystem.isFile(file) else { throw ExperimentsError.splitFileMissing(dataset: dataset, path: file.path) }
+        try RegularFile.require(file)
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: Data(contentsOf: file))

@@ -1,4 +1,5 @@
 import CLIPEncoder
+import FileIntegrity
 import Foundation
 
 /// File extensions (lowercased) that count as images when a reader lists a folder.
@@ -48,6 +49,7 @@ enum FileSystem {
     /// - Throws: `splitFileMissing` when absent, `unreadable` when not UTF-8.
     static func text(of url: URL, dataset: String) throws -> String {
         guard isFile(url) else { throw ExperimentsError.splitFileMissing(dataset: dataset, path: url.path) }
+        try RegularFile.require(url)
         let data: Data
         do {
             data = try Data(contentsOf: url)

@@ -1,4 +1,5 @@
 import CLIPEncoder
+import FileIntegrity
 import Foundation
 
 /// One file of the IDX format used by MNIST and Fashion-MNIST, gzipped or not: a big-endian
@@ -21,6 +22,7 @@ public struct IDXFile: Sendable, Equatable {
     ///   number or a size that does not match the header, `decompressionFailed` for bad gzip data.
     public init(contentsOf url: URL, expectedMagic: UInt32, dataset: String) throws {
         guard FileSystem.isFile(url) else { throw ExperimentsError.splitFileMissing(dataset: dataset, path: url.path) }
+        try RegularFile.require(url)
         let data: Data
         do {
             data = try Data(contentsOf: url)

@@ -310,10 +310,12 @@ public struct Pipeline: Sendable {
     /// `W`: per class, the templates' embeddings normalised, averaged and normalised again.
     func makeTextClassifier(model: CLIPModel, classNames: [String]) throws -> TextClassifier {
         let templates = c.prompts.templates
-        let prompts = classNames.flatMap { name in templates.map { $0.replacingOccurrences(of: "{}", with: name) } }
+        let prompts = try ClassPrompts(classNames: classNames, templates: templates, tokenizer: model.tokenizer,
+                                       contextLength: model.configuration.text.maximumPositionCount, truncate: c.prompts.truncate)
+        for warning in prompts.warnings { FileHandle.standardError.write(Data("warning: \(warning)\n".utf8)) }
         var embeddings: [Float] = []
-        for start in stride(from: 0, to: prompts.count, by: 256) {
-            embeddings += try model.encodeTexts(Array(prompts[start..<min(start + 256, prompts.count)]), truncate: true, normalize: true)
+        for start in stride(from: 0, to: prompts.tokens.count, by: 256) {
+            embeddings += try model.encodeTokens(Array(prompts.tokens[start..<min(start + 256, prompts.tokens.count)]), normalize: true)
         }
         return try TextClassifier(templateEmbeddings: embeddings, classCount: classNames.count,
                                   templateCount: templates.count, dimension: model.embeddingSize)

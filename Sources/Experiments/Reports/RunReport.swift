@@ -1,4 +1,5 @@
 import CLIPEncoder
+import FileIntegrity
 import Foundation
 
 /// Everything one run reports: the reproducibility facts, the confident selection and the
@@ -56,6 +57,7 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// Reads a report back from a `metrics.json` written by `RunReportWriter`.
     /// - Throws: `ReportError.unreadable` naming the file.
     public static func load(metricsFile: URL) throws -> RunReport {
+        try RegularFile.require(metricsFile)
         let data: Data
         do {
             data = try Data(contentsOf: metricsFile)

@@ -77,7 +77,9 @@ extension RunReport {
         guard selection.selectedPerClass.count == classCount else {
             throw inconsistent("selection.selectedPerClass", "\(selection.selectedPerClass.count) values for \(classCount) classes")
         }
-        if let label = selection.selectedPerClass.firstIndex(where: { $0 < 0 || $0 > selection.topK }) {
+        // K bounds the classes' counts only when it is the rule (a minimum confidence keeps any number).
+        let bound = selection.minConfidence == nil ? selection.topK : Int.max
+        if let label = selection.selectedPerClass.firstIndex(where: { $0 < 0 || $0 > bound }) {
             throw inconsistent("selection.selectedPerClass[\(label)]", "\(selection.selectedPerClass[label]) is outside 0...\(selection.topK) (K)")
         }
         let sum = selection.selectedPerClass.reduce(0, +)

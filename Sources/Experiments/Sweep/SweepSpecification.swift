@@ -1,3 +1,4 @@
+import FileIntegrity
 import Foundation
 
 /// A study: configurations × method variants × seeds, each cell one `upadapter run`, read from
@@ -48,6 +49,7 @@ public struct SweepSpecification: Sendable, Equatable {
     public static func load(from file: URL) throws -> SweepSpecification {
         let file = file.standardizedFileURL
         guard FileManager.default.fileExists(atPath: file.path) else { throw ExperimentsError.configurationFileNotFound(path: file.path) }
+        try RegularFile.require(file)
         let text: String
         do {
             text = try String(contentsOf: file, encoding: .utf8)
@@ -58,6 +60,9 @@ public struct SweepSpecification: Sendable, Equatable {
         let context = ConfigurationDecodingContext(documentName: file.path)
         let root = ConfigurationReader(node: node, path: "", context: context)
         let name = root.string("name", default: file.deletingPathExtension().lastPathComponent)
+        if let problem = Self.pathComponentProblem(name) {
+            root.invalid("name", value: TerminalText.escaped(name), reason: "the sweep's name becomes a folder under sweeps/: \(problem)")
+        }
         let configs = root.strings("configs") ?? []
         if configs.isEmpty { root.missing("configs") }
         let seeds = root.ints("seeds") ?? [1]
@@ -66,8 +71,8 @@ public struct SweepSpecification: Sendable, Equatable {
         let variantsReader = root.section("variants")
         for entry in variantsReader.entries {
             let overrides = variantsReader.strings(entry.key) ?? []
-            if entry.key.isEmpty || entry.key.contains("/") || entry.key.contains("__") {
-                variantsReader.invalid(entry.key, value: entry.key, reason: "a variant name must be non-empty, without '/' or '__'")
+            if let problem = Self.pathComponentProblem(entry.key) ?? (entry.key.contains("__") ? "it contains '__', the separator of cell names" : nil) {
+                variantsReader.invalid(entry.key, value: TerminalText.escaped(entry.key), reason: "a variant name becomes part of a folder name: \(problem)")
             }
             variants.append(Variant(name: entry.key, overrides: overrides))
         }
@@ -84,6 +89,18 @@ public struct SweepSpecification: Sendable, Equatable {
             throw ExperimentsError.invalidValue(keyPath: "configs", file: file.path, value: duplicate, reason: "two configurations share this file name")
         }
         return SweepSpecification(name: name, configurations: configurations, seeds: seeds, variants: variants, output: output, sourceFile: file)
+    }
+
+    /// Why `text` cannot be one path component (a folder name inside the sweep's or runs'
+    /// folder), or nil when it can: it must be non-empty, not `.` or `..`, at most 200 bytes,
+    /// without `/`, `\\` or control characters.
+    static func pathComponentProblem(_ text: String) -> String? {
+        if text.isEmpty { return "it is empty" }
+        if text == "." || text == ".." { return "'\(text)' names a folder above or the same folder" }
+        if text.utf8.count > 200 { return "it is longer than 200 bytes" }
+        if text.contains("/") || text.contains("\\") { return "it contains a path separator ('/' or '\\')" }
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "it contains a control character" }
+        return nil
     }
 
     /// Every cell, numbered.
