@@ -24,7 +24,7 @@ struct NeighbourList: Sendable, Equatable {
     ///   - tileElements: the largest `[block, keys]` tile computed at once.
     /// - Throws: `AdaptationError.shapeMismatch` for different widths, `ComputeError` from the backend.
     static func search(
-        queries: HostMatrix, keys: DeviceMatrix, count requested: Int, excludingSelf: Bool = false, tileElements: Int = 1 << 24
+        queries: HostMatrix, keys: DeviceMatrix, count requested: Int, excludingSelf: Bool = false, tileElements: Int = 1 << 21
     ) throws -> NeighbourList {
         guard queries.columns == keys.columns else {
             throw AdaptationError.shapeMismatch(input: "neighbour queries", expected: "width \(keys.columns)", actual: "width \(queries.columns)")
