@@ -194,6 +194,28 @@ struct ReportTests {
 
     // MARK: Files
 
+    @Test("the class-marginal record round-trips through metrics.json and shows its section, warning and chart")
+    func classMarginal() throws {
+        let folder = try TemporaryFolder()
+        var report = try SyntheticRun.report()
+        let classes = report.summary.classNames.count
+        let estimated = (0..<classes).map { Double($0 + 1) / Double(classes * (classes + 1) / 2) }
+        report.classMarginal = ClassMarginalRecord(
+            method: "UP-Adapter, prior-aware transport proxies", estimatedShares: estimated,
+            zeroShotShares: [Double](repeating: 1 / Double(classes), count: classes), agreement: 0.07, warning: "the collection looks misread")
+        let runFolder = folder.url.appendingPathComponent("run", isDirectory: true)
+        try RunReportWriter.write(report, to: runFolder)
+        #expect(try RunReport.load(metricsFile: runFolder.appendingPathComponent("metrics.json")) == report)
+        let markdown = try text("report.md", in: runFolder), html = try text("report.html", in: runFolder)
+        #expect(markdown.contains("## Class sizes of the unlabeled pool") && markdown.contains("Warning: the collection looks misread"))
+        #expect(markdown.contains("Cohen's κ): 0.07"))
+        #expect(html.contains("Class shares of the pool: estimated and predicted by zero-shot"))
+        // Without a record: no section.
+        let plain = folder.url.appendingPathComponent("plain", isDirectory: true)
+        try RunReportWriter.write(try SyntheticRun.report(), to: plain)
+        #expect(!(try text("report.md", in: plain)).contains("Class sizes of the unlabeled pool"))
+    }
+
     @Test("metrics.json decodes back to the same report and carries the derived values")
     func metricsRoundTrip() throws {
         let folder = try TemporaryFolder()

@@ -44,6 +44,8 @@ struct MetricsDocument: Encodable {
     let selection: SelectionSummary?
     let methods: [MethodResult]
     let modelSelection: ModelSelectionRecord?
+    /// The pool's estimated class shares against zero-shot's (absent when no method estimated them).
+    let classMarginal: ClassMarginalRecord?
     let derived: Derived
 
     init(_ report: RunReport) {
@@ -52,6 +54,7 @@ struct MetricsDocument: Encodable {
         selection = report.selection
         methods = report.methods
         modelSelection = report.modelSelection
+        classMarginal = report.classMarginal
         derived = Derived(
             results: report.methods.map { method in
                 ResultRow(
