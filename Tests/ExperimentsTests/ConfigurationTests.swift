@@ -466,7 +466,7 @@ struct ConfigurationParsingTests {
                     "holdout_fraction: 0.25", "alpha_grid:", "beta_grid:", "top_k_grid: [16, 64, 256, 1024]", "training:", "epochs: 20",
                     "batch_size: 256", "learning_rate: 0.001", "weight_decay: 0.01", "epsilon: 0.0001", "seed: 1",
                     "self_training:", "rounds: 4", "pool_share: 0.5", "criterion: fixed",
-                    "methods:", "primary_method: prior_transport",
+                    "methods:", "primary_method: null",
                     "prior_transport:", "prior_iterations: 10", "inmap:", "sinkhorn_temperature: 0.01", "proxy_temperature: 0.04", "steps: 2000",
                     "transclip:", "modes: [transductive, inductive]", "lambda: 1.0", "zlap:", "gamma: 5.0", "alpha: 0.3",
                     "baselines:", "supervised_shots: [1, 2, 4, 8, 16]",

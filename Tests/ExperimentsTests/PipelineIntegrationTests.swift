@@ -97,10 +97,13 @@ struct PipelineIntegrationTests {
             #expect(modelSelection.candidates.count == 2 * 2 * 2, "2 selection rules × 2 α × 2 β")
             #expect(Set(modelSelection.choices.keys) == Set(LabelFreeCriterion.allCases.map(\.rawValue)))
             let primary = try #require(report.upAdapter)
-            #expect(primary.name == "UP-Adapter + self-training (2 rounds, share 0.5)")
-            #expect(primary.rounds?.count == 2)
-            #expect(report.methods.count == 3 + 4 + 1 + 2 * 2,
-                    "zero-shot, paper, 4 criterion rows, self-training, Tip-Adapter, and 2 supervised per shot count")
+            #expect(primary.name == "UP-Adapter, prior-aware transport proxies")
+            let selfTraining = try #require(report.methods.first { $0.name == "UP-Adapter + self-training (2 rounds, share 0.5)" })
+            #expect(selfTraining.rounds?.count == 2)
+            #expect(report.methods.count == 3 + 4 + 1 + 2 * 2 + 6,
+                    "zero-shot, paper, 4 criterion rows, self-training, Tip-Adapter, 2 supervised per shot count, the transport proxies, InMaP, and TransCLIP and ZLaP in two modes each")
+            let marginal = try #require(report.classMarginal)
+            #expect(abs(marginal.estimatedShares.reduce(0, +) - 1) < 1e-9 && marginal.estimatedShares.count == classes.count)
             for method in report.methods {
                 #expect((0...1).contains(method.top1Accuracy), "\(method.name)")
                 let total = method.confusionMatrix.reduce(0) { $0 + $1.reduce(0, +) }

@@ -30,14 +30,7 @@ public enum ImageDecoder {
     public static func decode(
         file: URL, maximumPixelCount: Int = defaultMaximumPixelCount, draftSide: Int? = nil
     ) throws -> RGBImage {
-        try RegularFile.require(file)
-        let data: Data
-        do {
-            data = try Data(contentsOf: file)
-        } catch {
-            throw CLIPEncoderError.fileAccessFailed(
-                path: file.path, operation: "read", reason: ReadableError.reason(error))
-        }
+        let data = try readFile(file)
         return try decode(data: data, path: file.path, maximumPixelCount: maximumPixelCount, draftSide: draftSide)
     }
 
@@ -57,19 +50,23 @@ public enum ImageDecoder {
         }
     }
 
+    /// The bytes of `file`, a regular file (a FIFO or a device is refused before it is opened).
+    private static func readFile(_ file: URL) throws -> Data {
+        try RegularFile.require(file)
+        do {
+            return try Data(contentsOf: file)
+        } catch {
+            throw CLIPEncoderError.fileAccessFailed(path: file.path, operation: "read", reason: ReadableError.reason(error))
+        }
+    }
+
     /// Decodes the image in `file` in the mode Pillow opens it in (`SourceImage`), for the
     /// preprocessing that resizes before converting to RGB.
     /// - Throws: as `decode(file:maximumPixelCount:draftSide:)`.
     public static func decodeSource(
         file: URL, maximumPixelCount: Int = defaultMaximumPixelCount, draftSide: Int? = nil
     ) throws -> SourceImage {
-        let data: Data
-        do {
-            data = try Data(contentsOf: file)
-        } catch {
-            throw CLIPEncoderError.fileAccessFailed(
-                path: file.path, operation: "read", reason: ReadableError.reason(error))
-        }
+        let data = try readFile(file)
         return try decodeSource(data: data, path: file.path, maximumPixelCount: maximumPixelCount, draftSide: draftSide)
     }
 

@@ -49,8 +49,11 @@ public final class CLIPModel: @unchecked Sendable {
         case .huggingFace:
             format = .huggingFace
             configuration = try CLIPConfiguration(contentsOf: folder.configurationFile)
-            preprocessorConfiguration = try ModelFolderConsistency.preprocessing(
+            // Hugging Face folders: the pipeline their weights were published with (transformers-pil).
+            var preprocessing = try ModelFolderConsistency.preprocessing(
                 folder: directory, vision: configuration.vision, notice: Self.notice)
+            preprocessing.pipeline = .transformersPil
+            preprocessorConfiguration = preprocessing
         case .openCLIP:
             let openCLIP = try OpenCLIPConfiguration(contentsOf: folder.configurationFile)
             format = .openCLIP(textPrefix: openCLIP.textPrefix)

@@ -161,10 +161,7 @@ public struct ExperimentConfiguration: Sendable, Equatable {
                 }
             }
         }
-        // Unset: the label-free default when the run has it, else the first adapting method listed.
-        let fallback = [MethodName.priorTransport, .selfTraining].first { configuration.methods.contains($0) }
-            ?? configuration.methods.first { $0 != .zeroShot } ?? configuration.methods.first ?? .priorTransport
-        configuration.primaryMethod = root.choice("primary_method", default: fallback)
+        configuration.primaryMethod = root.choice("primary_method", default: automaticPrimaryMethod(for: configuration.methods))
         if !configuration.methods.contains(configuration.primaryMethod) {
             root.invalid("primary_method", value: configuration.primaryMethod.rawValue, reason: "must be one of the run's methods")
         }
@@ -177,6 +174,13 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         configuration.extraction = Extraction(reading: root.section("extraction"))
         try context.finish()
         return configuration
+    }
+
+    /// The primary method when `primary_method` is unset (null): the label-free default when the
+    /// run has it, else self-training, else the first adapting method listed.
+    static func automaticPrimaryMethod(for methods: [MethodName]) -> MethodName {
+        [MethodName.priorTransport, .selfTraining].first { methods.contains($0) }
+            ?? methods.first { $0 != .zeroShot } ?? methods.first ?? .priorTransport
     }
 
     /// The configuration as a tree, in documentation order.
@@ -196,7 +200,8 @@ public struct ExperimentConfiguration: Sendable, Equatable {
             ("transclip", Self.transCLIPNode(modes: transCLIPModes, transCLIP)),
             ("zlap", Self.zLaPNode(modes: zLaPModes, zLaP)),
             ("methods", .strings(methods.map(\.rawValue))),
-            ("primary_method", .string(primaryMethod.rawValue)),
+            // Null when automatic, so that a later override of `methods` picks again.
+            ("primary_method", primaryMethod == Self.automaticPrimaryMethod(for: methods) ? .null(origin: .resolved) : .string(primaryMethod.rawValue)),
             ("baselines", baselines.node),
             ("device", .string(device)),
             ("cache_dir", .path(cacheDirectory)),
