@@ -48,7 +48,7 @@ let package = Package(
 
         .target(
             name: "Compute",
-            dependencies: ["COpenCL", "CBLAS", "CVectorMath", "CWorkerPool"],
+            dependencies: ["COpenCL", "CBLAS", "CVectorMath", "CWorkerPool", "FileIntegrity"],
             plugins: ["EmbedKernels"]
         ),
         // What guards files: SHA-256 (cache keys, download verification) and exclusive file locks.
