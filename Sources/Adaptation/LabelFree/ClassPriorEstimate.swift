@@ -26,31 +26,12 @@ struct ClassPriorEstimate: Sendable, Equatable {
         let images = features.rows, classes = posteriors.columns, width = features.columns
         guard images > 0, classes > 0 else { return [Double](repeating: 1 / Double(max(classes, 1)), count: classes) }
         var responsibilities = posteriors
-        var squares = [Double](repeating: 0, count: width)
-        for image in 0..<images {
-            for d in 0..<width {
-                let x = Double(features.values[image * width + d])
-                squares[d] += x * x
-            }
-        }
+        let squares = SharedVarianceMixture.featureSquares(features)
         var shares = columnMeans(responsibilities)
         for _ in 0..<iterations {
             // M-step: means, the shared diagonal variance.
-            let sums = try device.transposedTimes(weights: responsibilities)
-            let totals = shares.map { $0 * Double(images) }
-            var means = [Double](repeating: 0, count: classes * width)
-            for c in 0..<classes where totals[c] > 0 {
-                for d in 0..<width { means[c * width + d] = Double(sums.values[c * width + d]) / totals[c] }
-            }
-            VisionProxyFit.normalizeRows(&means, columns: width)
-            var variance = squares
-            for c in 0..<classes {
-                for d in 0..<width {
-                    let mean = means[c * width + d]
-                    variance[d] += -2 * mean * Double(sums.values[c * width + d]) + mean * mean * totals[c]
-                }
-            }
-            variance = variance.map { max($0 / Double(images), 1e-12) }
+            let (means, variance) = try SharedVarianceMixture.maximize(
+                device, weights: responsibilities, totals: shares.map { $0 * Double(images) }, squares: squares, count: Double(images))
             // E-step: log N(x | μ_c, σ²) + log π_c, up to a per-image constant.
             var scaledMeans = [Float](repeating: 0, count: classes * width)
             var offsets = [Double](repeating: 0, count: classes)

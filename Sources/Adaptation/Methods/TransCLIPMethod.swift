@@ -132,6 +132,7 @@ struct TransCLIPSolver: Sendable {
         }
         let graph = SparseGraph(nodes: images, edges: edges)
         let laplacianWeight = Self.termScale / Double(2 * max(settings.neighbours, 1))
+        let squares = SharedVarianceMixture.featureSquares(features)
         for iteration in 0...settings.outerIterations {
             let likelihood = try logLikelihoods(device, features: features, mixture: mixture)
             for _ in 0..<settings.assignmentSteps {
@@ -141,7 +142,7 @@ struct TransCLIPSolver: Sendable {
                     lambda: Double(settings.lambda), classes: classes)
             }
             if iteration == settings.outerIterations { break }
-            mixture = try updatedMixture(device, features: features, assignments: assignments)
+            mixture = try updatedMixture(device, assignments: assignments, squares: squares)
         }
         return (try HostMatrix(values: assignments.map { Float($0) }, rows: images, columns: classes), mixture)
     }
@@ -217,35 +218,14 @@ struct TransCLIPSolver: Sendable {
 
     /// Means: assignment-weighted feature means, normalised; variance: the assignment-weighted
     /// squared distance to the class means, per dimension, over all images.
-    func updatedMixture(_ device: DeviceMatrix, features: HostMatrix, assignments: [Double]) throws -> Mixture {
-        let classes = textClassifier.rows, width = features.columns, images = features.rows
-        let weights = try HostMatrix(values: assignments.map { Float($0) }, rows: images, columns: classes)
-        let sums = try device.transposedTimes(weights: weights)   // [classes, width]
+    func updatedMixture(_ device: DeviceMatrix, assignments: [Double], squares: [Double]) throws -> Mixture {
+        let classes = textClassifier.rows
         var totals = [Double](repeating: 0, count: classes)
         for index in assignments.indices { totals[index % classes] += assignments[index] }
-        var means = [Double](repeating: 0, count: classes * width)
-        for c in 0..<classes where totals[c] > 0 {
-            for d in 0..<width { means[c * width + d] = Double(sums.values[c * width + d]) / totals[c] }
-        }
-        VisionProxyFit.normalizeRows(&means, columns: width)
-        var squares = [Double](repeating: 0, count: width)
-        for image in 0..<images {
-            for d in 0..<width {
-                let x = Double(features.values[image * width + d])
-                squares[d] += x * x
-            }
-        }
-        // Σ_i Σ_c z_ic (x_id − μ_cd)² = Σ_i x_id² − 2 Σ_c μ_cd S_cd + Σ_c μ_cd² T_c (rows of z sum to 1).
-        var variance = squares
-        for c in 0..<classes {
-            for d in 0..<width {
-                let mean = means[c * width + d]
-                variance[d] += -2 * mean * Double(sums.values[c * width + d]) + mean * mean * totals[c]
-            }
-        }
-        let total = totals.reduce(0, +)
-        variance = variance.map { max($0 / max(total, 1e-30), 1e-12) }
-        return Mixture(means: try HostMatrix(values: means.map { Float($0) }, rows: classes, columns: width), variance: variance)
+        let weights = try HostMatrix(values: assignments.map { Float($0) }, rows: assignments.count / max(classes, 1), columns: classes)
+        let (means, variance) = try SharedVarianceMixture.maximize(
+            device, weights: weights, totals: totals, squares: squares, count: totals.reduce(0, +))
+        return Mixture(means: try HostMatrix(values: means.map { Float($0) }, rows: classes, columns: device.columns), variance: variance)
     }
 }
 
