@@ -80,23 +80,8 @@ public struct PrototypeTrainer: Sendable {
     ) throws -> TrainingResult {
         let start = Date()
         try Prototypes.requireCompatible(features: features, labels: labels, textClassifier: classifier.textClassifier)
-        guard configuration.epochs >= 0 else {
-            throw TrainerError.invalidArgument(name: "epochs", message: "\(configuration.epochs) must not be negative")
-        }
-        guard configuration.batchSize > 0 else {
-            throw TrainerError.invalidArgument(name: "batchSize", message: "\(configuration.batchSize) must be at least 1")
-        }
-        guard features.rows > 0 else { throw TrainerError.invalidArgument(name: "features", message: "no training rows") }
         let rows = features.rows, width = features.columns
-        let stepsPerEpoch = (rows + configuration.batchSize - 1) / configuration.batchSize
-        // Bounded before the per-epoch orders and per-step losses are allocated.
-        let (totalSteps, stepsOverflow) = stepsPerEpoch.multipliedReportingOverflow(by: configuration.epochs)
-        let (orderedRows, rowsOverflow) = rows.multipliedReportingOverflow(by: configuration.epochs)
-        guard !stepsOverflow, !rowsOverflow, totalSteps <= Self.maximumSteps, orderedRows <= Self.maximumOrderedRows else {
-            throw TrainerError.invalidArgument(
-                name: "epochs", message: "\(configuration.epochs) epochs of \(stepsPerEpoch) steps over \(rows) rows exceed the limits "
-                    + "of \(Self.maximumSteps) steps and \(Self.maximumOrderedRows) row visits")
-        }
+        let (stepsPerEpoch, totalSteps) = try Self.stepCounts(rows: rows, configuration: configuration)
         let orders = try Schedule.epochOrders(configuration.batchOrder, rows: rows, epochs: configuration.epochs, seed: configuration.seed)
 
         let device = try DeviceHead(backend: backend, classifier: classifier, capacity: min(configuration.batchSize, rows))
@@ -157,6 +142,30 @@ public struct PrototypeTrainer: Sendable {
         return TrainingResult(
             classifier: trained, epochLosses: epochLosses, stepLosses: losses, learningRates: learningRates,
             seconds: Date().timeIntervalSince(start))
+    }
+
+    /// Steps per epoch and in all, for `rows` training rows: checked before the per-epoch orders
+    /// and the per-step losses are allocated.
+    ///
+    /// - Throws: `TrainerError.invalidArgument` for negative epochs, a batch size below 1, no rows,
+    ///   or a run beyond `maximumSteps` steps or `maximumOrderedRows` row visits.
+    static func stepCounts(rows: Int, configuration: TrainingConfiguration) throws -> (perEpoch: Int, total: Int) {
+        guard configuration.epochs >= 0 else {
+            throw TrainerError.invalidArgument(name: "epochs", message: "\(configuration.epochs) must not be negative")
+        }
+        guard configuration.batchSize > 0 else {
+            throw TrainerError.invalidArgument(name: "batchSize", message: "\(configuration.batchSize) must be at least 1")
+        }
+        guard rows > 0 else { throw TrainerError.invalidArgument(name: "features", message: "no training rows") }
+        let stepsPerEpoch = (rows + configuration.batchSize - 1) / configuration.batchSize
+        let (totalSteps, stepsOverflow) = stepsPerEpoch.multipliedReportingOverflow(by: configuration.epochs)
+        let (orderedRows, rowsOverflow) = rows.multipliedReportingOverflow(by: configuration.epochs)
+        guard !stepsOverflow, !rowsOverflow, totalSteps <= maximumSteps, orderedRows <= maximumOrderedRows else {
+            throw TrainerError.invalidArgument(
+                name: "epochs", message: "\(configuration.epochs) epochs of \(stepsPerEpoch) steps over \(rows) rows exceed the limits "
+                    + "of \(maximumSteps) steps and \(maximumOrderedRows) row visits")
+        }
+        return (stepsPerEpoch, totalSteps)
     }
 
     /// The most optimiser steps one training run may take (epochs × steps per epoch).

@@ -243,6 +243,8 @@ extension BenchCommand {
         @Option(help: "Seed of the features.") var seed: Int = 1
         @Option(help: "Run only this method (zero_shot, prior_transport, inmap, transclip_transductive, transclip_inductive, zlap_transductive, zlap_inductive); otherwise each in its own process.")
         var method: String?
+        @Option(help: "Gradient steps of the vision proxies (InMaP and prior transport; their recipe: 2000). Fewer steps measure memory and the cost per step at sizes where the full fit takes hours; the output names the count.")
+        var proxySteps: Int = 2000
 
         static let methodNames = ["zero_shot", "prior_transport", "inmap", "transclip_transductive", "transclip_inductive", "zlap_transductive", "zlap_inductive"]
 
@@ -251,6 +253,7 @@ extension BenchCommand {
             try requireOption("--test", test, in: 1...100_000_000)
             try requireOption("--classes", classes, in: 2...100_000)
             try requireOption("--dimension", dimension, in: 2...16_384)
+            try requireOption("--proxy-steps", proxySteps, in: 1...1_000_000)
             guard imbalance >= 1, imbalance <= 1e6 else { throw ValidationError("--imbalance must be in [1, 1000000]") }
             if let method, !Self.methodNames.contains(method) {
                 throw ValidationError("--method must be one of " + Self.methodNames.joined(separator: ", "))
@@ -261,7 +264,7 @@ extension BenchCommand {
             guard let method else {
                 // Unbuffered, so that the header comes before the children's lines.
                 FileHandle.standardOutput.write(Data((
-                    "bench methods: pool \(pool), test \(test), classes \(classes), dimension \(dimension), imbalance \(imbalance), seed \(seed)\n"
+                    "bench methods: pool \(pool), test \(test), classes \(classes), dimension \(dimension), imbalance \(imbalance), seed \(seed), proxy steps \(proxySteps)\n"
                     + "method                   seconds  peak MiB  top-1 %  balanced %\n").utf8))
                 for name in Self.methodNames {
                     let child = Process()
@@ -282,8 +285,10 @@ extension BenchCommand {
                 zeroShotPredictions: try zeroShot.predictions(features: data.pool, backend: backend), scoringSample: [],
                 backend: backend, seed: UInt64(seed))
             let adaptation: any AdaptationMethod = switch method {
-            case "prior_transport": PriorTransportMethod()
-            case "inmap": InMaPMethod()
+            case "prior_transport":
+                PriorTransportMethod(settings: { var settings = PriorTransportMethod.Settings(); settings.transport.steps = proxySteps; return settings }())
+            case "inmap":
+                InMaPMethod(settings: { var settings = InMaPMethod.Settings(); settings.steps = proxySteps; return settings }())
             case "transclip_transductive": TransCLIPMethod(mode: .transductive)
             case "transclip_inductive": TransCLIPMethod(mode: .inductive)
             case "zlap_transductive": ZLaPMethod(mode: .transductive)

@@ -113,52 +113,84 @@ public struct FeatureCache: Sendable {
         defer { lock.release() }
         Self.removeStaleTemporaryFiles(in: folder)
         let total = split.items.count
-        let range = shard?.range(totalCount: total) ?? 0..<total
-        let dimension = model.embeddingSize
+        let target = ExtractionTarget(
+            key: key, folder: folder, shard: shard, range: shard?.range(totalCount: total) ?? 0..<total, total: total,
+            dimension: model.embeddingSize)
         var statistics = ExtractionStatistics()
-        let finalFile = folder.appendingPathComponent(Self.featuresFileName)
-        let finalHeader = FeatureFile.Header(
-            kind: .final, keyHash: key.hash, firstIndex: 0, count: total, totalCount: total, dimension: dimension)
-
-        // 1. A complete final file answers every request. Chunks beside it are those of a
-        // process killed between writing the final file and removing them: dropped (the lock
-        // is ours; in a read-only cache they simply stay).
-        if let contents = try readIfUsable(finalFile, expected: finalHeader, labels: split.labels, statistics: &statistics) {
-            try? FileManager.default.removeItem(at: folder.appendingPathComponent("chunks", isDirectory: true))
-            progress?(range.count, range.count)
-            return featureSet(contents, range: range, key: key, file: finalFile, cached: true, statistics: statistics)
+        if let cached = try cachedFeatures(split: split, target: target, statistics: &statistics) {
+            progress?(target.range.count, target.range.count)
+            return cached
         }
-        // 2. A shard file, or a complete set of shards for the whole split.
-        if let shard {
-            let shardFile = Self.shardFile(folder: folder, shard: shard)
-            let header = shardHeader(key: key, shard: shard, range: range, total: total, dimension: dimension)
+        let (features, labels) = try computeChunks(
+            split: split, model: model, view: view, target: target, statistics: &statistics, progress: progress)
+        return try assemble(features: features, labels: labels, target: target, statistics: statistics)
+    }
+
+    /// Where one `extract` call reads and writes: the cache entry, the shard (if any) and the
+    /// range of the split it covers.
+    private struct ExtractionTarget {
+        let key: FeatureCacheKey
+        let folder: URL
+        let shard: FeatureShard?
+        let range: Range<Int>
+        let total: Int
+        let dimension: Int
+
+        var finalFile: URL { folder.appendingPathComponent(FeatureCache.featuresFileName) }
+        var finalHeader: FeatureFile.Header {
+            FeatureFile.Header(kind: .final, keyHash: key.hash, firstIndex: 0, count: total, totalCount: total, dimension: dimension)
+        }
+    }
+
+    /// Steps 1 and 2 of `extract`: a complete final file answers every request (chunks beside it
+    /// are those of a process killed between writing the final file and removing them: dropped,
+    /// the lock being ours; in a read-only cache they simply stay); else the shard's own file, or
+    /// a complete set of shards for the whole split, merged. Nil when the features must be computed.
+    private func cachedFeatures(
+        split: DatasetSplit, target: ExtractionTarget, statistics: inout ExtractionStatistics
+    ) throws -> FeatureSet? {
+        let (key, range) = (target.key, target.range)
+        if let contents = try readIfUsable(target.finalFile, expected: target.finalHeader, labels: split.labels, statistics: &statistics) {
+            try? FileManager.default.removeItem(at: target.folder.appendingPathComponent("chunks", isDirectory: true))
+            return featureSet(contents, range: range, key: key, file: target.finalFile, cached: true, statistics: statistics)
+        }
+        if let shard = target.shard {
+            let shardFile = Self.shardFile(folder: target.folder, shard: shard)
+            let header = shardHeader(key: key, shard: shard, range: range, total: target.total, dimension: target.dimension)
             if let contents = try readIfUsable(shardFile, expected: header, labels: Array(split.labels[range]), statistics: &statistics) {
-                progress?(range.count, range.count)
                 return featureSet(contents, range: range, key: key, file: shardFile, cached: true, statistics: statistics)
             }
-        } else if let merged = try? mergeCompleteShards(folder: folder, statistics: &statistics),
-                  merged,
-                  let contents = try readIfUsable(finalFile, expected: finalHeader, labels: split.labels, statistics: &statistics) {
+        } else if let merged = try? mergeCompleteShards(folder: target.folder, statistics: &statistics), merged,
+                  let contents = try readIfUsable(
+                      target.finalFile, expected: target.finalHeader, labels: split.labels, statistics: &statistics) {
             statistics.mergedShards = true
-            progress?(range.count, range.count)
-            return featureSet(contents, range: range, key: key, file: finalFile, cached: true, statistics: statistics)
+            return featureSet(contents, range: range, key: key, file: target.finalFile, cached: true, statistics: statistics)
         }
+        return nil
+    }
 
-        // 3. Compute, chunk by chunk.
+    /// Step 3 of `extract`: the target's range chunk by chunk, each chunk read back when a usable
+    /// file of it exists, else encoded and written.
+    ///
+    /// - Returns: features `[range.count × dimension]` and labels `[range.count]`.
+    private func computeChunks(
+        split: DatasetSplit, model: any ImageFeatureEncoder, view: Int, target: ExtractionTarget,
+        statistics: inout ExtractionStatistics, progress: ((_ done: Int, _ total: Int) -> Void)?
+    ) throws -> (features: [Float], labels: [Int]) {
+        let (key, folder, range) = (target.key, target.folder, target.range)
         let preprocessor = try BatchPreprocessor(
             model: model, configuration: preprocessing(for: model), view: view, augmentationSeed: augmentationSeed,
             loader: loader)
         try Self.createFolder(folder)
         if (try? FeatureCacheManifest.read(folder: folder))?.status != "complete" {
-            try FeatureCacheManifest(key: key, complete: false, dimension: dimension, toolVersion: toolVersion).write(folder: folder)
+            try FeatureCacheManifest(key: key, complete: false, dimension: target.dimension, toolVersion: toolVersion).write(folder: folder)
         }
-        let chunksFolder = shard.map { Self.shardsFolder(folder).appendingPathComponent($0.fileStem + ".chunks", isDirectory: true) }
-            ?? folder.appendingPathComponent("chunks", isDirectory: true)
+        let chunksFolder = chunksFolder(of: target)
         try Self.createFolder(chunksFolder)
         Self.removeStaleTemporaryFiles(in: chunksFolder)
 
         var features: [Float] = []
-        features.reserveCapacity(range.count * dimension)
+        features.reserveCapacity(range.count * target.dimension)
         var labels: [Int] = []
         labels.reserveCapacity(range.count)
         let chunkCount = (range.count + chunkSize - 1) / chunkSize
@@ -169,7 +201,7 @@ public struct FeatureCache: Sendable {
             let chunkFile = chunksFolder.appendingPathComponent(String(format: "chunk-%06d.safetensors", chunk))
             let header = FeatureFile.Header(
                 kind: .chunk, keyHash: key.hash, firstIndex: chunkRange.lowerBound, count: chunkRange.count,
-                totalCount: total, dimension: dimension)
+                totalCount: target.total, dimension: target.dimension)
             if let contents = try readIfUsable(chunkFile, expected: header, labels: chunkLabels, statistics: &statistics) {
                 features.append(contentsOf: contents.features)
                 labels.append(contentsOf: contents.labels)
@@ -191,31 +223,44 @@ public struct FeatureCache: Sendable {
             labels.append(contentsOf: chunkLabels)
             statistics.computedChunks.append(chunk)
         }
+        return (features, labels)
+    }
 
-        // 4. Assemble the final (or shard) file, then drop the chunks.
+    /// The folder of the target's chunks: `chunks/`, or `shards/<shard>.chunks/` for a shard.
+    private func chunksFolder(of target: ExtractionTarget) -> URL {
+        target.shard.map { Self.shardsFolder(target.folder).appendingPathComponent($0.fileStem + ".chunks", isDirectory: true) }
+            ?? target.folder.appendingPathComponent("chunks", isDirectory: true)
+    }
+
+    /// Step 4 of `extract`: the final (or shard) file from the computed range, the manifest marked
+    /// complete with its checksum (whole split only), then the chunks dropped.
+    private func assemble(
+        features: [Float], labels: [Int], target: ExtractionTarget, statistics: ExtractionStatistics
+    ) throws -> FeatureSet {
+        let key = target.key
         let outputFile: URL
         let outputHeader: FeatureFile.Header
-        if let shard {
-            try Self.createFolder(Self.shardsFolder(folder))
-            outputFile = Self.shardFile(folder: folder, shard: shard)
-            outputHeader = shardHeader(key: key, shard: shard, range: range, total: total, dimension: dimension)
+        if let shard = target.shard {
+            try Self.createFolder(Self.shardsFolder(target.folder))
+            outputFile = Self.shardFile(folder: target.folder, shard: shard)
+            outputHeader = shardHeader(key: key, shard: shard, range: target.range, total: target.total, dimension: target.dimension)
         } else {
-            outputFile = finalFile
-            outputHeader = finalHeader
+            outputFile = target.finalFile
+            outputHeader = target.finalHeader
         }
         try FeatureFile.write(
             features: features, labels: labels,
             metadata: FeatureFile.metadata(header: outputHeader, key: key, toolVersion: toolVersion), header: outputHeader,
             to: outputFile)
-        if shard == nil {
-            var manifest = FeatureCacheManifest(key: key, complete: true, dimension: dimension, toolVersion: toolVersion)
+        if target.shard == nil {
+            var manifest = FeatureCacheManifest(key: key, complete: true, dimension: target.dimension, toolVersion: toolVersion)
             manifest.featuresChecksum = FeatureFile.checksum(features: features, labels: labels.map(Float.init))
-            try manifest.write(folder: folder)
+            try manifest.write(folder: target.folder)
         }
-        try Self.remove(chunksFolder)
+        try Self.remove(chunksFolder(of: target))
         Self.removeStaleTemporaryFiles(in: outputFile.deletingLastPathComponent())
         let contents = FeatureFile.Contents(header: outputHeader, metadata: [:], features: features, labels: labels)
-        return featureSet(contents, range: range, key: key, file: outputFile, cached: false, statistics: statistics)
+        return featureSet(contents, range: target.range, key: key, file: outputFile, cached: false, statistics: statistics)
     }
 
     /// Convenience: `FeatureCache(directory: cacheDirectory)` with `batchSize`, then `extract`.
