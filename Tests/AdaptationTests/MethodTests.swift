@@ -89,7 +89,7 @@ struct SyntheticPool {
         #expect(zeroShotAccuracy < 0.9, "the problem must leave zero-shot room to improve (\(zeroShotAccuracy))")
         let selection = ModelSelection(
             rules: [.topK(10), .poolShare(0.5)], alphas: [0, 2, 8], betas: [1, 5],
-            criteria: [.informationMaximization, .heldOutPseudoLabels, .softNeighborhoodDensity],
+            criteria: [.informationMaximization, .heldOutPseudoLabels, .softNeighbourhoodDensity],
             fit: PrototypeFit(kind: .mean, head: HeadParameters(alpha: 1, beta: 1), training: Self.training), neighbourhoodSample: 100)
         let outcome = try selection.run(from: context.zeroShotPredictions, in: context)
         #expect(outcome.candidates.count == 2 * 3 * 2)
@@ -98,7 +98,7 @@ struct SyntheticPool {
         #expect(try problem.accuracy(outcome.candidates[chosen].classifier, backend: backend) > zeroShotAccuracy)
         // Every candidate carries every criterion's score.
         for candidate in outcome.candidates {
-            #expect(Set(candidate.scores.keys) == [.informationMaximization, .heldOutPseudoLabels, .softNeighborhoodDensity])
+            #expect(Set(candidate.scores.keys) == [.informationMaximization, .heldOutPseudoLabels, .softNeighbourhoodDensity])
         }
         // The held-out criterion reads pseudo-labels that are zero-shot's own: α 0 reproduces all of them.
         let heldOut = try #require(outcome.choices[.heldOutPseudoLabels])

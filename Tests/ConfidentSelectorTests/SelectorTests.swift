@@ -117,7 +117,7 @@ import Testing
         for configuration in fixture.configurations {
             let selection = try ConfidentSelector.select(
                 predictions, classCount: fixture.classes,
-                configuration: SelectionConfiguration(topK: configuration.perClass, minimumConfidence: configuration.minimumConfidence))
+                perClass: configuration.perClass, minimumConfidence: configuration.minimumConfidence)
             expect(selection, equals: configuration.expected, "K \(configuration.perClass), min \(String(describing: configuration.minimumConfidence))")
             #expect(Set(selection.indices).count == selection.count, "an image is used at most once")
         }
@@ -129,7 +129,7 @@ import Testing
         for configuration in ties.cases {
             let selection = try ConfidentSelector.select(
                 predictions, classCount: ties.classes,
-                configuration: SelectionConfiguration(topK: configuration.perClass, minimumConfidence: configuration.minimumConfidence))
+                perClass: configuration.perClass, minimumConfidence: configuration.minimumConfidence)
             expect(selection, equals: configuration.expected, "ties, K \(configuration.perClass)")
         }
     }
@@ -137,7 +137,7 @@ import Testing
     @Test func precisionCountsAgreeingPseudoLabels() throws {
         let fixture = try #require(Self.fixture)
         let predictions = try ZeroShotPredictions(labels: fixture.labels, confidences: fixture.confidences.map(Float.init))
-        let selection = try ConfidentSelector.select(predictions, classCount: fixture.classes)
+        let selection = try ConfidentSelector.select(predictions, classCount: fixture.classes, perClass: 16)
         let agreeing = zip(selection.indices, selection.pseudoLabels).filter { fixture.trueLabels[$0] == $1 }.count
         #expect(try selection.precision(trueLabels: fixture.trueLabels) == Double(agreeing) / Double(selection.count))
         #expect(throws: SelectorError.self) { try selection.precision(trueLabels: [0]) }
@@ -152,6 +152,6 @@ import Testing
         let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: classifier)
         #expect(throws: SelectorError.self) { try zeroShot.predict(features: try HostMatrix(values: [1, 2, 3], rows: 1, columns: 3)) }
         let predictions = try ZeroShotPredictions(labels: [0, 5], confidences: [0.5, 0.5])
-        #expect(throws: SelectorError.self) { try ConfidentSelector.select(predictions, classCount: 2) }
+        #expect(throws: SelectorError.self) { try ConfidentSelector.select(predictions, classCount: 2, perClass: 16) }
     }
 }

@@ -17,14 +17,14 @@ public enum MethodRegistry {
             switch name {
             case .zeroShot:
                 methods.append((name, ZeroShotMethod()))
-            case .paper:
+            case .paperRecipe:
                 methods.append((name, UPAdapterMethod(
                     name: "UP-Adapter, paper's recipe (\(c.selection.rule), α \(formatNumber(c.adapter.alpha)), β \(formatNumber(c.adapter.beta)))",
                     rule: c.selection.rule, fit: training, headChoice: .fixed(c.adapter.head))))
-            case .selected:
+            case .modelSelection:
                 let shared = SharedModelSelection(ModelSelection(
                     rules: c.modelSelection.rules, alphas: grid.alphas, betas: grid.betas, criteria: c.modelSelection.criteria,
-                    fit: training, heldOutFraction: c.modelSelection.holdoutFraction, neighbourhoodSample: c.modelSelection.neighbourhoodSample))
+                    fit: training, heldOutFraction: c.modelSelection.heldOutFraction, neighbourhoodSample: c.modelSelection.neighbourhoodSample))
                 for criterion in c.modelSelection.criteria {
                     methods.append((name, CriterionSelectedMethod(criterion: criterion, shared: shared)))
                 }
