@@ -22,7 +22,7 @@ public struct ModelSelection: Sendable, Equatable {
 
     public init(
         rules: [SelectionRule], alphas: [Double], betas: [Double], criteria: [LabelFreeCriterion], fit: PrototypeFit,
-        heldOutFraction: Double = 0.25, neighbourhoodSample: Int = 1000
+        heldOutFraction: Double, neighbourhoodSample: Int
     ) {
         self.rules = rules
         self.alphas = alphas
@@ -111,7 +111,7 @@ public struct ModelSelection: Sendable, Equatable {
     /// The pool criteria's scores of `classifier` under every head, on the context's scoring sample.
     public static func score(
         _ classifier: AdaptedClassifier, heads: [HeadParameters], criteria: [LabelFreeCriterion], in context: AdaptationContext,
-        neighbourhoodSample: Int = 1000
+        neighbourhoodSample: Int
     ) throws -> [[LabelFreeCriterion: Double]] {
         guard !criteria.isEmpty else { return Array(repeating: [:], count: heads.count) }
         let sample = try context.pool.rows(at: context.scoringSample)

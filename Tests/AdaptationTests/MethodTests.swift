@@ -90,7 +90,7 @@ struct SyntheticPool {
         let selection = ModelSelection(
             rules: [.topK(10), .poolShare(0.5)], alphas: [0, 2, 8], betas: [1, 5],
             criteria: [.informationMaximization, .heldOutPseudoLabels, .softNeighbourhoodDensity],
-            fit: PrototypeFit(kind: .mean, head: HeadParameters(alpha: 1, beta: 1), training: Self.training), neighbourhoodSample: 100)
+            fit: PrototypeFit(kind: .mean, head: HeadParameters(alpha: 1, beta: 1), training: Self.training), heldOutFraction: 0.25, neighbourhoodSample: 100)
         let outcome = try selection.run(from: context.zeroShotPredictions, in: context)
         #expect(outcome.candidates.count == 2 * 3 * 2)
         let chosen = try #require(outcome.choices[.informationMaximization])
@@ -148,7 +148,8 @@ struct SyntheticPool {
         let problem = try SyntheticPool()
         let context = try problem.context(backend: CPUBackend())
         let fit = PrototypeFit(kind: .mean, training: Self.training)
-        let selection = ModelSelection(rules: [.topK(1), .topK(12)], alphas: [1], betas: [1, 3], criteria: [.heldOutPseudoLabels], fit: fit)
+        let selection = ModelSelection(rules: [.topK(1), .topK(12)], alphas: [1], betas: [1, 3], criteria: [.heldOutPseudoLabels], fit: fit,
+                                       heldOutFraction: 0.25, neighbourhoodSample: 1000)
         let outcome = try selection.run(from: context.zeroShotPredictions, in: context)
         #expect(outcome.candidates.prefix(2).allSatisfy { $0.scores[.heldOutPseudoLabels] == nil }, "one image per class: none held out")
         #expect(outcome.candidates.suffix(2).allSatisfy { $0.scores[.heldOutPseudoLabels] != nil })

@@ -86,7 +86,7 @@ import Testing
         let features = try HostMatrix(values: fixture.features, rows: fixture.images, columns: fixture.dim)
         for backend in Self.backends {
             // 40 rows per batch: three full batches and a partial one.
-            let zeroShot = try ZeroShotClassifier(backend: backend, classifier: try classifier(fixture), batchSize: 40)
+            let zeroShot = try ZeroShotClassifier(backend: backend, classifier: try classifier(fixture), logitScale: 100, batchSize: 40)
             let fromHost = try zeroShot.predict(features: features)
             #expect(fromHost.labels == fixture.labels, "labels on \(backend.name)")
             let comparison = Comparison(
@@ -100,7 +100,7 @@ import Testing
     @Test func zeroShotLogitsMatchReference() throws {
         let fixture = try #require(Self.fixture)
         let features = try HostMatrix(values: fixture.features, rows: fixture.images, columns: fixture.dim)
-        let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: try classifier(fixture), batchSize: 64)
+        let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: try classifier(fixture), logitScale: 100, batchSize: 64)
         let logits = try zeroShot.logits(features: features)
         #expect(logits.rows == fixture.images && logits.columns == fixture.classes)
         // Row-wise argmax of the logits is the pseudo-label.
@@ -113,7 +113,7 @@ import Testing
     @Test func selectionMatchesReference() throws {
         let fixture = try #require(Self.fixture)
         let features = try HostMatrix(values: fixture.features, rows: fixture.images, columns: fixture.dim)
-        let predictions = try ZeroShotClassifier(backend: CPUBackend(), classifier: try classifier(fixture)).predict(features: features)
+        let predictions = try ZeroShotClassifier(backend: CPUBackend(), classifier: try classifier(fixture), logitScale: 100).predict(features: features)
         for configuration in fixture.configurations {
             let selection = try ConfidentSelector.select(
                 predictions, classCount: fixture.classes,
@@ -149,7 +149,7 @@ import Testing
             try TextClassifier(templateEmbeddings: [1, 0, 0, 0], classCount: 2, templateCount: 1, dimension: 2)
         }
         let classifier = try TextClassifier(templateEmbeddings: [1, 0, 0, 1], classCount: 2, templateCount: 1, dimension: 2)
-        let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: classifier)
+        let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: classifier, logitScale: 100)
         #expect(throws: SelectorError.self) { try zeroShot.predict(features: try HostMatrix(values: [1, 2, 3], rows: 1, columns: 3)) }
         let predictions = try ZeroShotPredictions(labels: [0, 5], confidences: [0.5, 0.5])
         #expect(throws: SelectorError.self) { try ConfidentSelector.select(predictions, classCount: 2, perClass: 16) }

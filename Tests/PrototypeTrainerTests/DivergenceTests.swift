@@ -9,7 +9,7 @@ import Testing
     static func classifier() throws -> (AdaptedClassifier, TrainingBehaviourTests.Problem) {
         let problem = try TrainingBehaviourTests.problem()
         let prototypes = try Prototypes.mean(features: problem.features, labels: problem.labels, textClassifier: problem.textClassifier)
-        let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 3, beta: 5))
+        let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 3, beta: 5), logitScale: 100)
         return (classifier, problem)
     }
 

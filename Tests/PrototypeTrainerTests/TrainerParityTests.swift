@@ -46,7 +46,7 @@ import Testing
             ? try Prototypes.mean(features: features, labels: fixture.labels, textClassifier: textClassifier)
             : try Prototypes.cache(features: features, labels: fixture.labels, classCount: fixture.classes)
         return try AdaptedClassifier(
-            textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: fixture.alpha, beta: fixture.beta))
+            textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: fixture.alpha, beta: fixture.beta), logitScale: 100)
     }
 
     private func trainingFeatures(_ fixture: Fixture) throws -> HostMatrix {
