@@ -74,6 +74,23 @@ struct ConfigurationKeyTableTests {
         }
     }
 
+    @Test("Every key the decoding reads is in the table")
+    func decodingReadsOnlyTableKeys() throws {
+        let tree = try ConfigurationLoader.load(
+            yaml: "base: base.yaml\ndataset: {kind: folder, name: x, root: /data, class_profile: {kind: long_tail, imbalance: 10}, transform: {name: pixelate, parameters: {block: 8}}}\n",
+            baseDirectory: Self.configs, sourceName: "child.yaml")
+        let context = ConfigurationDecodingContext(documentName: "child.yaml")
+        _ = try ExperimentConfiguration.decode(tree, documentName: "child.yaml", context: context)
+        let paths = Set(context.askedKeyPaths)
+        for path in paths {
+            let known = Self.table[path] != nil || ConfigurationKeys.all.contains { $0.path.hasPrefix(path + ".") }
+            #expect(known, "the decoding reads \(path), which the table does not know")
+        }
+        for key in ConfigurationKeys.all where key.path != "base" {
+            #expect(paths.contains(key.path) || key.path.hasPrefix("dataset.class_profile."), "the decoding never reads \(key.path)")
+        }
+    }
+
     @Test("The label-free methods' and the trainer's own defaults are the table's")
     func libraryDefaultsAgree() {
         typealias LabelFree = ConfigurationKeys.LabelFree

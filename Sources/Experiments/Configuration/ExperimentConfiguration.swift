@@ -129,8 +129,11 @@ public struct ExperimentConfiguration: Sendable, Equatable {
 
     // MARK: Decoding and encoding
 
-    private static func decode(_ tree: ConfigurationNode, documentName: String) throws -> ExperimentConfiguration {
-        let context = ConfigurationDecodingContext(documentName: documentName)
+    /// - Parameter context: collects the problems (and the keys asked for); a fresh one when nil.
+    static func decode(
+        _ tree: ConfigurationNode, documentName: String, context given: ConfigurationDecodingContext? = nil
+    ) throws -> ExperimentConfiguration {
+        let context = given ?? ConfigurationDecodingContext(documentName: documentName)
         let root = ConfigurationReader(node: tree, path: "", context: context)
         let model = Model(reading: root.section("model"))
         let dataset = Dataset(reading: root.section("dataset"))
