@@ -64,7 +64,7 @@ struct SyntheticPool {
 }
 
 @Suite struct MethodTests {
-    static let training = TrainingConfiguration(epochs: 10, batchSize: 64, seed: 1)
+    static let training = TrainingConfiguration(epochs: 10, batchSize: 64, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 1)
 
     @Test("selection rules: K per class, a share of the pool, a confidence threshold")
     func selectionRules() throws {

@@ -119,7 +119,6 @@ struct ConfigurationKeyTableTests {
         #expect(LabelFree.zLaPTolerance.defaultValue == zLaP.tolerance)
         #expect(LabelFree.zLaPMaximumIterations.defaultValue == zLaP.maximumIterations)
         #expect(LabelFree.zLaPPoolSample.defaultValue == zLaP.poolSample)
-        #expect(ConfigurationKeys.Training.defaults == TrainingConfiguration())
     }
 
     @Test("Older spellings still load, override the new names of a base, and are written under the new names")

@@ -80,7 +80,7 @@ import Testing
         let fixture = try Self.load(name)
         let configuration = TrainingConfiguration(
             epochs: fixture.epochs, batchSize: fixture.batchSize, learningRate: fixture.learningRate, epsilon: fixture.epsilon,
-            weightDecay: fixture.weightDecay, batchOrder: .explicit(fixture.batchOrders))
+            weightDecay: fixture.weightDecay, batchOrder: .explicit(fixture.batchOrders), seed: 1)
         let testFeatures = try HostMatrix(values: fixture.testFeatures, rows: fixture.testFeatures.count / fixture.dim, columns: fixture.dim)
         for backend in TestBackends.all {
             let result = try PrototypeTrainer(backend: backend).train(

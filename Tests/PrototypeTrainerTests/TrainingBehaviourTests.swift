@@ -41,7 +41,7 @@ import Testing
         let problem = try Self.problem()
         let prototypes = try Prototypes.mean(features: problem.features, labels: problem.labels, textClassifier: problem.textClassifier)
         let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 3, beta: 5), logitScale: 100)
-        let configuration = TrainingConfiguration(epochs: 30, batchSize: 16, learningRate: 1e-2, seed: 9)
+        let configuration = TrainingConfiguration(epochs: 30, batchSize: 16, learningRate: 1e-2, epsilon: 1e-4, weightDecay: 0.01, seed: 9)
         let trainer = PrototypeTrainer(backend: CPUBackend())
         let first = try trainer.train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
         let again = try trainer.train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
@@ -68,12 +68,12 @@ import Testing
         let prototypes = try Prototypes.mean(features: problem.features, labels: problem.labels, textClassifier: problem.textClassifier)
         let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1, beta: 1), logitScale: 100)
         let trainer = PrototypeTrainer(backend: CPUBackend())
-        let repeated = TrainingConfiguration(epochs: 1, batchSize: 4, batchOrder: .explicit([Array(repeating: 0, count: 12)]))
+        let repeated = TrainingConfiguration(epochs: 1, batchSize: 4, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, batchOrder: .explicit([Array(repeating: 0, count: 12)]), seed: 1)
         #expect(throws: TrainerError.self) { try trainer.train(classifier, features: problem.features, labels: problem.labels, configuration: repeated) }
-        let tooFew = TrainingConfiguration(epochs: 2, batchSize: 4, batchOrder: .explicit([Array(0..<12)]))
+        let tooFew = TrainingConfiguration(epochs: 2, batchSize: 4, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, batchOrder: .explicit([Array(0..<12)]), seed: 1)
         #expect(throws: TrainerError.self) { try trainer.train(classifier, features: problem.features, labels: problem.labels, configuration: tooFew) }
         #expect(throws: TrainerError.self) {
-            try trainer.train(classifier, features: problem.features, labels: Array(repeating: 9, count: 12), configuration: TrainingConfiguration())
+            try trainer.train(classifier, features: problem.features, labels: Array(repeating: 9, count: 12), configuration: TrainingConfiguration(epochs: 20, batchSize: 256, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 1))
         }
     }
 
@@ -137,7 +137,7 @@ import Testing
         let search = AlphaBetaSearch(alphas: [1, 4], betas: [2, 6], heldOutFraction: 0.25, seed: 4)
         let result = try search.run(
             textClassifier: problem.textClassifier, features: problem.features, pseudoLabels: problem.labels, kind: .mean,
-            initialHead: HeadParameters(alpha: 1, beta: 5.5), training: TrainingConfiguration(epochs: 2, batchSize: 16),
+            initialHead: HeadParameters(alpha: 1, beta: 5.5), training: TrainingConfiguration(epochs: 2, batchSize: 16, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 1),
             backend: CPUBackend(), logitScale: 100)
         #expect(result.grid.map(\.head) == [(1, 2), (1, 6), (4, 2), (4, 6)].map { HeadParameters(alpha: $0.0, beta: $0.1) })
         #expect(result.grid.contains(result.best))
@@ -163,7 +163,7 @@ import Testing
         let problem = try Self.problem(rows: 30)
         let result = try Baselines.tipAdapterF(
             textClassifier: problem.textClassifier, features: problem.features, labels: problem.labels,
-            head: HeadParameters(alpha: 2, beta: 5), configuration: TrainingConfiguration(epochs: 3, batchSize: 8), backend: CPUBackend(), logitScale: 100)
+            head: HeadParameters(alpha: 2, beta: 5), configuration: TrainingConfiguration(epochs: 3, batchSize: 8, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 1), backend: CPUBackend(), logitScale: 100)
         #expect(result.prototypes.kind == .cache && result.prototypes.keyCount == 30)
         #expect(result.stepLosses.count == 12)
     }
