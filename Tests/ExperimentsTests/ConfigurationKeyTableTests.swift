@@ -49,17 +49,19 @@ struct ConfigurationKeyTableTests {
         }
     }
 
-    @Test("docs/configuration.md has a row for every key, with the table's default, and no other row")
+    @Test("docs/configuration.md has a row for every key, with the table's type and default, and no other row")
     func docsAgreeWithTable() throws {
         let rows = try documentedRows()
         for (path, _) in rows {
             #expect(Self.table[path] != nil, "docs/configuration.md documents \(path), which the table does not know")
         }
         for key in ConfigurationKeys.all {
-            guard let cell = rows[key.path] else {
+            guard let row = rows[key.path] else {
                 Issue.record("docs/configuration.md has no row for \(key.path)")
                 continue
             }
+            #expect(row.type == key.typeName, "\(key.path): the docs say it is a \(row.type), the table a \(key.typeName)")
+            let cell = row.defaultCell
             let documented = Self.documentedDefault(cell)
             switch (key.defaultNode, documented) {
             case (nil, nil), (nil, .some(.scalar(_, .null))): break
@@ -168,9 +170,9 @@ struct ConfigurationKeyTableTests {
 
     /// The default cell of every key row of docs/configuration.md, by key path (the section
     /// heading `### \`name\`` gives the prefix; `### Top level` none).
-    private func documentedRows() throws -> [String: String] {
+    private func documentedRows() throws -> [String: (type: String, defaultCell: String)] {
         let text = try String(contentsOf: Self.docs, encoding: .utf8)
-        var rows: [String: String] = [:]
+        var rows: [String: (type: String, defaultCell: String)] = [:]
         var section: String?
         var inKeyTable = false
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
@@ -188,7 +190,7 @@ struct ConfigurationKeyTableTests {
             if cells.count > 3, cells[1] == "key" { inKeyTable = true; continue }
             guard inKeyTable, cells.count > 3, !cells[1].hasPrefix("-") else { continue }
             for key in cells[1].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter({ $0.offset % 2 == 1 }).map({ String($0.element) }) {
-                rows[section.isEmpty ? key : "\(section).\(key)"] = cells[3]
+                rows[section.isEmpty ? key : "\(section).\(key)"] = (type: cells[2], defaultCell: cells[3])
             }
         }
         return rows
