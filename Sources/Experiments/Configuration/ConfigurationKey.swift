@@ -116,8 +116,10 @@ struct ConfigurationPath: ConfigurationValue {
         defaultText = text
     }
 
-    static func == (left: ConfigurationPath, right: ConfigurationPath) -> Bool { left.url == right.url }
     init(url: URL) { self.url = url }
+
+    /// Paths are equal when they resolve alike, whatever default text they came from.
+    static func == (left: ConfigurationPath, right: ConfigurationPath) -> Bool { left.url == right.url }
 }
 
 /// The interval a key's numbers must lie in, and how an error states it.
@@ -128,6 +130,8 @@ struct ConfigurationRange: Sendable {
     var upperOpen = false
     /// Said after the interval in errors (`no softmax probability of several classes reaches 1`).
     var why: String?
+    /// Integer ranges state their bounds one at a time (`must be at least 1`).
+    var isIntegerRange = false
 
     /// `[lower, upper]`.
     static func closed(_ lower: Double, _ upper: Double) -> ConfigurationRange { ConfigurationRange(lower: lower, upper: upper) }
@@ -176,9 +180,6 @@ struct ConfigurationRange: Sendable {
         }
         return why.map { "\(reason): \($0)" } ?? reason
     }
-
-    /// Integer ranges state their bounds one at a time (`must be at least 1`).
-    var isIntegerRange = false
 }
 
 extension ConfigurationRange {
