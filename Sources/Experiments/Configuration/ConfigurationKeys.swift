@@ -167,14 +167,13 @@ enum ConfigurationKeys {
     }
 
     /// Every key, section by section.
-    static var all: [ConfigurationKeyDescription] {
+    static let all: [ConfigurationKeyDescription] =
         Model.keys + Dataset.keys + Prompts.keys + Selection.keys + Prototypes.keys + Adapter.keys + ModelSelection.keys
             + SelfTraining.keys + Training.keys + Baselines.keys + LabelFree.keys + Extraction.keys + TopLevel.keys
-    }
 
     /// Older key names, by section path (`model_selection`) and then old name: the name each
     /// stands for now.
-    static var aliases: [String: [String: String]] {
+    static let aliases: [String: [String: String]] = {
         var result: [String: [String: String]] = [:]
         for key in all where !key.aliases.isEmpty {
             let parts = key.path.split(separator: ".").map(String.init)
@@ -182,5 +181,5 @@ enum ConfigurationKeys {
             for alias in key.aliases { result[section, default: [:]][alias] = parts.last }
         }
         return result
-    }
+    }()
 }
