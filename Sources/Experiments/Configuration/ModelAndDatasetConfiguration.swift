@@ -177,16 +177,16 @@ extension ExperimentConfiguration {
         var node: ConfigurationNode {
             typealias Key = ConfigurationKeys.Dataset
             var pairs: [(String, ConfigurationNode)] = [
-                ("kind", .string(kind.rawValue)),
-                ("name", .string(name)),
-                ("root", .path(root)),
-                ("unlabeled_split", .string(unlabeledSplit)),
-                ("test_split", .string(testSplit)),
+                (Key.kind.name, .string(kind.rawValue)),
+                (Key.name.name, .string(name)),
+                (Key.root.name, .path(root)),
+                Key.unlabeledSplit.entry(unlabeledSplit),
+                Key.testSplit.entry(testSplit),
             ]
             if let classNamesFile {
-                pairs.append(("class_names_file", .path(classNamesFile)))
+                pairs.append(Key.classNamesFile.entry(ConfigurationPath(url: classNamesFile)))
             } else {
-                pairs.append(("class_names", .strings(classNames)))
+                pairs.append(Key.classNames.entry(classNames))
             }
             pairs += [
                 Key.verifyFiles.entry(verifyFiles),
@@ -202,11 +202,11 @@ extension ExperimentConfiguration {
             ]
             if let transform {
                 let parameters = ConfigurationNode.section(transform.parameters.keys.sorted().map { ($0, .double(transform.parameters[$0])) })
-                pairs.append(("transform", .section([("name", .string(transform.name)), ("parameters", parameters)])))
+                pairs.append((Key.transform.name, .section([(Key.transformName.name, .string(transform.name)), (Key.transformParameters.name, parameters)])))
             } else {
-                pairs.append(("transform", .null(origin: .resolved)))
+                pairs.append((Key.transform.name, .null(origin: .resolved)))
             }
-            pairs.append(("class_profile", classProfile?.node ?? .null(origin: .resolved)))
+            pairs.append((Key.classProfile.name, classProfile?.node ?? .null(origin: .resolved)))
             return .section(pairs)
         }
     }
