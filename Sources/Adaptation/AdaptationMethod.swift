@@ -36,7 +36,7 @@ public struct TrainingRound: Sendable {
 }
 
 /// One candidate of a label-free model selection: a selection rule, a head, its scores.
-public struct SelectionCandidate: Sendable {
+public struct ModelSelectionCandidate: Sendable {
     public let rule: SelectionRule
     /// Images the candidate's prototypes were built and trained from.
     public let selectedCount: Int
@@ -48,8 +48,8 @@ public struct SelectionCandidate: Sendable {
 }
 
 /// A finished label-free model selection: every candidate, and which one each criterion chose.
-public struct SelectionOutcome: Sendable {
-    public let candidates: [SelectionCandidate]
+public struct ModelSelectionOutcome: Sendable {
+    public let candidates: [ModelSelectionCandidate]
     /// Index into `candidates` chosen by each criterion that was computed.
     public let choices: [LabelFreeCriterion: Int]
     /// Pool images each candidate was scored on.
@@ -67,7 +67,7 @@ public struct AdaptationOutcome: Sendable {
     /// The images the final prototypes came from, when they are pseudo-labeled pool images.
     public let selection: ConfidentSelection?
     /// The model selection the method ran, if any.
-    public let modelSelection: SelectionOutcome?
+    public let modelSelection: ModelSelectionOutcome?
     /// The criterion that made the method's choice, if any.
     public let criterion: LabelFreeCriterion?
     /// Facts for the report ("K 16 per class", "α 1, β 1 fixed", …).
@@ -79,7 +79,7 @@ public struct AdaptationOutcome: Sendable {
 
     public init(
         classifier: any ProbabilisticClassifier, adapter: AdaptedClassifier? = nil, rounds: [TrainingRound] = [],
-        selection: ConfidentSelection? = nil, modelSelection: SelectionOutcome? = nil, criterion: LabelFreeCriterion? = nil,
+        selection: ConfidentSelection? = nil, modelSelection: ModelSelectionOutcome? = nil, criterion: LabelFreeCriterion? = nil,
         notes: [String] = [], trainingLosses: [Float]? = nil, classMarginal: ClassMarginalEstimate? = nil
     ) {
         self.classMarginal = classMarginal

@@ -14,7 +14,7 @@ public enum LabelFreeCriterion: String, Sendable, CaseIterable, Codable {
     /// Soft neighbourhood density (Saito et al., ICCV 2021): the mean entropy of each sample's
     /// softmax similarity (temperature 0.05) to the other samples, computed on the normalised
     /// probability vectors of a sample of the pool; dense, consistent clusters score high.
-    case softNeighborhoodDensity = "soft_neighborhood_density"
+    case softNeighbourhoodDensity = "soft_neighbourhood_density"
     /// Agreement between augmented views: the mean probability that the predictions of an
     /// image and of an augmented view of it name the same class, `mean Σ_c p_c(x) p_c(x')`.
     case viewAgreement = "view_agreement"
@@ -24,10 +24,19 @@ public enum LabelFreeCriterion: String, Sendable, CaseIterable, Codable {
         switch self {
         case .heldOutPseudoLabels: return "held-out pseudo-labels"
         case .informationMaximization: return "information maximisation"
-        case .softNeighborhoodDensity: return "soft neighbourhood density"
+        case .softNeighbourhoodDensity: return "soft neighbourhood density"
         case .viewAgreement: return "view agreement"
         }
     }
+
+    /// The criterion `name` names: its configuration spelling, or an older one still accepted
+    /// (`soft_neighborhood_density`).
+    public init?(named name: String) {
+        self.init(rawValue: Self.aliases[name] ?? name)
+    }
+
+    /// Older spellings of criterion names, by the name they stand for now.
+    public static let aliases = ["soft_neighborhood_density": LabelFreeCriterion.softNeighbourhoodDensity.rawValue]
 
     /// Whether the criterion scores classifiers on the pool (all but the held-out one, which
     /// needs its own trainings on part of the selection).
@@ -59,7 +68,7 @@ public enum CriterionScores {
     /// Soft neighbourhood density of `probabilities` `[samples, classes]` with `temperature`:
     /// rows are L2-normalised, each row's similarities to the other rows divided by the
     /// temperature go through a softmax, and the entropies of those distributions are averaged.
-    public static func softNeighborhoodDensity(_ probabilities: HostMatrix, temperature: Double = 0.05) -> Double {
+    public static func softNeighbourhoodDensity(_ probabilities: HostMatrix, temperature: Double = 0.05) -> Double {
         let rows = probabilities.rows, classes = probabilities.columns
         guard rows > 1 else { return 0 }
         var unit = [Double](repeating: 0, count: rows * classes)

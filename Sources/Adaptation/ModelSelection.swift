@@ -22,7 +22,7 @@ public struct ModelSelection: Sendable, Equatable {
 
     public init(
         rules: [SelectionRule], alphas: [Double], betas: [Double], criteria: [LabelFreeCriterion], fit: PrototypeFit,
-        heldOutFraction: Double = 0.25, neighbourhoodSample: Int = 1000
+        heldOutFraction: Double, neighbourhoodSample: Int
     ) {
         self.rules = rules
         self.alphas = alphas
@@ -52,9 +52,9 @@ public struct ModelSelection: Sendable, Equatable {
     }
 
     /// Runs the selection from `predictions` of the pool (zero-shot's, or an adapted classifier's).
-    public func run(from predictions: ZeroShotPredictions, in context: AdaptationContext) throws -> SelectionOutcome {
+    public func run(from predictions: ZeroShotPredictions, in context: AdaptationContext) throws -> ModelSelectionOutcome {
         try validate()
-        var candidates = [SelectionCandidate]()
+        var candidates = [ModelSelectionCandidate]()
         var heldOutCrossEntropy = [Double]()
         for rule in rules {
             let selection = try rule.select(predictions, classCount: context.classCount)
@@ -73,7 +73,7 @@ public struct ModelSelection: Sendable, Equatable {
                 heldOutCrossEntropy.append(heldOut?[index].crossEntropy ?? .infinity)
                 var classifier = trained
                 classifier.head = head
-                candidates.append(SelectionCandidate(rule: rule, selectedCount: selection.count, head: head, scores: scores, classifier: classifier))
+                candidates.append(ModelSelectionCandidate(rule: rule, selectedCount: selection.count, head: head, scores: scores, classifier: classifier))
             }
         }
         var choices = [LabelFreeCriterion: Int]()
@@ -92,7 +92,7 @@ public struct ModelSelection: Sendable, Equatable {
             }
             choices[criterion] = best
         }
-        return SelectionOutcome(candidates: candidates, choices: choices, scoringSampleSize: context.scoringSample.count)
+        return ModelSelectionOutcome(candidates: candidates, choices: choices, scoringSampleSize: context.scoringSample.count)
     }
 
     /// Held-out pseudo-label accuracy and cross-entropy of every head: prototypes built and
@@ -111,7 +111,7 @@ public struct ModelSelection: Sendable, Equatable {
     /// The pool criteria's scores of `classifier` under every head, on the context's scoring sample.
     public static func score(
         _ classifier: AdaptedClassifier, heads: [HeadParameters], criteria: [LabelFreeCriterion], in context: AdaptationContext,
-        neighbourhoodSample: Int = 1000
+        neighbourhoodSample: Int
     ) throws -> [[LabelFreeCriterion: Double]] {
         guard !criteria.isEmpty else { return Array(repeating: [:], count: heads.count) }
         let sample = try context.pool.rows(at: context.scoringSample)
@@ -140,8 +140,8 @@ public struct ModelSelection: Sendable, Equatable {
                 switch criterion {
                 case .informationMaximization:
                     scores[criterion] = CriterionScores.informationMaximization(probabilities)
-                case .softNeighborhoodDensity:
-                    scores[criterion] = CriterionScores.softNeighborhoodDensity(try probabilities.rows(at: neighbourhoodRows))
+                case .softNeighbourhoodDensity:
+                    scores[criterion] = CriterionScores.softNeighbourhoodDensity(try probabilities.rows(at: neighbourhoodRows))
                 case .viewAgreement:
                     if let views = try viewProbabilities() {
                         scores[criterion] = CriterionScores.viewAgreement(probabilities, views)

@@ -12,7 +12,7 @@ public struct PrototypeFit: Sendable, Equatable {
     /// The trainer's settings; nil leaves the prototypes as built (training-free).
     public var training: TrainingConfiguration?
 
-    public init(kind: PrototypeKind = .mean, head: HeadParameters = HeadParameters(alpha: 1, beta: 1), training: TrainingConfiguration? = TrainingConfiguration()) {
+    public init(kind: PrototypeKind = .mean, head: HeadParameters = HeadParameters(alpha: 1, beta: 1), training: TrainingConfiguration?) {
         self.kind = kind
         self.head = head
         self.training = training

@@ -40,14 +40,15 @@ public enum SelectionRule: Sendable, Equatable, Hashable, CustomStringConvertibl
     /// - Throws: `AdaptationError.emptySelection` when nothing is selected.
     public func select(_ predictions: ZeroShotPredictions, classCount: Int) throws -> ConfidentSelection {
         try validate()
-        let configuration: SelectionConfiguration
+        let selection: ConfidentSelection
         switch self {
         case .topK, .poolShare:
-            configuration = SelectionConfiguration(topK: perClassLimit(images: predictions.count, classes: classCount))
+            selection = try ConfidentSelector.select(
+                predictions, classCount: classCount, perClass: perClassLimit(images: predictions.count, classes: classCount))
         case .minimumConfidence(let threshold):
-            configuration = SelectionConfiguration(topK: predictions.count, minimumConfidence: Float(threshold))
+            selection = try ConfidentSelector.select(
+                predictions, classCount: classCount, perClass: predictions.count, minimumConfidence: Float(threshold))
         }
-        let selection = try ConfidentSelector.select(predictions, classCount: classCount, configuration: configuration)
         guard selection.count > 0 else { throw AdaptationError.emptySelection(rule: description) }
         return selection
     }

@@ -21,11 +21,11 @@ public struct AdaptedClassifier: Sendable {
     public let textClassifier: HostMatrix
     public let prototypes: Prototypes
     public var head: HeadParameters
-    /// Multiplies `F · Wᵀ` (CLIP's temperature, customarily 100).
+    /// Multiplies `F · Wᵀ` (CLIP's temperature; the configuration's `adapter.logit_scale` or the checkpoint's).
     public var logitScale: Float
 
     /// - Throws: `TrainerError.shapeMismatch` when the prototypes do not match the text classifier.
-    public init(textClassifier: HostMatrix, prototypes: Prototypes, head: HeadParameters, logitScale: Float = 100) throws {
+    public init(textClassifier: HostMatrix, prototypes: Prototypes, head: HeadParameters, logitScale: Float) throws {
         guard prototypes.dimension == textClassifier.columns, prototypes.classCount == textClassifier.rows else {
             throw TrainerError.shapeMismatch(
                 input: "prototypes", expected: "\(textClassifier.rows) classes of width \(textClassifier.columns) like the text classifier",

@@ -20,10 +20,8 @@ public struct AlphaBetaSearch: Sendable, Equatable {
     public var heldOutFraction: Double
     public var seed: UInt64
 
-    public init(
-        alphas: [Float] = [0.5, 1, 1.17, 2, 3, 5, 7.5, 10], betas: [Float] = [1, 2, 3, 4, 5.5, 7, 8.5, 10],
-        heldOutFraction: Double = 0.25, seed: UInt64 = 1
-    ) {
+    /// The grid and the held-out share come from the configuration (`model_selection`).
+    public init(alphas: [Float], betas: [Float], heldOutFraction: Double, seed: UInt64) {
         self.alphas = alphas
         self.betas = betas
         self.heldOutFraction = heldOutFraction
@@ -104,7 +102,7 @@ public struct AlphaBetaSearch: Sendable, Equatable {
     ///   - textClassifier: `[classes, dim]`.
     public func run(
         textClassifier: HostMatrix, features: HostMatrix, pseudoLabels: [Int], kind: PrototypeKind,
-        initialHead: HeadParameters, training: TrainingConfiguration?, backend: any TrainingBackend, logitScale: Float = 100
+        initialHead: HeadParameters, training: TrainingConfiguration?, backend: any TrainingBackend, logitScale: Float
     ) throws -> Result {
         try Prototypes.requireCompatible(features: features, labels: pseudoLabels, textClassifier: textClassifier)
         let (kept, heldOut) = try split(labels: pseudoLabels)

@@ -5,7 +5,7 @@ public enum Baselines {
     /// Training-free Tip-Adapter: a cache of `features` `[samples, dim]` with one-hot `labels`
     /// (pseudo-labels of the selected images, or true labels of N-shot samples), not trained.
     public static func tipAdapter(
-        textClassifier: HostMatrix, features: HostMatrix, labels: [Int], head: HeadParameters, logitScale: Float = 100
+        textClassifier: HostMatrix, features: HostMatrix, labels: [Int], head: HeadParameters, logitScale: Float
     ) throws -> AdaptedClassifier {
         try Prototypes.requireCompatible(features: features, labels: labels, textClassifier: textClassifier)
         let cache = try Prototypes.cache(features: features, labels: labels, classCount: textClassifier.rows)
@@ -15,7 +15,7 @@ public enum Baselines {
     /// Tip-Adapter-F: the Tip-Adapter cache with its keys trained on the same samples.
     public static func tipAdapterF(
         textClassifier: HostMatrix, features: HostMatrix, labels: [Int], head: HeadParameters,
-        configuration: TrainingConfiguration, backend: any TrainingBackend, logitScale: Float = 100
+        configuration: TrainingConfiguration, backend: any TrainingBackend, logitScale: Float
     ) throws -> TrainingResult {
         let classifier = try tipAdapter(textClassifier: textClassifier, features: features, labels: labels, head: head, logitScale: logitScale)
         return try PrototypeTrainer(backend: backend).train(classifier, features: features, labels: labels, configuration: configuration)

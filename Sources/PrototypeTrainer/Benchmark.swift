@@ -46,8 +46,12 @@ extension PrototypeTrainer {
         let features = try unitRows(sizes.rows)
         let labels = (0..<sizes.rows).map { _ in Int.random(in: 0..<sizes.classes, using: &generator) }
         let prototypes = try Prototypes.build(kind: sizes.kind, features: features, labels: labels, textClassifier: textClassifier)
-        let classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1, beta: 5.5))
-        let configuration = TrainingConfiguration(epochs: max(sizes.epochs, 1), batchSize: sizes.batchSize, seed: seed)
+        // The scale does not change the work; CLIP's customary one keeps the logits realistic.
+        let classifier = try AdaptedClassifier(
+            textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1, beta: 5.5), logitScale: 100)
+        // Tip-Adapter-F's optimiser settings (the configuration's defaults); they do not change the work.
+        let configuration = TrainingConfiguration(
+            epochs: max(sizes.epochs, 1), batchSize: sizes.batchSize, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: seed)
         _ = try train(classifier, features: features, labels: labels, configuration: configuration)
         let times = try (0..<max(repeats, 1)).map { _ in
             try train(classifier, features: features, labels: labels, configuration: configuration).seconds / Double(configuration.epochs)

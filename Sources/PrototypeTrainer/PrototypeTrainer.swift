@@ -1,17 +1,19 @@
 import Compute
 import Foundation
 
-/// Settings of prototype training (Tip-Adapter-F's recipe by default).
+/// Settings of prototype training. The configurable ones come from the configuration
+/// (`training`, whose defaults are Tip-Adapter-F's recipe); AdamW's β₁, β₂, the cosine decay
+/// and the shuffled order are the recipe's fixed parts.
 public struct TrainingConfiguration: Sendable, Equatable {
-    /// Passes over the training rows (20; EuroSAT 100).
+    /// Passes over the training rows.
     public var epochs: Int
     /// Rows per step; the last step of an epoch takes the remainder.
     public var batchSize: Int
     /// Peak learning rate, decayed with a per-step cosine to 0 over all epochs.
     public var learningRate: Float
-    /// AdamW's ε (1e-4, larger than PyTorch's default 1e-8, as in Tip-Adapter-F).
+    /// AdamW's ε (Tip-Adapter-F's 1e-4 is larger than PyTorch's default 1e-8).
     public var epsilon: Float
-    /// Decoupled weight decay; 0.01 is PyTorch's AdamW default, which Tip-Adapter-F keeps.
+    /// Decoupled weight decay (PyTorch's AdamW default 0.01 is what Tip-Adapter-F keeps).
     public var weightDecay: Float
     public var beta1: Float
     public var beta2: Float
@@ -23,8 +25,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var seed: UInt64
 
     public init(
-        epochs: Int = 20, batchSize: Int = 256, learningRate: Float = 1e-3, epsilon: Float = 1e-4, weightDecay: Float = 0.01,
-        beta1: Float = 0.9, beta2: Float = 0.999, cosineDecay: Bool = true, batchOrder: BatchOrder = .shuffled, seed: UInt64 = 1
+        epochs: Int, batchSize: Int, learningRate: Float, epsilon: Float, weightDecay: Float,
+        beta1: Float = 0.9, beta2: Float = 0.999, cosineDecay: Bool = true, batchOrder: BatchOrder = .shuffled, seed: UInt64
     ) {
         self.epochs = epochs
         self.batchSize = batchSize

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLIPEncoder
 import Compute
+import Experiments
 import Foundation
 
 /// Options shared by the commands that load a CLIP model directory.
@@ -123,7 +124,7 @@ struct ZeroShotCommand: ParsableCommand {
         guard labelList.count >= 1 else { throw ValidationError("--labels needs at least one label") }
         guard !images.isEmpty else { throw ValidationError("give at least one image file") }
         let model = try modelOptions.load()
-        let width = model.embeddingSize, scale = model.learnedLogitScale ?? 100
+        let width = model.embeddingSize, scale = model.learnedLogitScale ?? ExperimentConfiguration.Adapter.fallbackLogitScale
         let textEmbeddings = try model.encodeTexts(labelList, normalize: true)
         let imageEmbeddings = try encodeImageFiles(
             images.map { URL(fileURLWithPath: $0) }, model: model, batchSize: 32, pipeline: preprocessingOptions.pipeline)

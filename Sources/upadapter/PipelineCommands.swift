@@ -104,7 +104,7 @@ struct CacheCommand: ParsableCommand {
             } else {
                 directory = URL(fileURLWithPath: "cache")
             }
-            let outcomes = try FeatureCache.merge(directory: directory, toolVersion: "upadapter \(upadapterVersion)")
+            let outcomes = try FeatureCache.merge(directory: directory)
             if outcomes.isEmpty { print("no shard sets in \(directory.path)") }
             for outcome in outcomes {
                 print("\(outcome.dataset) \(outcome.split): \(outcome.shardCount) shards, \(outcome.count) rows: \(outcome.status) (\(outcome.folder.path))")

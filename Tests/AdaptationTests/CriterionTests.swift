@@ -30,13 +30,13 @@ import Testing
     }
 
     @Test("soft neighbourhood density: log(m − 1) for tight clusters of m, log(n − 1) for a collapsed set")
-    func softNeighborhoodDensity() throws {
+    func softNeighbourhoodDensity() throws {
         let classes = 4, perCluster = 6
         let clusters = try Self.matrix(Self.oneHot((0..<(classes * perCluster)).map { $0 / perCluster }, classes: classes))
         // Same-cluster similarity 1/0.05 = 20, others 0: the softmax is all but uniform on the m − 1 neighbours.
-        #expect(abs(CriterionScores.softNeighborhoodDensity(clusters) - log(Double(perCluster - 1))) < 1e-6)
+        #expect(abs(CriterionScores.softNeighbourhoodDensity(clusters) - log(Double(perCluster - 1))) < 1e-6)
         let collapsed = try Self.matrix(Self.oneHot(Array(repeating: 1, count: 24), classes: classes))
-        #expect(abs(CriterionScores.softNeighborhoodDensity(collapsed) - log(23.0)) < 1e-9)
+        #expect(abs(CriterionScores.softNeighbourhoodDensity(collapsed) - log(23.0)) < 1e-9)
     }
 
     @Test("view agreement: 1 for identical confident views, 1/C for uniform ones, 0 for disagreeing ones")

@@ -64,7 +64,7 @@ struct SyntheticPool {
 }
 
 @Suite struct MethodTests {
-    static let training = TrainingConfiguration(epochs: 10, batchSize: 64, seed: 1)
+    static let training = TrainingConfiguration(epochs: 10, batchSize: 64, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 1)
 
     @Test("selection rules: K per class, a share of the pool, a confidence threshold")
     func selectionRules() throws {
@@ -89,8 +89,8 @@ struct SyntheticPool {
         #expect(zeroShotAccuracy < 0.9, "the problem must leave zero-shot room to improve (\(zeroShotAccuracy))")
         let selection = ModelSelection(
             rules: [.topK(10), .poolShare(0.5)], alphas: [0, 2, 8], betas: [1, 5],
-            criteria: [.informationMaximization, .heldOutPseudoLabels, .softNeighborhoodDensity],
-            fit: PrototypeFit(kind: .mean, head: HeadParameters(alpha: 1, beta: 1), training: Self.training), neighbourhoodSample: 100)
+            criteria: [.informationMaximization, .heldOutPseudoLabels, .softNeighbourhoodDensity],
+            fit: PrototypeFit(kind: .mean, head: HeadParameters(alpha: 1, beta: 1), training: Self.training), heldOutFraction: 0.25, neighbourhoodSample: 100)
         let outcome = try selection.run(from: context.zeroShotPredictions, in: context)
         #expect(outcome.candidates.count == 2 * 3 * 2)
         let chosen = try #require(outcome.choices[.informationMaximization])
@@ -98,7 +98,7 @@ struct SyntheticPool {
         #expect(try problem.accuracy(outcome.candidates[chosen].classifier, backend: backend) > zeroShotAccuracy)
         // Every candidate carries every criterion's score.
         for candidate in outcome.candidates {
-            #expect(Set(candidate.scores.keys) == [.informationMaximization, .heldOutPseudoLabels, .softNeighborhoodDensity])
+            #expect(Set(candidate.scores.keys) == [.informationMaximization, .heldOutPseudoLabels, .softNeighbourhoodDensity])
         }
         // The held-out criterion reads pseudo-labels that are zero-shot's own: α 0 reproduces all of them.
         let heldOut = try #require(outcome.choices[.heldOutPseudoLabels])
@@ -148,7 +148,8 @@ struct SyntheticPool {
         let problem = try SyntheticPool()
         let context = try problem.context(backend: CPUBackend())
         let fit = PrototypeFit(kind: .mean, training: Self.training)
-        let selection = ModelSelection(rules: [.topK(1), .topK(12)], alphas: [1], betas: [1, 3], criteria: [.heldOutPseudoLabels], fit: fit)
+        let selection = ModelSelection(rules: [.topK(1), .topK(12)], alphas: [1], betas: [1, 3], criteria: [.heldOutPseudoLabels], fit: fit,
+                                       heldOutFraction: 0.25, neighbourhoodSample: 1000)
         let outcome = try selection.run(from: context.zeroShotPredictions, in: context)
         #expect(outcome.candidates.prefix(2).allSatisfy { $0.scores[.heldOutPseudoLabels] == nil }, "one image per class: none held out")
         #expect(outcome.candidates.suffix(2).allSatisfy { $0.scores[.heldOutPseudoLabels] != nil })

@@ -86,7 +86,7 @@ import Testing
         let features = try HostMatrix(values: fixture.features, rows: fixture.images, columns: fixture.dim)
         for backend in Self.backends {
             // 40 rows per batch: three full batches and a partial one.
-            let zeroShot = try ZeroShotClassifier(backend: backend, classifier: try classifier(fixture), batchSize: 40)
+            let zeroShot = try ZeroShotClassifier(backend: backend, classifier: try classifier(fixture), logitScale: 100, batchSize: 40)
             let fromHost = try zeroShot.predict(features: features)
             #expect(fromHost.labels == fixture.labels, "labels on \(backend.name)")
             let comparison = Comparison(
@@ -100,7 +100,7 @@ import Testing
     @Test func zeroShotLogitsMatchReference() throws {
         let fixture = try #require(Self.fixture)
         let features = try HostMatrix(values: fixture.features, rows: fixture.images, columns: fixture.dim)
-        let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: try classifier(fixture), batchSize: 64)
+        let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: try classifier(fixture), logitScale: 100, batchSize: 64)
         let logits = try zeroShot.logits(features: features)
         #expect(logits.rows == fixture.images && logits.columns == fixture.classes)
         // Row-wise argmax of the logits is the pseudo-label.
@@ -113,11 +113,11 @@ import Testing
     @Test func selectionMatchesReference() throws {
         let fixture = try #require(Self.fixture)
         let features = try HostMatrix(values: fixture.features, rows: fixture.images, columns: fixture.dim)
-        let predictions = try ZeroShotClassifier(backend: CPUBackend(), classifier: try classifier(fixture)).predict(features: features)
+        let predictions = try ZeroShotClassifier(backend: CPUBackend(), classifier: try classifier(fixture), logitScale: 100).predict(features: features)
         for configuration in fixture.configurations {
             let selection = try ConfidentSelector.select(
                 predictions, classCount: fixture.classes,
-                configuration: SelectionConfiguration(topK: configuration.perClass, minimumConfidence: configuration.minimumConfidence))
+                perClass: configuration.perClass, minimumConfidence: configuration.minimumConfidence)
             expect(selection, equals: configuration.expected, "K \(configuration.perClass), min \(String(describing: configuration.minimumConfidence))")
             #expect(Set(selection.indices).count == selection.count, "an image is used at most once")
         }
@@ -129,7 +129,7 @@ import Testing
         for configuration in ties.cases {
             let selection = try ConfidentSelector.select(
                 predictions, classCount: ties.classes,
-                configuration: SelectionConfiguration(topK: configuration.perClass, minimumConfidence: configuration.minimumConfidence))
+                perClass: configuration.perClass, minimumConfidence: configuration.minimumConfidence)
             expect(selection, equals: configuration.expected, "ties, K \(configuration.perClass)")
         }
     }
@@ -137,7 +137,7 @@ import Testing
     @Test func precisionCountsAgreeingPseudoLabels() throws {
         let fixture = try #require(Self.fixture)
         let predictions = try ZeroShotPredictions(labels: fixture.labels, confidences: fixture.confidences.map(Float.init))
-        let selection = try ConfidentSelector.select(predictions, classCount: fixture.classes)
+        let selection = try ConfidentSelector.select(predictions, classCount: fixture.classes, perClass: 16)
         let agreeing = zip(selection.indices, selection.pseudoLabels).filter { fixture.trueLabels[$0] == $1 }.count
         #expect(try selection.precision(trueLabels: fixture.trueLabels) == Double(agreeing) / Double(selection.count))
         #expect(throws: SelectorError.self) { try selection.precision(trueLabels: [0]) }
@@ -149,9 +149,9 @@ import Testing
             try TextClassifier(templateEmbeddings: [1, 0, 0, 0], classCount: 2, templateCount: 1, dimension: 2)
         }
         let classifier = try TextClassifier(templateEmbeddings: [1, 0, 0, 1], classCount: 2, templateCount: 1, dimension: 2)
-        let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: classifier)
+        let zeroShot = try ZeroShotClassifier(backend: CPUBackend(), classifier: classifier, logitScale: 100)
         #expect(throws: SelectorError.self) { try zeroShot.predict(features: try HostMatrix(values: [1, 2, 3], rows: 1, columns: 3)) }
         let predictions = try ZeroShotPredictions(labels: [0, 5], confidences: [0.5, 0.5])
-        #expect(throws: SelectorError.self) { try ConfidentSelector.select(predictions, classCount: 2) }
+        #expect(throws: SelectorError.self) { try ConfidentSelector.select(predictions, classCount: 2, perClass: 16) }
     }
 }

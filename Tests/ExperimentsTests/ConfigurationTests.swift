@@ -413,9 +413,9 @@ struct ConfigurationParsingTests {
             try configuration(minimalYAML + "\nselection: {top_k: 0}\n")
         }
         #expect(throws: ExperimentsError.invalidValue(
-            keyPath: "model_selection.holdout_fraction", file: "/tmp/configs/test.yaml:9", value: "1",
+            keyPath: "model_selection.held_out_fraction", file: "/tmp/configs/test.yaml:9", value: "1",
             reason: "must be in (0, 1)")) {
-            try configuration(minimalYAML + "\nmodel_selection: {holdout_fraction: 1}\n")
+            try configuration(minimalYAML + "\nmodel_selection: {held_out_fraction: 1}\n")
         }
         #expect(throws: ExperimentsError.invalidValue(
             keyPath: "methods", file: "/tmp/configs/test.yaml:9", value: "magic",
@@ -424,7 +424,7 @@ struct ConfigurationParsingTests {
         }
         #expect(throws: ExperimentsError.invalidValue(
             keyPath: "self_training.criterion", file: "/tmp/configs/test.yaml:9", value: "held_out_pseudo_labels",
-            reason: "expected fixed or a pool criterion: information_maximization, soft_neighborhood_density, view_agreement")) {
+            reason: "expected fixed or a pool criterion: information_maximization, soft_neighbourhood_density, view_agreement")) {
             try configuration(minimalYAML + "\nself_training: {criterion: held_out_pseudo_labels}\n")
         }
         #expect(throws: ExperimentsError.invalidValue(
@@ -463,7 +463,7 @@ struct ConfigurationParsingTests {
                     "class_names:", "verify_files: true", "folder:", "layout: auto", "idx:", "train_images: null",
                     "transform:", "prompts:", "templates:", "truncate: false", "selection:", "top_k: null", "min_confidence: 0.3",
                     "prototypes:", "kind: mean", "augment_views: 0", "adapter:", "alpha: 1.0", "beta: 1.0", "model_selection:",
-                    "holdout_fraction: 0.25", "alpha_grid:", "beta_grid:", "top_k_grid: [16, 64, 256, 1024]", "training:", "epochs: 20",
+                    "held_out_fraction: 0.25", "alpha_grid:", "beta_grid:", "top_k_grid: [16, 64, 256, 1024]", "training:", "epochs: 20",
                     "batch_size: 256", "learning_rate: 0.001", "weight_decay: 0.01", "epsilon: 0.0001", "seed: 1",
                     "self_training:", "rounds: 4", "pool_share: 0.5", "criterion: fixed",
                     "methods:", "primary_method: null",

@@ -9,14 +9,14 @@ import Testing
     static func classifier() throws -> (AdaptedClassifier, TrainingBehaviourTests.Problem) {
         let problem = try TrainingBehaviourTests.problem()
         let prototypes = try Prototypes.mean(features: problem.features, labels: problem.labels, textClassifier: problem.textClassifier)
-        let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 3, beta: 5))
+        let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 3, beta: 5), logitScale: 100)
         return (classifier, problem)
     }
 
     @Test("An infinite learning rate stops training at epoch 1, step 2 (the first loss after the update)")
     func infiniteLearningRate() throws {
         let (classifier, problem) = try Self.classifier()
-        let configuration = TrainingConfiguration(epochs: 3, batchSize: 16, learningRate: .infinity, seed: 9)
+        let configuration = TrainingConfiguration(epochs: 3, batchSize: 16, learningRate: .infinity, epsilon: 1e-4, weightDecay: 0.01, seed: 9)
         #expect(throws: TrainerError.nonFiniteTraining(quantity: "loss", epoch: 1, epochs: 3, step: 2, stepsPerEpoch: 6)) {
             try PrototypeTrainer(backend: CPUBackend()).train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
         }
@@ -26,7 +26,7 @@ import Testing
     func stopsEarly() throws {
         let (classifier, problem) = try Self.classifier()
         // A finite but absurd learning rate: the keys overflow within a few steps.
-        let configuration = TrainingConfiguration(epochs: 40, batchSize: 16, learningRate: 1e30, seed: 9)
+        let configuration = TrainingConfiguration(epochs: 40, batchSize: 16, learningRate: 1e30, epsilon: 1e-4, weightDecay: 0.01, seed: 9)
         let backend = ProfilingBackend(wrapping: CPUBackend())
         do {
             _ = try PrototypeTrainer(backend: backend).train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
@@ -43,7 +43,7 @@ import Testing
     @Test("A run that does not diverge still returns every step's loss, in order")
     func lossesKept() throws {
         let (classifier, problem) = try Self.classifier()
-        let configuration = TrainingConfiguration(epochs: 3, batchSize: 16, seed: 9)
+        let configuration = TrainingConfiguration(epochs: 3, batchSize: 16, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 9)
         let result = try PrototypeTrainer(backend: CPUBackend()).train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
         #expect(result.stepLosses.count == 18 && result.stepLosses.allSatisfy(\.isFinite))
         for epoch in 0..<3 {
@@ -62,7 +62,7 @@ import Testing
     func hugeEpochs() throws {
         let (classifier, problem) = try Self.classifier()
         for epochs in [100_000_000_000, Int.max / 2] {
-            let configuration = TrainingConfiguration(epochs: epochs, batchSize: 16, seed: 9)
+            let configuration = TrainingConfiguration(epochs: epochs, batchSize: 16, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 9)
             do {
                 _ = try PrototypeTrainer(backend: CPUBackend()).train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
                 Issue.record("expected an error")

@@ -82,7 +82,7 @@ import Testing
         let prototypes = kind == .mean
             ? try Prototypes.mean(features: features, labels: labels, textClassifier: textClassifier)
             : try Prototypes.cache(features: features, labels: labels, classCount: classes)
-        let classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1.7, beta: 4.5))
+        let classifier = try AdaptedClassifier(textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1.7, beta: 4.5), logitScale: 100)
         let twin = DoubleHead(
             textClassifier: textClassifier.values.map(Double.init), features: features.values.map(Double.init), labels: labels,
             keyClasses: prototypes.keyClasses, classes: classes, dim: dim, alpha: 1.7, beta: 4.5)

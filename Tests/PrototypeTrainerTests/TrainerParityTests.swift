@@ -46,7 +46,7 @@ import Testing
             ? try Prototypes.mean(features: features, labels: fixture.labels, textClassifier: textClassifier)
             : try Prototypes.cache(features: features, labels: fixture.labels, classCount: fixture.classes)
         return try AdaptedClassifier(
-            textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: fixture.alpha, beta: fixture.beta))
+            textClassifier: textClassifier, prototypes: prototypes, head: HeadParameters(alpha: fixture.alpha, beta: fixture.beta), logitScale: 100)
     }
 
     private func trainingFeatures(_ fixture: Fixture) throws -> HostMatrix {
@@ -80,7 +80,7 @@ import Testing
         let fixture = try Self.load(name)
         let configuration = TrainingConfiguration(
             epochs: fixture.epochs, batchSize: fixture.batchSize, learningRate: fixture.learningRate, epsilon: fixture.epsilon,
-            weightDecay: fixture.weightDecay, batchOrder: .explicit(fixture.batchOrders))
+            weightDecay: fixture.weightDecay, batchOrder: .explicit(fixture.batchOrders), seed: 1)
         let testFeatures = try HostMatrix(values: fixture.testFeatures, rows: fixture.testFeatures.count / fixture.dim, columns: fixture.dim)
         for backend in TestBackends.all {
             let result = try PrototypeTrainer(backend: backend).train(

@@ -40,8 +40,8 @@ import Testing
     @Test func shuffledTrainingRepeatsWithTheSeedAndLowersTheLoss() throws {
         let problem = try Self.problem()
         let prototypes = try Prototypes.mean(features: problem.features, labels: problem.labels, textClassifier: problem.textClassifier)
-        let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 3, beta: 5))
-        let configuration = TrainingConfiguration(epochs: 30, batchSize: 16, learningRate: 1e-2, seed: 9)
+        let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 3, beta: 5), logitScale: 100)
+        let configuration = TrainingConfiguration(epochs: 30, batchSize: 16, learningRate: 1e-2, epsilon: 1e-4, weightDecay: 0.01, seed: 9)
         let trainer = PrototypeTrainer(backend: CPUBackend())
         let first = try trainer.train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
         let again = try trainer.train(classifier, features: problem.features, labels: problem.labels, configuration: configuration)
@@ -66,14 +66,14 @@ import Testing
     @Test func explicitOrdersAreChecked() throws {
         let problem = try Self.problem(rows: 12)
         let prototypes = try Prototypes.mean(features: problem.features, labels: problem.labels, textClassifier: problem.textClassifier)
-        let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1, beta: 1))
+        let classifier = try AdaptedClassifier(textClassifier: problem.textClassifier, prototypes: prototypes, head: HeadParameters(alpha: 1, beta: 1), logitScale: 100)
         let trainer = PrototypeTrainer(backend: CPUBackend())
-        let repeated = TrainingConfiguration(epochs: 1, batchSize: 4, batchOrder: .explicit([Array(repeating: 0, count: 12)]))
+        let repeated = TrainingConfiguration(epochs: 1, batchSize: 4, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, batchOrder: .explicit([Array(repeating: 0, count: 12)]), seed: 1)
         #expect(throws: TrainerError.self) { try trainer.train(classifier, features: problem.features, labels: problem.labels, configuration: repeated) }
-        let tooFew = TrainingConfiguration(epochs: 2, batchSize: 4, batchOrder: .explicit([Array(0..<12)]))
+        let tooFew = TrainingConfiguration(epochs: 2, batchSize: 4, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, batchOrder: .explicit([Array(0..<12)]), seed: 1)
         #expect(throws: TrainerError.self) { try trainer.train(classifier, features: problem.features, labels: problem.labels, configuration: tooFew) }
         #expect(throws: TrainerError.self) {
-            try trainer.train(classifier, features: problem.features, labels: Array(repeating: 9, count: 12), configuration: TrainingConfiguration())
+            try trainer.train(classifier, features: problem.features, labels: Array(repeating: 9, count: 12), configuration: TrainingConfiguration(epochs: 20, batchSize: 256, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 1))
         }
     }
 
@@ -108,7 +108,7 @@ import Testing
 
         let cache = try Baselines.tipAdapter(
             textClassifier: problem.textClassifier, features: try problem.features.rows(at: kept),
-            labels: kept.map { problem.labels[$0] }, head: HeadParameters(alpha: 1, beta: 1))
+            labels: kept.map { problem.labels[$0] }, head: HeadParameters(alpha: 1, beta: 1), logitScale: 100)
         let heldOutFeatures = try problem.features.rows(at: heldOut), heldOutLabels = heldOut.map { problem.labels[$0] }
         let result = try search.evaluate(cache, features: heldOutFeatures, pseudoLabels: heldOutLabels, backend: CPUBackend())
         #expect(result.grid.count == 6)
@@ -137,14 +137,16 @@ import Testing
         let search = AlphaBetaSearch(alphas: [1, 4], betas: [2, 6], heldOutFraction: 0.25, seed: 4)
         let result = try search.run(
             textClassifier: problem.textClassifier, features: problem.features, pseudoLabels: problem.labels, kind: .mean,
-            initialHead: HeadParameters(alpha: 1, beta: 5.5), training: TrainingConfiguration(epochs: 2, batchSize: 16),
-            backend: CPUBackend())
+            initialHead: HeadParameters(alpha: 1, beta: 5.5), training: TrainingConfiguration(epochs: 2, batchSize: 16, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 1),
+            backend: CPUBackend(), logitScale: 100)
         #expect(result.grid.map(\.head) == [(1, 2), (1, 6), (4, 2), (4, 6)].map { HeadParameters(alpha: $0.0, beta: $0.1) })
         #expect(result.grid.contains(result.best))
         #expect(throws: TrainerError.self) {
-            try AlphaBetaSearch(heldOutFraction: 0.01).run(
+            try AlphaBetaSearch(
+                alphas: [0.5, 1, 1.17, 2, 3, 5, 7.5, 10], betas: [1, 2, 3, 4, 5.5, 7, 8.5, 10], heldOutFraction: 0.01, seed: 1
+            ).run(
                 textClassifier: problem.textClassifier, features: problem.features, pseudoLabels: problem.labels, kind: .cache,
-                initialHead: HeadParameters(alpha: 1, beta: 1), training: nil, backend: CPUBackend())
+                initialHead: HeadParameters(alpha: 1, beta: 1), training: nil, backend: CPUBackend(), logitScale: 100)
         }
     }
 
@@ -161,7 +163,7 @@ import Testing
         let problem = try Self.problem(rows: 30)
         let result = try Baselines.tipAdapterF(
             textClassifier: problem.textClassifier, features: problem.features, labels: problem.labels,
-            head: HeadParameters(alpha: 2, beta: 5), configuration: TrainingConfiguration(epochs: 3, batchSize: 8), backend: CPUBackend())
+            head: HeadParameters(alpha: 2, beta: 5), configuration: TrainingConfiguration(epochs: 3, batchSize: 8, learningRate: 1e-3, epsilon: 1e-4, weightDecay: 0.01, seed: 1), backend: CPUBackend(), logitScale: 100)
         #expect(result.prototypes.kind == .cache && result.prototypes.keyCount == 30)
         #expect(result.stepLosses.count == 12)
     }

@@ -32,14 +32,14 @@ public struct CriterionSelectedMethod: AdaptationMethod {
 public final class SharedModelSelection: @unchecked Sendable {
     public let selection: ModelSelection
     private let lock = NSLock()
-    private var cached: SelectionOutcome?
+    private var cached: ModelSelectionOutcome?
 
     public init(_ selection: ModelSelection) {
         self.selection = selection
     }
 
     /// The outcome, computed from the context's zero-shot predictions the first time.
-    public func outcome(in context: AdaptationContext) throws -> SelectionOutcome {
+    public func outcome(in context: AdaptationContext) throws -> ModelSelectionOutcome {
         lock.lock()
         defer { lock.unlock() }
         if let cached { return cached }

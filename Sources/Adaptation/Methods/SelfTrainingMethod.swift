@@ -44,7 +44,7 @@ public struct SelfTrainingMethod: AdaptationMethod {
         guard let last = trainingRounds.last else { throw AdaptationError.invalidSetting(name: "self_training.rounds", value: "0", reason: "no round ran") }
         let (classifier, headNote) = try headChoice.apply(to: last.classifier, in: context)
         var criterion: LabelFreeCriterion?
-        if case .chosen(let by, _, _) = headChoice { criterion = by }
+        if case .chosen(let by, _, _, _) = headChoice { criterion = by }
         return AdaptationOutcome(
             classifier: classifier, adapter: classifier, rounds: trainingRounds, selection: last.selection, criterion: criterion,
             notes: ["\(rounds) rounds of self-training", "\(rule) per class in every round (\(last.selection.count) images in the last)",

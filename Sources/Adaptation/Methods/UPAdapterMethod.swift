@@ -26,7 +26,7 @@ public struct UPAdapterMethod: AdaptationMethod {
         let (classifier, headNote) = try headChoice.apply(to: trained.classifier, in: context)
         let round = TrainingRound(rule: rule, selection: selection, classifier: classifier, epochLosses: trained.epochLosses, changedPseudoLabels: nil)
         var criterion: LabelFreeCriterion?
-        if case .chosen(let by, _, _) = headChoice { criterion = by }
+        if case .chosen(let by, _, _, _) = headChoice { criterion = by }
         return AdaptationOutcome(
             classifier: classifier, adapter: classifier, rounds: [round], selection: selection, criterion: criterion,
             notes: ["\(rule) per class, \(selection.count) images"] + (shortfall.map { [$0] } ?? []) + ["\(fit.kind.rawValue) prototypes", headNote])

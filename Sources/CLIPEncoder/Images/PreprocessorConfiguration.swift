@@ -102,7 +102,7 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
     /// Reads preprocessor configuration JSON `data`; `path` names it in errors.
     /// - Throws: `CLIPEncoderError.invalidConfiguration` naming the key.
     public init(json data: Data, path: String) throws {
-        let reader = try ConfigurationReader(data: data, path: path)
+        let reader = try CheckpointJSONReader(data: data, path: path)
         imageMean = try Self.triple(reader, "image_mean", default: imageMean)
         imageStandardDeviation = try Self.triple(reader, "image_std", default: imageStandardDeviation)
         guard imageStandardDeviation.allSatisfy({ $0 > 0 }) else {
@@ -130,7 +130,7 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
         }
     }
 
-    private static func triple(_ reader: ConfigurationReader, _ key: String, default defaultValue: [Float]) throws -> [Float] {
+    private static func triple(_ reader: CheckpointJSONReader, _ key: String, default defaultValue: [Float]) throws -> [Float] {
         guard let value = reader.value(key) else { return defaultValue }
         guard let numbers = value.doubleArray, numbers.count == 3, numbers.allSatisfy(\.isFinite) else {
             throw reader.failure(key, "expected three numbers (R, G, B)")
@@ -141,7 +141,7 @@ public struct PreprocessorConfiguration: Sendable, Equatable {
     /// A size given as an integer or as an object whose `members` must all hold the same
     /// positive integer (e.g. `{"height": 224, "width": 224}`).
     private static func size(
-        _ reader: ConfigurationReader, _ key: String, members: [String], default defaultValue: Int
+        _ reader: CheckpointJSONReader, _ key: String, members: [String], default defaultValue: Int
     ) throws -> Int {
         guard let value = reader.value(key) else { return defaultValue }
         if value.objectValue != nil, let object = try reader.object(key) {

@@ -42,7 +42,7 @@ enum ModelFolderConsistency {
             throw CLIPEncoderError.fileAccessFailed(path: file.path, operation: "read", reason: ReadableError.reason(error))
         }
         var configuration = try PreprocessorConfiguration(json: data, path: file.path)
-        let reader = try ConfigurationReader(data: data, path: file.path)
+        let reader = try CheckpointJSONReader(data: data, path: file.path)
         let truth = "config.json's vision_config.image_size is \(imageSize)"
         if reader.has("crop_size") {
             guard configuration.cropSize == imageSize else {

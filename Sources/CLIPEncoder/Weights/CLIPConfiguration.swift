@@ -120,20 +120,20 @@ public struct CLIPConfiguration: Sendable, Equatable {
     /// Reads configuration JSON `data`; `path` names it in errors.
     /// - Throws: `CLIPEncoderError.invalidConfiguration` naming the key.
     public init(json data: Data, path: String) throws {
-        let root = try ConfigurationReader(data: data, path: path)
+        let root = try CheckpointJSONReader(data: data, path: path)
         projectionSize = try root.positiveInteger("projection_dim", default: 512)
         logitScaleInitialValue = Float(try root.double("logit_scale_init_value", default: 2.6592))
 
-        let emptyVision = ConfigurationReader(path: path, prefix: "vision_config.", members: [:])
+        let emptyVision = CheckpointJSONReader(path: path, prefix: "vision_config.", members: [:])
         vision = try Self.readVision(
             try root.object("vision_config_dict") ?? root.object("vision_config") ?? emptyVision)
 
-        let emptyText = ConfigurationReader(path: path, prefix: "text_config.", members: [:])
+        let emptyText = CheckpointJSONReader(path: path, prefix: "text_config.", members: [:])
         text = try Self.readText(
             try root.object("text_config_dict") ?? root.object("text_config") ?? emptyText)
     }
 
-    private static func readVision(_ reader: ConfigurationReader) throws -> Vision {
+    private static func readVision(_ reader: CheckpointJSONReader) throws -> Vision {
         var vision = Vision()
         vision.hiddenSize = try reader.positiveInteger("hidden_size", default: vision.hiddenSize)
         vision.intermediateSize = try reader.positiveInteger("intermediate_size", default: vision.intermediateSize)
@@ -155,7 +155,7 @@ public struct CLIPConfiguration: Sendable, Equatable {
         return vision
     }
 
-    private static func readText(_ reader: ConfigurationReader) throws -> Text {
+    private static func readText(_ reader: CheckpointJSONReader) throws -> Text {
         var text = Text()
         text.vocabularySize = try reader.positiveInteger("vocab_size", default: text.vocabularySize)
         text.hiddenSize = try reader.positiveInteger("hidden_size", default: text.hiddenSize)
@@ -174,7 +174,7 @@ public struct CLIPConfiguration: Sendable, Equatable {
     }
 
     /// A size given as one integer or as a `[height, width]` pair with equal sides.
-    private static func squareSize(_ reader: ConfigurationReader, _ key: String, default defaultValue: Int) throws -> Int {
+    private static func squareSize(_ reader: CheckpointJSONReader, _ key: String, default defaultValue: Int) throws -> Int {
         guard let value = reader.value(key) else { return defaultValue }
         if let pair = value.integerArray {
             guard pair.count == 2, pair[0] == pair[1], pair[0] > 0 else {
@@ -185,13 +185,13 @@ public struct CLIPConfiguration: Sendable, Equatable {
         return try reader.positiveInteger(key, default: defaultValue)
     }
 
-    private static func epsilon(_ reader: ConfigurationReader, default defaultValue: Float) throws -> Float {
+    private static func epsilon(_ reader: CheckpointJSONReader, default defaultValue: Float) throws -> Float {
         let value = try reader.double("layer_norm_eps", default: Double(defaultValue))
         guard value > 0, value <= 1 else { throw reader.failure("layer_norm_eps", "must be in (0, 1], got \(value)") }
         return Float(value)
     }
 
-    private static func activation(_ reader: ConfigurationReader, default defaultValue: Activation) throws -> Activation {
+    private static func activation(_ reader: CheckpointJSONReader, default defaultValue: Activation) throws -> Activation {
         guard reader.has("hidden_act") else { return defaultValue }
         let name = try reader.string("hidden_act", default: "")
         switch name {

@@ -32,10 +32,10 @@ struct OpenCLIPConfiguration {
     }
 
     init(json data: Data, path: String) throws {
-        let root = try ConfigurationReader(data: data, path: path)
+        let root = try CheckpointJSONReader(data: data, path: path)
         guard let modelReader = try root.object("model_cfg") else { throw root.failure("model_cfg", "missing") }
-        let emptyVision = ConfigurationReader(path: path, prefix: "model_cfg.vision_cfg.", members: [:])
-        let emptyText = ConfigurationReader(path: path, prefix: "model_cfg.text_cfg.", members: [:])
+        let emptyVision = CheckpointJSONReader(path: path, prefix: "model_cfg.vision_cfg.", members: [:])
+        let emptyText = CheckpointJSONReader(path: path, prefix: "model_cfg.text_cfg.", members: [:])
         let visionReader = try modelReader.object("vision_cfg") ?? emptyVision
         let textReader = try modelReader.object("text_cfg") ?? emptyText
         let activation: Activation = try Self.flag(modelReader, "quick_gelu") ? .quickGELU : .gelu
@@ -49,14 +49,14 @@ struct OpenCLIPConfiguration {
         preprocessor = try Self.readPreprocessing(try root.object("preprocess_cfg"), imageSize: model.vision.imageSize)
     }
 
-    private static func flag(_ reader: ConfigurationReader, _ key: String) throws -> Bool {
+    private static func flag(_ reader: CheckpointJSONReader, _ key: String) throws -> Bool {
         guard let value = reader.value(key), value != .null else { return false }
         guard case .bool(let flag) = value else { throw reader.failure(key, "expected true or false") }
         return flag
     }
 
     /// Refuses each of `keys` that is present and set (not null, false, 0 or the given default).
-    private static func refuse(_ reader: ConfigurationReader, _ keys: [String], unlessString allowed: [String: String] = [:]) throws {
+    private static func refuse(_ reader: CheckpointJSONReader, _ keys: [String], unlessString allowed: [String: String] = [:]) throws {
         for key in keys {
             guard let value = reader.value(key), value != .null, value != .bool(false) else { continue }
             if let expected = allowed[key], value.stringValue == expected { continue }
@@ -65,7 +65,7 @@ struct OpenCLIPConfiguration {
         }
     }
 
-    private static func readVision(_ reader: ConfigurationReader, activation: Activation) throws -> CLIPConfiguration.Vision {
+    private static func readVision(_ reader: CheckpointJSONReader, activation: Activation) throws -> CLIPConfiguration.Vision {
         try refuse(reader, ["timm_model_name", "ls_init_value", "attentional_pool", "no_ln_pre", "pool_type", "act_kwargs", "norm_kwargs",
                             "global_average_pool", "input_patchnorm"],
                    unlessString: ["pool_type": "tok"])
@@ -100,7 +100,7 @@ struct OpenCLIPConfiguration {
         return vision
     }
 
-    private static func readText(_ reader: ConfigurationReader, activation: Activation) throws -> CLIPConfiguration.Text {
+    private static func readText(_ reader: CheckpointJSONReader, activation: Activation) throws -> CLIPConfiguration.Text {
         try refuse(reader, ["hf_model_name", "ls_init_value", "embed_cls", "no_causal_mask", "proj_bias", "pool_type", "proj_type",
                             "act_kwargs", "norm_kwargs"],
                    unlessString: ["pool_type": "argmax", "proj_type": "linear"])
@@ -119,13 +119,13 @@ struct OpenCLIPConfiguration {
     }
 
     /// `Int(width · mlp_ratio)`, as open_clip sizes its MLPs; `mlp_ratio` defaults to 4.
-    private static func mlpWidth(_ reader: ConfigurationReader, width: Int) throws -> Int {
+    private static func mlpWidth(_ reader: CheckpointJSONReader, width: Int) throws -> Int {
         let ratio = try reader.double("mlp_ratio", default: 4)
         guard ratio > 0, ratio < 64 else { throw reader.failure("mlp_ratio", "must be in (0, 64), got \(ratio)") }
         return Int(Double(width) * ratio)
     }
 
-    private static func squareSize(_ reader: ConfigurationReader, _ key: String, default defaultValue: Int) throws -> Int {
+    private static func squareSize(_ reader: CheckpointJSONReader, _ key: String, default defaultValue: Int) throws -> Int {
         guard let value = reader.value(key), value != .null else { return defaultValue }
         if let pair = value.integerArray {
             guard pair.count == 2, pair[0] == pair[1], pair[0] > 0 else {
@@ -139,7 +139,7 @@ struct OpenCLIPConfiguration {
     /// open_clip's evaluation transform: resize the shorter side to the image size and center crop
     /// (`resize_mode` `shortest`, its default) or resize both sides to it (`squash`); normalise
     /// with `mean` / `std` (OpenAI's by default).
-    private static func readPreprocessing(_ reader: ConfigurationReader?, imageSize: Int) throws -> PreprocessorConfiguration {
+    private static func readPreprocessing(_ reader: CheckpointJSONReader?, imageSize: Int) throws -> PreprocessorConfiguration {
         var configuration = PreprocessorConfiguration(shortestEdge: imageSize, cropSize: imageSize)
         guard let reader else { return configuration }
         if let size = reader.value("size"), size != .null {

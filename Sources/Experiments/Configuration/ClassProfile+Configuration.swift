@@ -19,11 +19,11 @@ extension ClassProfile {
         }
         self.init(kind: kind)
         imbalance = reader.double("imbalance")
-        order = reader.choice("order", default: .shuffled)
+        order = reader.value(ConfigurationKeys.ClassProfileSection.order)
         shares = reader.doubles("shares")
         counts = reader.ints("counts")
         largest = reader.int("largest")
-        seed = reader.int("seed", default: 1, minimum: 0)
+        seed = reader.value(ConfigurationKeys.ClassProfileSection.seed)
         validate(reader: reader, kindIsKnown: Kind(rawValue: kindText) != nil)
     }
 

@@ -40,10 +40,11 @@ enum ConfigurationLoader {
         return try resolveBase(of: node, file: file, chain: chain + [file])
     }
 
-    private static func resolveBase(of node: ConfigurationNode, file: URL, chain: [URL]) throws -> ConfigurationNode {
-        guard node.entries != nil else {
+    private static func resolveBase(of parsed: ConfigurationNode, file: URL, chain: [URL]) throws -> ConfigurationNode {
+        guard parsed.entries != nil else {
             throw ExperimentsError.invalidYAML(file: file.path, reason: "the top level must be a mapping of keys to values")
         }
+        let node = try parsed.renamingOlderKeys()
         try node.requireExclusiveKeys()
         guard let baseNode = node["base"], !baseNode.isNull else { return node.removing("base") }
         guard case .scalar(let basePath, .string) = baseNode.content else {

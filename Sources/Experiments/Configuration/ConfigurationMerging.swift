@@ -129,3 +129,41 @@ struct ConfigurationOverride {
         self.value = parsed ?? .null(origin: origin)
     }
 }
+
+extension ConfigurationNode {
+    /// A copy with the older key names of `ConfigurationKeys` renamed to the current ones, at
+    /// any depth below `path` (the section this node is): done to every file and `--set`
+    /// value before merging, so that an old name in a child overrides the new name in its base.
+    /// - Throws: `ExperimentsError.invalidValue` when a mapping gives a key under both names.
+    func renamingOlderKeys(path: String = "") throws -> ConfigurationNode {
+        guard case .mapping(var entries) = content else { return self }
+        let renames = ConfigurationKeys.aliases[path] ?? [:]
+        for index in entries.indices {
+            let entry = entries[index]
+            if let current = renames[entry.key] {
+                if let clash = entries.first(where: { $0.key == current }) {
+                    throw ExperimentsError.invalidValue(
+                        keyPath: path.isEmpty ? current : "\(path).\(current)", file: "\(clash.keyOrigin)", value: clash.value.summaryText,
+                        reason: "'\(entry.key)' is the older name of '\(current)'; give only one of them")
+                }
+                entries[index].key = current
+            }
+            let childPath = path.isEmpty ? entries[index].key : "\(path).\(entries[index].key)"
+            entries[index].value = try entries[index].value.renamingOlderKeys(path: childPath)
+        }
+        return ConfigurationNode(content: .mapping(entries), origin: origin)
+    }
+}
+
+extension ConfigurationOverride {
+    /// The override with older key names in its path and value renamed to the current ones.
+    func renamingOlderKeys() throws -> ConfigurationOverride {
+        var copy = self
+        for index in path.indices {
+            let section = path[..<index].joined(separator: ".")
+            if let current = ConfigurationKeys.aliases[section]?[path[index]] { copy.path[index] = current }
+        }
+        copy.value = try value.renamingOlderKeys(path: copy.path.joined(separator: "."))
+        return copy
+    }
+}

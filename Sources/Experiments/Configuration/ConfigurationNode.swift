@@ -219,7 +219,7 @@ extension ConfigurationNode {
     }
 
     /// The value on one line (flow style for lists and mappings).
-    private var inlineText: String {
+    var inlineText: String {
         switch content {
         case .scalar(let text, let kind):
             return kind == .string ? Self.quotedIfNeeded(text) : text

@@ -21,9 +21,14 @@ final class ConfigurationDecodingContext {
         readers.append(reader)
     }
 
+    /// The path of every key and section the decoding asked for (known keys).
+    var askedKeyPaths: [String] {
+        readers.flatMap { reader in reader.askedKeys.map { reader.keyPath($0) } }
+    }
+
     /// Throws the first unknown key (with a suggestion), else the first recorded problem.
     func finish() throws {
-        let allKnownPaths = readers.flatMap { reader in reader.askedKeys.map { reader.keyPath($0) } }
+        let allKnownPaths = askedKeyPaths
         for reader in readers {
             for entry in reader.entries where !reader.askedKeys.contains(entry.key) {
                 let suggestion = suggestKey(for: entry.key, sameSection: reader.askedKeys.sorted())
@@ -39,6 +44,8 @@ final class ConfigurationDecodingContext {
 
 /// Reads the keys of one configuration section with their expected types. Problems are
 /// recorded in the context and a fallback value is returned, so reading never stops early.
+/// Keys of the table (`ConfigurationKeys`) are read with `value(_:)`, which takes their name,
+/// default and range from it.
 final class ConfigurationReader {
     let context: ConfigurationDecodingContext
     /// The section's key path, empty at the top level (`adapter.search`).
@@ -136,20 +143,6 @@ final class ConfigurationReader {
         return nil
     }
 
-    /// An integer in `minimum...maximum` (each bound optional); `fallback` when absent or out of range.
-    func int(_ key: String, default fallback: Int, minimum: Int? = nil, maximum: Int? = nil) -> Int {
-        guard let integer = int(key) else { return fallback }
-        if let minimum, integer < minimum {
-            invalid(key, value: String(integer), reason: "must be at least \(minimum)")
-            return fallback
-        }
-        if let maximum, integer > maximum {
-            invalid(key, value: String(integer), reason: "must be at most \(maximum)")
-            return fallback
-        }
-        return integer
-    }
-
     /// A finite number: NaN and infinities (`.nan`, `.inf`) are refused naming the key.
     func double(_ key: String) -> Double? {
         guard let value = node(key) else { return nil }
@@ -164,19 +157,6 @@ final class ConfigurationReader {
         return nil
     }
 
-    /// Records a problem when `value` (of `key`) lies outside `range`.
-    func require(_ key: String, _ value: Double?, in range: ClosedRange<Double>, open lowerOpen: Bool = false) {
-        guard let value else { return }
-        if !(range.contains(value) && !(lowerOpen && value == range.lowerBound)) {
-            let lower = lowerOpen ? "(\(formatNumber(range.lowerBound))" : "[\(formatNumber(range.lowerBound))"
-            invalid(key, value: formatNumber(value), reason: "must be in \(lower), \(formatNumber(range.upperBound))]")
-        }
-    }
-
-    func double(_ key: String, default fallback: Double) -> Double {
-        double(key) ?? fallback
-    }
-
     func bool(_ key: String, default fallback: Bool) -> Bool {
         guard let value = node(key) else { return fallback }
         guard case .scalar(let text, .bool) = value.content else {
@@ -184,17 +164,6 @@ final class ConfigurationReader {
             return fallback
         }
         return ["true", "yes", "on"].contains(text.lowercased())
-    }
-
-    /// A string that must be one of `choices`.
-    func choice<Choice: RawRepresentable & CaseIterable>(_ key: String, default fallback: Choice) -> Choice
-    where Choice.RawValue == String {
-        guard let text = string(key) else { return fallback }
-        guard let choice = Choice(rawValue: text) else {
-            invalid(key, value: text, reason: "expected one of " + Choice.allCases.map(\.rawValue).joined(separator: ", "))
-            return fallback
-        }
-        return choice
     }
 
     /// A path: `~` expands to the home folder, `/...` is absolute, anything else is relative

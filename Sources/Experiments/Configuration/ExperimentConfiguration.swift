@@ -19,7 +19,7 @@ public struct ExperimentConfiguration: Sendable, Equatable {
     public var selection = Selection()
     public var prototypes = Prototypes()
     public var adapter = Adapter()
-    public var training = TrainingConfiguration()
+    public var training = ConfigurationKeys.Training.defaults
     public var modelSelection = ModelSelection()
     public var selfTraining = SelfTraining()
     /// `inmap`, `transclip`, `zlap`: the published label-free methods, run as rows beside ours.
@@ -36,7 +36,7 @@ public struct ExperimentConfiguration: Sendable, Equatable {
     public var primaryMethod: MethodName = .priorTransport
     public var baselines = Baselines()
     /// `auto`, `cpu`, `cpu-reference`, `opencl` or `opencl:N`.
-    public var device = "auto"
+    public var device = ConfigurationKeys.TopLevel.device.defaultValue
     /// Where extracted features are cached.
     public var cacheDirectory: URL
     /// Where run folders (resolved config, metrics) are written.
@@ -50,8 +50,8 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         self.model = model
         self.dataset = dataset
         self.prompts = prompts
-        cacheDirectory = resolvePath("cache", relativeTo: ConfigurationOrigin.resolved.baseDirectory)
-        runsDirectory = resolvePath("runs", relativeTo: ConfigurationOrigin.resolved.baseDirectory)
+        cacheDirectory = ConfigurationKeys.TopLevel.cacheDirectory.defaultValue.url
+        runsDirectory = ConfigurationKeys.TopLevel.runsDirectory.defaultValue.url
     }
 
     /// Loads `file` and its `base:` chain.
@@ -80,7 +80,7 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         guard !overrides.isEmpty else { return self }
         var tree = self.tree
         for text in overrides {
-            let override = try ConfigurationOverride(parsing: text)
+            let override = try ConfigurationOverride(parsing: text).renamingOlderKeys()
             tree = try tree.setting(override.value, at: override.path[...], override: text)
         }
         let name = (sourceFile?.path ?? "configuration") + " with --set overrides"
@@ -129,8 +129,11 @@ public struct ExperimentConfiguration: Sendable, Equatable {
 
     // MARK: Decoding and encoding
 
-    private static func decode(_ tree: ConfigurationNode, documentName: String) throws -> ExperimentConfiguration {
-        let context = ConfigurationDecodingContext(documentName: documentName)
+    /// - Parameter context: collects the problems (and the keys asked for); a fresh one when nil.
+    static func decode(
+        _ tree: ConfigurationNode, documentName: String, context given: ConfigurationDecodingContext? = nil
+    ) throws -> ExperimentConfiguration {
+        let context = given ?? ConfigurationDecodingContext(documentName: documentName)
         let root = ConfigurationReader(node: tree, path: "", context: context)
         let model = Model(reading: root.section("model"))
         let dataset = Dataset(reading: root.section("dataset"))
@@ -150,7 +153,7 @@ public struct ExperimentConfiguration: Sendable, Equatable {
         if let names = root.strings("methods") {
             configuration.methods = []
             for name in names {
-                guard let method = MethodName(rawValue: name) else {
+                guard let method = MethodName(named: name) else {
                     root.invalid("methods", value: name, reason: "expected one of " + MethodName.allCases.map(\.rawValue).joined(separator: ", "))
                     continue
                 }
@@ -161,16 +164,21 @@ public struct ExperimentConfiguration: Sendable, Equatable {
                 }
             }
         }
-        configuration.primaryMethod = root.choice("primary_method", default: automaticPrimaryMethod(for: configuration.methods))
+        configuration.primaryMethod = root.string("primary_method").map { name in
+            MethodName(named: name) ?? {
+                root.invalid("primary_method", value: name, reason: "expected one of " + MethodName.allCases.map(\.rawValue).joined(separator: ", "))
+                return automaticPrimaryMethod(for: configuration.methods)
+            }()
+        } ?? automaticPrimaryMethod(for: configuration.methods)
         if !configuration.methods.contains(configuration.primaryMethod) {
             root.invalid("primary_method", value: configuration.primaryMethod.rawValue, reason: "must be one of the run's methods")
         }
-        configuration.device = root.string("device", default: "auto")
+        configuration.device = root.value(ConfigurationKeys.TopLevel.device)
         if (try? DeviceSelection(parsing: configuration.device)) == nil {
             root.invalid("device", value: configuration.device, reason: "expected auto, cpu, cpu-reference, opencl or opencl:N")
         }
-        configuration.cacheDirectory = root.path("cache_dir") ?? configuration.cacheDirectory
-        configuration.runsDirectory = root.path("runs_dir") ?? configuration.runsDirectory
+        configuration.cacheDirectory = root.value(ConfigurationKeys.TopLevel.cacheDirectory).url
+        configuration.runsDirectory = root.value(ConfigurationKeys.TopLevel.runsDirectory).url
         configuration.extraction = Extraction(reading: root.section("extraction"))
         try context.finish()
         return configuration
@@ -203,9 +211,9 @@ public struct ExperimentConfiguration: Sendable, Equatable {
             // Null when automatic, so that a later override of `methods` picks again.
             ("primary_method", primaryMethod == Self.automaticPrimaryMethod(for: methods) ? .null(origin: .resolved) : .string(primaryMethod.rawValue)),
             ("baselines", baselines.node),
-            ("device", .string(device)),
-            ("cache_dir", .path(cacheDirectory)),
-            ("runs_dir", .path(runsDirectory)),
+            ConfigurationKeys.TopLevel.device.entry(device),
+            ConfigurationKeys.TopLevel.cacheDirectory.entry(ConfigurationPath(url: cacheDirectory)),
+            ConfigurationKeys.TopLevel.runsDirectory.entry(ConfigurationPath(url: runsDirectory)),
             ("extraction", extraction.node),
         ])
     }
@@ -215,10 +223,11 @@ public struct ExperimentConfiguration: Sendable, Equatable {
 public enum MethodName: String, Sendable, CaseIterable {
     /// Zero-shot CLIP.
     case zeroShot = "zero_shot"
-    /// The paper's recipe: `selection` (K 16), prototypes trained once, α and β from `adapter`.
-    case paper
-    /// One row per `model_selection.criteria`: K, α, β chosen by that criterion.
-    case selected
+    /// The paper's recipe: `selection` (K 16), prototypes trained once, α and β from `adapter`
+    /// (formerly `paper`).
+    case paperRecipe = "paper_recipe"
+    /// One row per `model_selection.criteria`: K, α, β chosen by that criterion (formerly `selected`).
+    case modelSelection = "model_selection"
     /// UP-Adapter with self-training (`self_training`): the default label-free variant.
     case selfTraining = "self_training"
     /// Training-free Tip-Adapter on the paper's pseudo-labeled selection.
@@ -233,4 +242,14 @@ public enum MethodName: String, Sendable, CaseIterable {
     case zLaP = "zlap"
     /// Supervised N-shot Tip-Adapter(-F) with true labels (`baselines`).
     case supervised
+}
+
+extension MethodName {
+    /// The method `name` names: its configuration spelling, or an older one still accepted.
+    public init?(named name: String) {
+        self.init(rawValue: Self.aliases[name] ?? name)
+    }
+
+    /// Older method names, by the name they stand for now.
+    public static let aliases = ["paper": MethodName.paperRecipe.rawValue, "selected": MethodName.modelSelection.rawValue]
 }

@@ -4,56 +4,53 @@ import Foundation
 /// The configuration sections of the published label-free methods (`inmap`, `transclip`, `zlap`)
 /// and of the prior-aware transport default (`prior_transport`). Every default is the paper's.
 extension ExperimentConfiguration {
+    private typealias Keys = ConfigurationKeys.LabelFree
+
     /// `inmap`: InMaP's Sinkhorn labels and vision proxies.
     static func readInMaP(_ reader: ConfigurationReader) -> InMaPMethod.Settings {
-        readTransportProxies(reader)
+        readTransportProxies(reader, Keys.inMaP)
     }
 
     static func inMaPNode(_ settings: InMaPMethod.Settings) -> ConfigurationNode {
-        .section(transportProxyPairs(settings))
+        .section(transportProxyPairs(settings, Keys.inMaP))
     }
 
     /// `prior_transport`: the estimated class marginal, then InMaP's labels and proxies.
     static func readPriorTransport(_ reader: ConfigurationReader) -> PriorTransportMethod.Settings {
         var settings = PriorTransportMethod.Settings()
-        settings.priorIterations = reader.int("prior_iterations", default: settings.priorIterations, minimum: 0, maximum: 1000)
-        settings.transport = readTransportProxies(reader)
+        settings.priorIterations = reader.value(Keys.priorIterations)
+        settings.transport = readTransportProxies(reader, Keys.priorTransport)
         return settings
     }
 
     static func priorTransportNode(_ settings: PriorTransportMethod.Settings) -> ConfigurationNode {
-        .section([("prior_iterations", .int(settings.priorIterations))] + transportProxyPairs(settings.transport))
+        .section([Keys.priorIterations.entry(settings.priorIterations)] + transportProxyPairs(settings.transport, Keys.priorTransport))
     }
 
     /// `transclip`: TransCLIP-ZS, one row per mode.
     static func readTransCLIP(_ reader: ConfigurationReader) -> (modes: [TransCLIPMethod.Mode], settings: TransCLIPMethod.Settings) {
         var settings = TransCLIPMethod.Settings()
         let modes: [TransCLIPMethod.Mode] = readModes(reader)
-        let lambda = reader.double("lambda", default: Double(settings.lambda))
-        reader.require("lambda", lambda, in: 0...100)
-        settings.lambda = Float(lambda)
-        settings.neighbours = reader.int("neighbours", default: settings.neighbours, minimum: 1, maximum: 1000)
-        settings.outerIterations = reader.int("outer_iterations", default: settings.outerIterations, minimum: 0, maximum: 1000)
-        settings.assignmentSteps = reader.int("assignment_steps", default: settings.assignmentSteps, minimum: 1, maximum: 1000)
-        settings.initialImagesPerClass = reader.int("initial_images_per_class", default: settings.initialImagesPerClass, minimum: 1, maximum: 1_000_000)
-        if let scale = reader.double("logit_scale") {
-            reader.require("logit_scale", scale, in: 0...1000, open: true)
-            settings.logitScale = Float(scale)
-        }
-        settings.poolSample = readPoolSample(reader, default: settings.poolSample)
+        settings.lambda = Float(reader.value(Keys.transCLIPLambda))
+        settings.neighbours = reader.value(Keys.transCLIPNeighbours)
+        settings.outerIterations = reader.value(Keys.transCLIPOuterIterations)
+        settings.assignmentSteps = reader.value(Keys.transCLIPAssignmentSteps)
+        settings.initialImagesPerClass = reader.value(Keys.transCLIPInitialImagesPerClass)
+        settings.logitScale = reader.value(Keys.transCLIPLogitScale).map(Float.init)
+        settings.poolSample = reader.value(Keys.transCLIPPoolSample)
         return (modes, settings)
     }
 
     static func transCLIPNode(modes: [TransCLIPMethod.Mode], _ settings: TransCLIPMethod.Settings) -> ConfigurationNode {
         .section([
-            ("modes", .strings(modes.map(\.rawValue))),
-            ("lambda", .double(decimal(settings.lambda))),
-            ("neighbours", .int(settings.neighbours)),
-            ("outer_iterations", .int(settings.outerIterations)),
-            ("assignment_steps", .int(settings.assignmentSteps)),
-            ("initial_images_per_class", .int(settings.initialImagesPerClass)),
-            ("logit_scale", .double(settings.logitScale.map(decimal))),
-            ("pool_sample", .int(settings.poolSample)),
+            (Keys.transCLIPModes.name, .strings(modes.map(\.rawValue))),
+            Keys.transCLIPLambda.entry(decimal(settings.lambda)),
+            Keys.transCLIPNeighbours.entry(settings.neighbours),
+            Keys.transCLIPOuterIterations.entry(settings.outerIterations),
+            Keys.transCLIPAssignmentSteps.entry(settings.assignmentSteps),
+            Keys.transCLIPInitialImagesPerClass.entry(settings.initialImagesPerClass),
+            Keys.transCLIPLogitScale.entry(settings.logitScale.map(decimal)),
+            Keys.transCLIPPoolSample.entry(settings.poolSample),
         ])
     }
 
@@ -61,68 +58,51 @@ extension ExperimentConfiguration {
     static func readZLaP(_ reader: ConfigurationReader) -> (modes: [ZLaPMethod.Mode], settings: ZLaPMethod.Settings) {
         var settings = ZLaPMethod.Settings()
         let modes: [ZLaPMethod.Mode] = readModes(reader)
-        settings.neighbours = reader.int("neighbours", default: settings.neighbours, minimum: 1, maximum: 1000)
-        let gamma = reader.double("gamma", default: Double(settings.gamma))
-        reader.require("gamma", gamma, in: 0...100, open: true)
-        settings.gamma = Float(gamma)
-        let alpha = reader.double("alpha", default: Double(settings.alpha))
-        if !(alpha > 0 && alpha < 1) { reader.invalid("alpha", value: formatNumber(alpha), reason: "must be in (0, 1): the propagation converges only below 1") }
-        settings.alpha = Float(alpha)
-        settings.tolerance = reader.double("tolerance", default: settings.tolerance)
-        reader.require("tolerance", settings.tolerance, in: 0...1, open: true)
-        settings.maximumIterations = reader.int("maximum_iterations", default: settings.maximumIterations, minimum: 1, maximum: 100_000)
-        settings.poolSample = readPoolSample(reader, default: settings.poolSample)
+        settings.neighbours = reader.value(Keys.zLaPNeighbours)
+        settings.gamma = Float(reader.value(Keys.zLaPGamma))
+        settings.alpha = Float(reader.value(Keys.zLaPAlpha))
+        settings.tolerance = reader.value(Keys.zLaPTolerance)
+        settings.maximumIterations = reader.value(Keys.zLaPMaximumIterations)
+        settings.poolSample = reader.value(Keys.zLaPPoolSample)
         return (modes, settings)
     }
 
     static func zLaPNode(modes: [ZLaPMethod.Mode], _ settings: ZLaPMethod.Settings) -> ConfigurationNode {
         .section([
-            ("modes", .strings(modes.map(\.rawValue))),
-            ("neighbours", .int(settings.neighbours)),
-            ("gamma", .double(decimal(settings.gamma))),
-            ("alpha", .double(decimal(settings.alpha))),
-            ("tolerance", .double(settings.tolerance)),
-            ("maximum_iterations", .int(settings.maximumIterations)),
-            ("pool_sample", .int(settings.poolSample)),
+            (Keys.zLaPModes.name, .strings(modes.map(\.rawValue))),
+            Keys.zLaPNeighbours.entry(settings.neighbours),
+            Keys.zLaPGamma.entry(decimal(settings.gamma)),
+            Keys.zLaPAlpha.entry(decimal(settings.alpha)),
+            Keys.zLaPTolerance.entry(settings.tolerance),
+            Keys.zLaPMaximumIterations.entry(settings.maximumIterations),
+            Keys.zLaPPoolSample.entry(settings.poolSample),
         ])
     }
 
     // MARK: Shared keys
 
-    private static func readTransportProxies(_ reader: ConfigurationReader) -> TransportProxySettings {
+    private static func readTransportProxies(_ reader: ConfigurationReader, _ keys: Keys.TransportKeys) -> TransportProxySettings {
         var settings = TransportProxySettings()
-        let temperature = reader.double("sinkhorn_temperature", default: Double(settings.sinkhornTemperature))
-        reader.require("sinkhorn_temperature", temperature, in: 0...10, open: true)
-        settings.sinkhornTemperature = Float(temperature)
-        settings.sinkhornIterations = reader.int("sinkhorn_iterations", default: settings.sinkhornIterations, minimum: 0, maximum: 10_000)
-        let threshold = reader.double("one_hot_threshold", default: Double(settings.oneHotThreshold))
-        reader.require("one_hot_threshold", threshold, in: 0...1)
-        settings.oneHotThreshold = Float(threshold)
-        let proxyTemperature = reader.double("proxy_temperature", default: Double(settings.proxyTemperature))
-        reader.require("proxy_temperature", proxyTemperature, in: 0...10, open: true)
-        settings.proxyTemperature = Float(proxyTemperature)
-        let rate = reader.double("learning_rate", default: Double(settings.learningRate))
-        reader.require("learning_rate", rate, in: 0...1000, open: true)
-        settings.learningRate = Float(rate)
-        settings.steps = reader.int("steps", default: settings.steps, minimum: 0, maximum: 1_000_000)
-        settings.poolSample = readPoolSample(reader, default: settings.poolSample)
+        settings.sinkhornTemperature = Float(reader.value(keys.sinkhornTemperature))
+        settings.sinkhornIterations = reader.value(keys.sinkhornIterations)
+        settings.oneHotThreshold = Float(reader.value(keys.oneHotThreshold))
+        settings.proxyTemperature = Float(reader.value(keys.proxyTemperature))
+        settings.learningRate = Float(reader.value(keys.learningRate))
+        settings.steps = reader.value(keys.steps)
+        settings.poolSample = reader.value(keys.poolSample)
         return settings
     }
 
-    private static func transportProxyPairs(_ settings: TransportProxySettings) -> [(String, ConfigurationNode)] {
+    private static func transportProxyPairs(_ settings: TransportProxySettings, _ keys: Keys.TransportKeys) -> [(String, ConfigurationNode)] {
         [
-            ("sinkhorn_temperature", .double(decimal(settings.sinkhornTemperature))),
-            ("sinkhorn_iterations", .int(settings.sinkhornIterations)),
-            ("one_hot_threshold", .double(decimal(settings.oneHotThreshold))),
-            ("proxy_temperature", .double(decimal(settings.proxyTemperature))),
-            ("learning_rate", .double(decimal(settings.learningRate))),
-            ("steps", .int(settings.steps)),
-            ("pool_sample", .int(settings.poolSample)),
+            keys.sinkhornTemperature.entry(decimal(settings.sinkhornTemperature)),
+            keys.sinkhornIterations.entry(settings.sinkhornIterations),
+            keys.oneHotThreshold.entry(decimal(settings.oneHotThreshold)),
+            keys.proxyTemperature.entry(decimal(settings.proxyTemperature)),
+            keys.learningRate.entry(decimal(settings.learningRate)),
+            keys.steps.entry(settings.steps),
+            keys.poolSample.entry(settings.poolSample),
         ]
-    }
-
-    private static func readPoolSample(_ reader: ConfigurationReader, default fallback: Int) -> Int {
-        reader.int("pool_sample", default: fallback, minimum: 1, maximum: 100_000_000)
     }
 
     private static func readModes<Mode: RawRepresentable & CaseIterable>(_ reader: ConfigurationReader) -> [Mode] where Mode.RawValue == String {

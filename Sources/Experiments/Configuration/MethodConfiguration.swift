@@ -11,7 +11,7 @@ extension ExperimentConfiguration {
         public var templates: [String]
         /// Cut prompts longer than the model's context (a warning per cut prompt) instead of
         /// refusing them (`prompts.truncate`, off by default).
-        public var truncate = false
+        public var truncate = ConfigurationKeys.Prompts.truncate.defaultValue
 
         public init(templates: [String]) {
             self.templates = templates
@@ -20,7 +20,7 @@ extension ExperimentConfiguration {
         init(reading reader: ConfigurationReader) {
             let single = reader.string("template")
             let list = reader.strings("templates")
-            truncate = reader.bool("truncate", default: false)
+            truncate = reader.value(ConfigurationKeys.Prompts.truncate)
             templates = list ?? single.map { [$0] } ?? []
             if single != nil, list != nil {
                 reader.invalid("template", value: single ?? "", reason: "give either 'template' or 'templates', not both")
@@ -34,25 +34,24 @@ extension ExperimentConfiguration {
             }
         }
 
-        var node: ConfigurationNode { .section([("templates", .strings(templates)), ("truncate", .bool(truncate))]) }
+        var node: ConfigurationNode { .section([("templates", .strings(templates)), ConfigurationKeys.Prompts.truncate.entry(truncate)]) }
     }
 
     /// `selection`: the paper's confident selection (UPL) of zero-shot pseudo-labeled images,
     /// used by the paper's recipe and the training-free Tip-Adapter on pseudo-labels.
     public struct Selection: Sendable, Equatable {
         /// The most confident images kept per class.
-        public var topK = SelectionConfiguration().topK
+        public var topK = Key.topK.defaultValue
         /// Images whose top softmax probability is below this are never selected.
-        public var minConfidence: Double?
+        public var minConfidence = Key.minConfidence.defaultValue
+
+        private typealias Key = ConfigurationKeys.Selection
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            topK = reader.int("top_k", default: SelectionConfiguration().topK, minimum: 1, maximum: 1_000_000)
-            minConfidence = reader.double("min_confidence")
-            if let minConfidence, !(minConfidence >= 0 && minConfidence < 1) {
-                reader.invalid("min_confidence", value: formatNumber(minConfidence), reason: "must be in [0, 1): no softmax probability of several classes reaches 1")
-            }
+            topK = reader.value(Key.topK)
+            minConfidence = reader.value(Key.minConfidence)
         }
 
         /// The rule this section describes.
@@ -60,55 +59,57 @@ extension ExperimentConfiguration {
 
         /// `top_k` and `min_confidence` exclude each other: the one not in use is written as `null`.
         var node: ConfigurationNode {
-            .section([("top_k", minConfidence == nil ? .int(topK) : .null(origin: .resolved)), ("min_confidence", .double(minConfidence))])
+            .section([(Key.topK.name, minConfidence == nil ? .int(topK) : .null(origin: .resolved)), Key.minConfidence.entry(minConfidence)])
         }
     }
 
     /// `prototypes`: how the selected features become the adapter's keys.
     public struct Prototypes: Sendable, Equatable {
-        public var kind: PrototypeKind = .mean
+        public var kind = Key.kind.defaultValue
         /// Random-resized-crop + flip views averaged into each selected feature (0: none).
-        public var augmentViews: Int = 0
+        public var augmentViews = Key.augmentViews.defaultValue
+
+        private typealias Key = ConfigurationKeys.Prototypes
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            kind = reader.choice("kind", default: .mean)
-            augmentViews = reader.int("augment_views", default: 0, minimum: 0, maximum: 64)
+            kind = reader.value(Key.kind)
+            augmentViews = reader.value(Key.augmentViews)
         }
 
-        var node: ConfigurationNode { .section([("kind", .string(kind.rawValue)), ("augment_views", .int(augmentViews))]) }
+        var node: ConfigurationNode { .section([Key.kind.entry(kind), Key.augmentViews.entry(augmentViews)]) }
     }
 
     /// `adapter`: the residual prototype head `logits0 + α · exp(-β (1 - A)) · L`.
     public struct Adapter: Sendable, Equatable {
         /// Weight of the prototype logits (Tip-Adapter's α): the head prototypes are trained
         /// under, and the paper's recipe's fixed value.
-        public var alpha: Double = 1
+        public var alpha = Key.alpha.defaultValue
         /// Sharpness of the affinity (Tip-Adapter's β), likewise.
-        public var beta: Double = 1
+        public var beta = Key.beta.defaultValue
         /// Scale of the zero-shot logits `s · F · Wᵀ`; `nil` uses the checkpoint's learned
-        /// `exp(logit_scale)` (100 for OpenAI's CLIP), or 100 when the checkpoint has none.
-        public var logitScale: Double?
+        /// `exp(logit_scale)` (100 for OpenAI's CLIP), or `fallbackLogitScale` when the checkpoint has none.
+        public var logitScale = Key.logitScale.defaultValue
+
+        private typealias Key = ConfigurationKeys.Adapter
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            alpha = reader.double("alpha", default: 1)
-            beta = reader.double("beta", default: 1)
-            logitScale = reader.double("logit_scale")
-            if let logitScale, !(logitScale > 0 && logitScale <= 1000) {
-                reader.invalid("logit_scale", value: formatNumber(logitScale), reason: "must be above 0 and at most 1000")
-            }
-            if !(alpha >= 0 && alpha <= 1000) { reader.invalid("alpha", value: formatNumber(alpha), reason: "must be in [0, 1000]") }
-            if !(beta > 0 && beta <= 1000) { reader.invalid("beta", value: formatNumber(beta), reason: "must be in (0, 1000]") }
+            alpha = reader.value(Key.alpha)
+            beta = reader.value(Key.beta)
+            logitScale = reader.value(Key.logitScale)
         }
+
+        /// The zero-shot logit scale when neither `logit_scale` nor the checkpoint gives one.
+        public static var fallbackLogitScale: Float { Key.fallbackLogitScale }
 
         /// The head these values describe.
         public var head: HeadParameters { HeadParameters(alpha: Float(alpha), beta: Float(beta)) }
 
         var node: ConfigurationNode {
-            .section([("alpha", .double(alpha)), ("beta", .double(beta)), ("logit_scale", .double(logitScale))])
+            .section([Key.alpha.entry(alpha), Key.beta.entry(beta), Key.logitScale.entry(logitScale)])
         }
     }
 
@@ -117,61 +118,49 @@ extension ExperimentConfiguration {
     public struct ModelSelection: Sendable, Equatable {
         public var criteria: [LabelFreeCriterion] = LabelFreeCriterion.allCases
         /// Candidate K per class.
-        public var topKGrid = [16, 64, 256, 1024]
+        public var topKGrid = Key.topKGrid.defaultValue
         /// Candidate shares of the pool per class (K = share · images / classes).
-        public var poolShareGrid = [0.25, 0.5]
+        public var poolShareGrid = Key.poolShareGrid.defaultValue
         /// Candidate confidence thresholds (every image at or above one, not class-balanced).
-        public var minConfidenceGrid: [Double] = []
-        public var alphaGrid: [Double] = [0.5, 1, 2, 3, 5, 7.5, 10]
-        public var betaGrid: [Double] = [0.5, 1, 2, 3, 5, 7]
+        public var minConfidenceGrid = Key.minConfidenceGrid.defaultValue
+        public var alphaGrid = Key.alphaGrid.defaultValue
+        public var betaGrid = Key.betaGrid.defaultValue
         /// Share of each class's selected images held out by `held_out_pseudo_labels`.
-        public var holdoutFraction = 0.25
+        public var heldOutFraction = Key.heldOutFraction.defaultValue
         /// Pool images (drawn with the seed) every candidate is scored on.
-        public var scoringSample = 10_000
+        public var scoringSample = Key.scoringSample.defaultValue
         /// Images of the scoring sample used by soft neighbourhood density (quadratic cost).
-        public var neighbourhoodSample = 1000
+        public var neighbourhoodSample = Key.neighbourhoodSample.defaultValue
+
+        private typealias Key = ConfigurationKeys.ModelSelection
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            let defaults = ModelSelection()
             if let names = reader.strings("criteria") {
                 criteria = []
                 for name in names {
-                    guard let criterion = LabelFreeCriterion(rawValue: name) else {
+                    guard let criterion = LabelFreeCriterion(named: name) else {
                         reader.invalid("criteria", value: name, reason: "expected one of " + LabelFreeCriterion.allCases.map(\.rawValue).joined(separator: ", "))
                         continue
                     }
                     if !criteria.contains(criterion) { criteria.append(criterion) }
                 }
             }
-            topKGrid = reader.ints("top_k_grid") ?? defaults.topKGrid
-            for k in topKGrid where k > 1_000_000 { reader.invalid("top_k_grid", value: String(k), reason: "every K must be at most 1000000") }
-            poolShareGrid = reader.doubles("pool_share_grid") ?? defaults.poolShareGrid
-            minConfidenceGrid = reader.doubles("min_confidence_grid") ?? defaults.minConfidenceGrid
-            for threshold in minConfidenceGrid where !(threshold >= 0 && threshold < 1) {
-                reader.invalid("min_confidence_grid", value: formatNumber(threshold), reason: "every threshold must be in [0, 1)")
-            }
-            alphaGrid = reader.doubles("alpha_grid") ?? defaults.alphaGrid
-            betaGrid = reader.doubles("beta_grid") ?? defaults.betaGrid
-            holdoutFraction = reader.double("holdout_fraction", default: defaults.holdoutFraction)
-            scoringSample = reader.int("scoring_sample", default: defaults.scoringSample, minimum: 10, maximum: 10_000_000)
-            neighbourhoodSample = reader.int("neighbourhood_sample", default: defaults.neighbourhoodSample, minimum: 2, maximum: 100_000)
-            if !(holdoutFraction > 0 && holdoutFraction < 1) {
-                reader.invalid("holdout_fraction", value: formatNumber(holdoutFraction), reason: "must be in (0, 1)")
-            }
-            for k in topKGrid where k < 1 { reader.invalid("top_k_grid", value: String(k), reason: "every K must be at least 1") }
-            for share in poolShareGrid where !(share > 0 && share <= 1) {
-                reader.invalid("pool_share_grid", value: formatNumber(share), reason: "every share must be in (0, 1]")
-            }
+            topKGrid = reader.value(Key.topKGrid)
+            poolShareGrid = reader.value(Key.poolShareGrid)
+            minConfidenceGrid = reader.value(Key.minConfidenceGrid)
+            alphaGrid = reader.value(Key.alphaGrid)
+            betaGrid = reader.value(Key.betaGrid)
+            heldOutFraction = reader.value(Key.heldOutFraction)
+            scoringSample = reader.value(Key.scoringSample)
+            neighbourhoodSample = reader.value(Key.neighbourhoodSample)
             if topKGrid.isEmpty, poolShareGrid.isEmpty, minConfidenceGrid.isEmpty {
-                reader.invalid("top_k_grid", value: "[]", reason: "top_k_grid, pool_share_grid and min_confidence_grid are all empty")
+                reader.invalid(Key.topKGrid.name, value: "[]", reason: "top_k_grid, pool_share_grid and min_confidence_grid are all empty")
             }
-            for (key, grid) in [("alpha_grid", alphaGrid), ("beta_grid", betaGrid)] where grid.isEmpty {
-                reader.invalid(key, value: "[]", reason: "must hold at least one value")
+            for (key, grid) in [(Key.alphaGrid, alphaGrid), (Key.betaGrid, betaGrid)] where grid.isEmpty {
+                reader.invalid(key.name, value: "[]", reason: "must hold at least one value")
             }
-            for alpha in alphaGrid where !(alpha >= 0 && alpha <= 1000) { reader.invalid("alpha_grid", value: formatNumber(alpha), reason: "α must be in [0, 1000]") }
-            for beta in betaGrid where !(beta > 0 && beta <= 1000) { reader.invalid("beta_grid", value: formatNumber(beta), reason: "β must be in (0, 1000]") }
         }
 
         /// The candidate selection rules: K values, then shares of the pool, then thresholds.
@@ -181,15 +170,15 @@ extension ExperimentConfiguration {
 
         var node: ConfigurationNode {
             .section([
-                ("criteria", .strings(criteria.map(\.rawValue))),
-                ("top_k_grid", .ints(topKGrid)),
-                ("pool_share_grid", .doubles(poolShareGrid)),
-                ("min_confidence_grid", .doubles(minConfidenceGrid)),
-                ("alpha_grid", .doubles(alphaGrid)),
-                ("beta_grid", .doubles(betaGrid)),
-                ("holdout_fraction", .double(holdoutFraction)),
-                ("scoring_sample", .int(scoringSample)),
-                ("neighbourhood_sample", .int(neighbourhoodSample)),
+                (ConfigurationKeys.ModelSelection.criteria.name, .strings(criteria.map(\.rawValue))),
+                Key.topKGrid.entry(topKGrid),
+                Key.poolShareGrid.entry(poolShareGrid),
+                Key.minConfidenceGrid.entry(minConfidenceGrid),
+                Key.alphaGrid.entry(alphaGrid),
+                Key.betaGrid.entry(betaGrid),
+                Key.heldOutFraction.entry(heldOutFraction),
+                Key.scoringSample.entry(scoringSample),
+                Key.neighbourhoodSample.entry(neighbourhoodSample),
             ])
         }
     }
@@ -198,47 +187,46 @@ extension ExperimentConfiguration {
     /// re-pseudo-labeled by the adapted classifier (row "UP-Adapter + self-training").
     public struct SelfTraining: Sendable, Equatable {
         /// Rounds of selection and training (1 = plain UP-Adapter with this section's rule).
-        public var rounds = 4
+        public var rounds = Key.rounds.defaultValue
         /// Per class, K = share · images / classes most confident images in every round.
-        public var poolShare: Double? = 0.5
+        public var poolShare = Key.poolShare.defaultValue
         /// Or a fixed K per class (when given, it replaces the share).
-        public var topK: Int?
+        public var topK = Key.topK.defaultValue
         /// The pool criterion that chooses the final α and β from model_selection's grid, or nil
         /// (`fixed`, the default chosen by the method study) to keep adapter.alpha and adapter.beta.
         public var criterion: LabelFreeCriterion?
 
+        private typealias Key = ConfigurationKeys.SelfTraining
+
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            let defaults = SelfTraining()
-            rounds = reader.int("rounds", default: defaults.rounds, minimum: 1)
-            if rounds > 100 { reader.invalid("rounds", value: String(rounds), reason: "at most 100 rounds") }
-            topK = reader.int("top_k")
-            if let topK, topK < 1 { reader.invalid("top_k", value: String(topK), reason: "must be at least 1") }
-            poolShare = topK == nil ? (reader.has("pool_share") ? reader.double("pool_share") : defaults.poolShare) : reader.double("pool_share")
-            if topK != nil, poolShare != nil { reader.invalid("pool_share", value: formatNumber(poolShare ?? 0), reason: "give either top_k or pool_share, not both") }
-            if let poolShare, !(poolShare > 0 && poolShare <= 1) { reader.invalid("pool_share", value: formatNumber(poolShare), reason: "must be in (0, 1]") }
-            if topK == nil, poolShare == nil { reader.invalid("pool_share", value: "null", reason: "give top_k or pool_share") }
-            let name = reader.string("criterion", default: defaults.criterion?.rawValue ?? "fixed")
+            rounds = reader.value(Key.rounds)
+            topK = reader.value(Key.topK)
+            let share = reader.has(Key.poolShare.name) ? reader.value(Key.poolShare) : nil
+            poolShare = topK == nil ? share ?? Key.poolShare.defaultValue : share
+            if topK != nil, poolShare != nil { reader.invalid(Key.poolShare.name, value: formatNumber(poolShare ?? 0), reason: "give either top_k or pool_share, not both") }
+            if topK == nil, poolShare == nil { reader.invalid(Key.poolShare.name, value: "null", reason: "give top_k or pool_share") }
+            let name = reader.value(Key.criterion)
             if name == "fixed" {
                 criterion = nil
-            } else if let parsed = LabelFreeCriterion(rawValue: name), parsed.scoresPool {
+            } else if let parsed = LabelFreeCriterion(named: name), parsed.scoresPool {
                 criterion = parsed
             } else {
-                reader.invalid("criterion", value: name, reason: "expected fixed or a pool criterion: "
+                reader.invalid(Key.criterion.name, value: name, reason: "expected fixed or a pool criterion: "
                                + LabelFreeCriterion.allCases.filter(\.scoresPool).map(\.rawValue).joined(separator: ", "))
             }
         }
 
         /// The rule every round selects with.
-        public var rule: SelectionRule { topK.map { .topK($0) } ?? .poolShare(poolShare ?? 0.5) }
+        public var rule: SelectionRule { topK.map { .topK($0) } ?? .poolShare(poolShare ?? Key.poolShare.defaultValue ?? 0) }
 
         var node: ConfigurationNode {
             .section([
-                ("rounds", .int(rounds)),
-                ("pool_share", .double(poolShare)),
-                ("top_k", .int(topK)),
-                ("criterion", .string(criterion?.rawValue ?? "fixed")),
+                Key.rounds.entry(rounds),
+                Key.poolShare.entry(poolShare),
+                Key.topK.entry(topK),
+                Key.criterion.entry(criterion?.rawValue ?? "fixed"),
             ])
         }
     }
@@ -246,69 +234,63 @@ extension ExperimentConfiguration {
     /// `training`: AdamW with cosine decay on the pseudo-labeled selection; the defaults are
     /// the trainer's (`TrainingConfiguration`).
     static func readTraining(_ reader: ConfigurationReader) -> TrainingConfiguration {
-        let defaults = TrainingConfiguration()
-        var training = defaults
-        training.epochs = reader.int("epochs", default: defaults.epochs, minimum: 1, maximum: 100_000)
-        training.batchSize = reader.int("batch_size", default: defaults.batchSize, minimum: 1, maximum: 1 << 20)
-        let learningRate = reader.double("learning_rate", default: Double(defaults.learningRate))
-        let weightDecay = reader.double("weight_decay", default: Double(defaults.weightDecay))
-        let epsilon = reader.double("epsilon", default: Double(defaults.epsilon))
-        training.seed = UInt64(reader.int("seed", default: Int(defaults.seed), minimum: 0))
-        if !(learningRate > 0 && learningRate <= 10) { reader.invalid("learning_rate", value: formatNumber(learningRate), reason: "must be in (0, 10]") }
-        if !(weightDecay >= 0 && weightDecay <= 10) { reader.invalid("weight_decay", value: formatNumber(weightDecay), reason: "must be in [0, 10]") }
-        if !(epsilon > 0 && epsilon <= 1) { reader.invalid("epsilon", value: formatNumber(epsilon), reason: "must be in (0, 1]") }
-        training.learningRate = Float(learningRate)
-        training.weightDecay = Float(weightDecay)
-        training.epsilon = Float(epsilon)
+        typealias Key = ConfigurationKeys.Training
+        var training = Key.defaults
+        training.epochs = reader.value(Key.epochs)
+        training.batchSize = reader.value(Key.batchSize)
+        training.learningRate = Float(reader.value(Key.learningRate))
+        training.weightDecay = Float(reader.value(Key.weightDecay))
+        training.epsilon = Float(reader.value(Key.epsilon))
+        training.seed = UInt64(reader.value(Key.seed))
         return training
     }
 
     static func trainingNode(_ training: TrainingConfiguration) -> ConfigurationNode {
+        typealias Key = ConfigurationKeys.Training
         // The shortest decimal of each single-precision value, so 0.001 reads back as 0.001.
         func decimal(_ value: Float) -> Double { Double(value.description) ?? Double(value) }
         return .section([
-            ("epochs", .int(training.epochs)),
-            ("batch_size", .int(training.batchSize)),
-            ("learning_rate", .double(decimal(training.learningRate))),
-            ("weight_decay", .double(decimal(training.weightDecay))),
-            ("epsilon", .double(decimal(training.epsilon))),
-            ("seed", .int(Int(training.seed))),
+            Key.epochs.entry(training.epochs),
+            Key.batchSize.entry(training.batchSize),
+            Key.learningRate.entry(decimal(training.learningRate)),
+            Key.weightDecay.entry(decimal(training.weightDecay)),
+            Key.epsilon.entry(decimal(training.epsilon)),
+            Key.seed.entry(Int(training.seed)),
         ])
     }
 
     /// `baselines`: the label-using comparison points run on the same cached features.
     public struct Baselines: Sendable, Equatable {
         /// Shot counts of supervised Tip-Adapter runs with true labels (empty: none).
-        public var supervisedShots = [1, 2, 4, 8, 16]
+        public var supervisedShots = Key.supervisedShots.defaultValue
         /// Also fine-tune the supervised caches (Tip-Adapter-F).
-        public var supervisedFinetune = true
+        public var supervisedFinetune = Key.supervisedFinetune.defaultValue
+
+        private typealias Key = ConfigurationKeys.Baselines
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            supervisedShots = reader.ints("supervised_shots") ?? Baselines().supervisedShots
-            supervisedFinetune = reader.bool("supervised_finetune", default: true)
-            for shots in supervisedShots where shots < 1 || shots > 100_000 {
-                reader.invalid("supervised_shots", value: String(shots), reason: "shot counts must be in [1, 100000]")
-            }
+            supervisedShots = reader.value(Key.supervisedShots)
+            supervisedFinetune = reader.value(Key.supervisedFinetune)
             if Set(supervisedShots).count != supervisedShots.count {
-                reader.invalid("supervised_shots", value: supervisedShots.map(String.init).joined(separator: ", "),
+                reader.invalid(Key.supervisedShots.name, value: supervisedShots.map(String.init).joined(separator: ", "),
                                reason: "a shot count appears twice")
             }
         }
 
         var node: ConfigurationNode {
-            .section([("supervised_shots", .ints(supervisedShots)), ("supervised_finetune", .bool(supervisedFinetune))])
+            .section([Key.supervisedShots.entry(supervisedShots), Key.supervisedFinetune.entry(supervisedFinetune)])
         }
     }
 
     /// `extraction`: feature extraction.
     public struct Extraction: Sendable, Equatable {
         /// Images encoded per batch.
-        public var batchSize = 64
+        public var batchSize = Key.batchSize.defaultValue
         /// Images per checkpointed chunk of an extraction: an interrupted run resumes from the
         /// last complete chunk.
-        public var chunkSize = 1024
+        public var chunkSize = Key.chunkSize.defaultValue
         /// The preprocessing pipeline (`PreprocessingPipeline`): `openai`, `transformers-pil` or
         /// `transformers`; nil (`auto`, the default) lets the checkpoint format pick (`openai` for
         /// open_clip folders, `transformers-pil` for Hugging Face folders).
@@ -320,36 +302,38 @@ extension ExperimentConfiguration {
         /// How JPEG files are decoded: `full` (the default; pixels equal the references') or
         /// `draft` (reduced by 2, 4 or 8 in libjpeg-turbo's inverse DCT before the resize, as
         /// Pillow's `Image.draft`: faster on large photos, pixels differ).
-        public var jpegDecoding: JPEGDecoding = .full
+        public var jpegDecoding = Key.jpegDecoding.defaultValue
+
+        private typealias Key = ConfigurationKeys.Extraction
 
         public init() {}
 
         init(reading reader: ConfigurationReader) {
-            batchSize = reader.int("batch_size", default: 64, minimum: 1, maximum: 4096)
-            chunkSize = reader.int("chunk_size", default: 1024, minimum: 1, maximum: 1 << 20)
-            if let name = reader.string("preprocessing"), name != "auto" {
+            batchSize = reader.value(Key.batchSize)
+            chunkSize = reader.value(Key.chunkSize)
+            if let name = reader.string(Key.preprocessing.name), name != Key.preprocessing.defaultValue {
                 preprocessing = PreprocessingPipeline(rawValue: name)
                 if preprocessing == nil {
                     reader.invalid("preprocessing", value: name, reason: "expected one of auto, "
                                    + PreprocessingPipeline.acceptedNames.joined(separator: ", "))
                 }
             }
-            if let name = reader.string("crop_rounding"), name != "pipeline" {
+            if let name = reader.string(Key.cropRounding.name), name != Key.cropRounding.defaultValue {
                 cropRounding = CenterCropRounding(rawValue: name)
                 if cropRounding == nil {
                     reader.invalid("crop_rounding", value: name, reason: "expected one of pipeline, "
                                    + CenterCropRounding.allCases.map(\.rawValue).joined(separator: ", "))
                 }
             }
-            jpegDecoding = reader.choice("jpeg_decoding", default: .full)
+            jpegDecoding = reader.value(Key.jpegDecoding)
         }
 
         var node: ConfigurationNode {
             .section([
-                ("batch_size", .int(batchSize)), ("chunk_size", .int(chunkSize)),
-                ("preprocessing", .string(preprocessing?.rawValue ?? "auto")),
-                ("crop_rounding", .string(cropRounding?.rawValue ?? "pipeline")),
-                ("jpeg_decoding", .string(jpegDecoding.rawValue)),
+                Key.batchSize.entry(batchSize), Key.chunkSize.entry(chunkSize),
+                Key.preprocessing.entry(preprocessing?.rawValue ?? Key.preprocessing.defaultValue),
+                Key.cropRounding.entry(cropRounding?.rawValue ?? Key.cropRounding.defaultValue),
+                Key.jpegDecoding.entry(jpegDecoding),
             ])
         }
     }

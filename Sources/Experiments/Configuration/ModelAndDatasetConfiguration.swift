@@ -42,10 +42,10 @@ extension ExperimentConfiguration {
 
         /// `dataset.folder`: options of the generic image-folder reader.
         public struct FolderOptions: Sendable, Equatable {
-            public var layout: ImageFolderSource.Layout = .auto
-            public var testFraction: Double = 0.5
-            public var validationFraction: Double = 0
-            public var seed: Int = 1
+            public var layout = ConfigurationKeys.Dataset.folderLayout.defaultValue
+            public var testFraction = ConfigurationKeys.Dataset.folderTestFraction.defaultValue
+            public var validationFraction = ConfigurationKeys.Dataset.folderValidationFraction.defaultValue
+            public var seed = ConfigurationKeys.Dataset.folderSeed.defaultValue
 
             public init() {}
         }
@@ -68,15 +68,15 @@ extension ExperimentConfiguration {
         /// `folder`: the image folder itself; `idx`: the folder holding the IDX files).
         public var root: URL?
         /// The split adapted on without labels.
-        public var unlabeledSplit: String = SplitName.train
+        public var unlabeledSplit = ConfigurationKeys.Dataset.unlabeledSplit.defaultValue
         /// The labeled split accuracy is reported on.
-        public var testSplit: String = SplitName.test
+        public var testSplit = ConfigurationKeys.Dataset.testSplit.defaultValue
         /// Class names replacing the dataset's own, by label.
         public var classNames: [String]?
         /// A file with one class name per line replacing the dataset's own.
         public var classNamesFile: URL?
         /// Check that every image a split file lists exists.
-        public var verifyFiles: Bool = true
+        public var verifyFiles = ConfigurationKeys.Dataset.verifyFiles.defaultValue
         public var folder = FolderOptions()
         public var idx = IDXFiles()
         /// A deterministic transformation for whoever decodes the images.
@@ -100,23 +100,22 @@ extension ExperimentConfiguration {
             }
             name = reader.requiredString("name")
             root = reader.path("root")
-            unlabeledSplit = reader.string("unlabeled_split", default: SplitName.train)
-            testSplit = reader.string("test_split", default: SplitName.test)
-            classNames = reader.strings("class_names")
-            classNamesFile = reader.path("class_names_file")
-            verifyFiles = reader.bool("verify_files", default: true)
+            typealias Key = ConfigurationKeys.Dataset
+            unlabeledSplit = reader.value(Key.unlabeledSplit)
+            testSplit = reader.value(Key.testSplit)
+            classNames = reader.value(Key.classNames)
+            classNamesFile = reader.value(Key.classNamesFile)?.url
+            verifyFiles = reader.value(Key.verifyFiles)
 
             let folderReader = reader.section("folder")
-            folder.layout = folderReader.choice("layout", default: .auto)
-            folder.testFraction = folderReader.double("test_fraction", default: 0.5)
-            folder.validationFraction = folderReader.double("val_fraction", default: 0)
-            folder.seed = folderReader.int("seed", default: 1, minimum: 0)
+            folder.layout = folderReader.value(Key.folderLayout)
+            folder.testFraction = folderReader.value(Key.folderTestFraction)
+            folder.validationFraction = folderReader.value(Key.folderValidationFraction)
+            folder.seed = folderReader.value(Key.folderSeed)
 
             let idxReader = reader.section("idx")
-            idx.trainImages = idxReader.path("train_images")
-            idx.trainLabels = idxReader.path("train_labels")
-            idx.testImages = idxReader.path("test_images")
-            idx.testLabels = idxReader.path("test_labels")
+            let idxFiles = Key.idxFiles.map { idxReader.value($0)?.url }
+            (idx.trainImages, idx.trainLabels, idx.testImages, idx.testLabels) = (idxFiles[0], idxFiles[1], idxFiles[2], idxFiles[3])
 
             let transformReader = reader.section("transform")
             let transformName = transformReader.string("name")
@@ -159,10 +158,6 @@ extension ExperimentConfiguration {
             if let classNames, classNames.isEmpty {
                 reader.invalid("class_names", value: "[]", reason: "must list at least one class")
             }
-            for (key, value) in [("test_fraction", folder.testFraction), ("val_fraction", folder.validationFraction)]
-            where !(value >= 0 && value < 1) {
-                folderReader.invalid(key, value: formatNumber(value), reason: "must be in [0, 1)")
-            }
             if folder.testFraction + folder.validationFraction >= 1 {
                 folderReader.invalid("val_fraction", value: formatNumber(folder.validationFraction),
                                      reason: "test_fraction + val_fraction must be below 1")
@@ -180,40 +175,38 @@ extension ExperimentConfiguration {
         }
 
         var node: ConfigurationNode {
+            typealias Key = ConfigurationKeys.Dataset
             var pairs: [(String, ConfigurationNode)] = [
-                ("kind", .string(kind.rawValue)),
-                ("name", .string(name)),
-                ("root", .path(root)),
-                ("unlabeled_split", .string(unlabeledSplit)),
-                ("test_split", .string(testSplit)),
+                (Key.kind.name, .string(kind.rawValue)),
+                (Key.name.name, .string(name)),
+                (Key.root.name, .path(root)),
+                Key.unlabeledSplit.entry(unlabeledSplit),
+                Key.testSplit.entry(testSplit),
             ]
             if let classNamesFile {
-                pairs.append(("class_names_file", .path(classNamesFile)))
+                pairs.append(Key.classNamesFile.entry(ConfigurationPath(url: classNamesFile)))
             } else {
-                pairs.append(("class_names", .strings(classNames)))
+                pairs.append(Key.classNames.entry(classNames))
             }
             pairs += [
-                ("verify_files", .bool(verifyFiles)),
+                Key.verifyFiles.entry(verifyFiles),
                 ("folder", .section([
-                    ("layout", .string(folder.layout.rawValue)),
-                    ("test_fraction", .double(folder.testFraction)),
-                    ("val_fraction", .double(folder.validationFraction)),
-                    ("seed", .int(folder.seed)),
+                    Key.folderLayout.entry(folder.layout),
+                    Key.folderTestFraction.entry(folder.testFraction),
+                    Key.folderValidationFraction.entry(folder.validationFraction),
+                    Key.folderSeed.entry(folder.seed),
                 ])),
-                ("idx", .section([
-                    ("train_images", .path(idx.trainImages)),
-                    ("train_labels", .path(idx.trainLabels)),
-                    ("test_images", .path(idx.testImages)),
-                    ("test_labels", .path(idx.testLabels)),
-                ])),
+                ("idx", .section(zip(Key.idxFiles, [idx.trainImages, idx.trainLabels, idx.testImages, idx.testLabels]).map { key, url in
+                    key.entry(url.map(ConfigurationPath.init(url:)))
+                })),
             ]
             if let transform {
                 let parameters = ConfigurationNode.section(transform.parameters.keys.sorted().map { ($0, .double(transform.parameters[$0])) })
-                pairs.append(("transform", .section([("name", .string(transform.name)), ("parameters", parameters)])))
+                pairs.append((Key.transform.name, .section([(Key.transformName.name, .string(transform.name)), (Key.transformParameters.name, parameters)])))
             } else {
-                pairs.append(("transform", .null(origin: .resolved)))
+                pairs.append((Key.transform.name, .null(origin: .resolved)))
             }
-            pairs.append(("class_profile", classProfile?.node ?? .null(origin: .resolved)))
+            pairs.append((Key.classProfile.name, classProfile?.node ?? .null(origin: .resolved)))
             return .section(pairs)
         }
     }

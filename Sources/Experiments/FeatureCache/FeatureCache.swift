@@ -43,8 +43,9 @@ public struct FeatureCache: Sendable {
     public var augmentationSeed: UInt64 = 0
     /// How items become images.
     public var loader = ItemImageLoader()
-    /// The tool version written into metadata and manifests unless told otherwise.
-    public static let defaultToolVersion = "upadapter 0.1"
+    /// The tool version written into metadata and manifests unless told otherwise: this
+    /// package's (`upadapterVersion`, the one place it is written).
+    public static let defaultToolVersion = "upadapter \(upadapterVersion)"
     /// Written into metadata and manifests.
     public var toolVersion = FeatureCache.defaultToolVersion
     /// Stop with `FeatureCacheError.stoppedAfterChunks` once this many chunks have been

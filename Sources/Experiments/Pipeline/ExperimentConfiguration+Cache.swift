@@ -9,7 +9,7 @@ extension ExperimentConfiguration {
         cache.pipeline = extraction.preprocessing
         cache.cropRounding = extraction.cropRounding
         cache.jpegDecoding = extraction.jpegDecoding
-        cache.toolVersion = "upadapter \(upadapterVersion)"
+        cache.toolVersion = FeatureCache.defaultToolVersion
         return cache
     }
 }

@@ -11,32 +11,32 @@ public enum MethodRegistry {
     public static func methods(for configuration: ExperimentConfiguration, poolLabels: [Int]) -> [(MethodName, any AdaptationMethod)] {
         let c = configuration
         let training = PrototypeFit(kind: c.prototypes.kind, head: c.adapter.head, training: c.training)
-        let grid = (alphas: c.modelSelection.alphaGrid, betas: c.modelSelection.betaGrid)
+        let grid = (alphas: c.modelSelection.alphaGrid, betas: c.modelSelection.betaGrid, neighbourhoodSample: c.modelSelection.neighbourhoodSample)
         var methods = [(MethodName, any AdaptationMethod)]()
         for name in c.methods {
             switch name {
             case .zeroShot:
                 methods.append((name, ZeroShotMethod()))
-            case .paper:
+            case .paperRecipe:
                 methods.append((name, UPAdapterMethod(
                     name: "UP-Adapter, paper's recipe (\(c.selection.rule), α \(formatNumber(c.adapter.alpha)), β \(formatNumber(c.adapter.beta)))",
                     rule: c.selection.rule, fit: training, headChoice: .fixed(c.adapter.head))))
-            case .selected:
+            case .modelSelection:
                 let shared = SharedModelSelection(ModelSelection(
                     rules: c.modelSelection.rules, alphas: grid.alphas, betas: grid.betas, criteria: c.modelSelection.criteria,
-                    fit: training, heldOutFraction: c.modelSelection.holdoutFraction, neighbourhoodSample: c.modelSelection.neighbourhoodSample))
+                    fit: training, heldOutFraction: c.modelSelection.heldOutFraction, neighbourhoodSample: c.modelSelection.neighbourhoodSample))
                 for criterion in c.modelSelection.criteria {
                     methods.append((name, CriterionSelectedMethod(criterion: criterion, shared: shared)))
                 }
             case .selfTraining:
-                let headChoice: HeadChoice = c.selfTraining.criterion.map { .chosen(by: $0, alphas: grid.alphas, betas: grid.betas) }
+                let headChoice: HeadChoice = c.selfTraining.criterion.map { .chosen(by: $0, alphas: grid.alphas, betas: grid.betas, neighbourhoodSample: grid.neighbourhoodSample) }
                     ?? .fixed(c.adapter.head)
                 methods.append((name, SelfTrainingMethod(
                     name: "UP-Adapter + self-training (\(c.selfTraining.rounds) rounds, \(c.selfTraining.rule))",
                     rounds: c.selfTraining.rounds, rule: c.selfTraining.rule, fit: training, headChoice: headChoice)))
             case .tipAdapterPseudo:
                 methods.append((name, TipAdapterPseudoMethod(
-                    rule: c.selection.rule, headChoice: .chosen(by: .informationMaximization, alphas: grid.alphas, betas: grid.betas))))
+                    rule: c.selection.rule, headChoice: .chosen(by: .informationMaximization, alphas: grid.alphas, betas: grid.betas, neighbourhoodSample: grid.neighbourhoodSample))))
             case .priorTransport:
                 methods.append((name, PriorTransportMethod(settings: c.priorTransport)))
             case .inMaP:

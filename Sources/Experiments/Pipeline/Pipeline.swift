@@ -155,14 +155,14 @@ public struct Pipeline: Sendable {
 
     /// Stage 3: zero-shot predictions of the pool, the scoring sample and what the methods share.
     func adaptationContext(inputs: Inputs, textClassifier: TextClassifier, pool: HostMatrix) throws -> AdaptationContext {
-        let logitScale = c.adapter.logitScale.map(Float.init) ?? inputs.model.learnedLogitScale ?? 100
+        let logitScale = c.adapter.logitScale.map(Float.init) ?? inputs.model.learnedLogitScale ?? ExperimentConfiguration.Adapter.fallbackLogitScale
         progress.log(String(format: "zero-shot logit scale %.4g (%@)", logitScale,
                             c.adapter.logitScale != nil ? "configured" : (inputs.model.learnedLogitScale != nil ? "the checkpoint's exp(logit_scale)" : "default")))
         let zeroShot = try ZeroShotClassifier(backend: backend, classifier: textClassifier, logitScale: logitScale)
         let predictions = try zeroShot.predict(features: pool)
         let sample = AdaptationContext.sample(poolSize: pool.rows, count: c.modelSelection.scoringSample, seed: c.training.seed &+ 7)
         var sampleViews: HostMatrix?
-        if c.methods.contains(.selected), c.modelSelection.criteria.contains(.viewAgreement) {
+        if c.methods.contains(.modelSelection), c.modelSelection.criteria.contains(.viewAgreement) {
             var subset = inputs.unlabeled
             subset.name = inputs.unlabeled.name + "-scoring-sample"
             subset.items = sample.map { inputs.unlabeled.items[$0] }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Reads typed values out of a JSON object of a configuration file, turning every problem into
 /// `CLIPEncoderError.invalidConfiguration` naming the file and the dotted key.
-struct ConfigurationReader {
+struct CheckpointJSONReader {
     /// The file, for error messages.
     let path: String
     /// Prefix of the keys of this object, such as `vision_config.`; empty at the top level.
@@ -43,10 +43,10 @@ struct ConfigurationReader {
     }
 
     /// The nested object under `key`, or nil when absent or null.
-    func object(_ key: String) throws -> ConfigurationReader? {
+    func object(_ key: String) throws -> CheckpointJSONReader? {
         guard has(key), let value = members[key] else { return nil }
         guard let nested = value.objectValue else { throw failure(key, "expected a JSON object") }
-        return ConfigurationReader(path: path, prefix: prefix + key + ".", members: nested)
+        return CheckpointJSONReader(path: path, prefix: prefix + key + ".", members: nested)
     }
 
     /// The integer under `key`, or `defaultValue` when absent or null.

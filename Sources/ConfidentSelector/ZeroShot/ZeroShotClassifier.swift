@@ -44,7 +44,7 @@ public struct ZeroShotClassifier: Sendable {
     public let batchSize: Int
 
     /// - Throws: `SelectorError.invalidArgument` for a batch size below 1.
-    public init(backend: any TrainingBackend, classifier: TextClassifier, logitScale: Float = 100, batchSize: Int = 1024) throws {
+    public init(backend: any TrainingBackend, classifier: TextClassifier, logitScale: Float, batchSize: Int = 1024) throws {
         guard batchSize > 0 else { throw SelectorError.invalidArgument(name: "batchSize", message: "\(batchSize) must be at least 1") }
         self.backend = backend
         self.classifier = classifier

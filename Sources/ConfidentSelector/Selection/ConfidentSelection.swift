@@ -1,16 +1,3 @@
-/// How confident samples are chosen from the zero-shot pseudo-labels.
-public struct SelectionConfiguration: Sendable, Equatable {
-    /// At most this many images per class, the most confident ones (UPL uses 16).
-    public var topK: Int
-    /// When set, images whose confidence is below it are never chosen.
-    public var minimumConfidence: Float?
-
-    public init(topK: Int = 16, minimumConfidence: Float? = nil) {
-        self.topK = topK
-        self.minimumConfidence = minimumConfidence
-    }
-}
-
 /// The confident samples: for each class, the images pseudo-labelled with it that have the
 /// highest confidence. Entries are ordered by class, then by confidence (highest first), then by
 /// image index (lowest first), which is also how ties are broken at the cut-off.
@@ -74,17 +61,21 @@ public struct ConfidentSelection: Sendable, Equatable {
 
 /// Chooses confident pseudo-labelled samples from zero-shot predictions.
 public enum ConfidentSelector {
-    /// The top-`topK` images of every class by confidence.
+    /// The `perClass` most confident images of every class (the rule that says how many is
+    /// `Adaptation.SelectionRule`; this is its mechanism).
     ///
     /// Each image has one pseudo-label, so it is chosen at most once. Among equal confidences the
     /// lower image index wins. Runs on the host in `O(images · log images)`.
-    /// - Throws: `SelectorError.invalidArgument` for a negative `topK` or a pseudo-label
+    /// - Parameters:
+    ///   - perClass: at most this many images per class (UPL's K).
+    ///   - minimumConfidence: when set, images whose confidence is below it are never chosen.
+    /// - Throws: `SelectorError.invalidArgument` for a negative `perClass` or a pseudo-label
     ///   outside `0 ..< classCount`.
     public static func select(
-        _ predictions: ZeroShotPredictions, classCount: Int, configuration: SelectionConfiguration = SelectionConfiguration()
+        _ predictions: ZeroShotPredictions, classCount: Int, perClass: Int, minimumConfidence: Float? = nil
     ) throws -> ConfidentSelection {
-        guard configuration.topK >= 0 else {
-            throw SelectorError.invalidArgument(name: "topK", message: "\(configuration.topK) must not be negative")
+        guard perClass >= 0 else {
+            throw SelectorError.invalidArgument(name: "topK", message: "\(perClass) must not be negative")
         }
         var candidates = [[Int]](repeating: [], count: classCount)
         for (image, label) in predictions.labels.enumerated() {
@@ -93,7 +84,7 @@ public enum ConfidentSelector {
             }
             let confidence = predictions.confidences[image]
             guard !confidence.isNaN else { continue }
-            if let minimum = configuration.minimumConfidence, !(confidence >= minimum) { continue }
+            if let minimum = minimumConfidence, !(confidence >= minimum) { continue }
             candidates[label].append(image)
         }
         var indices = [Int](), labels = [Int](), confidences = [Float](), counts = [Int](repeating: 0, count: classCount)
@@ -102,12 +93,12 @@ public enum ConfidentSelector {
                 let a = predictions.confidences[left], b = predictions.confidences[right]
                 return a != b ? a > b : left < right
             }
-            for image in ranked.prefix(configuration.topK) {
+            for image in ranked.prefix(perClass) {
                 indices.append(image)
                 labels.append(classIndex)
                 confidences.append(predictions.confidences[image])
             }
-            counts[classIndex] = min(ranked.count, configuration.topK)
+            counts[classIndex] = min(ranked.count, perClass)
         }
         return try ConfidentSelection(indices: indices, pseudoLabels: labels, confidences: confidences, perClassCounts: counts)
     }
