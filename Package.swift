@@ -46,16 +46,18 @@ let package = Package(
             path: "Plugins/EmbedKernels"
         ),
 
+        // What several modules share: atomic file writes, gzip inflation, readable error sentences.
+        .target(name: "Support", dependencies: ["CZlib"]),
         .target(
             name: "Compute",
-            dependencies: ["COpenCL", "CBLAS", "CVectorMath", "CWorkerPool", "FileIntegrity"],
+            dependencies: ["COpenCL", "CBLAS", "CVectorMath", "CWorkerPool", "FileIntegrity", "Support"],
             plugins: ["EmbedKernels"]
         ),
         // What guards files: SHA-256 (cache keys, download verification) and exclusive file locks.
         .target(name: "FileIntegrity"),
         // Ships OpenAI's BPE merges, the tokenizer of open_clip folders that carry none.
         .target(
-            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib", "CResample", "FileIntegrity"],
+            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CResample", "FileIntegrity", "Support"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity", "Support",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -73,21 +75,38 @@ let package = Package(
         .executableTarget(
             name: "upadapter",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Experiments", "ModelHub",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Experiments", "ModelHub", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        .testTarget(name: "ComputeTests", dependencies: ["Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity"], exclude: ["Fixtures"]),
-        .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "FileIntegrity"], exclude: ["Fixtures"]),
+        // What the test targets share: temporary folders, OpenCL discovery with the CI rule (a missing
+        // device fails under CI, is skipped with a note elsewhere), fixture loaders that fail when they
+        // load nothing, gzip compression and the loopback hub server.
+        .target(name: "TestSupport", dependencies: ["Compute", "CZlib"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "FileIntegrityTests", dependencies: ["FileIntegrity", "TestSupport"]),
+        .testTarget(
+            name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity", "Support", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute", "TestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "FileIntegrity", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity"],
+            dependencies: [
+                "Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "FileIntegrity",
+                "Support", "TestSupport",
+            ],
             exclude: ["Fixtures"]
+        ),
+        // The command-line tool as a user runs it: the built `upadapter` binary beside the tests.
+        .testTarget(
+            name: "upadapterTests",
+            dependencies: ["Experiments", "Compute", "CLIPEncoder", "Adaptation", "CZlib", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import Support
 import Testing
 
 /// The reference corpus written by scripts/make_tokenizer_fixtures.py.

@@ -1,6 +1,7 @@
 import Adaptation
 import CLIPEncoder
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Experiments

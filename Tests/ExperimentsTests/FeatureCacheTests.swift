@@ -2,6 +2,7 @@ import CLIPEncoder
 import FileIntegrity
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Experiments

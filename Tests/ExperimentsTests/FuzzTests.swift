@@ -1,6 +1,7 @@
 import CLIPEncoder
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Experiments

@@ -1,6 +1,7 @@
 import CLIPEncoder
 import FileIntegrity
 import Foundation
+import Support
 
 /// Loads a configuration file and the chain of files it names with `base:`, and merges them
 /// (each child over its base).

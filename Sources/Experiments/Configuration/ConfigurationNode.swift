@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import Support
 import Yams
 
 /// Where a configuration value was written: a file (with the line), a `--set` override, or

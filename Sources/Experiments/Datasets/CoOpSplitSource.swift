@@ -1,6 +1,7 @@
 import CLIPEncoder
 import FileIntegrity
 import Foundation
+import Support
 
 /// Reads a dataset through its CoOp split file `split_zhou_<Name>.json`:
 /// `{"train": [[relative_path, label, class_name], ...], "val": [...], "test": [...]}`, paths

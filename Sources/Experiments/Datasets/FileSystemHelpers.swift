@@ -1,6 +1,7 @@
 import CLIPEncoder
 import FileIntegrity
 import Foundation
+import Support
 
 /// File extensions (lowercased) that count as images when a reader lists a folder.
 let imageFileExtensions: Set<String> = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]

@@ -1,6 +1,7 @@
 import CLIPEncoder
 import FileIntegrity
 import Foundation
+import Support
 
 /// One file of the IDX format used by MNIST and Fashion-MNIST, gzipped or not: a big-endian
 /// magic number `0x0000 08 NN` (two zero bytes, type 0x08 = unsigned byte, NN dimensions),
@@ -29,9 +30,14 @@ public struct IDXFile: Sendable, Equatable {
         } catch {
             throw ExperimentsError.unreadable(path: url.path, reason: ReadableError.reason(error))
         }
-        let bytes = GzipInflater.isGzip(data)
-            ? try GzipInflater.inflate(data, file: url.path, ceiling: { try Self.announcedSize(header: $0, file: url.path) })
-            : [UInt8](data)
+        let bytes: [UInt8]
+        do {
+            bytes = Gzip.isGzip(data)
+                ? try Gzip.inflate(data, maximumBytes: 1 << 31, ceiling: { try Self.announcedSize(header: $0, file: url.path) })
+                : [UInt8](data)
+        } catch let error as GzipError {
+            throw ExperimentsError.decompressionFailed(file: url.path, reason: error.reason)
+        }
         try self.init(bytes: bytes, expectedMagic: expectedMagic, file: url.path)
     }
 

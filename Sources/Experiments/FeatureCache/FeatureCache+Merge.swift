@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import Support
 
 /// What `FeatureCache.merge(directory:)` did with one set of shards.
 public struct ShardMergeOutcome: Sendable, Equatable {

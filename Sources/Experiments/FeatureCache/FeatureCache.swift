@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import Support
 
 /// Image features of dataset splits, computed once and kept on disk.
 ///

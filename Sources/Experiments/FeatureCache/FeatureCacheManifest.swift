@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import Support
 
 /// `manifest.json` of a key folder: what the features are, for people and tools browsing the
 /// cache. The safetensors metadata is what the cache itself trusts; the manifest is rewritten

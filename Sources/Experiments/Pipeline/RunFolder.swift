@@ -1,6 +1,7 @@
 import CLIPEncoder
 import Foundation
 import PrototypeTrainer
+import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -1,5 +1,5 @@
-import CLIPEncoder
 import Foundation
+import Support
 
 /// The contents of `metrics.json`: the whole `RunReport` (top-level keys `summary`,
 /// `selection`, `methods`, `modelSelection`, so `RunReport` decodes from the file directly) plus the values the

@@ -1,3 +1,6 @@
+import Foundation
+import Support
+
 /// Errors raised while checking, writing or reading the report of a run. Every case names the
 /// file or the report field at fault.
 public enum ReportError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -34,5 +37,24 @@ public enum ReportError: Error, CustomStringConvertible, Equatable, Sendable {
         case .labelOutOfRange(let list, let position, let label, let classCount):
             return "confusion matrix: \(list) label \(label) at position \(position) is outside 0..<\(classCount)"
         }
+    }
+}
+
+/// Report files written atomically (`AtomicFile`), a failure told as `ReportError.writeFailed`.
+public enum ReportFile {
+    /// Writes `data` to `url` atomically.
+    /// - Throws: `ReportError.writeFailed` naming `url`.
+    public static func write(_ data: Data, to url: URL) throws {
+        do throws(AtomicFileError) {
+            try AtomicFile.write(data, to: url)
+        } catch {
+            throw ReportError.writeFailed(file: error.path, reason: error.reason)
+        }
+    }
+
+    /// Writes `text` as UTF-8 to `url` atomically.
+    /// - Throws: `ReportError.writeFailed` naming `url`.
+    public static func write(_ text: String, to url: URL) throws {
+        try write(Data(text.utf8), to: url)
     }
 }

@@ -1,6 +1,6 @@
-import CLIPEncoder
 import FileIntegrity
 import Foundation
+import Support
 
 /// Everything one run reports: the reproducibility facts, the confident selection and the
 /// results of every method. `RunReportWriter` turns it into `metrics.json`, `report.md` and

@@ -1,5 +1,5 @@
-import CLIPEncoder
 import Foundation
+import Support
 
 /// Writes the report files of a run into its folder:
 ///
@@ -28,9 +28,9 @@ public enum RunReportWriter {
             throw ReportError.cannotCreateDirectory(path: directory.path, reason: ReadableError.reason(error))
         }
         let metricsURL = directory.appendingPathComponent(metricsFileName)
-        try AtomicFile.write(try metricsJSON(report, file: metricsURL.path), to: metricsURL)
-        try AtomicFile.write(markdown(report), to: directory.appendingPathComponent(markdownFileName))
-        try AtomicFile.write(html(report), to: directory.appendingPathComponent(htmlFileName))
+        try ReportFile.write(try metricsJSON(report, file: metricsURL.path), to: metricsURL)
+        try ReportFile.write(markdown(report), to: directory.appendingPathComponent(markdownFileName))
+        try ReportFile.write(html(report), to: directory.appendingPathComponent(htmlFileName))
     }
 
     /// The contents of `metrics.json`.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 23, class 3: `config check --paths` and `run` share one validation pass, made before
@@ -22,7 +23,7 @@ struct ConfigAgreementTests {
 
     @Test("Exclusive pairs, transforms, ranges and path kinds: both commands refuse alike, before loading the model")
     func agreement() throws {
-        let root = try PipelineIntegrationTests.temporaryDirectory("config-agreement")
+        let root = try TemporaryFolder.create("config-agreement")
         defer { try? FileManager.default.removeItem(at: root) }
         let data = root.appendingPathComponent("colors")
         try PipelineIntegrationTests.writeColorDataset(root: data, classes: ["red", "green", "blue"], perClass: 3)

@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import TestSupport
 import Testing
 
 /// `dataset.class_profile` through `upadapter run`: the run sees the profile's counts in both
@@ -9,7 +10,7 @@ import Testing
 struct ClassProfilePipelineTests {
     @Test("a run keeps the profile's counts in pool and test, and another profile reuses the full splits' cache")
     func runWithProfile() throws {
-        let root = try PipelineIntegrationTests.temporaryDirectory("class-profile")
+        let root = try TemporaryFolder.create("class-profile")
         defer { try? FileManager.default.removeItem(at: root) }
         try PipelineIntegrationTests.writeColorDataset(root: root.appendingPathComponent("data"), classes: ["red", "green", "blue"], perClass: 8)
         func write(_ name: String, profile: String) throws -> URL {

@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Experiments
@@ -36,7 +37,7 @@ struct ConcurrentRunsTests {
 
     @Test("Four simultaneous runs, cold then warm: all exit 0, every run folder complete, the cache valid")
     func fourRuns() throws {
-        let root = try PipelineIntegrationTests.temporaryDirectory("concurrent")
+        let root = try TemporaryFolder.create("concurrent")
         defer { try? FileManager.default.removeItem(at: root) }
         try PipelineIntegrationTests.writeColorDataset(root: root.appendingPathComponent("data"), classes: ["red", "green", "blue"], perClass: 6)
         let config = root.appendingPathComponent("shared.yaml")

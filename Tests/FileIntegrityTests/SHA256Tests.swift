@@ -1,8 +1,7 @@
 import FileIntegrity
 import Foundation
+import TestSupport
 import Testing
-
-@testable import ModelHub
 
 @Suite("SHA-256")
 struct SHA256Tests {
@@ -17,7 +16,7 @@ struct SHA256Tests {
     /// Python's hashlib (`scripts/make_model_hub_fixtures.py`); each also fed in uneven pieces.
     @Test("Random messages agree with Python's hashlib, whole and in pieces")
     func hashlibVectors() throws {
-        let url = LoopbackHubServer.fixtures.appendingPathComponent("sha256_vectors.json")
+        let url = Fixtures.repository.appendingPathComponent("Tests/ModelHubTests/Fixtures/sha256_vectors.json")
         let vectors = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [[String: String]]
         #expect(vectors.count >= 130)
         for vector in vectors {
@@ -34,16 +33,6 @@ struct SHA256Tests {
             }
             #expect(pieces.finalizeHex() == expected, "length \(message.count), in pieces")
         }
-    }
-
-    @Test("A file's digest equals hashlib's for the fixture weights")
-    func fileDigest() throws {
-        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: LoopbackHubServer.fixtures.appendingPathComponent("hub/manifest.json"))) as! [String: [String: Any]]
-        let siblings = manifest["test-org/tiny-clip"]!["siblings"] as! [[String: Any]]
-        let weights = siblings.first { $0["rfilename"] as? String == "model.safetensors" }!
-        let expected = (weights["lfs"] as! [String: Any])["sha256"] as! String
-        let file = LoopbackHubServer.fixtures.appendingPathComponent("hub/test-org/tiny-clip/model.safetensors")
-        #expect(try ModelDownloader.sha256(of: file) == expected)
     }
 
     private func bytes(hex: String) -> [UInt8] {

@@ -1,10 +1,14 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `upadapter model download` as a user runs it: the built binary (beside the tests) against
 /// `LoopbackHubServer`, with `HF_ENDPOINT` and `HF_TOKEN` in its environment.
 @Suite("upadapter model download, run through the built binary")
 struct ModelDownloadCommandTests {
+    /// The token the command is given; no output may show it.
+    static let token = "hf_TestSecretToken0123456789"
+
     static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("upadapter")
     }
@@ -35,7 +39,7 @@ struct ModelDownloadCommandTests {
         defer { server.stop() }
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-hub-command-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: root) }
-        let token = ModelDownloaderTests.token
+        let token = Self.token
         let environment = ["HF_ENDPOINT": server.endpoint.absoluteString, "HF_TOKEN": token]
 
         let folder = root.appendingPathComponent("tiny-clip")

@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Experiments
@@ -20,7 +21,7 @@ struct FaultInjectionTests {
 
     @Test("Runs killed at seeded random moments, then a clean rerun equal to an uninterrupted one")
     func killedRuns() throws {
-        let root = try PipelineIntegrationTests.temporaryDirectory("kill")
+        let root = try TemporaryFolder.create("kill")
         defer { try? FileManager.default.removeItem(at: root) }
         try PipelineIntegrationTests.writeColorDataset(root: root.appendingPathComponent("data"), classes: ["red", "green", "blue"], perClass: 10)
         func config(_ name: String) throws -> URL {

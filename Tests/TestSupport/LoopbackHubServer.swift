@@ -17,12 +17,12 @@ import Glibc
 /// published sha256, a listed file that is missing, a server that ignores `Range`. Each
 /// connection is served on its own thread and closed after one response. Every request is
 /// recorded with its headers.
-final class LoopbackHubServer: @unchecked Sendable {
-    struct Request: Sendable {
-        let path: String
-        let headers: [String: String]
+public final class LoopbackHubServer: @unchecked Sendable {
+    public struct Request: Sendable {
+        public let path: String
+        public let headers: [String: String]
 
-        func header(_ name: String) -> String? {
+        public func header(_ name: String) -> String? {
             headers.first { $0.key.caseInsensitiveCompare(name) == .orderedSame }?.value
         }
     }
@@ -33,9 +33,9 @@ final class LoopbackHubServer: @unchecked Sendable {
         let files: [String: Data]
     }
 
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    public static let fixtures = Fixtures.repository.appendingPathComponent("Tests/ModelHubTests/Fixtures")
 
-    let port: UInt16
+    public let port: UInt16
     private let listener: Int32
     private let lock = NSLock()
     private var repositories: [String: Repository] = [:]
@@ -51,7 +51,7 @@ final class LoopbackHubServer: @unchecked Sendable {
     private var stopped = false
 
     /// Starts listening on an ephemeral port of 127.0.0.1.
-    init() throws {
+    public init() throws {
         let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("hub/manifest.json"))) as! [String: [String: Any]]
         for (model, entry) in manifest {
             let siblings = entry["siblings"] as! [[String: Any]]
@@ -84,53 +84,53 @@ final class LoopbackHubServer: @unchecked Sendable {
         thread.start()
     }
 
-    var endpoint: URL { URL(string: "http://127.0.0.1:\(port)")! }
+    public var endpoint: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     /// Every request so far.
-    var requests: [Request] { lock.withLock { recorded } }
+    public var requests: [Request] { lock.withLock { recorded } }
 
     /// The requests for one file of a repository.
-    func requests(forFile file: String) -> [Request] {
+    public func requests(forFile file: String) -> [Request] {
         requests.filter { $0.path.contains("/resolve/") && $0.path.hasSuffix("/\(file)") }
     }
 
     /// The next responses for `file` send only `bytes` of the body, then close the connection
     /// (one entry per response).
-    func cut(_ file: String, after bytes: Int, times: Int = 1) {
+    public func cut(_ file: String, after bytes: Int, times: Int = 1) {
         lock.withLock { cuts[file, default: []] += Array(repeating: bytes, count: times) }
     }
 
     /// The listing publishes a wrong sha256 for `file`.
-    func publishWrongDigest(for file: String) { lock.withLock { _ = wrongDigests.insert(file) } }
+    public func publishWrongDigest(for file: String) { lock.withLock { _ = wrongDigests.insert(file) } }
 
     /// `file` stays listed but its resolve URL answers 404.
-    func remove(_ file: String) { lock.withLock { _ = missing.insert(file) } }
+    public func remove(_ file: String) { lock.withLock { _ = missing.insert(file) } }
 
     /// Every file's resolve URL answers `302 Found` to the same path on `target` (as the hub
     /// sends large files to its CDN, another host).
-    func redirectFiles(to target: URL) { lock.withLock { redirectTarget = target } }
+    public func redirectFiles(to target: URL) { lock.withLock { redirectTarget = target } }
 
     /// The listing publishes no sizes (a mirror without `?blobs=true` support); LFS files keep their sha256.
-    func hideSizes() { lock.withLock { hidesSizes = true } }
+    public func hideSizes() { lock.withLock { hidesSizes = true } }
 
     /// Every API request is answered `400` with an error message (in `X-Error-Message` and in
     /// the JSON body) that echoes the request's `Authorization` header, as careless servers do.
-    func echoAuthorizationOnError() { lock.withLock { echoesAuthorization = true } }
+    public func echoAuthorizationOnError() { lock.withLock { echoesAuthorization = true } }
 
     /// The listing publishes `size` (any JSON number) as the size of `file`.
-    func publishSize(_ size: Any, for file: String) { lock.withLock { sizeOverrides[file] = size } }
+    public func publishSize(_ size: Any, for file: String) { lock.withLock { sizeOverrides[file] = size } }
 
     /// Range headers are ignored: every file is sent whole with 200.
-    func ignoreRange() { lock.withLock { ignoresRange = true } }
+    public func ignoreRange() { lock.withLock { ignoresRange = true } }
 
-    func stop() {
+    public func stop() {
         lock.withLock { stopped = true }
         shutdown(listener, Int32(SHUT_RDWR))
         close(listener)
     }
 
     /// A port on 127.0.0.1 where nothing listens (bound, then released).
-    static func closedPort() -> UInt16 {
+    public static func closedPort() -> UInt16 {
         let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(probe) }
         var address = sockaddr_in()

@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import TestSupport
 
 /// The bad-input corpus of issue #12: malformed configurations, checkpoints, tokenizer files,
 /// images, adapters, datasets and command-line flags, each with the `upadapter` command that
@@ -245,6 +246,6 @@ enum BadInputCorpus {
     }
 
     static func gzip(_ bytes: [UInt8]) throws -> Data {
-        try ReliabilityTests.gzip(bytes)
+        try GzipCompression.compress(bytes)
     }
 }

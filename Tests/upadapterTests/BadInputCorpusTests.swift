@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Experiments
@@ -44,7 +45,7 @@ struct BadInputCorpusTests {
 
     @Test("Every bad input is refused with a readable message naming it")
     func corpus() throws {
-        let root = try PipelineIntegrationTests.temporaryDirectory("corpus")
+        let root = try TemporaryFolder.create("corpus")
         defer { try? FileManager.default.removeItem(at: root) }
         let cases = try BadInputCorpus.write(into: root)
         #expect(cases.count >= 49)
@@ -53,7 +54,7 @@ struct BadInputCorpusTests {
 
     @Test("Reliability II (issue 23): self-contradicting model folders, cut prompts, conflicting keys, non-regular files, secrets, altered adapters, sweep names")
     func corpusII() throws {
-        let root = try PipelineIntegrationTests.temporaryDirectory("corpus-ii")
+        let root = try TemporaryFolder.create("corpus-ii")
         defer { try? FileManager.default.removeItem(at: root) }
         let cases = try BadInputCorpus.writeReliabilityII(into: root)
         #expect(cases.count >= 30)

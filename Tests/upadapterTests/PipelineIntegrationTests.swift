@@ -4,14 +4,15 @@ import Compute
 import CZlib
 import Experiments
 import Foundation
+import TestSupport
 import Testing
 
 /// `upadapter run` and `upadapter extract` end to end, as a user runs them: the built binary on a
 /// generated PNG image-folder dataset and the tiny random fixture model, on every backend.
 @Suite("Pipeline end to end", .serialized)
 struct PipelineIntegrationTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let fixtureModel = repository.appendingPathComponent("Tests/CLIPEncoderTests/Fixtures/model")
+    static let repository = Fixtures.repository
+    static let fixtureModel = Fixtures.model
 
     /// The `upadapter` executable next to the test binary (`swift build --build-tests` builds both).
     static var binary: URL {
@@ -20,19 +21,15 @@ struct PipelineIntegrationTests {
 
     static func devices() throws -> [String] {
         var devices = ["cpu"]
-        if try !OpenCLDiscovery.devices().isEmpty {
+        if try OpenCLTesting.deviceIsPresent(skipping: "the OpenCL pipeline run") {
             devices.append("opencl")
-        } else if ProcessInfo.processInfo.environment["CI"] == "true" {
-            Issue.record("CI=true but no OpenCL device found")
-        } else {
-            print("note: no OpenCL device found; the OpenCL pipeline run is skipped")
         }
         return devices
     }
 
     @Test("run writes a complete, consistent run directory on every backend, and a rerun hits the cache")
     func runEndToEnd() throws {
-        let root = try Self.temporaryDirectory("pipeline")
+        let root = try TemporaryFolder.create("pipeline")
         defer { try? FileManager.default.removeItem(at: root) }
         let classes = ["red_square", "green_square", "blue_square"], perClass = 8
         try Self.writeColorDataset(root: root.appendingPathComponent("data"), classes: classes, perClass: perClass)
@@ -135,7 +132,7 @@ struct PipelineIntegrationTests {
 
     @Test("an extraction killed with SIGKILL resumes from its chunks and gives the uninterrupted result")
     func killedExtractionResumes() throws {
-        let root = try Self.temporaryDirectory("resume")
+        let root = try TemporaryFolder.create("resume")
         defer { try? FileManager.default.removeItem(at: root) }
         let count = 3000
         try Self.writeIDX(root: root.appendingPathComponent("data"), count: count)
@@ -224,12 +221,6 @@ struct PipelineIntegrationTests {
             prompts: {templates: ["a photo of a {}."]}
 
             """ + settings).write(to: url, atomically: true, encoding: .utf8)
-    }
-
-    static func temporaryDirectory(_ name: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("upadapter-\(name)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
     }
 
     static func runDirectories(_ folder: URL) throws -> [URL] {

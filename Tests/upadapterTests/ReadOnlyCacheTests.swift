@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Experiments
@@ -49,7 +50,7 @@ struct ReadOnlyCacheTests {
             print("note: no mount namespace with read-only bind mounts here (unshare -m / -rm refused); read-only cache test skipped")
             return
         }
-        let root = try PipelineIntegrationTests.temporaryDirectory("readonly-cache")
+        let root = try TemporaryFolder.create("readonly-cache")
         defer { try? FileManager.default.removeItem(at: root) }
         try PipelineIntegrationTests.writeColorDataset(root: root.appendingPathComponent("data"), classes: ["red", "green", "blue"], perClass: 5)
         func config(_ name: String, cache: String) throws -> URL {
