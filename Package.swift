@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "ConfidentSelector", targets: ["ConfidentSelector"]),
         .library(name: "PrototypeTrainer", targets: ["PrototypeTrainer"]),
         .library(name: "Adaptation", targets: ["Adaptation"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "FeatureCache", targets: ["FeatureCache"]),
+        .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Experiments", targets: ["Experiments"]),
         .library(name: "ModelHub", targets: ["ModelHub"]),
     ],
@@ -63,10 +66,19 @@ let package = Package(
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),
         .target(name: "PrototypeTrainer", dependencies: ["Compute"]),
         .target(name: "Adaptation", dependencies: ["Compute", "ConfidentSelector", "PrototypeTrainer"]),
+        // Image datasets as labeled splits: folder layouts, CoOp split files, IDX, ImageNet and its variants, class profiles.
+        .target(name: "Datasets", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity", "Support"]),
+        // Image features extracted once and kept on disk, keyed by model, data and preprocessing; the
+        // image transforms (shifts, augmented views) applied on the way.
+        .target(name: "FeatureCache", dependencies: ["Datasets", "CLIPEncoder", "Compute", "CZlib", "FileIntegrity", "Support"]),
+        // A run's report: metrics.json, report.md and report.html, their tables and charts.
+        .target(name: "Reports", dependencies: ["ConfidentSelector", "FileIntegrity", "Support"]),
+        // Configuration, the pipeline of a run and sweeps over runs.
         .target(
             name: "Experiments",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity", "Support",
+                "Datasets", "FeatureCache", "Reports",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "FileIntegrity", "Support",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -75,7 +87,8 @@ let package = Package(
         .executableTarget(
             name: "upadapter",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Experiments", "ModelHub", "Support",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Datasets", "FeatureCache", "Reports",
+                "Experiments", "ModelHub", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -98,15 +111,15 @@ let package = Package(
         .testTarget(
             name: "ExperimentsTests",
             dependencies: [
-                "Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "FileIntegrity",
-                "Support", "TestSupport",
+                "Datasets", "FeatureCache", "Reports", "Experiments", "Compute", "CLIPEncoder", "ConfidentSelector",
+                "PrototypeTrainer", "Adaptation", "FileIntegrity", "Support", "TestSupport",
             ],
             exclude: ["Fixtures"]
         ),
         // The command-line tool as a user runs it: the built `upadapter` binary beside the tests.
         .testTarget(
             name: "upadapterTests",
-            dependencies: ["Experiments", "Compute", "CLIPEncoder", "Adaptation", "CZlib", "TestSupport"]
+            dependencies: ["Datasets", "FeatureCache", "Reports", "Experiments", "Compute", "CLIPEncoder", "Adaptation", "CZlib", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -4,6 +4,7 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
 
 /// A minimal valid configuration (no base) used by several tests.

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
 
 /// Fixture locations and helpers shared by the dataset and configuration tests.

@@ -3,6 +3,7 @@ import Support
 import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
 
 // MARK: - Readers on the fixture tree

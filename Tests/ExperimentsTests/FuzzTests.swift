@@ -4,6 +4,7 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
 
 /// Seeded random-mutation fuzzing of the parsers that read user files, with a fixed budget of

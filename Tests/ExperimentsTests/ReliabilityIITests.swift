@@ -2,6 +2,7 @@ import CLIPEncoder
 import Compute
 import FileIntegrity
 import Foundation
+import Support
 import TestSupport
 import Testing
 
@@ -9,7 +10,9 @@ import Testing
 import Glibc
 #endif
 
+@testable import Datasets
 @testable import Experiments
+@testable import Reports
 
 /// Issue 23: unit tests of the guards the corpus (`BadInputCorpusII`) meets through the binary.
 @Suite("Reliability II guards")

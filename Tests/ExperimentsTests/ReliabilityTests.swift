@@ -7,7 +7,9 @@ import Support
 import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
+@testable import FeatureCache
 
 /// Issue #12: limits before allocation, finite-or-refused values, cache integrity and run
 /// folders that never collide.

@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Experiments
+@testable import Reports
 
 #if canImport(FoundationXML)
 import FoundationXML

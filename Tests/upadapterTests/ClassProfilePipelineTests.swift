@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import Reports
 import TestSupport
 import Testing
 

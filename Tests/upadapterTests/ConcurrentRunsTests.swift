@@ -4,6 +4,8 @@ import TestSupport
 import Testing
 
 @testable import Experiments
+@testable import FeatureCache
+@testable import Reports
 
 /// Issue #12: four `upadapter run` started at once on one configuration and one cache, on a
 /// cold cache and again on the warm one, all succeed with complete, distinct run folders and

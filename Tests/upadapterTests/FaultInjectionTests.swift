@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import Experiments
+@testable import Reports
 
 /// Issue #12: `kill -9` at random moments of `upadapter run`, repeated on one cache and one
 /// runs folder, then a clean rerun: it succeeds, cleans what the killed runs left, and gives

@@ -4,6 +4,7 @@ import Compute
 import CZlib
 import Experiments
 import Foundation
+import Reports
 import TestSupport
 import Testing
 

@@ -2,8 +2,10 @@ import Adaptation
 import CLIPEncoder
 import Compute
 import ConfidentSelector
+import Datasets
 import Foundation
 import PrototypeTrainer
+import Reports
 
 /// The version written into every run record.
 public let upadapterVersion = "0.2.0"

@@ -1,6 +1,8 @@
 import CLIPEncoder
+import FeatureCache
 import Foundation
 import PrototypeTrainer
+import Reports
 import Support
 #if canImport(Glibc)
 import Glibc

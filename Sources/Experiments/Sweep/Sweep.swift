@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import Reports
 
 /// Runs the cells of a `SweepSpecification` (all, or one per process as a Slurm array task
 /// would) and aggregates every finished cell into one table per variant, mean ± standard

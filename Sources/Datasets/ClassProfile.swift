@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import Support
 
 /// How many images of each class a split keeps (`dataset.class_profile`): a seeded subsample
 /// that turns a balanced dataset into a long-tailed (or otherwise imbalanced) one. The unlabeled

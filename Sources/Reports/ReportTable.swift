@@ -1,32 +1,32 @@
 /// A table of the report, rendered the same way in Markdown and HTML.
-struct ReportTable {
-    enum Alignment { case left, right }
+public struct ReportTable {
+    public enum Alignment { case left, right }
 
     /// One cell: plain text (escaped when rendered), optionally emphasised.
-    struct Cell: ExpressibleByStringLiteral {
-        var text: String
-        var emphasized = false
+    public struct Cell: ExpressibleByStringLiteral {
+        public var text: String
+        public var emphasized = false
 
-        init(_ text: String, emphasized: Bool = false) {
+        public init(_ text: String, emphasized: Bool = false) {
             self.text = text
             self.emphasized = emphasized
         }
 
-        init(stringLiteral value: String) { self.init(value) }
+        public init(stringLiteral value: String) { self.init(value) }
     }
 
-    var headers: [String]
-    var alignments: [Alignment]
-    var rows: [[Cell]]
+    public var headers: [String]
+    public var alignments: [Alignment]
+    public var rows: [[Cell]]
 
-    init(headers: [String], alignments: [Alignment]? = nil, rows: [[Cell]] = []) {
+    public init(headers: [String], alignments: [Alignment]? = nil, rows: [[Cell]] = []) {
         self.headers = headers
         self.alignments = alignments ?? [.left] + Array(repeating: .right, count: max(headers.count - 1, 0))
         self.rows = rows
     }
 
     /// GitHub-flavoured Markdown: a header row, an alignment row, one line per row.
-    func markdown() -> String {
+    public func markdown() -> String {
         func line(_ cells: [String]) -> String { "| " + cells.joined(separator: " | ") + " |" }
         var lines = [line(headers.map(TextEscaping.markdown))]
         lines.append("|" + alignments.map { $0 == .right ? "---:" : ":---" }.joined(separator: "|") + "|")
@@ -40,7 +40,7 @@ struct ReportTable {
     }
 
     /// An HTML `<table>` (XHTML-compatible), cells escaped; emphasised cells in `<strong>`.
-    func html(className: String? = nil) -> String {
+    public func html(className: String? = nil) -> String {
         var parts: [String] = []
         parts.append(className.map { "<table class=\"\(TextEscaping.html($0))\">" } ?? "<table>")
         parts.append("<thead><tr>" + headers.enumerated().map { index, header in

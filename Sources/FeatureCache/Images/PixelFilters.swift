@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// Scalar helpers shared by the transforms.

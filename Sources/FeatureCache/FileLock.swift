@@ -1,10 +1,5 @@
 import FileIntegrity
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension FeatureCache {
     /// The exclusive lock of a cache entry (`FileIntegrity.FileLock`), taken read-only in a
@@ -16,10 +11,4 @@ extension FeatureCache {
             throw FeatureCacheError.fileOperationFailed(path: failure.path, operation: failure.operation, reason: failure.reason)
         }
     }
-}
-
-/// Whether a process of this machine with `pid` is alive (`kill(pid, 0)`).
-func processIsAlive(_ pid: Int32) -> Bool {
-    guard pid > 0 else { return false }
-    return kill(pid, 0) == 0 || errno == EPERM
 }

@@ -1,4 +1,5 @@
 import CLIPEncoder
+import Datasets
 import Foundation
 import Support
 

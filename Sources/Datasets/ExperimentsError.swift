@@ -1,3 +1,5 @@
+import Support
+
 /// Errors raised while reading datasets and experiment configurations. Every case names the
 /// file, folder or configuration key at fault, so that the message alone is enough to fix it.
 public enum ExperimentsError: Error, CustomStringConvertible, Equatable, Sendable {

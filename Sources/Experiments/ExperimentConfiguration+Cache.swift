@@ -1,3 +1,4 @@
+import FeatureCache
 import Foundation
 
 extension ExperimentConfiguration {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Pixels held in memory, row-major with interleaved channels: `[height, width, channels]`,
 /// one byte per channel value (0...255).
@@ -119,10 +120,4 @@ public struct DatasetSplit: Sendable, Equatable {
         copy.items = items.map { LabeledImage(source: $0.source, label: $0.label, transform: transform) }
         return copy
     }
-}
-
-/// A number written without a trailing `.0` when it is whole (`90`, `0.5`).
-func formatNumber(_ value: Double) -> String {
-    if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
-    return String(value)
 }

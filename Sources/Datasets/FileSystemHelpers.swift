@@ -7,15 +7,15 @@ import Support
 let imageFileExtensions: Set<String> = ["png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff"]
 
 /// Small file-system queries shared by the dataset readers.
-enum FileSystem {
+public enum FileSystem {
     /// Whether `url` exists and is a directory.
-    static func isDirectory(_ url: URL) -> Bool {
+    public static func isDirectory(_ url: URL) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && isDirectory.boolValue
     }
 
     /// Whether `url` exists and is a regular file (or a link to one).
-    static func isFile(_ url: URL) -> Bool {
+    public static func isFile(_ url: URL) -> Bool {
         var isDirectory: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
     }
@@ -23,7 +23,7 @@ enum FileSystem {
     /// The names of the entries of `directory`, hidden ones (starting with `.`) left out,
     /// sorted by code point.
     /// - Throws: `ExperimentsError.unreadable` when the folder cannot be listed.
-    static func visibleEntries(of directory: URL) throws -> [String] {
+    public static func visibleEntries(of directory: URL) throws -> [String] {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
@@ -34,12 +34,12 @@ enum FileSystem {
     }
 
     /// The visible sub-folders of `directory`, sorted.
-    static func subdirectories(of directory: URL) throws -> [String] {
+    public static func subdirectories(of directory: URL) throws -> [String] {
         try visibleEntries(of: directory).filter { isDirectory(directory.appendingPathComponent($0)) }
     }
 
     /// The visible image files (by extension) of `directory`, sorted.
-    static func imageFiles(in directory: URL) throws -> [String] {
+    public static func imageFiles(in directory: URL) throws -> [String] {
         try visibleEntries(of: directory).filter { name in
             let fileExtension = (name as NSString).pathExtension.lowercased()
             return imageFileExtensions.contains(fileExtension) && !isDirectory(directory.appendingPathComponent(name))
@@ -48,7 +48,7 @@ enum FileSystem {
 
     /// The contents of a text file.
     /// - Throws: `splitFileMissing` when absent, `unreadable` when not UTF-8.
-    static func text(of url: URL, dataset: String) throws -> String {
+    public static func text(of url: URL, dataset: String) throws -> String {
         guard isFile(url) else { throw ExperimentsError.splitFileMissing(dataset: dataset, path: url.path) }
         try RegularFile.require(url)
         let data: Data
@@ -64,7 +64,7 @@ enum FileSystem {
     }
 
     /// The non-empty lines of a text file, trimmed, with their 1-based line numbers.
-    static func lines(of url: URL, dataset: String) throws -> [(number: Int, text: String)] {
+    public static func lines(of url: URL, dataset: String) throws -> [(number: Int, text: String)] {
         let text = try text(of: url, dataset: dataset)
         var result: [(number: Int, text: String)] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -75,7 +75,7 @@ enum FileSystem {
     }
 
     /// Throws `datasetFolderMissing` unless `url` is a directory.
-    static func requireDirectory(_ url: URL, dataset: String) throws {
+    public static func requireDirectory(_ url: URL, dataset: String) throws {
         guard isDirectory(url) else { throw ExperimentsError.datasetFolderMissing(dataset: dataset, path: url.path) }
     }
 }

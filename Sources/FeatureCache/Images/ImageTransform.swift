@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Support
 
 /// A deterministic image transformation (the `dataset.transform` of a configuration), applied
 /// to 8-bit grey or RGB pixels after decoding and before CLIP's preprocessing.

@@ -1,6 +1,6 @@
 /// Renders a `ReportDocument` as one self-contained HTML page (`report.html`): inline CSS,
 /// inline SVG charts, no script and no external file. The page is also well-formed XML.
-enum HTMLRenderer {
+public enum HTMLRenderer {
     static func render(_ document: ReportDocument, report: RunReport) -> String {
         var parts = [
             "<!DOCTYPE html>",
@@ -54,7 +54,7 @@ enum HTMLRenderer {
     }
 
     /// The page's CSS (no `<` or `&`, so it is valid XML text as well).
-    static let style = """
+    public static let style = """
     body { font-family: Helvetica, Arial, sans-serif; color: #222; max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.4; }
     h1 { font-size: 1.6em; border-bottom: 2px solid #1f5fbf; padding-bottom: 0.2em; }
     h2 { font-size: 1.25em; margin-top: 1.8em; }

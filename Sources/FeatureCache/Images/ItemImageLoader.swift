@@ -1,4 +1,5 @@
 import CLIPEncoder
+import Datasets
 import Foundation
 
 /// Turns the items of a dataset split into RGB images: decodes files (or takes in-memory

@@ -1,9 +1,9 @@
 /// Escaping of free text (class names, method names, paths, notes) for the report formats.
-enum TextEscaping {
+public enum TextEscaping {
     /// Text safe inside HTML/XML element content and double- or single-quoted attributes:
     /// `&`, `<`, `>`, `"` and `'` as character references; control characters that XML 1.0
     /// forbids become U+FFFD.
-    static func html(_ text: String) -> String {
+    public static func html(_ text: String) -> String {
         var result = ""
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
@@ -29,7 +29,7 @@ enum TextEscaping {
     /// Text safe inside a Markdown table cell: `&`, `<`, `>` as HTML character references (so
     /// names render literally instead of as tags), `|`, `\`, `*` and `` ` `` escaped with a
     /// backslash, line breaks as spaces.
-    static func markdown(_ text: String) -> String {
+    public static func markdown(_ text: String) -> String {
         var result = ""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -45,7 +45,7 @@ enum TextEscaping {
     }
 
     /// `text` cut to at most `limit` characters, ending in "…" when cut.
-    static func truncated(_ text: String, limit: Int) -> String {
+    public static func truncated(_ text: String, limit: Int) -> String {
         guard text.count > limit, limit > 1 else { return text }
         return String(text.prefix(limit - 1)) + "…"
     }

@@ -1,3 +1,4 @@
+import Datasets
 import FileIntegrity
 import CLIPEncoder
 import Foundation

@@ -1,6 +1,8 @@
 import CLIPEncoder
 import Compute
+import Datasets
 import Foundation
+import Support
 
 /// CLIP-style augmented views (Tip-Adapter's training views): a random resized crop squeezed
 /// to the model's square input, then a horizontal flip with probability one half, each view
