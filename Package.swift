@@ -100,6 +100,7 @@ let package = Package(
 
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "FileIntegrityTests", dependencies: ["FileIntegrity", "TestSupport"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
         .testTarget(
             name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity", "Support", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute", "TestSupport"], exclude: ["Fixtures"]),
@@ -116,6 +117,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "ConfidentSelector", "Support", "TestSupport"]),
         // The command-line tool as a user runs it: the built `upadapter` binary beside the tests.
         .testTarget(
             name: "upadapterTests",

@@ -25,11 +25,6 @@ public enum FixtureError: Error, CustomStringConvertible {
 /// nothing: a parameterised test over `try Fixtures.cases(…)` fails (its arguments throw) instead
 /// of running zero cases and passing.
 public enum Fixtures {
-    /// The `Fixtures` folder beside the test file `filePath` (pass `#filePath`).
-    public static func folder(beside filePath: String) -> URL {
-        URL(fileURLWithPath: filePath).deletingLastPathComponent().appendingPathComponent("Fixtures", isDirectory: true)
-    }
-
     /// The repository's root folder.
     public static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()

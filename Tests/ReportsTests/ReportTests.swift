@@ -2,7 +2,6 @@ import Foundation
 import TestSupport
 import Testing
 
-@testable import Experiments
 @testable import Reports
 
 #if canImport(FoundationXML)
