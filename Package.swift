@@ -14,6 +14,9 @@ let package = Package(
         .library(name: "ConfidentSelector", targets: ["ConfidentSelector"]),
         .library(name: "PrototypeTrainer", targets: ["PrototypeTrainer"]),
         .library(name: "Adaptation", targets: ["Adaptation"]),
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "FeatureCache", targets: ["FeatureCache"]),
+        .library(name: "Reports", targets: ["Reports"]),
         .library(name: "Experiments", targets: ["Experiments"]),
         .library(name: "ModelHub", targets: ["ModelHub"]),
     ],
@@ -46,25 +49,36 @@ let package = Package(
             path: "Plugins/EmbedKernels"
         ),
 
+        // What several modules share: atomic file writes, gzip inflation, readable error sentences.
+        .target(name: "Support", dependencies: ["CZlib"]),
         .target(
             name: "Compute",
-            dependencies: ["COpenCL", "CBLAS", "CVectorMath", "CWorkerPool", "FileIntegrity"],
+            dependencies: ["COpenCL", "CBLAS", "CVectorMath", "CWorkerPool", "FileIntegrity", "Support"],
             plugins: ["EmbedKernels"]
         ),
         // What guards files: SHA-256 (cache keys, download verification) and exclusive file locks.
         .target(name: "FileIntegrity"),
         // Ships OpenAI's BPE merges, the tokenizer of open_clip folders that carry none.
         .target(
-            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CZlib", "CResample", "FileIntegrity"],
+            name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CResample", "FileIntegrity", "Support"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
         .target(name: "ConfidentSelector", dependencies: ["Compute"]),
         .target(name: "PrototypeTrainer", dependencies: ["Compute"]),
         .target(name: "Adaptation", dependencies: ["Compute", "ConfidentSelector", "PrototypeTrainer"]),
+        // Image datasets as labeled splits: folder layouts, CoOp split files, IDX, ImageNet and its variants, class profiles.
+        .target(name: "Datasets", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity", "Support"]),
+        // Image features extracted once and kept on disk, keyed by model, data and preprocessing; the
+        // image transforms (shifts, augmented views) applied on the way.
+        .target(name: "FeatureCache", dependencies: ["Datasets", "CLIPEncoder", "Compute", "CZlib", "FileIntegrity", "Support"]),
+        // A run's report: metrics.json, report.md and report.html, their tables and charts.
+        .target(name: "Reports", dependencies: ["ConfidentSelector", "FileIntegrity", "Support"]),
+        // Configuration, the pipeline of a run and sweeps over runs.
         .target(
             name: "Experiments",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity",
+                "Datasets", "FeatureCache", "Reports",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "FileIntegrity", "Support",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -73,21 +87,41 @@ let package = Package(
         .executableTarget(
             name: "upadapter",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Experiments", "ModelHub",
+                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Datasets", "FeatureCache", "Reports",
+                "Experiments", "ModelHub", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        .testTarget(name: "ComputeTests", dependencies: ["Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity"], exclude: ["Fixtures"]),
-        .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute"], exclude: ["Fixtures"]),
-        .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "FileIntegrity"], exclude: ["Fixtures"]),
+        // What the test targets share: temporary folders, OpenCL discovery with the CI rule (a missing
+        // device fails under CI, is skipped with a note elsewhere), fixture loaders that fail when they
+        // load nothing, gzip compression and the loopback hub server.
+        .target(name: "TestSupport", dependencies: ["Compute", "CZlib"], path: "Tests/TestSupport"),
+
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "FileIntegrityTests", dependencies: ["FileIntegrity", "TestSupport"]),
+        .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
+        .testTarget(
+            name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity", "Support", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute", "TestSupport"],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "FileIntegrity", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "CZlib", "FileIntegrity"],
+            dependencies: [
+                "Datasets", "FeatureCache", "Reports", "Experiments", "Compute", "CLIPEncoder", "ConfidentSelector",
+                "PrototypeTrainer", "Adaptation", "FileIntegrity", "Support", "TestSupport",
+            ],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "ConfidentSelector", "Support", "TestSupport"]),
+        // The command-line tool as a user runs it: the built `upadapter` binary beside the tests.
+        .testTarget(
+            name: "upadapterTests",
+            dependencies: ["Datasets", "FeatureCache", "Reports", "Experiments", "Compute", "CLIPEncoder", "Adaptation", "CZlib", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -3,8 +3,10 @@ import CLIPEncoder
 import Compute
 import ConfidentSelector
 import Experiments
+import FeatureCache
 import Foundation
 import PrototypeTrainer
+import Support
 
 /// Options naming a configuration file plus overrides.
 struct ConfigurationOptions: ParsableArguments {

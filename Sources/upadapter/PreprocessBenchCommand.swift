@@ -2,6 +2,7 @@ import ArgumentParser
 import CLIPEncoder
 import Dispatch
 import Foundation
+import Support
 
 extension BenchCommand {
     /// `upadapter bench preprocess`: decoding + CLIP preprocessing throughput on a folder of

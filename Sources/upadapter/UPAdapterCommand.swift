@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLIPEncoder
+import Support
 
 /// The `upadapter` command-line tool.
 @main

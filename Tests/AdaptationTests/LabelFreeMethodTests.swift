@@ -71,7 +71,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
         #expect(throws: AdaptationError.self) { try TransportLabels.sinkhorn(similarities: similarities, temperature: 0.01, iterations: 2, marginal: [1, -1, 1, 1, 1]) }
     }
 
-    @Test("InMaP's proxies equal the reference's on every backend", arguments: AdaptationBackends.all.map { BackendCase($0) })
+    @Test("InMaP's proxies equal the reference's on every backend", arguments: try AdaptationBackends.all.map { BackendCase($0) })
     func inMaP(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
         var settings = InMaPMethod.Settings()
@@ -81,7 +81,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
         expectClose(classifier.proxies.values, fixture.inmap_proxies, tolerance: 2e-3, "InMaP proxies")
     }
 
-    @Test("the mixture's class marginal and the prior-aware transport proxies equal the reference's", arguments: AdaptationBackends.all.map { BackendCase($0) })
+    @Test("the mixture's class marginal and the prior-aware transport proxies equal the reference's", arguments: try AdaptationBackends.all.map { BackendCase($0) })
     func priorTransport(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
         var settings = PriorTransportMethod.Settings()
@@ -99,7 +99,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
         #expect(byAdapter == byProxies)
     }
 
-    @Test("TransCLIP-ZS assignments equal the reference's, transductive and inductive", arguments: AdaptationBackends.all.map { BackendCase($0) })
+    @Test("TransCLIP-ZS assignments equal the reference's, transductive and inductive", arguments: try AdaptationBackends.all.map { BackendCase($0) })
     func transCLIP(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
         let context = try fixture.context(backend: backendCase.backend)
@@ -110,7 +110,7 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
         }
     }
 
-    @Test("ZLaP scores equal the reference's, transductive and inductive", arguments: AdaptationBackends.all.map { BackendCase($0) })
+    @Test("ZLaP scores equal the reference's, transductive and inductive", arguments: try AdaptationBackends.all.map { BackendCase($0) })
     func zLaP(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
         let context = try fixture.context(backend: backendCase.backend)

@@ -1,6 +1,7 @@
 import CLIPEncoder
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 /// The towers against PyTorch + transformers on the random fixture model written by
@@ -35,12 +36,8 @@ struct CLIPModelTests {
 
     static func backends() throws -> [(any Backend, Float)] {
         var result: [(any Backend, Float)] = [(CPUBackend(), 1e-4)]
-        let devices = try OpenCLDiscovery.devices()
-        if devices.isEmpty {
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("CI=true but no OpenCL device found") }
-            else { print("note: no OpenCL device found; OpenCL encoder tests skipped") }
-        } else {
-            result.append((try OpenCLBackend(deviceIndex: 0), 1e-3))
+        if let openCL = try OpenCLTesting.backend(skipping: "OpenCL encoder tests") {
+            result.append((openCL, 1e-3))
         }
         return result
     }

@@ -1,5 +1,6 @@
 import CLIPEncoder
 import Foundation
+import TestSupport
 import Testing
 
 // Fixtures and references come from scripts/make_image_fixtures.py: decoded pixels are PIL's
@@ -59,12 +60,19 @@ private struct CaseList: Decodable {
     let draft_preprocess_cases: [PreprocessingCase]
 }
 
-private func caseList() -> CaseList? {
-    guard let data = try? Data(contentsOf: imageFile("cases.json")) else { return nil }
-    return try? JSONDecoder().decode(CaseList.self, from: data)
+/// cases.json, written by scripts/make_image_fixtures.py.
+/// - Throws: `FixtureError` when it is missing or malformed.
+private func caseList() throws -> CaseList {
+    try Fixtures.decode(CaseList.self, from: imageFile("cases.json"))
 }
 
-private func preprocessingCases() -> [PreprocessingCase] { caseList()?.cases ?? [] }
+/// The cases of `cases.json` picked by `keyPath`, named `what` in the error.
+/// - Throws: `FixtureError` when the file is missing or malformed, or the list is empty.
+private func cases<Case>(_ keyPath: KeyPath<CaseList, [Case]>, _ what: String) throws -> [Case] {
+    try Fixtures.cases(caseList()[keyPath: keyPath], what, in: imageFile("cases.json"))
+}
+
+private func preprocessingCases() throws -> [PreprocessingCase] { try cases(\.cases, "cases") }
 
 @Suite("Image decoding")
 struct ImageDecodingTests {
@@ -191,7 +199,7 @@ struct ImagePreprocessingTests {
     // The reference converts to RGB right after opening (as the dataset loaders of
     // make_image_fixtures.py do), so the RGB image is preprocessed here; the named pipelines'
     // own order is tested in PipelineReferenceTests.
-    @Test("Preprocessing an RGB-converted image equals the OpenAI CLIP pipeline on it", arguments: preprocessingCases())
+    @Test("Preprocessing an RGB-converted image equals the OpenAI CLIP pipeline on it", arguments: try preprocessingCases())
     fileprivate func matchesReference(testCase: PreprocessingCase) throws {
         let configuration = PreprocessorConfiguration(shortestEdge: testCase.size, cropSize: testCase.crop)
         let preprocessor = ImagePreprocessor(configuration: configuration)
@@ -243,7 +251,7 @@ struct ImagePreprocessingTests {
 struct JPEGDraftTests {
     // Measured: every case decodes to exactly Pillow's pixels, reductions 1, 2, 4 and 8, odd
     // sides rounded up, 4:2:0, 4:4:4, progressive, greyscale and CMYK, and a PNG left whole.
-    @Test("Draft decoding gives Pillow's draft size and pixels", arguments: caseList()?.draft_cases ?? [])
+    @Test("Draft decoding gives Pillow's draft size and pixels", arguments: try cases(\.draft_cases, "draft_cases"))
     fileprivate func matchesPillow(testCase: DraftCase) throws {
         let file = imageFile(testCase.file)
         let image = try ImageDecoder.decode(file: file, draftSide: testCase.side)
@@ -259,7 +267,7 @@ struct JPEGDraftTests {
     }
 
     @Test("The reduction rule is Pillow's: the largest of 8, 4, 2 not above min(width / side, height / side)",
-          arguments: caseList()?.draft_cases.filter { $0.file.hasSuffix(".jpg") } ?? [])
+          arguments: try cases(\.draft_cases, "draft_cases").filter { $0.file.hasSuffix(".jpg") })
     fileprivate func reductionRule(testCase: DraftCase) {
         let reduction = JPEGDecoding.draftReduction(width: testCase.width, height: testCase.height, side: testCase.side)
         #expect((testCase.width + reduction - 1) / reduction == testCase.draft_width)
@@ -290,7 +298,7 @@ struct JPEGDraftTests {
 
     // Measured: 0 difference (the decoded pixels are Pillow's and the resize is Pillow's).
     @Test("Preprocessing in draft mode equals Pillow's draft followed by the OpenAI pipeline",
-          arguments: caseList()?.draft_preprocess_cases ?? [])
+          arguments: try cases(\.draft_preprocess_cases, "draft_preprocess_cases"))
     fileprivate func preprocessing(testCase: PreprocessingCase) throws {
         var configuration = PreprocessorConfiguration(shortestEdge: testCase.size, cropSize: testCase.crop)
         configuration.jpegDecoding = .draft

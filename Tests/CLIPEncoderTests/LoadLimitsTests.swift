@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import Support
 import Testing
 
 @testable import CLIPEncoder

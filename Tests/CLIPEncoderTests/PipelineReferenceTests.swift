@@ -1,6 +1,7 @@
 @testable import CLIPEncoder
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 // References from scripts/make_preprocess_fixtures.py (pipelines.safetensors, pipelines.json):
@@ -27,9 +28,16 @@ private struct PipelineCaseFile: Decodable {
     let cases: [PipelineCase]
 }
 
-private func pipelineCaseFile() -> PipelineCaseFile? {
-    guard let data = try? Data(contentsOf: folder.appendingPathComponent("pipelines.json")) else { return nil }
-    return try? JSONDecoder().decode(PipelineCaseFile.self, from: data)
+/// pipelines.json, written by scripts/make_preprocess_fixtures.py.
+/// - Throws: `FixtureError` when it is missing or malformed.
+private func pipelineCaseFile() throws -> PipelineCaseFile {
+    try Fixtures.decode(PipelineCaseFile.self, from: folder.appendingPathComponent("pipelines.json"))
+}
+
+/// The cases of pipelines.json.
+/// - Throws: `FixtureError` when the file is missing or malformed, or holds no case.
+private func pipelineCases() throws -> [PipelineCase] {
+    try Fixtures.cases(pipelineCaseFile().cases, "cases", in: folder.appendingPathComponent("pipelines.json"))
 }
 
 private func pipelineReferences() throws -> SafeTensorsFile {
@@ -46,7 +54,7 @@ private func preprocessor(_ testCase: PipelineCase, _ pipeline: PreprocessingPip
 struct PipelineReferenceTests {
     @Test("The fixtures exist, cover at least 16 images and name the packages that made them")
     func fixturesPresent() throws {
-        let cases = try #require(pipelineCaseFile(), "pipelines.json is missing or malformed: run scripts/make_preprocess_fixtures.py")
+        let cases = try pipelineCaseFile()
         #expect(Set(cases.cases.map(\.file)).count >= 16)
         for package in ["pillow", "torchvision", "transformers", "open_clip"] {
             #expect(cases.versions[package] != nil, "\(package) version missing")
@@ -56,14 +64,14 @@ struct PipelineReferenceTests {
         _ = try pipelineReferences()
     }
 
-    @Test("Files open in Pillow's mode", arguments: pipelineCaseFile()?.cases ?? [])
+    @Test("Files open in Pillow's mode", arguments: try pipelineCases())
     fileprivate func modes(testCase: PipelineCase) throws {
         let source = try ImageDecoder.decodeSource(file: folder.appendingPathComponent(testCase.file))
         #expect(source.mode.rawValue == testCase.mode)
     }
 
     // Measured: every case byte for byte in both Pillow-based pipelines.
-    @Test("openai and transformers-pil give the upstream's bytes exactly", arguments: pipelineCaseFile()?.cases ?? [])
+    @Test("openai and transformers-pil give the upstream's bytes exactly", arguments: try pipelineCases())
     fileprivate func pillowPipelines(testCase: PipelineCase) throws {
         let source = try ImageDecoder.decodeSource(file: folder.appendingPathComponent(testCase.file))
         let file = try pipelineReferences()
@@ -79,7 +87,7 @@ struct PipelineReferenceTests {
 
     // The bound for the torchvision kernel: at most one level, in at most 0.5 % of the
     // bytes. Measured on an AVX2 processor (fixtures made there): every byte equal.
-    @Test("transformers is within one level of CLIPImageProcessor in at most 0.5 % of bytes", arguments: pipelineCaseFile()?.cases ?? [])
+    @Test("transformers is within one level of CLIPImageProcessor in at most 0.5 % of bytes", arguments: try pipelineCases())
     fileprivate func torchvisionPipeline(testCase: PipelineCase) throws {
         let source = try ImageDecoder.decodeSource(file: folder.appendingPathComponent(testCase.file))
         let expected = try pipelineReferences().bytes("transformers.\(testCase.name)")
@@ -94,7 +102,7 @@ struct PipelineReferenceTests {
     // Measured on the CPU backend: relative differences of a few 1e-7.
     @Test("Embeddings of files through each pipeline match the upstream's within 1e-5")
     func embeddings() throws {
-        let cases = (pipelineCaseFile()?.cases ?? []).filter { $0.embedded == true }
+        let cases = (try pipelineCases()).filter { $0.embedded == true }
         try #require(cases.count >= 16)
         let model = try CLIPModel(directory: CLIPModelTests.modelDirectory, backend: CPUBackend())
         let file = try pipelineReferences()
@@ -117,7 +125,7 @@ struct PipelineReferenceTests {
         let file = try pipelineReferences()
         #expect(try file.bytes("openai.palette_35") != file.bytes("transformers-pil.palette_35"))
         let source = try ImageDecoder.decodeSource(file: folder.appendingPathComponent("mode_palette.png"))
-        let testCase = try #require(pipelineCaseFile()?.cases.first { $0.name == "palette_35" })
+        let testCase = try #require(try pipelineCases().first { $0.name == "palette_35" })
         #expect(preprocessor(testCase, .openai).cropped(source) != preprocessor(testCase, .transformersPil).cropped(source))
     }
 

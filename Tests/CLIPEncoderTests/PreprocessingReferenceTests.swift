@@ -1,6 +1,7 @@
 @testable import CLIPEncoder
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 // References from scripts/make_preprocess_fixtures.py (Pillow 13, torchvision, transformers;
@@ -38,9 +39,16 @@ private struct CaseFile: Decodable {
     let preprocess_cases: [PreprocessCase]
 }
 
-private func caseFile() -> CaseFile? {
-    guard let data = try? Data(contentsOf: folder.appendingPathComponent("cases.json")) else { return nil }
-    return try? JSONDecoder().decode(CaseFile.self, from: data)
+/// cases.json, written by scripts/make_preprocess_fixtures.py.
+/// - Throws: `FixtureError` when it is missing or malformed.
+private func caseFile() throws -> CaseFile {
+    try Fixtures.decode(CaseFile.self, from: folder.appendingPathComponent("cases.json"))
+}
+
+/// The cases of `cases.json` picked by `keyPath`, named `what` in the error.
+/// - Throws: `FixtureError` when the file is missing or malformed, or the list is empty.
+private func cases<Case>(_ keyPath: KeyPath<CaseFile, [Case]>, _ what: String) throws -> [Case] {
+    try Fixtures.cases(caseFile()[keyPath: keyPath], what, in: folder.appendingPathComponent("cases.json"))
 }
 
 private func references() throws -> SafeTensorsFile {
@@ -73,7 +81,7 @@ private func preprocessor(_ testCase: PreprocessCase, rounding: CenterCropRoundi
 struct PreprocessingReferenceTests {
     @Test("The fixtures name the packages that made them, Pillow 13 or later")
     func versionsRecorded() throws {
-        let cases = try #require(caseFile(), "cases.json is missing or malformed")
+        let cases = try caseFile()
         let pillow = try #require(cases.versions["pillow"])
         #expect(Int(pillow.split(separator: ".").first ?? "") ?? 0 >= 13, "Pillow \(pillow)")
         let metadata = try references().metadata
@@ -82,7 +90,7 @@ struct PreprocessingReferenceTests {
     }
 
     // Measured: every case equal byte for byte, in both pass orders.
-    @Test("Resize equals Pillow's byte for byte, with Pillow's pass order", arguments: caseFile()?.resize_cases ?? [])
+    @Test("Resize equals Pillow's byte for byte, with Pillow's pass order", arguments: try cases(\.resize_cases, "resize_cases"))
     fileprivate func resizeMatchesPillow(testCase: ResizeCase) throws {
         let image = try decoded(testCase.file)
         #expect(image.width == testCase.input_width && image.height == testCase.input_height)
@@ -99,12 +107,12 @@ struct PreprocessingReferenceTests {
 
     // Measured: bytes equal and normalised values equal (difference 0) in every case, for
     // both rules.
-    @Test("The openai rule equals OpenAI CLIP's torchvision pipeline", arguments: caseFile()?.preprocess_cases ?? [])
+    @Test("The openai rule equals OpenAI CLIP's torchvision pipeline", arguments: try cases(\.preprocess_cases, "preprocess_cases"))
     fileprivate func openAIRule(testCase: PreprocessCase) throws {
         try compare(testCase, rounding: .openai, bytesKey: "openai_bytes", valuesKey: "openai")
     }
 
-    @Test("The transformers rule equals CLIPImageProcessorPil", arguments: caseFile()?.preprocess_cases ?? [])
+    @Test("The transformers rule equals CLIPImageProcessorPil", arguments: try cases(\.preprocess_cases, "preprocess_cases"))
     fileprivate func transformersRule(testCase: PreprocessCase) throws {
         try compare(testCase, rounding: .transformers, bytesKey: "transformers_bytes", valuesKey: "transformers_pil")
     }
@@ -126,7 +134,7 @@ struct PreprocessingReferenceTests {
         #expect(gap.over == 0, "max difference \(gap.maximum), \(gap.over) values over 1e-6")
     }
 
-    @Test("The two rules differ exactly where the references do", arguments: caseFile()?.preprocess_cases ?? [])
+    @Test("The two rules differ exactly where the references do", arguments: try cases(\.preprocess_cases, "preprocess_cases"))
     fileprivate func rulesDifferWhereReferencesDo(testCase: PreprocessCase) throws {
         let image = try decoded(testCase.file)
         let openAI = preprocessor(testCase, rounding: .openai).preprocess(image)
@@ -140,7 +148,7 @@ struct PreprocessingReferenceTests {
     // cases where Pillow 13 runs the vertical pass first. It places odd padding like
     // torchvision (the extra pixel after the image), hence the padded case is left out.
     @Test("The transformers rule is within one level of CLIPImageProcessor's torchvision backend",
-          arguments: (caseFile()?.preprocess_cases ?? []).filter { $0.crop <= $0.size })
+          arguments: (try cases(\.preprocess_cases, "preprocess_cases")).filter { $0.crop <= $0.size })
     fileprivate func transformersTorchvisionBackend(testCase: PreprocessCase) throws {
         let image = try decoded(testCase.file)
         let values = preprocessor(testCase, rounding: .transformers).preprocess(image)
@@ -156,7 +164,7 @@ struct PreprocessingReferenceTests {
     // element (the tolerance is 1e-4 of it).
     @Test("Image embeddings of files match transformers' CLIPModel under both rules")
     func embeddingsOfFiles() throws {
-        let cases = (caseFile()?.preprocess_cases ?? []).filter { $0.embedded == true }
+        let cases = (try cases(\.preprocess_cases, "preprocess_cases")).filter { $0.embedded == true }
         try #require(cases.count >= 5)
         let model = try CLIPModel(directory: CLIPModelTests.modelDirectory, backend: CPUBackend())
         let file = try references()

@@ -1,5 +1,6 @@
 @testable import CLIPEncoder
 import Foundation
+import TestSupport
 import Testing
 
 // reference.safetensors and the corrupt files are written by scripts/make_image_fixtures.py
@@ -16,14 +17,6 @@ private func safetensorsFile(_ name: String) -> URL {
 /// Bitwise equality, so that NaN payloads and the sign of zero count.
 private func sameBits(_ left: [Float], _ right: [Float]) -> Bool {
     left.count == right.count && zip(left, right).allSatisfy { $0.bitPattern == $1.bitPattern }
-}
-
-/// A fresh folder under the temporary directory.
-private func temporaryFolder() throws -> URL {
-    let folder = FileManager.default.temporaryDirectory
-        .appendingPathComponent("safetensors-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    return folder
 }
 
 @Suite("safetensors")
@@ -102,7 +95,7 @@ struct SafeTensorsTests {
 
     @Test("The writer round-trips float32 exactly and float16 as numpy rounds", arguments: [false, true])
     func writerRoundTrip(half: Bool) throws {
-        let folder = try temporaryFolder()
+        let folder = try TemporaryFolder.create("safetensors-tests")
         defer { try? FileManager.default.removeItem(at: folder) }
         let expected = try SafeTensorsFile(url: safetensorsFile("expected.safetensors"))
         let values = try expected.floats("rounding.float32")
@@ -136,7 +129,7 @@ struct SafeTensorsTests {
 
     @Test("The writer replaces an existing file and refuses inconsistent tensors")
     func writerChecks() throws {
-        let folder = try temporaryFolder()
+        let folder = try TemporaryFolder.create("safetensors-tests")
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("cache.safetensors")
         try SafeTensorsWriter.write([(name: "a", shape: [2], values: [1, 2])], to: url)
@@ -196,7 +189,7 @@ struct SafeTensorsTests {
 
     @Test("An empty file is refused")
     func emptyFile() throws {
-        let folder = try temporaryFolder()
+        let folder = try TemporaryFolder.create("safetensors-tests")
         defer { try? FileManager.default.removeItem(at: folder) }
         let url = folder.appendingPathComponent("empty.safetensors")
         try Data().write(to: url)

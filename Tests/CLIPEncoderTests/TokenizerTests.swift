@@ -1,5 +1,7 @@
 import CLIPEncoder
 import Foundation
+import Support
+import TestSupport
 import Testing
 
 /// The reference corpus written by scripts/make_tokenizer_fixtures.py.
@@ -60,14 +62,6 @@ private enum TokenizerFixtures {
 
     static let tokenizer: Result<CLIPTokenizer, any Error> = Result {
         try CLIPTokenizer(openAIMergesFile: mergesFile)
-    }
-
-    /// A fresh empty directory under the temporary directory.
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("clip-tokenizer-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
     }
 
     /// A gzip file holding `payload` in one stored (uncompressed) deflate block.
@@ -156,7 +150,7 @@ struct TokenizerTests {
     func huggingFaceRoundTrip() throws {
         let corpus = try TokenizerFixtures.corpus.get()
         let openAI = try TokenizerFixtures.tokenizer.get()
-        let directory = try TokenizerFixtures.temporaryDirectory()
+        let directory = try TemporaryFolder.create("clip-tokenizer-tests")
         defer { try? FileManager.default.removeItem(at: directory) }
         try openAI.writeHuggingFaceFiles(to: directory)
         let huggingFace = try CLIPTokenizer(
@@ -248,7 +242,7 @@ struct TokenizerTests {
 
     @Test("malformed or missing files give errors naming the file")
     func malformedFiles() throws {
-        let directory = try TokenizerFixtures.temporaryDirectory()
+        let directory = try TemporaryFolder.create("clip-tokenizer-tests")
         defer { try? FileManager.default.removeItem(at: directory) }
         let missing = directory.appendingPathComponent("missing.txt.gz")
         #expect(throws: TokenizerError.unreadableFile(path: missing.path, reason: "no such file")) {

@@ -1,24 +1,13 @@
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 /// The OpenCL backend under test, or `nil` with a visible note when this machine has no OpenCL
-/// device. With `CI=true` a missing device is a failure: CI installs PoCL and must run these tests.
-func openCLBackendForTesting() throws -> OpenCLBackend? {
-    let devices = try OpenCLDiscovery.devices()
-    if devices.isEmpty {
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
-            Issue.record("CI=true but no OpenCL device was found: install pocl-opencl-icd")
-        } else {
-            print("note: no OpenCL device found; OpenCL tests skipped (install pocl-opencl-icd to run them)")
-        }
-        return nil
-    }
-    return try sharedOpenCLBackend.get()
+/// device; under CI a missing device is a failure (`OpenCLTesting`).
+func openCLBackendForTesting(sourceLocation: SourceLocation = #_sourceLocation) throws -> OpenCLBackend? {
+    try OpenCLTesting.backend(sourceLocation: sourceLocation)
 }
-
-/// One OpenCL backend for the whole test process, so programs are built once.
-private let sharedOpenCLBackend: Result<OpenCLBackend, Error> = Result { try OpenCLBackend(deviceIndex: 0) }
 
 /// Every backend to test: the CPU fast path and, where present, OpenCL.
 func backendsForTesting() throws -> [any Backend] {

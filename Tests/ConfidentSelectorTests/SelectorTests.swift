@@ -1,6 +1,7 @@
 import Compute
 import ConfidentSelector
 import Foundation
+import TestSupport
 import Testing
 
 /// The selector against the numpy reference of `scripts/make_trainer_fixtures.py`.
@@ -45,13 +46,14 @@ import Testing
         return try? JSONDecoder().decode(Fixture.self, from: data)
     }()
 
-    static let openCL: OpenCLBackend? = {
-        guard let devices = try? OpenCLDiscovery.devices(), !devices.isEmpty else { return nil }
-        return try? OpenCLBackend(deviceIndex: 0)
-    }()
+    /// The first OpenCL device, or nil where none is installed (under CI a missing device fails
+    /// the test: `OpenCLTesting`).
+    static var openCL: OpenCLBackend? {
+        get throws { try OpenCLTesting.backend(skipping: "the selector's OpenCL cases") }
+    }
 
     static var backends: [any TrainingBackend] {
-        [ReferenceBackend(), CPUBackend()] + (openCL.map { [$0] } ?? [])
+        get throws { [ReferenceBackend(), CPUBackend()] + (try openCL.map { [$0] } ?? []) }
     }
 
     private func classifier(_ fixture: Fixture) throws -> TextClassifier {
@@ -84,7 +86,7 @@ import Testing
     @Test func zeroShotPredictionsMatchReferenceOnEveryBackend() throws {
         let fixture = try #require(Self.fixture)
         let features = try HostMatrix(values: fixture.features, rows: fixture.images, columns: fixture.dim)
-        for backend in Self.backends {
+        for backend in try Self.backends {
             // 40 rows per batch: three full batches and a partial one.
             let zeroShot = try ZeroShotClassifier(backend: backend, classifier: try classifier(fixture), logitScale: 100, batchSize: 40)
             let fromHost = try zeroShot.predict(features: features)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import Datasets
 @testable import Experiments
 
 /// `dataset.class_profile`: the counts each profile keeps, its determinism, the error for a

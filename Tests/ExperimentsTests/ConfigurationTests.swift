@@ -1,8 +1,10 @@
 import Adaptation
 import CLIPEncoder
 import Foundation
+import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
 
 /// A minimal valid configuration (no base) used by several tests.

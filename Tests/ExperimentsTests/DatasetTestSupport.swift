@@ -1,6 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
 
 /// Fixture locations and helpers shared by the dataset and configuration tests.
@@ -51,50 +53,9 @@ enum DatasetFixtures {
     }
 }
 
-/// A fresh temporary folder, removed when the value is released.
-final class TemporaryFolder {
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("upadapter-tests-\(UUID().uuidString)", isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(at: url)
-    }
-
+extension TemporaryFolder {
     /// Copies `relative` from the fixture data root into this folder (same relative path).
     func copyFixture(_ relative: String) throws {
-        let destination = url.appendingPathComponent(relative)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: DatasetFixtures.root.appendingPathComponent(relative), to: destination)
-    }
-
-    /// Writes `text` at `relative`, creating folders.
-    @discardableResult
-    func write(_ relative: String, _ text: String) throws -> URL {
-        let destination = url.appendingPathComponent(relative)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try text.write(to: destination, atomically: true, encoding: .utf8)
-        return destination
-    }
-
-    /// Writes bytes at `relative`, creating folders.
-    @discardableResult
-    func write(_ relative: String, bytes: [UInt8]) throws -> URL {
-        let destination = url.appendingPathComponent(relative)
-        try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(bytes).write(to: destination)
-        return destination
-    }
-
-    func remove(_ relative: String) throws {
-        try FileManager.default.removeItem(at: url.appendingPathComponent(relative))
-    }
-
-    func path(_ relative: String) -> String {
-        url.appendingPathComponent(relative).standardizedFileURL.path
+        try copy(DatasetFixtures.root.appendingPathComponent(relative), to: relative)
     }
 }

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
 
+@testable import Datasets
 @testable import Experiments
+@testable import FeatureCache
 
 /// The development shifts of the method study (cutout, pixelate, salt_pepper), checked against
 /// their definitions on images whose results can be worked out by hand.

@@ -2,9 +2,12 @@ import CLIPEncoder
 import FileIntegrity
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
+@testable import FeatureCache
 
 /// Fixtures of the CLIPEncoder tests reused here: the tiny random CLIP (image size 35) and images.
 enum FeatureCacheFixtures {

@@ -1,8 +1,10 @@
 import CLIPEncoder
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
 
 /// Seeded random-mutation fuzzing of the parsers that read user files, with a fixed budget of

@@ -3,7 +3,9 @@ import FileIntegrity
 import Foundation
 import Testing
 
+@testable import Datasets
 @testable import Experiments
+@testable import FeatureCache
 
 /// Image transforms, item loading and augmented views.
 ///

@@ -2,18 +2,22 @@ import CLIPEncoder
 import Compute
 import FileIntegrity
 import Foundation
+import Support
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
+@testable import Datasets
 @testable import Experiments
+@testable import Reports
 
 /// Issue 23: unit tests of the guards the corpus (`BadInputCorpusII`) meets through the binary.
 @Suite("Reliability II guards")
 struct ReliabilityIITests {
-    static let model = PipelineIntegrationTests.fixtureModel
+    static let model = Fixtures.model
 
     static func tokenizer() throws -> CLIPTokenizer {
         try CLIPTokenizer(openAIMergesFile: model.appendingPathComponent("bpe_simple_vocab_16e6.txt.gz").resolvingSymlinksInPath())
@@ -70,7 +74,7 @@ struct ReliabilityIITests {
 
     @Test("Two keys of an exclusive pair in one file are an error naming both, not a silent drop")
     func exclusivePairs() throws {
-        let folder = try PipelineIntegrationTests.temporaryDirectory("exclusive")
+        let folder = try TemporaryFolder.create("exclusive")
         defer { try? FileManager.default.removeItem(at: folder) }
         let head = "model: {path: /m}\ndataset: {kind: folder, name: x, root: /d}\n"
         for (body, key) in [
@@ -96,7 +100,7 @@ struct ReliabilityIITests {
 
     @Test("A transform's unknown name, unknown parameter or out-of-range value fails when the configuration is read")
     func transformsCheckedWhenRead() throws {
-        let folder = try PipelineIntegrationTests.temporaryDirectory("transform")
+        let folder = try TemporaryFolder.create("transform")
         defer { try? FileManager.default.removeItem(at: folder) }
         let head = "model: {path: /m}\nprompts: {template: \"a {}.\"}\n"
         for (transform, word) in [("{name: swirl}", "swirl"), ("{name: pixelate, parameters: {radius: 2}}", "radius"),
@@ -119,7 +123,7 @@ struct ReliabilityIITests {
 
     @Test("An adapter's checksum is verified; altered values or names are refused; older files load unverified")
     func adapterChecksum() throws {
-        let folder = try PipelineIntegrationTests.temporaryDirectory("adapter-checksum")
+        let folder = try TemporaryFolder.create("adapter-checksum")
         defer { try? FileManager.default.removeItem(at: folder) }
         let tensors = Self.adapterTensors()
         let names = "[\"cat\",\"dog\"]"
@@ -162,7 +166,7 @@ struct ReliabilityIITests {
 
     @Test("A sweep name or variant name that is not one path component is refused")
     func sweepNames() throws {
-        let folder = try PipelineIntegrationTests.temporaryDirectory("sweep-names")
+        let folder = try TemporaryFolder.create("sweep-names")
         defer { try? FileManager.default.removeItem(at: folder) }
         let config = folder.appendingPathComponent("cell.yaml")
         try Data("model: {path: /m}\n".utf8).write(to: config)
@@ -186,7 +190,7 @@ struct ReliabilityIITests {
 
     @Test("Dataset files, configurations and metrics that are FIFOs or devices are refused by kind")
     func experimentReaders() throws {
-        let folder = try PipelineIntegrationTests.temporaryDirectory("kinds")
+        let folder = try TemporaryFolder.create("kinds")
         defer { try? FileManager.default.removeItem(at: folder) }
         let fifoPath = folder.appendingPathComponent("names.txt").path
         #expect(mkfifo(fifoPath, 0o644) == 0)

@@ -1,12 +1,15 @@
 import CLIPEncoder
 import Compute
-import CZlib
 import FileIntegrity
 import Foundation
 import PrototypeTrainer
+import Support
+import TestSupport
 import Testing
 
+@testable import Datasets
 @testable import Experiments
+@testable import FeatureCache
 
 /// Issue #12: limits before allocation, finite-or-refused values, cache integrity and run
 /// folders that never collide.
@@ -91,41 +94,19 @@ struct ReliabilityTests {
 
     // MARK: IDX gzip bomb
 
-    /// `bytes` gzipped with zlib (best compression).
-    static func gzip(_ bytes: [UInt8]) throws -> Data {
-        var stream = z_stream()
-        guard deflateInit2_(&stream, 9, Z_DEFLATED, 16 + MAX_WBITS, 9, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            throw ComputeError.invalidArgument(operation: "gzip", message: "deflateInit2 failed")
-        }
-        defer { deflateEnd(&stream) }
-        var input = bytes
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(bytes.count))) + 64)
-        let status = input.withUnsafeMutableBufferPointer { inputBuffer in
-            output.withUnsafeMutableBufferPointer { outputBuffer in
-                stream.next_in = inputBuffer.baseAddress
-                stream.avail_in = uInt(inputBuffer.count)
-                stream.next_out = outputBuffer.baseAddress
-                stream.avail_out = uInt(outputBuffer.count)
-                return deflate(&stream, Z_FINISH)
-            }
-        }
-        guard status == Z_STREAM_END else { throw ComputeError.invalidArgument(operation: "gzip", message: "deflate returned \(status)") }
-        return Data(output.prefix(Int(stream.total_out)))
-    }
-
     @Test("A gzipped IDX file inflating past its header's size stops at that size")
     func idxGzipBomb() throws {
         let folder = try TemporaryFolder()
         let header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 10, 0, 0, 0, 28, 0, 0, 0, 28]  // 10 images of 28×28: 7 856 bytes
         let bomb = folder.url.appendingPathComponent("train-images-idx3-ubyte.gz")
-        try Self.gzip(header + [UInt8](repeating: 0, count: 64 << 20)).write(to: bomb)
+        try GzipCompression.compress(header + [UInt8](repeating: 0, count: 64 << 20)).write(to: bomb)
         let text = Self.message { _ = try IDXFile(contentsOf: bomb, expectedMagic: IDXFile.imagesMagic, dataset: "bomb") }
         #expect(text.contains(bomb.path), "\(text)")
         #expect(text.contains("more than 7856 bytes"), "\(text)")
 
         // The same header with exactly its values still reads.
         let good = folder.url.appendingPathComponent("good.gz")
-        try Self.gzip(header + [UInt8](repeating: 7, count: 7840)).write(to: good)
+        try GzipCompression.compress(header + [UInt8](repeating: 7, count: 7840)).write(to: good)
         let file = try IDXFile(contentsOf: good, expectedMagic: IDXFile.imagesMagic, dataset: "good")
         #expect(file.dimensions == [10, 28, 28])
         #expect(file.values.count == 7840)

@@ -3,7 +3,9 @@ import Testing
 
 import Compute
 
+@testable import Datasets
 @testable import Experiments
+@testable import Reports
 
 /// Sweep specifications, cell enumeration and aggregation over seeds, on reports with known
 /// accuracies.

@@ -1,5 +1,6 @@
 import FileIntegrity
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -35,6 +36,16 @@ struct HubReliabilityTests {
         try Data("hello\n".utf8).write(to: hello)
         #expect(try ModelDownloader.gitBlobId(of: empty) == "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391")
         #expect(try ModelDownloader.gitBlobId(of: hello) == "ce013625030ba8dba906f756967f9e9ca394464a")
+    }
+
+    @Test("A file's digest equals hashlib's for the fixture weights")
+    func fileDigest() throws {
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: LoopbackHubServer.fixtures.appendingPathComponent("hub/manifest.json"))) as! [String: [String: Any]]
+        let siblings = manifest["test-org/tiny-clip"]!["siblings"] as! [[String: Any]]
+        let weights = siblings.first { $0["rfilename"] as? String == "model.safetensors" }!
+        let expected = (weights["lfs"] as! [String: Any])["sha256"] as! String
+        let file = LoopbackHubServer.fixtures.appendingPathComponent("hub/test-org/tiny-clip/model.safetensors")
+        #expect(try ModelDownloader.sha256(of: file) == expected)
     }
 
     @Test("A small file in place with the right size but other content is fetched again")

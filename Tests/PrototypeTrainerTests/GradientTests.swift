@@ -96,7 +96,7 @@ import Testing
         let numerical = twin.numericalGradient(keys: keys).map { Float($0) }
         let largest = numerical.map(abs).max() ?? 0
         #expect(largest > 1e-3, "the problem must have a gradient worth checking (largest \(largest))")
-        for backend in TestBackends.all {
+        for backend in try TestBackends.all {
             let (loss, gradient) = try PrototypeTrainer(backend: backend).lossAndGradient(classifier, features: features, labels: labels)
             #expect(abs(Double(loss) - twin.loss(keys: keys)) < 1e-5, "\(kind) loss on \(backend.name)")
             expectClose(gradient.values, numerical, absolute: 1e-5 * largest, relative: 1e-3, "\(kind) gradient on \(backend.name)")

@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import TestSupport
 import Testing
 
 /// Backends every test runs on, and helpers shared by the test files.
@@ -7,19 +8,21 @@ enum TestBackends {
     /// The plain-loop twin every other implementation is compared with.
     static let reference = ReferenceBackend()
 
-    /// The first OpenCL device, or nil where none is installed (then only the CPU paths run).
-    static let openCL: OpenCLBackend? = {
-        guard let devices = try? OpenCLDiscovery.devices(), !devices.isEmpty else { return nil }
-        return try? OpenCLBackend(deviceIndex: 0)
-    }()
+    /// The first OpenCL device, or nil where none is installed (then only the CPU paths run;
+    /// under CI a missing device fails the test: `OpenCLTesting`).
+    static var openCL: OpenCLBackend? {
+        get throws { try OpenCLTesting.backend(skipping: "the trainer's OpenCL cases") }
+    }
 
     /// The implementations under test: CPU fast path and, when present, OpenCL.
     static var underTest: [any TrainingBackend] {
-        [CPUBackend()] + (openCL.map { [$0] } ?? [])
+        get throws { [CPUBackend()] + (try openCL.map { [$0] } ?? []) }
     }
 
     /// Every backend including the twin.
-    static var all: [any TrainingBackend] { [reference] + underTest }
+    static var all: [any TrainingBackend] {
+        get throws { [reference] + (try underTest) }
+    }
 }
 
 /// The directory of fixture files next to the test sources.

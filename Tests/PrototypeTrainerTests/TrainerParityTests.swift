@@ -68,7 +68,7 @@ import Testing
         let classifier = try classifier(fixture)
         let features = try trainingFeatures(fixture)
         let batch = Array(fixture.batchOrders[0].prefix(fixture.batchSize))
-        for backend in TestBackends.all {
+        for backend in try TestBackends.all {
             let (_, gradient) = try PrototypeTrainer(backend: backend).lossAndGradient(
                 classifier, features: try features.rows(at: batch), labels: batch.map { fixture.labels[$0] })
             expectClose(gradient.values, fixture.firstBatchGradient, absolute: 2e-6, relative: 1e-3, "\(name) gradient on \(backend.name)")
@@ -82,7 +82,7 @@ import Testing
             epochs: fixture.epochs, batchSize: fixture.batchSize, learningRate: fixture.learningRate, epsilon: fixture.epsilon,
             weightDecay: fixture.weightDecay, batchOrder: .explicit(fixture.batchOrders), seed: 1)
         let testFeatures = try HostMatrix(values: fixture.testFeatures, rows: fixture.testFeatures.count / fixture.dim, columns: fixture.dim)
-        for backend in TestBackends.all {
+        for backend in try TestBackends.all {
             let result = try PrototypeTrainer(backend: backend).train(
                 try classifier(fixture), features: try trainingFeatures(fixture), labels: fixture.labels, configuration: configuration)
             let label = "\(name) on \(backend.name)"

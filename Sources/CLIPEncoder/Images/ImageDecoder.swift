@@ -1,5 +1,6 @@
 import FileIntegrity
 import Foundation
+import Support
 
 /// Decodes PNG and JPEG files into `RGBImage`s, choosing the decoder from the file's first
 /// bytes (never from its extension).

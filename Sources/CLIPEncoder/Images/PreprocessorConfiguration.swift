@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// How images are prepared for the vision tower, read from a Hugging Face
 /// `preprocessor_config.json`; CLIP's values when the file is absent.

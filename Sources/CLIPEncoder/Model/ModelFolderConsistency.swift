@@ -1,5 +1,6 @@
 import FileIntegrity
 import Foundation
+import Support
 
 /// Checks that the files of a Hugging Face model folder agree with each other, so that a folder
 /// that contradicts itself is refused (naming the file, the key and both values) or read the way

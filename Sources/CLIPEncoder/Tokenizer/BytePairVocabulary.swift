@@ -1,5 +1,6 @@
 import FileIntegrity
 import Foundation
+import Support
 
 /// The vocabulary and merge ranks of a byte-level BPE model, resolved to token ids.
 struct BytePairVocabulary: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 extension CLIPTokenizer {
     /// Writes this tokenizer as Hugging Face `vocab.json` and `merges.txt` into `directory`.

@@ -1,6 +1,7 @@
 import Compute
 import FileIntegrity
 import Foundation
+import Support
 
 /// Dimensions of a CLIP model, read from a Hugging Face `config.json`.
 ///

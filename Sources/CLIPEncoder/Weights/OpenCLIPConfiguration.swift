@@ -1,6 +1,7 @@
 import Compute
 import FileIntegrity
 import Foundation
+import Support
 
 /// The configuration of an open_clip model folder, `open_clip_config.json`: its `model_cfg`
 /// (open_clip's `CLIPVisionCfg` / `CLIPTextCfg` fields, with open_clip's defaults for missing ones)

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -96,22 +97,18 @@ public enum SafeTensorsWriter {
         try writeAtomically(data, to: url)
     }
 
-    /// Writes `data` to a temporary file beside `url`, then renames it to `url`.
+    /// Writes `data` to a temporary file beside `url`, then renames it to `url` (`AtomicFile`).
+    /// - Throws: `CLIPEncoderError.fileAccessFailed` naming `url` and the step that failed.
     static func writeAtomically(_ data: Data, to url: URL) throws {
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(
-            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
-        do {
-            try data.write(to: temporary)
+        do throws(AtomicFileError) {
+            try AtomicFile.write(data, to: url)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CLIPEncoderError.fileAccessFailed(
-                path: url.path, operation: "write", reason: ReadableError.reason(error))
-        }
-        guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw CLIPEncoderError.fileAccessFailed(path: url.path, operation: "rename", reason: reason)
+            switch error {
+            case .writeFailed(_, let reason):
+                throw CLIPEncoderError.fileAccessFailed(path: url.path, operation: "write", reason: reason)
+            case .renameFailed(_, _, let reason):
+                throw CLIPEncoderError.fileAccessFailed(path: url.path, operation: "rename", reason: reason)
+            }
         }
     }
 

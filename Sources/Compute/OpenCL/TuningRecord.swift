@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A matrix-product kernel with its tile: one candidate of `kernels tune`, and what a
 /// `TuningRecord` keeps for a device.
@@ -122,13 +123,11 @@ public struct TuningRecord: Sendable, Codable, Equatable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let temporary = file.appendingPathExtension("\(ProcessInfo.processInfo.processIdentifier).tmp")
-            try encoder.encode(records).write(to: temporary)
-            // rename(2) replaces the old file atomically.
-            guard rename(temporary.path, file.path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temporary)
-                throw ComputeError.invalidArgument(operation: "tuning record", message: "cannot write \(file.path): \(reason)")
+            let data = try encoder.encode(records)
+            do throws(AtomicFileError) {
+                try AtomicFile.write(data, to: file)
+            } catch {
+                throw ComputeError.invalidArgument(operation: "tuning record", message: "cannot write \(file.path): \(error.reason)")
             }
         }
     }

@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Support
 
 /// `dataset.class_profile` in YAML:
 ///

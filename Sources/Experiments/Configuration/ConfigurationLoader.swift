@@ -1,6 +1,8 @@
 import CLIPEncoder
+import Datasets
 import FileIntegrity
 import Foundation
+import Support
 
 /// Loads a configuration file and the chain of files it names with `base:`, and merges them
 /// (each child over its base).

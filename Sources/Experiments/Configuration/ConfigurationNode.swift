@@ -1,5 +1,7 @@
 import CLIPEncoder
+import Datasets
 import Foundation
+import Support
 import Yams
 
 /// Where a configuration value was written: a file (with the line), a `--set` override, or

@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Support
 
 /// Collects the problems found while decoding a configuration, so that decoding always runs
 /// to the end (and so knows every valid key) before reporting: unknown keys first, then the

@@ -1,5 +1,6 @@
 import Adaptation
 import Compute
+import Datasets
 import FileIntegrity
 import Foundation
 import PrototypeTrainer

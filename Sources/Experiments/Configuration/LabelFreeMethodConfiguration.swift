@@ -1,5 +1,7 @@
 import Adaptation
+import Datasets
 import Foundation
+import Support
 
 /// The configuration sections of the published label-free methods (`inmap`, `transclip`, `zlap`)
 /// and of the prior-aware transport default (`prior_transport`). Every default is the paper's.

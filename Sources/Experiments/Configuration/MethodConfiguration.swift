@@ -1,8 +1,10 @@
 import Adaptation
 import CLIPEncoder
 import ConfidentSelector
+import Datasets
 import Foundation
 import PrototypeTrainer
+import Support
 
 extension ExperimentConfiguration {
     /// `prompts`: the templates of the text classifier; `{}` stands for the class name.

@@ -1,4 +1,7 @@
+import Datasets
+import FeatureCache
 import Foundation
+import Support
 
 extension ExperimentConfiguration {
     /// `model`: the CLIP checkpoint.

@@ -3,6 +3,7 @@ import Compute
 import FileIntegrity
 import Foundation
 import PrototypeTrainer
+import Support
 
 /// The trained adapter as one safetensors file: everything `upadapter predict` needs besides
 /// the CLIP model itself.

@@ -1,5 +1,7 @@
 import CLIPEncoder
+import Datasets
 import Foundation
+import Support
 
 /// The text classifier's prompts (every template filled with every class name), tokenised and
 /// checked before anything is encoded: nothing is cut or collapsed silently.

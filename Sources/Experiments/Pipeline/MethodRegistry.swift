@@ -1,5 +1,7 @@
 import Adaptation
+import Datasets
 import PrototypeTrainer
+import Support
 
 /// Builds the configured adaptation methods: the one place that maps a configuration's
 /// `methods:` names and sections to `AdaptationMethod` values. A new method is one file in

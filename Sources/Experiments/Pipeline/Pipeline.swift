@@ -2,8 +2,10 @@ import Adaptation
 import CLIPEncoder
 import Compute
 import ConfidentSelector
+import Datasets
 import Foundation
 import PrototypeTrainer
+import Reports
 
 /// The version written into every run record.
 public let upadapterVersion = "0.2.0"
@@ -17,7 +19,9 @@ public struct PipelineResult: Sendable {
     public let table: String
 }
 
-/// One configured run of DESIGN.md "The method", as a sequence of stages:
+/// One configured run of the method the README opens with (zero-shot pseudo-labels, the most
+/// confident per class as prototypes, the prototypes tuned, added to CLIP residually; every
+/// setting in docs/configuration.md), as a sequence of stages:
 ///
 /// 1. **inputs**: the model, the unlabeled and test splits;
 /// 2. **features**: the text classifier and the (cached) image features;

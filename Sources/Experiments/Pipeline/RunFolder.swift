@@ -1,6 +1,9 @@
 import CLIPEncoder
+import FeatureCache
 import Foundation
 import PrototypeTrainer
+import Reports
+import Support
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

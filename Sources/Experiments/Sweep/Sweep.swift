@@ -1,5 +1,6 @@
 import Compute
 import Foundation
+import Reports
 
 /// Runs the cells of a `SweepSpecification` (all, or one per process as a Slurm array task
 /// would) and aggregates every finished cell into one table per variant, mean ± standard
@@ -52,9 +53,9 @@ public struct Sweep: Sendable {
         let finished = specification.cells.compactMap { cell in finishedReport(cell).map { (cell, $0) } }
         let summary = SweepSummary(specification: specification, finished: finished)
         try FileManager.default.createDirectory(at: specification.output, withIntermediateDirectories: true)
-        try AtomicFile.write(Data(summary.markdown().utf8), to: specification.output.appendingPathComponent("summary.md"))
-        try AtomicFile.write(Data(summary.html().utf8), to: specification.output.appendingPathComponent("summary.html"))
-        try AtomicFile.write(try summary.json(), to: specification.output.appendingPathComponent("summary.json"))
+        try ReportFile.write(Data(summary.markdown().utf8), to: specification.output.appendingPathComponent("summary.md"))
+        try ReportFile.write(Data(summary.html().utf8), to: specification.output.appendingPathComponent("summary.html"))
+        try ReportFile.write(try summary.json(), to: specification.output.appendingPathComponent("summary.json"))
         return summary
     }
 }

@@ -1,5 +1,7 @@
+import Datasets
 import FileIntegrity
 import Foundation
+import Support
 
 /// A study: configurations × method variants × seeds, each cell one `upadapter run`, read from
 /// YAML:

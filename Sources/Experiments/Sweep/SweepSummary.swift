@@ -1,4 +1,5 @@
 import Foundation
+import Reports
 
 /// The aggregated results of a sweep: per variant, per method, per configuration, the test
 /// top-1 accuracy's and the balanced accuracy's mean and standard deviation over the finished
