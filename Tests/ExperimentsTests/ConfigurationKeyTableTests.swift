@@ -1,4 +1,5 @@
 import Adaptation
+import Datasets
 import Foundation
 import PrototypeTrainer
 import Testing

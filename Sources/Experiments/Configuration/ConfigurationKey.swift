@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Support
 
 /// A value a configuration key can hold: how it is read from a section, written back, named
 /// in docs/configuration.md, and which numbers its range applies to.

@@ -1,6 +1,8 @@
 import Adaptation
 import CLIPEncoder
+import Datasets
 import Foundation
+import Support
 import PrototypeTrainer
 
 extension ConfigurationKeys {

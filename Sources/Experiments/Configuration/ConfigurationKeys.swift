@@ -1,6 +1,8 @@
 import Adaptation
 import CLIPEncoder
+import Datasets
 import Foundation
+import Support
 import PrototypeTrainer
 
 /// The table of configuration keys: each key's path, type, default, range and one line of doc,

@@ -6,9 +6,7 @@ import Datasets
 import Foundation
 import PrototypeTrainer
 import Reports
-
-/// The version written into every run record.
-public let upadapterVersion = "0.2.0"
+import Support
 
 /// What one run produced.
 public struct PipelineResult: Sendable {
