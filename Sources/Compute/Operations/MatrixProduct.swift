@@ -178,93 +178,123 @@ extension OpenCLBackend {
     public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
         let g = try validateMatmul(a, b, bias: bias, c, options)
         guard g.m > 0, g.n > 0, g.batch > 0 else { return }
-        let memoryA = try memory(a, "matmul", "A")
-        var memoryB = try memory(b, "matmul", "B"), options = options
-        let memoryC = try memory(c, "matmul", "C")
-        let memoryBias = try bias.map { try memory($0, "matmul", "bias") } ?? placeholder
-        let common: (Int32, Int32) -> [KernelArgument] = { strideA, strideB in
-            [.int(Int32(g.m)), .int(Int32(g.n)), .int(Int32(g.k)), .int(strideA), .int(strideB),
-             .float(options.alpha), .float(options.beta), .int(bias == nil ? 0 : 1)]
-        }
+        let operands = ProductOperands(
+            a: try memory(a, "matmul", "A"), b: try memory(b, "matmul", "B"), c: try memory(c, "matmul", "C"),
+            bias: try bias.map { try memory($0, "matmul", "bias") } ?? placeholder, hasBias: bias != nil)
         switch matmulVariant {
-        case .tiled, .blocked:
-            if options.transposeB, let storage = b.storage as? OpenCLStorage, storage.isConstant {
-                // A linear layer's [out, in] weight is transposed once and kept with it: the GPU
-                // kernels then read every weight row-major along N.
-                let batchB = g.strideB == 0 ? 1 : g.batch
-                let transposed = try arranged(b, .transposed(batch: batchB, rows: g.n, columns: g.k)) {
-                    let transposed = try makeTensor(shape: [batchB, g.k, g.n])
-                    try permute(try b.prefix(shape: [batchB, g.n, g.k]), permutation: [0, 2, 1], into: transposed)
-                    return transposed
-                }
-                memoryB = try memory(transposed, "matmul", "B transposed")
-                options.transposeB = false
-            }
-            let (kernel, work, tileK, preferred, smallest): (KernelName, Int, Int, Int, Int)
-            switch matmulVariant {
-            case .tiled: (kernel, work, tileK, preferred, smallest) = (.matmulTiled, tuning.matmulWork, tuning.matmulTileK, tuning.matmulTile, tuning.matmulWork)
-            case .blocked, .packed:  // vector loads need tiles of at least 4 work blocks
-                (kernel, work, tileK, preferred, smallest) = (.matmulBlocked, tuning.blockedWork, tuning.blockedTileK, tuning.blockedTile, 4 * tuning.blockedWork)
-            }
-            func defines(tile: Int) -> [KernelDefine: Int] {
-                var defines: [KernelDefine: Int] = [
-                    .tileM: tile, .tileN: tile, .tileK: tileK, .workM: work, .workN: work,
-                    .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
-                    .activation: KernelDefine.activationCode(options.activation)]
-                if kernel == .matmulBlocked { defines[.padding] = tuning.blockedPadding }
-                return defines
-            }
-            // The device's table gives the tile; a smaller one when the kernel cannot run
-            // (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
-            // A build failure counts as "does not fit" (some drivers refuse to build a required
-            // work-group size they cannot run) but is kept: when no tile fits, the last build
-            // error, with its log, is what is thrown, not a bare "no tile fits".
-            var buildFailure: ComputeError? = nil
-            guard let tile = try fitted(KernelKey(kernel, defines(tile: preferred)), { tile in
-                let threads = (tile / work) * (tile / work)
-                do {
-                    if try kernelWorkGroupSize(KernelKey(kernel, defines(tile: tile)), buildFailureFits: false) >= threads { return tile }
-                } catch let error as ComputeError {
-                    guard case .programBuildFailed = error else { throw error }
-                    buildFailure = error
-                }
-                return tile / 2 >= smallest ? tile / 2 : nil
-            }) else {
-                if let buildFailure { throw buildFailure }
-                throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of \(kernel) fits the work-group limits of \(device.name)")
-            }
-            let threads = tile / work
-            try launch(kernel, defines: defines(tile: tile),
-                       global: [roundUp(g.n, tile) / work, roundUp(g.m, tile) / work, g.batch], local: [threads, threads, 1],
-                       arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
-        case .packed:
-            let vectorWidth = tuning.packedVectorWidth
-            let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
-            let panelWidth = vectorWidth * vectors
-            let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
-            let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
-            let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
-            // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
-            try packPanels(memoryA, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
-                           strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
-                           batch: batchA, into: packedA)
-            let (strideInner, strideOuter) = options.transposeB ? (1, g.k) : (g.n, 1)
-            // A weight's panels are packed once and kept with it.
-            let packedB = try arranged(b, .panels(inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
-                                                  strideOuter: strideOuter, batch: batchB)) {
-                let packed = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
-                try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
-                               strideOuter: strideOuter, batch: batchB, into: packed)
-                return packed
-            }
-            try launch(.matmulPacked,
-                       defines: [.workM: rowsPerItem, .vectors: vectors, .vectorWidth: vectorWidth,
-                                 .activation: KernelDefine.activationCode(options.activation)],
-                       global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
-                       arguments: common(Int32(g.strideA == 0 ? 0 : packedA.count / batchA), Int32(g.strideB == 0 ? 0 : packedB.count / batchB))
-                           + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
-                              .buffer(memoryBias), .buffer(memoryC)])
+        case .tiled: try tiledProduct(.matmulTiled, g, b, operands, options)
+        case .blocked: try tiledProduct(.matmulBlocked, g, b, operands, options)
+        case .packed: try packedProduct(g, b, operands, options)
         }
+    }
+
+    /// The buffers of one product: A, B, C and the bias (`placeholder` when there is none).
+    struct ProductOperands {
+        var a: cl_mem
+        var b: cl_mem
+        let c: cl_mem
+        let bias: cl_mem
+        let hasBias: Bool
+
+        /// The arguments every matmul kernel takes before its buffers.
+        func scalars(_ g: MatmulGeometry, strideA: Int, strideB: Int, _ options: MatmulOptions) -> [KernelArgument] {
+            [.int(Int32(g.m)), .int(Int32(g.n)), .int(Int32(g.k)), .int(Int32(strideA)), .int(Int32(strideB)),
+             .float(options.alpha), .float(options.beta), .int(hasBias ? 1 : 0)]
+        }
+    }
+
+    /// `matmul_tiled` or `matmul_blocked` (the GPU-style kernels), at the largest tile of the
+    /// device's table that the device can run.
+    private func tiledProduct(
+        _ kernel: KernelName, _ g: MatmulGeometry, _ b: Tensor, _ operands: ProductOperands, _ options: MatmulOptions
+    ) throws {
+        var operands = operands, options = options
+        if options.transposeB, let storage = b.storage as? OpenCLStorage, storage.isConstant {
+            // A linear layer's [out, in] weight is transposed once and kept with it: the GPU
+            // kernels then read every weight row-major along N.
+            let batchB = g.strideB == 0 ? 1 : g.batch
+            let transposed = try arranged(b, .transposed(batch: batchB, rows: g.n, columns: g.k)) {
+                let transposed = try makeTensor(shape: [batchB, g.k, g.n])
+                try permute(try b.prefix(shape: [batchB, g.n, g.k]), permutation: [0, 2, 1], into: transposed)
+                return transposed
+            }
+            operands.b = try memory(transposed, "matmul", "B transposed")
+            options.transposeB = false
+        }
+        // Vector loads of the blocked kernel need tiles of at least 4 work blocks.
+        let (work, tileK, preferred, smallest) = kernel == .matmulTiled
+            ? (tuning.matmulWork, tuning.matmulTileK, tuning.matmulTile, tuning.matmulWork)
+            : (tuning.blockedWork, tuning.blockedTileK, tuning.blockedTile, 4 * tuning.blockedWork)
+        func defines(tile: Int) -> [KernelDefine: Int] {
+            var defines: [KernelDefine: Int] = [
+                .tileM: tile, .tileN: tile, .tileK: tileK, .workM: work, .workN: work,
+                .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
+                .activation: KernelDefine.activationCode(options.activation)]
+            if kernel == .matmulBlocked { defines[.padding] = tuning.blockedPadding }
+            return defines
+        }
+        let tile = try fittedTile(kernel, work: work, preferred: preferred, smallest: smallest, defines: defines)
+        let threads = tile / work
+        try launch(kernel, defines: defines(tile: tile),
+                   global: [roundUp(g.n, tile) / work, roundUp(g.m, tile) / work, g.batch], local: [threads, threads, 1],
+                   arguments: operands.scalars(g, strideA: g.strideA, strideB: g.strideB, options)
+                       + [.buffer(operands.a), .buffer(operands.b), .buffer(operands.bias), .buffer(operands.c)])
+    }
+
+    /// The device's table gives the tile; a smaller one when the kernel cannot run
+    /// (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
+    /// A build failure counts as "does not fit" (some drivers refuse to build a required
+    /// work-group size they cannot run) but is kept: when no tile fits, the last build
+    /// error, with its log, is what is thrown, not a bare "no tile fits".
+    private func fittedTile(
+        _ kernel: KernelName, work: Int, preferred: Int, smallest: Int, defines: (Int) -> [KernelDefine: Int]
+    ) throws -> Int {
+        var buildFailure: ComputeError? = nil
+        guard let tile = try fitted(KernelKey(kernel, defines(preferred)), { tile in
+            let threads = (tile / work) * (tile / work)
+            do {
+                if try kernelWorkGroupSize(KernelKey(kernel, defines(tile)), buildFailureFits: false) >= threads { return tile }
+            } catch let error as ComputeError {
+                guard case .programBuildFailed = error else { throw error }
+                buildFailure = error
+            }
+            return tile / 2 >= smallest ? tile / 2 : nil
+        }) else {
+            if let buildFailure { throw buildFailure }
+            throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of \(kernel) fits the work-group limits of \(device.name)")
+        }
+        return tile
+    }
+
+    /// `matmul_packed` (the CPU-style kernel) over panels of A and B packed first; a weight's
+    /// panels are packed once and kept with it.
+    private func packedProduct(_ g: MatmulGeometry, _ b: Tensor, _ operands: ProductOperands, _ options: MatmulOptions) throws {
+        let vectorWidth = tuning.packedVectorWidth
+        let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
+        let panelWidth = vectorWidth * vectors
+        let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
+        let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
+        let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
+        // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
+        try packPanels(operands.a, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
+                       strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
+                       batch: batchA, into: packedA)
+        let (strideInner, strideOuter) = options.transposeB ? (1, g.k) : (g.n, 1)
+        let packedB = try arranged(b, .panels(inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
+                                              strideOuter: strideOuter, batch: batchB)) {
+            let packed = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
+            try packPanels(operands.b, inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
+                           strideOuter: strideOuter, batch: batchB, into: packed)
+            return packed
+        }
+        try launch(.matmulPacked,
+                   defines: [.workM: rowsPerItem, .vectors: vectors, .vectorWidth: vectorWidth,
+                             .activation: KernelDefine.activationCode(options.activation)],
+                   global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
+                   arguments: operands.scalars(g, strideA: g.strideA == 0 ? 0 : packedA.count / batchA,
+                                               strideB: g.strideB == 0 ? 0 : packedB.count / batchB, options)
+                       + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
+                          .buffer(operands.bias), .buffer(operands.c)])
     }
 
     /// Packs the `[inner][outer]` view of each batch matrix of `source` (element (k, o) at

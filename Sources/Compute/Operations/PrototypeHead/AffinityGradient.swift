@@ -1,0 +1,140 @@
+// =================================================================================================
+// AffinityGradient.swift: the `prototypeAffinityGradient` operation of the prototype-head family (Kernels/prototype_head.cl)
+//
+// The affinity head's backward pass: `dA = α β · E · dlogits[:, keyClasses]`.
+// Kernel `prototype_affinity_gradient`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
+// =================================================================================================
+
+import Foundation
+
+// MARK: Validation
+
+func validateAffinityGradient(
+    exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, affinityGradient: Tensor
+) throws -> HeadGeometry {
+    let operation = "prototypeAffinityGradient"
+    guard exponentials.rank == 2 else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "exponentials", expected: "[batch, keys]", actual: exponentials.shape)
+    }
+    let batch = exponentials.shape[0], keys = exponentials.shape[1]
+    guard logitGradient.rank == 2, logitGradient.shape[0] == batch else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "logitGradient", expected: "[\(batch), classes]", actual: logitGradient.shape)
+    }
+    guard keyClasses.count == keys else {
+        throw ComputeError.shapeMismatch(operation: operation, tensor: "keyClasses", expected: "[\(keys)]", actual: keyClasses.shape)
+    }
+    try requireSameCount(exponentials, affinityGradient, operation: operation)
+    return HeadGeometry(batch: batch, keys: keys, classes: logitGradient.shape[1])
+}
+
+// MARK: Plain-loop twin
+
+extension ReferenceOps {
+    static func prototypeAffinityGradient(
+        exponentials: UnsafePointer<Float>, logitGradient: UnsafePointer<Float>, keyClasses: UnsafePointer<Float>,
+        factor: Float, _ affinityGradient: UnsafeMutablePointer<Float>, geometry g: HeadGeometry
+    ) {
+        for row in 0..<g.batch {
+            for key in 0..<g.keys {
+                let upstream = Double(logitGradient[row * g.classes + Int(keyClasses[key])])
+                affinityGradient[row * g.keys + key] = Float(Double(factor) * Double(exponentials[row * g.keys + key]) * upstream)
+            }
+        }
+    }
+}
+
+extension ReferenceBackend {
+    public func prototypeAffinityGradient(
+        exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
+    ) throws {
+        let g = try validateAffinityGradient(
+            exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
+        let operation = "prototypeAffinityGradient"
+        let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
+        let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
+        ReferenceOps.prototypeAffinityGradient(
+            exponentials: pe, logitGradient: pg, keyClasses: pk, factor: factor, pd, geometry: g)
+    }
+}
+
+// MARK: CPU fast path
+
+extension CPUBackend {
+    public func prototypeAffinityGradient(
+        exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
+    ) throws {
+        let g = try validateAffinityGradient(
+            exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
+        let operation = "prototypeAffinityGradient"
+        let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
+        let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
+        let classes = (0..<g.keys).map { Int(pk[$0]) }
+        // Mean prototypes: key c belongs to class c, and the pass is one product per element.
+        let oneKeyPerClass = g.keys == g.classes && classes.indices.allSatisfy { classes[$0] == $0 }
+        classes.withUnsafeBufferPointer { classes in
+            parallelRows(g.batch, width: g.keys) { row in
+                let input = pe + row * g.keys, upstream = pg + row * g.classes, output = pd + row * g.keys
+                if oneKeyPerClass {
+                    VectorLoops.multiply(input, upstream, by: factor, into: output, count: g.keys)
+                    return
+                }
+                for key in 0..<g.keys { output[key] = factor * input[key] * upstream[classes[key]] }
+            }
+        }
+    }
+}
+
+// MARK: OpenCL
+
+extension OpenCLBackend {
+    public func prototypeAffinityGradient(
+        exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
+    ) throws {
+        let g = try validateAffinityGradient(
+            exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
+        guard g.batch > 0, g.keys > 0 else { return }
+        let operation = "prototypeAffinityGradient"
+        try launch(.prototypeAffinityGradient, global: [roundUp(g.keys, 16), g.batch], local: nil, arguments: [
+            .int(Int32(g.batch)), .int(Int32(g.keys)), .int(Int32(g.classes)), .float(factor),
+            .buffer(try memory(exponentials, operation, "exponentials")), .buffer(try memory(logitGradient, operation, "logitGradient")),
+            .buffer(try memory(keyClasses, operation, "keyClasses")), .buffer(try memory(affinityGradient, operation, "affinityGradient")),
+        ])
+    }
+}
+
+// MARK: Profiling wrapper
+
+extension ProfilingBackend {
+    public func prototypeAffinityGradient(
+        exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
+    ) throws {
+        try measure("prototypeAffinityGradient") {
+            try training.prototypeAffinityGradient(exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses,
+                                                   factor: factor, into: affinityGradient)
+        }
+    }
+}
+
+// MARK: Check cases
+
+extension KernelCheck {
+    /// `prototypeAffinityGradient` at the sizes of `trainingCases`.
+    static let prototypeAffinityGradientCases: [Case] = {
+        var cases: [Case] = []
+        for (batch, keys, classes) in [(37, 53, 10), (256, 100, 100)] {
+            cases.append(Case(operation: "prototypeAffinityGradient", shape: "[\(batch), \(keys)] keys over \(classes) classes",
+                              absoluteTolerance: 1e-6, relativeTolerance: 1e-5, run: { backend, inputs in
+                let exponentials = try backend.upload(inputs[0].map { abs($0) }, shape: [batch, keys])
+                let logitGradient = try backend.upload(inputs[1], shape: [batch, classes])
+                let keyClasses = try backend.upload(keyLayout(inputs[2], keys: keys, classes: classes).keyClasses, shape: [keys])
+                let gradient = try poisoned(backend, [batch, keys])
+                try trainingBackend(backend).prototypeAffinityGradient(
+                    exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, factor: 13.75, into: gradient)
+                return try backend.read(gradient)
+            }, inputCounts: [batch * keys, batch * classes, keys], inputRange: -1...1))
+        }
+        return cases
+    }()
+}
