@@ -195,12 +195,7 @@ extension OpenCLBackend {
     public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
         let (_, width) = try validateGather(table, indices: indices, y)
         guard !indices.isEmpty else { return }
-        var status: cl_int = 0
-        let indexBuffer = indices.withUnsafeBytes { bytes in
-            clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR), bytes.count,
-                           UnsafeMutableRawPointer(mutating: bytes.baseAddress), &status)
-        }
-        guard let indexBuffer, status == CL_SUCCESS else { throw ComputeError.openCL(call: "clCreateBuffer", status: status) }
+        let indexBuffer = try runtime.makeReadOnlyBuffer(copying: indices)
         defer { clReleaseMemObject(indexBuffer) }  // the driver keeps it alive until the kernel ran
         guard width > 0 else { return }
         // One dimension over the output's elements: GPU grids cap dimensions 1 and 2 at 65 535 groups.
