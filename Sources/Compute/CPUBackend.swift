@@ -7,6 +7,8 @@ import Foundation
 /// families in `Operations/`; this file holds the memory and the parallel loops. The plain-loop
 /// twin every implementation is compared with is `ReferenceBackend`.
 public final class CPUBackend: HostBackend {
+    public let launchHook = LaunchHook()
+
     public init() {}
 
     public var name: String { "cpu" }
@@ -18,11 +20,13 @@ public final class CPUBackend: HostBackend {
     // MARK: Memory (the rest is `HostBackend`'s)
 
     public func copy(_ source: Tensor, to destination: Tensor) throws {
-        try requireSameCount(source, destination, operation: "copy")
-        let from = try storage(source, "copy", "source"), to = try storage(destination, "copy", "destination")
-        // Over the cores from 1 MiB: one core's copy does not reach the memory bandwidth.
-        parallelChunks(source.count, minimumCount: 1 << 18) { range in
-            (to + range.lowerBound).update(from: from + range.lowerBound, count: range.count)
+        try measured("copy") {
+            try requireSameCount(source, destination, operation: "copy")
+            let from = try storage(source, "copy", "source"), to = try storage(destination, "copy", "destination")
+            // Over the cores from 1 MiB: one core's copy does not reach the memory bandwidth.
+            parallelChunks(source.count, minimumCount: 1 << 18) { range in
+                (to + range.lowerBound).update(from: from + range.lowerBound, count: range.count)
+            }
         }
     }
 

@@ -16,12 +16,31 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
 }
 
 /// A backend whose tensors live in host memory (`CPUStorage`): the memory code that
-/// `CPUBackend` and `ReferenceBackend` share. A conforming backend writes its operations only;
-/// it may replace any of these (`CPUBackend` spreads large copies over the cores).
-public protocol HostBackend: Backend {}
+/// `CPUBackend` and `ReferenceBackend` share, and their launch hook. A conforming backend writes
+/// its operations only, each inside `measured`; it may replace any of these (`CPUBackend` spreads
+/// large copies over the cores).
+public protocol HostBackend: Backend {
+    /// Where the operations report their times (see `profile`).
+    var launchHook: LaunchHook { get }
+}
 
 extension HostBackend {
+    /// The profile every operation reports its time to (`nil`, the default: none).
+    public var profile: OperationProfile? {
+        get { launchHook.profile }
+        set { launchHook.profile = newValue }
+    }
+
+    /// Runs `body`, reporting its time under `operation` to the profile when there is one.
+    func measured<Result>(_ operation: @autoclosure () -> String, _ body: () throws -> Result) rethrows -> Result {
+        try launchHook.measured(operation(), body)
+    }
+
     public func makeTensor(shape: [Int]) throws -> Tensor {
+        try measured("allocate") { try allocate(shape: shape) }
+    }
+
+    private func allocate(shape: [Int]) throws -> Tensor {
         let count = shape.elementCount
         guard count >= 0, count < Int.max / 8 else {
             throw ComputeError.allocationFailed(bytes: count &* 4, device: name, reason: "size out of range")
@@ -39,6 +58,14 @@ extension HostBackend {
     }
 
     public func write(_ values: [Float], to tensor: Tensor) throws {
+        try measured("write (host → device)") { try writeValues(values, to: tensor) }
+    }
+
+    public func uploadConstant(_ values: [Float], shape: [Int]) throws -> Tensor {
+        try measured("write (host → device)") { try upload(values, shape: shape) }
+    }
+
+    private func writeValues(_ values: [Float], to tensor: Tensor) throws {
         guard values.count == tensor.count else {
             throw ComputeError.shapeMismatch(operation: "write", tensor: "destination", expected: "\(values.count) elements", actual: tensor.shape)
         }
@@ -48,18 +75,22 @@ extension HostBackend {
     }
 
     public func read(_ tensor: Tensor) throws -> [Float] {
-        let pointer = try storage(tensor, "read", "source")
-        return Array(UnsafeBufferPointer(start: pointer, count: tensor.count))
+        try measured("read (device → host)") {
+            let pointer = try storage(tensor, "read", "source")
+            return Array(UnsafeBufferPointer(start: pointer, count: tensor.count))
+        }
     }
 
     public func copy(_ source: Tensor, to destination: Tensor) throws {
-        try requireSameCount(source, destination, operation: "copy")
-        let from = try storage(source, "copy", "source"), to = try storage(destination, "copy", "destination")
-        to.update(from: from, count: source.count)
+        try measured("copy") {
+            try requireSameCount(source, destination, operation: "copy")
+            let from = try storage(source, "copy", "source"), to = try storage(destination, "copy", "destination")
+            to.update(from: from, count: source.count)
+        }
     }
 
     public func fill(_ tensor: Tensor, with value: Float) throws {
-        try storage(tensor, "fill", "tensor").update(repeating: value, count: tensor.count)
+        try measured("fill") { try storage(tensor, "fill", "tensor").update(repeating: value, count: tensor.count) }
     }
 
     public func synchronize() throws {}

@@ -10,6 +10,8 @@ public enum ReferenceOps {}
 /// (`HostBackend`), and every operation run by `ReferenceOps`. `kernels check` and the tests
 /// compare every other backend and kernel variant with it.
 public final class ReferenceBackend: HostBackend {
+    public let launchHook = LaunchHook()
+
     public init() {}
 
     public var name: String { "cpu-reference" }

@@ -29,12 +29,12 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
-            var backend = try modelOptions.deviceOptions.makeBackend()
+            let backend = try modelOptions.deviceOptions.makeBackend()
             let openCL = backend as? OpenCLBackend
-            // OpenCL is profiled from its own events and launch counters; the CPU backend, which
-            // runs synchronously anyway, through the per-operation wrapper.
-            let profiler = profile && openCL == nil ? ProfilingBackend(wrapping: backend) : nil
-            if let profiler { backend = profiler }
+            // OpenCL is profiled from its own events and launch counters; the CPU backends, which
+            // run synchronously anyway, through their per-operation launch hook.
+            let profiler = profile && openCL == nil ? OperationProfile() : nil
+            if let profiler, let host = backend as? any HostBackend { host.profile = profiler }
             let model = try CLIPModel(directory: URL(fileURLWithPath: (modelOptions.model as NSString).expandingTildeInPath), backend: backend)
             let vision = model.configuration.vision
             var generator = SeededGenerator(seed: 5)
@@ -123,8 +123,8 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// Prints a per-operation time table, largest first as `ProfilingBackend.entries` orders it.
-func printProfile(_ entries: [ProfilingBackend.Entry], title: String) {
+/// Prints a per-operation time table, largest first as `OperationProfile.entries` orders it.
+func printProfile(_ entries: [OperationProfile.Entry], title: String) {
     guard !entries.isEmpty else { return }
     let total = entries.reduce(0) { $0 + $1.seconds }
     print("\(title):")
@@ -176,8 +176,9 @@ extension BenchCommand {
         func run() throws {
             guard let prototypeKind = PrototypeKind(rawValue: kind) else { throw ValidationError("--kind must be mean or cache") }
             let device = try deviceOptions.makeBackend()
-            let profiler = profile && !(device is OpenCLBackend) ? ProfilingBackend(wrapping: device) : nil
-            let backend = try trainingBackend(profiler ?? device)
+            let profiler = profile && !(device is OpenCLBackend) ? OperationProfile() : nil
+            if let profiler, let host = device as? any HostBackend { host.profile = profiler }
+            let backend = try trainingBackend(device)
             let sizes = PrototypeTrainer.BenchmarkCase(rows: rows, classes: classes, dimension: dimension, batchSize: batchSize, kind: prototypeKind,
                                                        epochs: epochs)
             let seconds = try PrototypeTrainer(backend: backend).benchmarkEpoch(sizes, repeats: repeats)
@@ -205,8 +206,8 @@ struct EncoderBenchReport: Codable {
     let promptsPerSecond: Double
     let peakResidentMegabytes: Double
     let threads: Int
-    let imageProfile: [ProfilingBackend.Entry]
-    let textProfile: [ProfilingBackend.Entry]
+    let imageProfile: [OperationProfile.Entry]
+    let textProfile: [OperationProfile.Entry]
     let imageLaunches: LaunchProfile?
     let textLaunches: LaunchProfile?
 }

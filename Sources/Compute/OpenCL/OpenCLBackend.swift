@@ -75,6 +75,8 @@ public final class OpenCLBackend: Backend, @unchecked Sendable {
     public var kernelDirectory: URL? { runtime.kernelDirectory }
     /// Whether every launch waits for its kernel and checks its status (`UPADAPTER_OPENCL_SYNC=1`).
     public var synchronizesEachLaunch: Bool { runtime.synchronizesEachLaunch }
+    /// The hook each kernel launch reports its host time to, under the kernel's name.
+    public var launchHook: LaunchHook { runtime.launchHook }
     /// A 4-byte buffer passed for an absent optional buffer argument.
     var placeholder: cl_mem { runtime.placeholder }
 

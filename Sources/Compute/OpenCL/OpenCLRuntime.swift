@@ -36,6 +36,8 @@ final class OpenCLRuntime: @unchecked Sendable {
     var buildStatistics = ProgramBuildStatistics()
     var events = LaunchEvents()
     let staging = StagingPool()
+    /// Reports each launch's host time, under its kernel's name, to a profile when one is set.
+    let launchHook = LaunchHook()
 
     /// Opens a context and a profiling-enabled queue on `device`.
     /// - Throws: the OpenCL error of context, queue or placeholder creation.
@@ -217,6 +219,7 @@ final class OpenCLRuntime: @unchecked Sendable {
             let end = DispatchTime.now().uptimeNanoseconds
             events.statistics.hostSeconds += Double(end - start) / 1e9
             events.statistics.enqueueSeconds += Double(end - enqueueStart) / 1e9
+            launchHook.profile?.record(kernelName.rawValue, seconds: Double(end - start) / 1e9)
             if events.timing, let event { events.pending.append((kernelName, event)) }
             if synchronizesEachLaunch {
                 defer { if !events.timing, let event { clReleaseEvent(event) } }

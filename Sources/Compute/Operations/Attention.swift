@@ -6,9 +6,9 @@
 // product (it replaces a head split, the score product, the softmax, the context product and a
 // head merge).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
-// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures, the
-// profiling wrapper, and the `kernels check` cases. Adding an operation to the family means
-// editing this file, its kernel and the `Backend` protocol.
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures, and the
+// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
+// and the `Backend` protocol.
 // =================================================================================================
 
 import CBLAS
@@ -78,9 +78,11 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func attention(_ queryKeyValue: Tensor, heads: Int, scale: Float, causalMask: Bool, into y: Tensor) throws {
-        let g = try validateAttention(queryKeyValue, heads: heads, y)
-        let source = try storage(queryKeyValue, "attention", "queryKeyValue"), output = try storage(y, "attention", "y")
-        ReferenceOps.attention(source, output, geometry: g, scale: scale, causalMask: causalMask)
+        try measured("attention") {
+            let g = try validateAttention(queryKeyValue, heads: heads, y)
+            let source = try storage(queryKeyValue, "attention", "queryKeyValue"), output = try storage(y, "attention", "y")
+            ReferenceOps.attention(source, output, geometry: g, scale: scale, causalMask: causalMask)
+        }
     }
 }
 
@@ -91,31 +93,33 @@ extension CPUBackend {
     /// key and value columns of the fused product in place through BLAS leading dimensions, and
     /// the context is written straight into the head's columns of `y`.
     public func attention(_ queryKeyValue: Tensor, heads: Int, scale: Float, causalMask: Bool, into y: Tensor) throws {
-        let g = try validateAttention(queryKeyValue, heads: heads, y)
-        guard g.batch > 0, g.tokens > 0 else { return }
-        let source = try storage(queryKeyValue, "attention", "queryKeyValue"), output = try storage(y, "attention", "y")
-        _ = singleThreadedBLAS
-        let tokens = g.tokens, width = g.width, rowWidth = Int32(3 * g.width), headSize = g.headSize
-        let tasks = g.batch * g.heads
-        let perTask: (Int, UnsafeMutablePointer<Float>) -> Void = { task, scores in
-            let b = task / g.heads, h = task % g.heads
-            let query = source + b * tokens * 3 * width + h * headSize
-            let key = query + width, value = query + 2 * width
-            // scores[t][s] = scale · q_t · k_s
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(tokens), Int32(headSize), scale,
-                        query, rowWidth, key, rowWidth, 0, scores, Int32(tokens))
-            // Row t sees tokens 0 ... t under the causal mask.
-            VectorLoops.softmaxRows(scores, scores, rows: tokens, width: tokens, scale: 1, causalFrom: causalMask ? 0 : nil)
-            // y[t][h · D + i] = Σ_s p[t][s] · v_s[i]
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(headSize), Int32(tokens), 1,
-                        scores, Int32(tokens), value, rowWidth, 0, output + b * tokens * width + h * headSize, Int32(width))
-        }
-        let chunks = min(tasks, WorkerPool.threads * 2)
-        // Tasks write disjoint column blocks of y and use their own score buffer.
-        WorkerPool.run(tasks, chunks: chunks) { range in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: tokens * tokens)
-            defer { scores.deallocate() }
-            for task in range { perTask(task, scores) }
+        try measured("attention") {
+            let g = try validateAttention(queryKeyValue, heads: heads, y)
+            guard g.batch > 0, g.tokens > 0 else { return }
+            let source = try storage(queryKeyValue, "attention", "queryKeyValue"), output = try storage(y, "attention", "y")
+            _ = singleThreadedBLAS
+            let tokens = g.tokens, width = g.width, rowWidth = Int32(3 * g.width), headSize = g.headSize
+            let tasks = g.batch * g.heads
+            let perTask: (Int, UnsafeMutablePointer<Float>) -> Void = { task, scores in
+                let b = task / g.heads, h = task % g.heads
+                let query = source + b * tokens * 3 * width + h * headSize
+                let key = query + width, value = query + 2 * width
+                // scores[t][s] = scale · q_t · k_s
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(tokens), Int32(headSize), scale,
+                            query, rowWidth, key, rowWidth, 0, scores, Int32(tokens))
+                // Row t sees tokens 0 ... t under the causal mask.
+                VectorLoops.softmaxRows(scores, scores, rows: tokens, width: tokens, scale: 1, causalFrom: causalMask ? 0 : nil)
+                // y[t][h · D + i] = Σ_s p[t][s] · v_s[i]
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(headSize), Int32(tokens), 1,
+                            scores, Int32(tokens), value, rowWidth, 0, output + b * tokens * width + h * headSize, Int32(width))
+            }
+            let chunks = min(tasks, WorkerPool.threads * 2)
+            // Tasks write disjoint column blocks of y and use their own score buffer.
+            WorkerPool.run(tasks, chunks: chunks) { range in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: tokens * tokens)
+                defer { scores.deallocate() }
+                for task in range { perTask(task, scores) }
+            }
         }
     }
 }
@@ -174,14 +178,6 @@ extension KernelBenchmark {
             figures.append(Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds))
         }
         return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func attention(_ queryKeyValue: Tensor, heads: Int, scale: Float, causalMask: Bool, into y: Tensor) throws {
-        try measure("attention") { try base.attention(queryKeyValue, heads: heads, scale: scale, causalMask: causalMask, into: y) }
     }
 }
 

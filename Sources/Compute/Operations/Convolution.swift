@@ -5,9 +5,9 @@
 // followed by the `matmul` of MatrixProduct.swift, whose epilogue adds the bias (folded batch
 // norm), an optional residual (β = 1) and ReLU. Here, in this order: shape validation, the
 // plain-loop twin (`ReferenceOps`, run by `ReferenceBackend`), the CPU fast path, the OpenCL
-// launch, the composed `convolution` every backend shares, its `kernels bench` figures, the
-// profiling wrapper, and the `kernels check` cases. Adding an operation to the family means
-// editing this file, its kernel and the `Backend` protocol.
+// launch, the composed `convolution` every backend shares, its `kernels bench` figures, and the
+// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
+// and the `Backend` protocol.
 // =================================================================================================
 
 import Foundation
@@ -96,8 +96,10 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws {
-        let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
-        ReferenceOps.convolutionPatches(try storage(x, "convolutionPatches", "x"), try storage(y, "convolutionPatches", "output"), geometry: g)
+        try measured("convolutionPatches") {
+            let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
+            ReferenceOps.convolutionPatches(try storage(x, "convolutionPatches", "x"), try storage(y, "convolutionPatches", "output"), geometry: g)
+        }
     }
 }
 
@@ -105,21 +107,23 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws {
-        let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
-        let source = try storage(x, "convolutionPatches", "x"), target = try storage(y, "convolutionPatches", "output")
-        // One output pixel per task: each kernel tap copies one pixel's run of channels.
-        parallelRows(g.rows, width: g.patchLength) { row in
-            let ox = row % g.outWidth, oy = (row / g.outWidth) % g.outHeight, b = row / (g.outWidth * g.outHeight)
-            let output = target + row * g.patchLength
-            for ky in 0..<g.kernelSize {
-                let sy = oy * g.stride + ky - g.padding
-                for kx in 0..<g.kernelSize {
-                    let sx = ox * g.stride + kx - g.padding
-                    let tap = output + (ky * g.kernelSize + kx) * g.channels
-                    if sy >= 0, sy < g.height, sx >= 0, sx < g.width {
-                        tap.update(from: source + ((b * g.height + sy) * g.width + sx) * g.channels, count: g.channels)
-                    } else {
-                        tap.update(repeating: 0, count: g.channels)
+        try measured("convolutionPatches") {
+            let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
+            let source = try storage(x, "convolutionPatches", "x"), target = try storage(y, "convolutionPatches", "output")
+            // One output pixel per task: each kernel tap copies one pixel's run of channels.
+            parallelRows(g.rows, width: g.patchLength) { row in
+                let ox = row % g.outWidth, oy = (row / g.outWidth) % g.outHeight, b = row / (g.outWidth * g.outHeight)
+                let output = target + row * g.patchLength
+                for ky in 0..<g.kernelSize {
+                    let sy = oy * g.stride + ky - g.padding
+                    for kx in 0..<g.kernelSize {
+                        let sx = ox * g.stride + kx - g.padding
+                        let tap = output + (ky * g.kernelSize + kx) * g.channels
+                        if sy >= 0, sy < g.height, sx >= 0, sx < g.width {
+                            tap.update(from: source + ((b * g.height + sy) * g.width + sx) * g.channels, count: g.channels)
+                        } else {
+                            tap.update(repeating: 0, count: g.channels)
+                        }
                     }
                 }
             }
@@ -220,14 +224,6 @@ extension KernelBenchmark {
                                   value: 2 * Double(g.rows * g.patchLength * channels) / seconds / 1e9, seconds: seconds))
         }
         return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws {
-        try measure("convolutionPatches") { try base.convolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, into: y) }
     }
 }
 

@@ -4,9 +4,8 @@
 // Layer normalisation over the last dimension (`Kernels/layer_norm.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
-// has some), the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// has some), and the `kernels check` cases. Adding an operation to the family means editing this
+// file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import Foundation
@@ -53,10 +52,12 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
-        let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
-        let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
-        ReferenceOps.layerNorm(px, weight: pw, bias: pb, py, rows: rows, width: width, epsilon: epsilon)
+        try measured("layerNorm") {
+            let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
+            let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
+            let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
+            ReferenceOps.layerNorm(px, weight: pw, bias: pb, py, rows: rows, width: width, epsilon: epsilon)
+        }
     }
 }
 
@@ -64,14 +65,16 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
-        let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
-        let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
-        parallelRows(rows, width: width) { row in
-            let input = px + row * width, output = py + row * width
-            let (mean, variance) = VectorLoops.meanAndVariance(input, count: width)
-            let inverse = 1 / (variance + epsilon).squareRoot()
-            VectorLoops.normalize(input, output, count: width, mean: mean, inverse: inverse, weight: pw, bias: pb)
+        try measured("layerNorm") {
+            let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
+            let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
+            let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
+            parallelRows(rows, width: width) { row in
+                let input = px + row * width, output = py + row * width
+                let (mean, variance) = VectorLoops.meanAndVariance(input, count: width)
+                let inverse = 1 / (variance + epsilon).squareRoot()
+                VectorLoops.normalize(input, output, count: width, mean: mean, inverse: inverse, weight: pw, bias: pb)
+            }
         }
     }
 }
@@ -89,7 +92,6 @@ extension OpenCLBackend {
     }
 }
 
-
 // MARK: Bench figures
 
 extension KernelBenchmark {
@@ -106,14 +108,6 @@ extension KernelBenchmark {
             figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
         }
         return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        try measure("layerNorm") { try base.layerNorm(x, weight: weight, bias: bias, epsilon: epsilon, into: y) }
     }
 }
 

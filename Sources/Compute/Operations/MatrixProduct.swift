@@ -4,9 +4,8 @@
 // Batched matrix product with transposes, bias, β accumulation and a fused activation (`Kernels/matmul.cl`, and `pack_panels` of `Kernels/layout.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
-// has some), the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// has some), and the `kernels check` cases. Adding an operation to the family means editing this
+// file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import CBLAS
@@ -103,10 +102,12 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let geometry = try validateMatmul(a, b, bias: bias, c, options)
-        let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
-        let pbias = try bias.map { try storage($0, "matmul", "bias") }
-        ReferenceOps.matmul(pa, pb, bias: pbias.map { UnsafePointer($0) }, pc, geometry: geometry, options: options)
+        try measured("matmul" + (Array(c.shape.dropLast(2)).elementCount > 1 ? " (batched)" : "")) {
+            let geometry = try validateMatmul(a, b, bias: bias, c, options)
+            let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
+            let pbias = try bias.map { try storage($0, "matmul", "bias") }
+            ReferenceOps.matmul(pa, pb, bias: pbias.map { UnsafePointer($0) }, pc, geometry: geometry, options: options)
+        }
     }
 }
 
@@ -114,61 +115,63 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let geometry = try validateMatmul(a, b, bias: bias, c, options)
-        let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
-        let pbias = try bias.map { try storage($0, "matmul", "bias") }
-        let g = geometry
-        guard g.m > 0, g.n > 0 else { return }
-        // A shared, untransposed A over the batch is one tall product when B is shared too.
-        // One thread pool for everything: OpenBLAS runs single-threaded (its own threads spin
-        // after each call and starved the element-wise passes between products), and the
-        // products are split here into independent (matrix, row or column block) tasks.
-        _ = singleThreadedBLAS
-        let cores = WorkerPool.threads
-        let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, max(g.m, g.n))
-        // Every block packs the whole of the operand it shares with the other blocks: row blocks
-        // share op(B) (K × N), column blocks share op(A) (M × K), so split the longer side. (The
-        // trainer's [256 × 512]·[1000 × 512]ᵀ split by rows packed 2 MiB of keys on every core.)
-        let splitColumns = blocksPerMatrix > 1 && g.n > g.m
-        let tasks = g.batch * blocksPerMatrix
-        let product: (Int) -> Void = { task in
-            let batch = task / blocksPerMatrix, block = task % blocksPerMatrix
-            let side = splitColumns ? g.n : g.m
-            let first = side * block / blocksPerMatrix, count = side * (block + 1) / blocksPerMatrix - first
-            guard count > 0 else { return }
-            let (firstRow, rows) = splitColumns ? (0, g.m) : (first, count)
-            let (firstColumn, columns) = splitColumns ? (first, count) : (0, g.n)
-            let baseC = pc + batch * g.m * g.n + firstRow * g.n + firstColumn
-            if g.k == 0 {
+        try measured("matmul" + (Array(c.shape.dropLast(2)).elementCount > 1 ? " (batched)" : "")) {
+            let geometry = try validateMatmul(a, b, bias: bias, c, options)
+            let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
+            let pbias = try bias.map { try storage($0, "matmul", "bias") }
+            let g = geometry
+            guard g.m > 0, g.n > 0 else { return }
+            // A shared, untransposed A over the batch is one tall product when B is shared too.
+            // One thread pool for everything: OpenBLAS runs single-threaded (its own threads spin
+            // after each call and starved the element-wise passes between products), and the
+            // products are split here into independent (matrix, row or column block) tasks.
+            _ = singleThreadedBLAS
+            let cores = WorkerPool.threads
+            let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, max(g.m, g.n))
+            // Every block packs the whole of the operand it shares with the other blocks: row blocks
+            // share op(B) (K × N), column blocks share op(A) (M × K), so split the longer side. (The
+            // trainer's [256 × 512]·[1000 × 512]ᵀ split by rows packed 2 MiB of keys on every core.)
+            let splitColumns = blocksPerMatrix > 1 && g.n > g.m
+            let tasks = g.batch * blocksPerMatrix
+            let product: (Int) -> Void = { task in
+                let batch = task / blocksPerMatrix, block = task % blocksPerMatrix
+                let side = splitColumns ? g.n : g.m
+                let first = side * block / blocksPerMatrix, count = side * (block + 1) / blocksPerMatrix - first
+                guard count > 0 else { return }
+                let (firstRow, rows) = splitColumns ? (0, g.m) : (first, count)
+                let (firstColumn, columns) = splitColumns ? (first, count) : (0, g.n)
+                let baseC = pc + batch * g.m * g.n + firstRow * g.n + firstColumn
+                if g.k == 0 {
+                    for row in 0..<rows {
+                        let line = baseC + row * g.n
+                        for column in 0..<columns { line[column] = options.beta == 0 ? 0 : options.beta * line[column] }
+                    }
+                } else {
+                    // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed;
+                    // column c of op(B) starts at column c of B, or at c·k when B is stored transposed.
+                    let baseA = pa + batch * g.strideA + (options.transposeA ? firstRow : firstRow * g.k)
+                    let baseB = pb + batch * g.strideB + (options.transposeB ? firstColumn * g.k : firstColumn)
+                    cblas_sgemm(
+                        CblasRowMajor,
+                        options.transposeA ? CblasTrans : CblasNoTrans,
+                        options.transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(rows), Int32(columns), Int32(g.k), options.alpha,
+                        baseA, Int32(options.transposeA ? g.m : g.k),
+                        baseB, Int32(options.transposeB ? g.k : g.n),
+                        options.beta, baseC, Int32(g.n))
+                }
                 for row in 0..<rows {
                     let line = baseC + row * g.n
-                    for column in 0..<columns { line[column] = options.beta == 0 ? 0 : options.beta * line[column] }
+                    if let pbias {
+                        for column in 0..<columns { line[column] += pbias[firstColumn + column] }
+                    }
+                    // The activation runs on the block this task just wrote, while it is in cache.
+                    if let kind = options.activation { Self.activate(kind, line, line, count: columns) }
                 }
-            } else {
-                // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed;
-                // column c of op(B) starts at column c of B, or at c·k when B is stored transposed.
-                let baseA = pa + batch * g.strideA + (options.transposeA ? firstRow : firstRow * g.k)
-                let baseB = pb + batch * g.strideB + (options.transposeB ? firstColumn * g.k : firstColumn)
-                cblas_sgemm(
-                    CblasRowMajor,
-                    options.transposeA ? CblasTrans : CblasNoTrans,
-                    options.transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(rows), Int32(columns), Int32(g.k), options.alpha,
-                    baseA, Int32(options.transposeA ? g.m : g.k),
-                    baseB, Int32(options.transposeB ? g.k : g.n),
-                    options.beta, baseC, Int32(g.n))
             }
-            for row in 0..<rows {
-                let line = baseC + row * g.n
-                if let pbias {
-                    for column in 0..<columns { line[column] += pbias[firstColumn + column] }
-                }
-                // The activation runs on the block this task just wrote, while it is in cache.
-                if let kind = options.activation { Self.activate(kind, line, line, count: columns) }
-            }
+            // Tasks write disjoint blocks of C.
+            WorkerPool.run(tasks, product)
         }
-        // Tasks write disjoint blocks of C.
-        WorkerPool.run(tasks, product)
     }
 }
 
@@ -310,7 +313,6 @@ extension OpenCLBackend {
     }
 }
 
-
 // MARK: Bench figures
 
 extension KernelBenchmark {
@@ -337,16 +339,6 @@ extension KernelBenchmark {
         }
 
         return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let batch = Array(c.shape.dropLast(2)).elementCount
-        let label = "matmul" + (batch > 1 ? " (batched)" : "")
-        try measure(label) { try base.matmul(a, b, bias: bias, into: c, options: options) }
     }
 }
 

@@ -5,7 +5,7 @@
 // backward, softmax cross-entropy, AdamW, row maxima, sum reduction (`Kernels/prototype_head.cl`).
 // Each operation has a file of its own in `PrototypeHead/` with, in this order: shape validation,
 // the plain-loop twin (`ReferenceOps`, run by `ReferenceBackend`), the CPU fast path, the OpenCL
-// launch, the profiling wrapper, and its `kernels check` cases. This file holds what they share:
+// launch, and its `kernels check` cases. This file holds what they share:
 // the head's sizes, the backends' `TrainingBackend` conformances and the check-case helpers.
 // Adding an operation to the family means a file in `PrototypeHead/`, its kernel and the
 // `TrainingBackend` protocol (TrainerOps.swift).
@@ -52,11 +52,3 @@ extension KernelCheck {
         + prototypeAffinityGradientCases + adamWStepCases + rowMaximumCases + reduceSumCases
 }
 
-// MARK: Profiling wrapper
-
-/// The training operations, timed like the others when the wrapped backend has them.
-extension ProfilingBackend: TrainingBackend {
-    var training: any TrainingBackend {
-        get throws { try trainingBackend(base) }
-    }
-}

@@ -3,7 +3,7 @@
 //
 // One AdamW update of a parameter tensor, in place.
 // Kernel `adamw_step`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
-// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, and the
 // `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
 // =================================================================================================
 
@@ -53,12 +53,14 @@ extension ReferenceBackend {
     public func adamWStep(
         parameters: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, step: AdamWStep
     ) throws {
-        try validateAdamW(parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
-        let operation = "adamWStep"
-        let pp = try storage(parameters, operation, "parameters"), pg = try storage(gradient, operation, "gradient")
-        let pm = try storage(firstMoment, operation, "firstMoment"), pv = try storage(secondMoment, operation, "secondMoment")
-        let count = parameters.count
-        ReferenceOps.adamWStep(parameters: pp, gradient: pg, firstMoment: pm, secondMoment: pv, count: count, step: step)
+        try measured("adamWStep") {
+            try validateAdamW(parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
+            let operation = "adamWStep"
+            let pp = try storage(parameters, operation, "parameters"), pg = try storage(gradient, operation, "gradient")
+            let pm = try storage(firstMoment, operation, "firstMoment"), pv = try storage(secondMoment, operation, "secondMoment")
+            let count = parameters.count
+            ReferenceOps.adamWStep(parameters: pp, gradient: pg, firstMoment: pm, secondMoment: pv, count: count, step: step)
+        }
     }
 }
 
@@ -68,19 +70,21 @@ extension CPUBackend {
     public func adamWStep(
         parameters: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, step: AdamWStep
     ) throws {
-        try validateAdamW(parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
-        let operation = "adamWStep"
-        let pp = try storage(parameters, operation, "parameters"), pg = try storage(gradient, operation, "gradient")
-        let pm = try storage(firstMoment, operation, "firstMoment"), pv = try storage(secondMoment, operation, "secondMoment")
-        let count = parameters.count
-        let scalars = vector_adamw_scalars(
-            decay: 1 - step.learningRate * step.weightDecay, step_size: step.learningRate / step.firstCorrection,
-            inverse_correction_root: 1 / step.secondCorrectionRoot, beta1: step.beta1, beta2: step.beta2, epsilon: step.epsilon)
-        // Chunks of 64 Ki elements (a quarter MiB per array) keep small updates on one thread.
-        let chunk = 1 << 16
-        parallelRows((count + chunk - 1) / chunk, width: chunk) { index in
-            let start = index * chunk
-            vector_adamw(pp + start, pg + start, pm + start, pv + start, min(chunk, count - start), scalars)
+        try measured("adamWStep") {
+            try validateAdamW(parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
+            let operation = "adamWStep"
+            let pp = try storage(parameters, operation, "parameters"), pg = try storage(gradient, operation, "gradient")
+            let pm = try storage(firstMoment, operation, "firstMoment"), pv = try storage(secondMoment, operation, "secondMoment")
+            let count = parameters.count
+            let scalars = vector_adamw_scalars(
+                decay: 1 - step.learningRate * step.weightDecay, step_size: step.learningRate / step.firstCorrection,
+                inverse_correction_root: 1 / step.secondCorrectionRoot, beta1: step.beta1, beta2: step.beta2, epsilon: step.epsilon)
+            // Chunks of 64 Ki elements (a quarter MiB per array) keep small updates on one thread.
+            let chunk = 1 << 16
+            parallelRows((count + chunk - 1) / chunk, width: chunk) { index in
+                let start = index * chunk
+                vector_adamw(pp + start, pg + start, pm + start, pv + start, min(chunk, count - start), scalars)
+            }
         }
     }
 }
@@ -102,16 +106,6 @@ extension OpenCLBackend {
             .buffer(try memory(parameters, operation, "parameters")), .buffer(try memory(gradient, operation, "gradient")),
             .buffer(try memory(firstMoment, operation, "firstMoment")), .buffer(try memory(secondMoment, operation, "secondMoment")),
         ])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func adamWStep(parameters: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, step: AdamWStep) throws {
-        try measure("adamWStep") {
-            try training.adamWStep(parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment, step: step)
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 //
 // The affinity head's backward pass: `dA = α β · E · dlogits[:, keyClasses]`.
 // Kernel `prototype_affinity_gradient`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
-// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, and the
 // `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
 // =================================================================================================
 
@@ -49,13 +49,15 @@ extension ReferenceBackend {
     public func prototypeAffinityGradient(
         exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
     ) throws {
-        let g = try validateAffinityGradient(
-            exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
-        let operation = "prototypeAffinityGradient"
-        let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
-        let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
-        ReferenceOps.prototypeAffinityGradient(
-            exponentials: pe, logitGradient: pg, keyClasses: pk, factor: factor, pd, geometry: g)
+        try measured("prototypeAffinityGradient") {
+            let g = try validateAffinityGradient(
+                exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
+            let operation = "prototypeAffinityGradient"
+            let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
+            let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
+            ReferenceOps.prototypeAffinityGradient(
+                exponentials: pe, logitGradient: pg, keyClasses: pk, factor: factor, pd, geometry: g)
+        }
     }
 }
 
@@ -65,22 +67,24 @@ extension CPUBackend {
     public func prototypeAffinityGradient(
         exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
     ) throws {
-        let g = try validateAffinityGradient(
-            exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
-        let operation = "prototypeAffinityGradient"
-        let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
-        let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
-        let classes = (0..<g.keys).map { Int(pk[$0]) }
-        // Mean prototypes: key c belongs to class c, and the pass is one product per element.
-        let oneKeyPerClass = g.keys == g.classes && classes.indices.allSatisfy { classes[$0] == $0 }
-        classes.withUnsafeBufferPointer { classes in
-            parallelRows(g.batch, width: g.keys) { row in
-                let input = pe + row * g.keys, upstream = pg + row * g.classes, output = pd + row * g.keys
-                if oneKeyPerClass {
-                    VectorLoops.multiply(input, upstream, by: factor, into: output, count: g.keys)
-                    return
+        try measured("prototypeAffinityGradient") {
+            let g = try validateAffinityGradient(
+                exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
+            let operation = "prototypeAffinityGradient"
+            let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
+            let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
+            let classes = (0..<g.keys).map { Int(pk[$0]) }
+            // Mean prototypes: key c belongs to class c, and the pass is one product per element.
+            let oneKeyPerClass = g.keys == g.classes && classes.indices.allSatisfy { classes[$0] == $0 }
+            classes.withUnsafeBufferPointer { classes in
+                parallelRows(g.batch, width: g.keys) { row in
+                    let input = pe + row * g.keys, upstream = pg + row * g.classes, output = pd + row * g.keys
+                    if oneKeyPerClass {
+                        VectorLoops.multiply(input, upstream, by: factor, into: output, count: g.keys)
+                        return
+                    }
+                    for key in 0..<g.keys { output[key] = factor * input[key] * upstream[classes[key]] }
                 }
-                for key in 0..<g.keys { output[key] = factor * input[key] * upstream[classes[key]] }
             }
         }
     }
@@ -101,19 +105,6 @@ extension OpenCLBackend {
             .buffer(try memory(exponentials, operation, "exponentials")), .buffer(try memory(logitGradient, operation, "logitGradient")),
             .buffer(try memory(keyClasses, operation, "keyClasses")), .buffer(try memory(affinityGradient, operation, "affinityGradient")),
         ])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func prototypeAffinityGradient(
-        exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
-    ) throws {
-        try measure("prototypeAffinityGradient") {
-            try training.prototypeAffinityGradient(exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses,
-                                                   factor: factor, into: affinityGradient)
-        }
     }
 }
 

@@ -3,7 +3,7 @@
 //
 // Rows `start ..< start + count` of a matrix kept on the device, copied into a batch buffer.
 // Kernel `copy_rows`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
-// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, and the
 // `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
 // =================================================================================================
 
@@ -37,9 +37,11 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func copyRows(_ source: Tensor, from start: Int, into destination: Tensor) throws {
-        let (rows, width) = try validateCopyRows(source, from: start, destination)
-        let ps = try storage(source, "copyRows", "source"), pd = try storage(destination, "copyRows", "destination")
-        ReferenceOps.copyRows(ps, from: start, pd, rows: rows, width: width)
+        try measured("copyRows") {
+            let (rows, width) = try validateCopyRows(source, from: start, destination)
+            let ps = try storage(source, "copyRows", "source"), pd = try storage(destination, "copyRows", "destination")
+            ReferenceOps.copyRows(ps, from: start, pd, rows: rows, width: width)
+        }
     }
 }
 
@@ -47,9 +49,11 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func copyRows(_ source: Tensor, from start: Int, into destination: Tensor) throws {
-        let (rows, width) = try validateCopyRows(source, from: start, destination)
-        let ps = try storage(source, "copyRows", "source"), pd = try storage(destination, "copyRows", "destination")
-        pd.update(from: ps + start * width, count: rows * width)
+        try measured("copyRows") {
+            let (rows, width) = try validateCopyRows(source, from: start, destination)
+            let ps = try storage(source, "copyRows", "source"), pd = try storage(destination, "copyRows", "destination")
+            pd.update(from: ps + start * width, count: rows * width)
+        }
     }
 }
 
@@ -64,14 +68,6 @@ extension OpenCLBackend {
             .int(Int32(rows)), .int(Int32(width)), .int(Int32(start)),
             .buffer(try memory(source, "copyRows", "source")), .buffer(try memory(destination, "copyRows", "destination")),
         ])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func copyRows(_ source: Tensor, from start: Int, into destination: Tensor) throws {
-        try measure("copyRows") { try training.copyRows(source, from: start, into: destination) }
     }
 }
 

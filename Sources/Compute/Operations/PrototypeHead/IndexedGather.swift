@@ -3,7 +3,7 @@
 //
 // Rows of a table gathered by indices that live on the device (integral floats).
 // Kernel `gather_rows_indexed`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
-// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, and the
 // `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
 // =================================================================================================
 
@@ -41,10 +41,12 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func gatherRows(_ table: Tensor, indices: Tensor, from start: Int, into destination: Tensor) throws {
-        let (rows, width) = try validateIndexedGather(table, indices: indices, from: start, destination)
-        let pt = try storage(table, "gatherRows", "table"), pi = try storage(indices, "gatherRows", "indices")
-        let pd = try storage(destination, "gatherRows", "destination")
-        ReferenceOps.gatherRows(pt, indices: pi, from: start, pd, rows: rows, width: width)
+        try measured("gatherRows (device indices)") {
+            let (rows, width) = try validateIndexedGather(table, indices: indices, from: start, destination)
+            let pt = try storage(table, "gatherRows", "table"), pi = try storage(indices, "gatherRows", "indices")
+            let pd = try storage(destination, "gatherRows", "destination")
+            ReferenceOps.gatherRows(pt, indices: pi, from: start, pd, rows: rows, width: width)
+        }
     }
 }
 
@@ -52,12 +54,14 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func gatherRows(_ table: Tensor, indices: Tensor, from start: Int, into destination: Tensor) throws {
-        let (rows, width) = try validateIndexedGather(table, indices: indices, from: start, destination)
-        let pt = try storage(table, "gatherRows", "table"), pi = try storage(indices, "gatherRows", "indices")
-        let pd = try storage(destination, "gatherRows", "destination")
-        // Copies pay for the threads only from about 1 MiB (a training batch's rows stay on one).
-        parallelRows(rows, width: width, minimumWork: 1 << 18) { row in
-            (pd + row * width).update(from: pt + Int(pi[start + row]) * width, count: width)
+        try measured("gatherRows (device indices)") {
+            let (rows, width) = try validateIndexedGather(table, indices: indices, from: start, destination)
+            let pt = try storage(table, "gatherRows", "table"), pi = try storage(indices, "gatherRows", "indices")
+            let pd = try storage(destination, "gatherRows", "destination")
+            // Copies pay for the threads only from about 1 MiB (a training batch's rows stay on one).
+            parallelRows(rows, width: width, minimumWork: 1 << 18) { row in
+                (pd + row * width).update(from: pt + Int(pi[start + row]) * width, count: width)
+            }
         }
     }
 }
@@ -73,14 +77,6 @@ extension OpenCLBackend {
             .buffer(try memory(table, "gatherRows", "table")), .buffer(try memory(indices, "gatherRows", "indices")),
             .buffer(try memory(destination, "gatherRows", "destination")),
         ])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func gatherRows(_ table: Tensor, indices: Tensor, from start: Int, into destination: Tensor) throws {
-        try measure("gatherRows (device indices)") { try training.gatherRows(table, indices: indices, from: start, into: destination) }
     }
 }
 

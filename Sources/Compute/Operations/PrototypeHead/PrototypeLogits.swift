@@ -3,7 +3,7 @@
 //
 // The affinity head's forward pass: `E = exp(−β (1 − A))`, `logits = zeroShot + α · E · L`.
 // Kernel `prototype_logits`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
-// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, and the
 // `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
 // =================================================================================================
 
@@ -63,15 +63,17 @@ extension ReferenceBackend {
         affinity: Tensor, zeroShotLogits: Tensor, classOffsets: Tensor, alpha: Float, beta: Float,
         exponentials: Tensor, logits: Tensor
     ) throws {
-        let g = try validatePrototypeLogits(
-            affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, exponentials: exponentials, logits: logits)
-        let operation = "prototypeLogits"
-        let pa = try storage(affinity, operation, "affinity"), pz = try storage(zeroShotLogits, operation, "zeroShotLogits")
-        let po = try storage(classOffsets, operation, "classOffsets")
-        let pe = try storage(exponentials, operation, "exponentials"), pl = try storage(logits, operation, "logits")
-        ReferenceOps.prototypeLogits(
-            affinity: pa, zeroShotLogits: pz, classOffsets: po, alpha: alpha, beta: beta,
-            exponentials: pe, logits: pl, geometry: g)
+        try measured("prototypeLogits") {
+            let g = try validatePrototypeLogits(
+                affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, exponentials: exponentials, logits: logits)
+            let operation = "prototypeLogits"
+            let pa = try storage(affinity, operation, "affinity"), pz = try storage(zeroShotLogits, operation, "zeroShotLogits")
+            let po = try storage(classOffsets, operation, "classOffsets")
+            let pe = try storage(exponentials, operation, "exponentials"), pl = try storage(logits, operation, "logits")
+            ReferenceOps.prototypeLogits(
+                affinity: pa, zeroShotLogits: pz, classOffsets: po, alpha: alpha, beta: beta,
+                exponentials: pe, logits: pl, geometry: g)
+        }
     }
 }
 
@@ -82,28 +84,30 @@ extension CPUBackend {
         affinity: Tensor, zeroShotLogits: Tensor, classOffsets: Tensor, alpha: Float, beta: Float,
         exponentials: Tensor, logits: Tensor
     ) throws {
-        let g = try validatePrototypeLogits(
-            affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, exponentials: exponentials, logits: logits)
-        let operation = "prototypeLogits"
-        let pa = try storage(affinity, operation, "affinity"), pz = try storage(zeroShotLogits, operation, "zeroShotLogits")
-        let po = try storage(classOffsets, operation, "classOffsets")
-        let pe = try storage(exponentials, operation, "exponentials"), pl = try storage(logits, operation, "logits")
-        let offsets = (0...g.classes).map { Int(po[$0]) }
-        // Mean prototypes: key c is class c's only key, and the class sums are the exponentials.
-        let oneKeyPerClass = g.keys == g.classes && offsets.indices.allSatisfy { offsets[$0] == $0 }
-        offsets.withUnsafeBufferPointer { offsets in
-            parallelRows(g.batch, width: g.keys + g.classes) { row in
-                let inputRow = pa + row * g.keys, outputRow = pe + row * g.keys
-                _ = VectorLoops.exponentials(inputRow, outputRow, count: g.keys, scale: beta, shift: beta)  // e^(β(a − 1))
-                let zeroShotRow = pz + row * g.classes, logitRow = pl + row * g.classes
-                if oneKeyPerClass {
-                    VectorLoops.multiplyAdd(zeroShotRow, outputRow, by: alpha, into: logitRow, count: g.classes)
-                    return
-                }
-                for classIndex in 0..<g.classes {
-                    var sum: Float = 0
-                    for key in offsets[classIndex]..<offsets[classIndex + 1] { sum += outputRow[key] }
-                    logitRow[classIndex] = zeroShotRow[classIndex] + alpha * sum
+        try measured("prototypeLogits") {
+            let g = try validatePrototypeLogits(
+                affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, exponentials: exponentials, logits: logits)
+            let operation = "prototypeLogits"
+            let pa = try storage(affinity, operation, "affinity"), pz = try storage(zeroShotLogits, operation, "zeroShotLogits")
+            let po = try storage(classOffsets, operation, "classOffsets")
+            let pe = try storage(exponentials, operation, "exponentials"), pl = try storage(logits, operation, "logits")
+            let offsets = (0...g.classes).map { Int(po[$0]) }
+            // Mean prototypes: key c is class c's only key, and the class sums are the exponentials.
+            let oneKeyPerClass = g.keys == g.classes && offsets.indices.allSatisfy { offsets[$0] == $0 }
+            offsets.withUnsafeBufferPointer { offsets in
+                parallelRows(g.batch, width: g.keys + g.classes) { row in
+                    let inputRow = pa + row * g.keys, outputRow = pe + row * g.keys
+                    _ = VectorLoops.exponentials(inputRow, outputRow, count: g.keys, scale: beta, shift: beta)  // e^(β(a − 1))
+                    let zeroShotRow = pz + row * g.classes, logitRow = pl + row * g.classes
+                    if oneKeyPerClass {
+                        VectorLoops.multiplyAdd(zeroShotRow, outputRow, by: alpha, into: logitRow, count: g.classes)
+                        return
+                    }
+                    for classIndex in 0..<g.classes {
+                        var sum: Float = 0
+                        for key in offsets[classIndex]..<offsets[classIndex + 1] { sum += outputRow[key] }
+                        logitRow[classIndex] = zeroShotRow[classIndex] + alpha * sum
+                    }
                 }
             }
         }
@@ -127,19 +131,6 @@ extension OpenCLBackend {
             .buffer(try memory(classOffsets, operation, "classOffsets")),
             .buffer(try memory(exponentials, operation, "exponentials")), .buffer(try memory(logits, operation, "logits")),
         ])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func prototypeLogits(
-        affinity: Tensor, zeroShotLogits: Tensor, classOffsets: Tensor, alpha: Float, beta: Float, exponentials: Tensor, logits: Tensor
-    ) throws {
-        try measure("prototypeLogits") {
-            try training.prototypeLogits(affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, alpha: alpha,
-                                         beta: beta, exponentials: exponentials, logits: logits)
-        }
     }
 }
 

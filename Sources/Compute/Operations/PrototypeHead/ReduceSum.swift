@@ -3,7 +3,7 @@
 //
 // `output[index] = scale · Σ x`: per-step losses summed on the device.
 // Kernel `reduce_sum`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
-// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, and the
 // `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
 // =================================================================================================
 
@@ -29,9 +29,11 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func reduceSum(_ x: Tensor, scale: Float, into output: Tensor, at index: Int) throws {
-        try validateReduceSum(output, at: index)
-        let px = try storage(x, "reduceSum", "x"), po = try storage(output, "reduceSum", "output")
-        ReferenceOps.reduceSum(px, count: x.count, scale: scale, into: po + index)
+        try measured("reduceSum") {
+            try validateReduceSum(output, at: index)
+            let px = try storage(x, "reduceSum", "x"), po = try storage(output, "reduceSum", "output")
+            ReferenceOps.reduceSum(px, count: x.count, scale: scale, into: po + index)
+        }
     }
 }
 
@@ -39,22 +41,24 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func reduceSum(_ x: Tensor, scale: Float, into output: Tensor, at index: Int) throws {
-        try validateReduceSum(output, at: index)
-        let px = try storage(x, "reduceSum", "x"), po = try storage(output, "reduceSum", "output")
-        // Pairwise partial sums in float: eight lanes, then the lanes.
-        var lanes = [Float](repeating: 0, count: 8)
-        let count = x.count
-        var position = 0
-        while position + 8 <= count {
-            for lane in 0..<8 { lanes[lane] += px[position + lane] }
-            position += 8
+        try measured("reduceSum") {
+            try validateReduceSum(output, at: index)
+            let px = try storage(x, "reduceSum", "x"), po = try storage(output, "reduceSum", "output")
+            // Pairwise partial sums in float: eight lanes, then the lanes.
+            var lanes = [Float](repeating: 0, count: 8)
+            let count = x.count
+            var position = 0
+            while position + 8 <= count {
+                for lane in 0..<8 { lanes[lane] += px[position + lane] }
+                position += 8
+            }
+            var sum: Float = lanes.reduce(0, +)
+            while position < count {
+                sum += px[position]
+                position += 1
+            }
+            po[index] = scale * sum
         }
-        var sum: Float = lanes.reduce(0, +)
-        while position < count {
-            sum += px[position]
-            position += 1
-        }
-        po[index] = scale * sum
     }
 }
 
@@ -68,14 +72,6 @@ extension OpenCLBackend {
             .int(Int32(x.count)), .float(scale), .int(Int32(index)),
             .buffer(try memory(x, "reduceSum", "x")), .buffer(try memory(output, "reduceSum", "output")),
         ])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func reduceSum(_ x: Tensor, scale: Float, into output: Tensor, at index: Int) throws {
-        try measure("reduceSum") { try training.reduceSum(x, scale: scale, into: output, at: index) }
     }
 }
 

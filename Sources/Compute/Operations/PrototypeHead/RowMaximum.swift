@@ -3,7 +3,7 @@
 //
 // The largest element of every row and its column, or its softmax probability.
 // Kernel `row_maximum`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
-// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, and the
 // `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
 // =================================================================================================
 
@@ -48,10 +48,12 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor, asProbability: Bool) throws {
-        let (rows, width) = try validateRowMaximum(x, indices: indices, maxima: maxima)
-        let px = try storage(x, "rowMaximum", "x"), pi = try storage(indices, "rowMaximum", "indices")
-        let pm = try storage(maxima, "rowMaximum", "maxima")
-        ReferenceOps.rowMaximum(px, indices: pi, maxima: pm, rows: rows, width: width, asProbability: asProbability)
+        try measured("rowMaximum") {
+            let (rows, width) = try validateRowMaximum(x, indices: indices, maxima: maxima)
+            let px = try storage(x, "rowMaximum", "x"), pi = try storage(indices, "rowMaximum", "indices")
+            let pm = try storage(maxima, "rowMaximum", "maxima")
+            ReferenceOps.rowMaximum(px, indices: pi, maxima: pm, rows: rows, width: width, asProbability: asProbability)
+        }
     }
 }
 
@@ -59,24 +61,26 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor, asProbability: Bool) throws {
-        let (rows, width) = try validateRowMaximum(x, indices: indices, maxima: maxima)
-        let px = try storage(x, "rowMaximum", "x"), pi = try storage(indices, "rowMaximum", "indices")
-        let pm = try storage(maxima, "rowMaximum", "maxima")
-        parallelRows(rows, width: width) { row in
-            let line = px + row * width
-            var best = 0, bestValue = line[0]
-            for column in 1..<max(width, 1) {
-                let value = line[column]
-                if value > bestValue || (bestValue.isNaN && !value.isNaN) {
-                    best = column
-                    bestValue = value
+        try measured("rowMaximum") {
+            let (rows, width) = try validateRowMaximum(x, indices: indices, maxima: maxima)
+            let px = try storage(x, "rowMaximum", "x"), pi = try storage(indices, "rowMaximum", "indices")
+            let pm = try storage(maxima, "rowMaximum", "maxima")
+            parallelRows(rows, width: width) { row in
+                let line = px + row * width
+                var best = 0, bestValue = line[0]
+                for column in 1..<max(width, 1) {
+                    let value = line[column]
+                    if value > bestValue || (bestValue.isNaN && !value.isNaN) {
+                        best = column
+                        bestValue = value
+                    }
                 }
-            }
-            pi[row] = Float(best)
-            if asProbability {
-                pm[row] = 1 / VectorLoops.shiftedExponentials(line, nil, count: width, scale: 1, shift: bestValue)
-            } else {
-                pm[row] = bestValue
+                pi[row] = Float(best)
+                if asProbability {
+                    pm[row] = 1 / VectorLoops.shiftedExponentials(line, nil, count: width, scale: 1, shift: bestValue)
+                } else {
+                    pm[row] = bestValue
+                }
             }
         }
     }
@@ -93,14 +97,6 @@ extension OpenCLBackend {
             .int(Int32(width)), .int(asProbability ? 1 : 0), .buffer(try memory(x, "rowMaximum", "x")),
             .buffer(try memory(indices, "rowMaximum", "indices")), .buffer(try memory(maxima, "rowMaximum", "maxima")),
         ])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func rowMaximum(_ x: Tensor, indices: Tensor, maxima: Tensor, asProbability: Bool) throws {
-        try measure("rowMaximum") { try training.rowMaximum(x, indices: indices, maxima: maxima, asProbability: asProbability) }
     }
 }
 

@@ -3,7 +3,7 @@
 //
 // Softmax cross-entropy of every row against an integer target, with its gradient.
 // Kernel `softmax_cross_entropy`. Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run
-// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, the profiling wrapper, and the
+// by `ReferenceBackend`), the CPU fast path, the OpenCL launch, and the
 // `kernels check` cases. The operation is declared in `TrainingBackend` (TrainerOps.swift).
 // =================================================================================================
 
@@ -54,12 +54,14 @@ extension ReferenceBackend {
     public func softmaxCrossEntropy(
         logits: Tensor, targets: Tensor, gradientScale: Float, losses: Tensor, gradient: Tensor
     ) throws {
-        let (rows, classes) = try validateCrossEntropy(logits: logits, targets: targets, losses: losses, gradient: gradient)
-        let operation = "softmaxCrossEntropy"
-        let px = try storage(logits, operation, "logits"), pt = try storage(targets, operation, "targets")
-        let ploss = try storage(losses, operation, "losses"), pg = try storage(gradient, operation, "gradient")
-        ReferenceOps.softmaxCrossEntropy(
-            logits: px, targets: pt, gradientScale: gradientScale, losses: ploss, gradient: pg, rows: rows, classes: classes)
+        try measured("softmaxCrossEntropy") {
+            let (rows, classes) = try validateCrossEntropy(logits: logits, targets: targets, losses: losses, gradient: gradient)
+            let operation = "softmaxCrossEntropy"
+            let px = try storage(logits, operation, "logits"), pt = try storage(targets, operation, "targets")
+            let ploss = try storage(losses, operation, "losses"), pg = try storage(gradient, operation, "gradient")
+            ReferenceOps.softmaxCrossEntropy(
+                logits: px, targets: pt, gradientScale: gradientScale, losses: ploss, gradient: pg, rows: rows, classes: classes)
+        }
     }
 }
 
@@ -69,19 +71,21 @@ extension CPUBackend {
     public func softmaxCrossEntropy(
         logits: Tensor, targets: Tensor, gradientScale: Float, losses: Tensor, gradient: Tensor
     ) throws {
-        let (rows, classes) = try validateCrossEntropy(logits: logits, targets: targets, losses: losses, gradient: gradient)
-        let operation = "softmaxCrossEntropy"
-        let px = try storage(logits, operation, "logits"), pt = try storage(targets, operation, "targets")
-        let ploss = try storage(losses, operation, "losses"), pg = try storage(gradient, operation, "gradient")
-        parallelRows(rows, width: classes) { row in
-            let input = px + row * classes, output = pg + row * classes
-            let maximum = VectorLoops.maximum(input, count: classes)
-            let target = Int(pt[row])
-            let targetLogit = input[target]
-            let sum = VectorLoops.shiftedExponentials(input, output, count: classes, scale: 1, shift: maximum)
-            ploss[row] = logf(sum) + maximum - targetLogit
-            VectorLoops.scale(output, output, count: classes, by: gradientScale / sum)
-            output[target] -= gradientScale
+        try measured("softmaxCrossEntropy") {
+            let (rows, classes) = try validateCrossEntropy(logits: logits, targets: targets, losses: losses, gradient: gradient)
+            let operation = "softmaxCrossEntropy"
+            let px = try storage(logits, operation, "logits"), pt = try storage(targets, operation, "targets")
+            let ploss = try storage(losses, operation, "losses"), pg = try storage(gradient, operation, "gradient")
+            parallelRows(rows, width: classes) { row in
+                let input = px + row * classes, output = pg + row * classes
+                let maximum = VectorLoops.maximum(input, count: classes)
+                let target = Int(pt[row])
+                let targetLogit = input[target]
+                let sum = VectorLoops.shiftedExponentials(input, output, count: classes, scale: 1, shift: maximum)
+                ploss[row] = logf(sum) + maximum - targetLogit
+                VectorLoops.scale(output, output, count: classes, by: gradientScale / sum)
+                output[target] -= gradientScale
+            }
         }
     }
 }
@@ -101,16 +105,6 @@ extension OpenCLBackend {
             .buffer(try memory(logits, operation, "logits")), .buffer(try memory(targets, operation, "targets")),
             .buffer(try memory(losses, operation, "losses")), .buffer(try memory(gradient, operation, "gradient")),
         ])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func softmaxCrossEntropy(logits: Tensor, targets: Tensor, gradientScale: Float, losses: Tensor, gradient: Tensor) throws {
-        try measure("softmaxCrossEntropy") {
-            try training.softmaxCrossEntropy(logits: logits, targets: targets, gradientScale: gradientScale, losses: losses, gradient: gradient)
-        }
     }
 }
 
