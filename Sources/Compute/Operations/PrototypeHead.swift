@@ -47,8 +47,17 @@ extension KernelCheck {
 
     /// The training operations (`prototype_head.cl` on OpenCL): every output of each checked,
     /// concatenated, at odd sizes (37 rows, 53 keys over 10 classes, 1000-wide rows).
-    static let trainingCases: [Case] =
+    static let trainingCases: [Case] = (
         copyRowsCases + gatherRowsCases + prototypeLogitsCases + softmaxCrossEntropyCases
         + prototypeAffinityGradientCases + adamWStepCases + rowMaximumCases + reduceSumCases
+    ).map { $0.requiring(.training) }
+
+    /// The training operations at the sizes, seeds and tolerances of the trainer's own tests
+    /// (what `TrainingOpsTests` checked before it ran this list): inputs each case draws from a
+    /// seed of its own, outputs into new tensors and in place.
+    public static let trainingOperationTestCases: [Case] = (
+        copyRowsTestCases + gatherRowsTestCases + prototypeLogitsTestCases + softmaxCrossEntropyTestCases
+        + prototypeAffinityGradientTestCases + adamWStepTestCases + rowMaximumTestCases + reduceSumTestCases
+    ).map { $0.requiring(.training) }
 }
 

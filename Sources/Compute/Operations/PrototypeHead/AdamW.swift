@@ -131,3 +131,23 @@ extension KernelCheck {
         return cases
     }()
 }
+
+extension KernelCheck {
+    /// `adamWStep` at step 1 and a later step, on a small tensor and on one that the CPU backend
+    /// splits into several chunks with a tail (lr 3e-3, ε 1e-4, weight decay 0.05, seed 99).
+    static let adamWStepTestCases: [Case] = [(1, [7, 513]), (7, [7, 513]), (3, [3, 65_547])].map { stepIndex, shape in
+        Case(operation: "adamWStep", shape: "\(shape) step \(stepIndex) (seed 99)", absoluteTolerance: 1e-7, relativeTolerance: 1e-5,
+             run: { backend, inputs in
+                 let tensors = try inputs.map { try backend.upload($0, shape: shape) }
+                 try trainingBackend(backend).adamWStep(
+                     parameters: tensors[0], gradient: tensors[1], firstMoment: tensors[2], secondMoment: tensors[3],
+                     step: AdamWStep(learningRate: 3e-3, epsilon: 1e-4, weightDecay: 0.05, step: stepIndex))
+                 return try backend.read(tensors[0]) + backend.read(tensors[2]) + backend.read(tensors[3])
+             }, inputCounts: [], inputRange: -1...1, fixedInputs: {
+                 var generator = SeededGenerator(seed: 99)
+                 let count = shape.elementCount
+                 return [generator.uniform(count: count), generator.normal(count: count, standardDeviation: 0.01),
+                         generator.normal(count: count, standardDeviation: 0.001), generator.uniform(count: count, in: 0...1e-4)]
+             })
+    }
+}

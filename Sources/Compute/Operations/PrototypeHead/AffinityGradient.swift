@@ -129,3 +129,28 @@ extension KernelCheck {
         return cases
     }()
 }
+
+extension KernelCheck {
+    /// `prototypeAffinityGradient` of exponentials in [0, 1] and an upstream gradient in
+    /// [-0.1, 0.1] over random key classes, factor 7.25 into a new tensor and -0.5 over the
+    /// exponentials.
+    static let prototypeAffinityGradientTestCases: [Case] = [(37, 11, 11), (13, 517, 23)].flatMap { batch, keys, classes in
+        [false, true].map { inPlace in
+            Case(operation: "prototypeAffinityGradient",
+                 shape: "[\(batch), \(keys)] keys over \(classes) classes (seed \(keys * 3))\(inPlace ? " in place" : "")",
+                 absoluteTolerance: 1e-7, relativeTolerance: 1e-5, run: { backend, inputs in
+                     let exponentials = try backend.upload(inputs[0], shape: [batch, keys])
+                     let output = inPlace ? exponentials : try poisoned(backend, [batch, keys])
+                     try trainingBackend(backend).prototypeAffinityGradient(
+                         exponentials: exponentials, logitGradient: try backend.upload(inputs[1], shape: [batch, classes]),
+                         keyClasses: try backend.upload(inputs[2], shape: [keys]), factor: inPlace ? -0.5 : 7.25, into: output)
+                     return try backend.read(output)
+                 }, inputCounts: [], inputRange: -1...1, fixedInputs: {
+                     var generator = SeededGenerator(seed: UInt64(keys * 3))
+                     let exponentials = generator.uniform(count: batch * keys, in: 0...1)
+                     let upstream = generator.uniform(count: batch * classes, in: -0.1...0.1)
+                     return [exponentials, upstream, (0..<keys).map { _ in Float(Int.random(in: 0..<classes, using: &generator)) }]
+                 })
+        }
+    }
+}

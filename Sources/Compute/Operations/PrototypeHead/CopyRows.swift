@@ -86,3 +86,23 @@ extension KernelCheck {
         return cases
     }()
 }
+
+extension KernelCheck {
+    /// The 41 × 77 table and the 34 indices of the row-copy tests (seed 11), drawn from one generator.
+    static func rowCopyTestInputs() -> [[Float]] {
+        var generator = SeededGenerator(seed: 11)
+        let table = generator.uniform(count: 41 * 77)
+        let indices = (0..<34).map { _ in Float(Int.random(in: 0..<41, using: &generator)) }
+        return [table, indices]
+    }
+
+    /// `copyRows` of rows 5 ..< 34 of a 41 × 77 table, exact.
+    static let copyRowsTestCases: [Case] = [
+        Case(operation: "copyRows", shape: "[41, 77] rows 5..<34 (seed 11)", absoluteTolerance: 0, relativeTolerance: 0,
+             run: { backend, inputs in
+                 let output = try poisoned(backend, [29, 77])
+                 try trainingBackend(backend).copyRows(try backend.upload(inputs[0], shape: [41, 77]), from: 5, into: output)
+                 return try backend.read(output)
+             }, inputCounts: [], inputRange: -1...1, fixedInputs: { rowCopyTestInputs() }),
+    ]
+}

@@ -97,3 +97,16 @@ extension KernelCheck {
         return cases
     }()
 }
+
+extension KernelCheck {
+    /// `gatherRows` of 29 rows of a 41 × 77 table by device indices from 5, exact.
+    static let gatherRowsTestCases: [Case] = [
+        Case(operation: "gatherRows", shape: "[41, 77] by 29 indices from 5 (seed 11)", absoluteTolerance: 0, relativeTolerance: 0,
+             run: { backend, inputs in
+                 let output = try poisoned(backend, [29, 77])
+                 try trainingBackend(backend).gatherRows(
+                     try backend.upload(inputs[0], shape: [41, 77]), indices: try backend.upload(inputs[1], shape: [34]), from: 5, into: output)
+                 return try backend.read(output)
+             }, inputCounts: [], inputRange: -1...1, fixedInputs: { rowCopyTestInputs() }),
+    ]
+}

@@ -159,3 +159,36 @@ extension KernelCheck {
         return cases
     }()
 }
+
+extension KernelCheck {
+    /// Affinities in [-0.3, 0.9], zero-shot logits in [-5, 25] and class offsets (one key per
+    /// class when `keys == classes`, else random counts with some classes empty), seeded by `keys`.
+    static func prototypeLogitsTestInputs(batch: Int, keys: Int, classes: Int) -> [[Float]] {
+        var generator = SeededGenerator(seed: UInt64(keys))
+        let affinity = generator.uniform(count: batch * keys, in: -0.3...0.9)
+        let zeroShot = generator.uniform(count: batch * classes, in: -5...25)
+        guard keys != classes else { return [affinity, zeroShot, (0...classes).map(Float.init)] }
+        var cuts = (0..<(classes - 1)).map { _ in Int.random(in: 0...keys, using: &generator) }.sorted()
+        cuts.insert(0, at: 0)
+        cuts.append(keys)
+        return [affinity, zeroShot, cuts.map(Float.init)]
+    }
+
+    /// `prototypeLogits` with α 2.7, β 5.5, into new outputs and in place, at one key per class,
+    /// few classes with many keys, and a thousand keys.
+    static let prototypeLogitsTestCases: [Case] = [(37, 11, 11), (19, 173, 13), (3, 1001, 97)].flatMap { batch, keys, classes in
+        [false, true].map { inPlace in
+            Case(operation: "prototypeLogits", shape: "[\(batch), \(keys)] keys over \(classes) classes (seed \(keys))\(inPlace ? " in place" : "")",
+                 absoluteTolerance: 1e-5, relativeTolerance: 1e-5, run: { backend, inputs in
+                     let affinity = try backend.upload(inputs[0], shape: [batch, keys])
+                     let zeroShot = try backend.upload(inputs[1], shape: [batch, classes])
+                     let exponentials = inPlace ? affinity : try poisoned(backend, [batch, keys])
+                     let logits = inPlace ? zeroShot : try poisoned(backend, [batch, classes])
+                     try trainingBackend(backend).prototypeLogits(
+                         affinity: affinity, zeroShotLogits: zeroShot, classOffsets: try backend.upload(inputs[2], shape: [classes + 1]),
+                         alpha: 2.7, beta: 5.5, exponentials: exponentials, logits: logits)
+                     return try backend.read(exponentials) + backend.read(logits)
+                 }, inputCounts: [], inputRange: -1...1, fixedInputs: { prototypeLogitsTestInputs(batch: batch, keys: keys, classes: classes) })
+        }
+    }
+}

@@ -93,3 +93,20 @@ extension KernelCheck {
         return cases
     }()
 }
+
+extension KernelCheck {
+    /// `reduceSum` of values in [0, 3] scaled by 1 / count into element 3 of a zeroed `[5]`.
+    static let reduceSumTestCases: [Case] = [1, 37, 256, 4099].map { count in
+        Case(operation: "reduceSum", shape: "[\(count)] × 1/\(count) into [5] at 3 (seed \(count))", absoluteTolerance: 1e-5,
+             relativeTolerance: 2e-6, run: { backend, inputs in
+                 let output = try backend.makeTensor(shape: [5])
+                 try backend.fill(output, with: 0)
+                 try trainingBackend(backend).reduceSum(
+                     try backend.upload(inputs[0], shape: [count]), scale: 1 / Float(count), into: output, at: 3)
+                 return try backend.read(output)
+             }, inputCounts: [], inputRange: -1...1, fixedInputs: {
+                 var generator = SeededGenerator(seed: UInt64(count))
+                 return [generator.uniform(count: count, in: 0...3)]
+             })
+    }
+}

@@ -119,3 +119,28 @@ extension KernelCheck {
         return cases
     }()
 }
+
+extension KernelCheck {
+    /// `rowMaximum` of few distinct values (ties are common and the lowest column must win, with
+    /// NaN in two rows), exact; and as probability, of values in [-30, 30].
+    static let rowMaximumTestCases: [Case] = [(37, 11), (6, 1000), (50, 1)].flatMap { rows, width in
+        [false, true].map { asProbability in
+            Case(operation: "rowMaximum", shape: "[\(rows), \(width)] (seed \(width + (asProbability ? 2 : 1)))\(asProbability ? " as probability" : "")",
+                 absoluteTolerance: asProbability ? 1e-6 : 0, relativeTolerance: asProbability ? 1e-5 : 0, run: { backend, inputs in
+                     let indices = try poisoned(backend, [rows]), maxima = try poisoned(backend, [rows])
+                     try trainingBackend(backend).rowMaximum(
+                         try backend.upload(inputs[0], shape: [rows, width]), indices: indices, maxima: maxima, asProbability: asProbability)
+                     return try backend.read(indices) + backend.read(maxima)
+                 }, inputCounts: [], inputRange: -1...1, fixedInputs: {
+                     var generator = SeededGenerator(seed: UInt64(width + (asProbability ? 2 : 1)))
+                     if asProbability { return [generator.uniform(count: rows * width, in: -30...30)] }
+                     var x = (0..<(rows * width)).map { _ in Float(Int.random(in: 0..<5, using: &generator)) }
+                     if width > 2 {
+                         x[0] = .nan
+                         x[width + 1] = .nan
+                     }
+                     return [x]
+                 })
+        }
+    }
+}

@@ -129,3 +129,27 @@ extension KernelCheck {
         return cases
     }()
 }
+
+extension KernelCheck {
+    /// `softmaxCrossEntropy` of logits in [-20, 60] against random targets, gradient scale
+    /// 1 / rows into a new gradient and 0.25 over the logits, at one class, a thousand classes
+    /// and eleven.
+    static let softmaxCrossEntropyTestCases: [Case] = [(37, 11), (5, 1000), (64, 1)].flatMap { rows, classes in
+        [false, true].map { inPlace in
+            Case(operation: "softmaxCrossEntropy", shape: "[\(rows), \(classes)] (seed \(classes * 7 + rows))\(inPlace ? " in place" : "")",
+                 absoluteTolerance: 2e-5, relativeTolerance: 1e-5, run: { backend, inputs in
+                     let logits = try backend.upload(inputs[0], shape: [rows, classes])
+                     let losses = try poisoned(backend, [rows])
+                     let gradient = inPlace ? logits : try poisoned(backend, [rows, classes])
+                     try trainingBackend(backend).softmaxCrossEntropy(
+                         logits: logits, targets: try backend.upload(inputs[1], shape: [rows]),
+                         gradientScale: inPlace ? 0.25 : 1 / Float(rows), losses: losses, gradient: gradient)
+                     return try backend.read(losses) + backend.read(gradient)
+                 }, inputCounts: [], inputRange: -1...1, fixedInputs: {
+                     var generator = SeededGenerator(seed: UInt64(classes * 7 + rows))
+                     let logits = generator.uniform(count: rows * classes, in: -20...60)
+                     return [logits, (0..<rows).map { _ in Float(Int.random(in: 0..<classes, using: &generator)) }]
+                 })
+        }
+    }
+}
