@@ -15,6 +15,9 @@ final class CPUStorage: TensorStorage, @unchecked Sendable {
     deinit { pointer.deallocate() }
 }
 
+/// The host memory of one tensor on a `HostBackend`.
+typealias HostPointer = UnsafeMutablePointer<Float>
+
 /// A backend whose tensors live in host memory (`CPUStorage`): the memory code that
 /// `CPUBackend` and `ReferenceBackend` share, and their launch hook. A conforming backend writes
 /// its operations only, each inside `measured`; it may replace any of these (`CPUBackend` spreads

@@ -27,6 +27,19 @@ func validateAdamW(parameters: Tensor, gradient: Tensor, firstMoment: Tensor, se
     }
 }
 
+// MARK: Host memory
+
+extension HostBackend {
+    /// The host memory of an `adamWStep` call's parameters, gradient and two moments, in that
+    /// order, after validation.
+    func adamWOperands(parameters: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor) throws -> (HostPointer, HostPointer, HostPointer, HostPointer) {
+        try validateAdamW(parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
+        let operation = "adamWStep"
+        return (try storage(parameters, operation, "parameters"), try storage(gradient, operation, "gradient"),
+                try storage(firstMoment, operation, "firstMoment"), try storage(secondMoment, operation, "secondMoment"))
+    }
+}
+
 // MARK: Plain-loop twin
 
 extension ReferenceOps {
@@ -54,10 +67,8 @@ extension ReferenceBackend {
         parameters: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, step: AdamWStep
     ) throws {
         try measured("adamWStep") {
-            try validateAdamW(parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
-            let operation = "adamWStep"
-            let pp = try storage(parameters, operation, "parameters"), pg = try storage(gradient, operation, "gradient")
-            let pm = try storage(firstMoment, operation, "firstMoment"), pv = try storage(secondMoment, operation, "secondMoment")
+            let (pp, pg, pm, pv) = try adamWOperands(
+                parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
             let count = parameters.count
             ReferenceOps.adamWStep(parameters: pp, gradient: pg, firstMoment: pm, secondMoment: pv, count: count, step: step)
         }
@@ -71,10 +82,8 @@ extension CPUBackend {
         parameters: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, step: AdamWStep
     ) throws {
         try measured("adamWStep") {
-            try validateAdamW(parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
-            let operation = "adamWStep"
-            let pp = try storage(parameters, operation, "parameters"), pg = try storage(gradient, operation, "gradient")
-            let pm = try storage(firstMoment, operation, "firstMoment"), pv = try storage(secondMoment, operation, "secondMoment")
+            let (pp, pg, pm, pv) = try adamWOperands(
+                parameters: parameters, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment)
             let count = parameters.count
             let scalars = vector_adamw_scalars(
                 decay: 1 - step.learningRate * step.weightDecay, step_size: step.learningRate / step.firstCorrection,

@@ -29,6 +29,22 @@ func validateAffinityGradient(
     return HeadGeometry(batch: batch, keys: keys, classes: logitGradient.shape[1])
 }
 
+// MARK: Host memory
+
+extension HostBackend {
+    /// The validated sizes of a `prototypeAffinityGradient` call and the host memory of its
+    /// exponentials, logit gradient, key classes and affinity gradient, in that order.
+    func affinityGradientOperands(
+        exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, affinityGradient: Tensor
+    ) throws -> (HeadGeometry, HostPointer, HostPointer, HostPointer, HostPointer) {
+        let g = try validateAffinityGradient(
+            exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
+        let operation = "prototypeAffinityGradient"
+        return (g, try storage(exponentials, operation, "exponentials"), try storage(logitGradient, operation, "logitGradient"),
+                try storage(keyClasses, operation, "keyClasses"), try storage(affinityGradient, operation, "affinityGradient"))
+    }
+}
+
 // MARK: Plain-loop twin
 
 extension ReferenceOps {
@@ -50,11 +66,8 @@ extension ReferenceBackend {
         exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
     ) throws {
         try measured("prototypeAffinityGradient") {
-            let g = try validateAffinityGradient(
+            let (g, pe, pg, pk, pd) = try affinityGradientOperands(
                 exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
-            let operation = "prototypeAffinityGradient"
-            let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
-            let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
             ReferenceOps.prototypeAffinityGradient(
                 exponentials: pe, logitGradient: pg, keyClasses: pk, factor: factor, pd, geometry: g)
         }
@@ -68,11 +81,8 @@ extension CPUBackend {
         exponentials: Tensor, logitGradient: Tensor, keyClasses: Tensor, factor: Float, into affinityGradient: Tensor
     ) throws {
         try measured("prototypeAffinityGradient") {
-            let g = try validateAffinityGradient(
+            let (g, pe, pg, pk, pd) = try affinityGradientOperands(
                 exponentials: exponentials, logitGradient: logitGradient, keyClasses: keyClasses, affinityGradient: affinityGradient)
-            let operation = "prototypeAffinityGradient"
-            let pe = try storage(exponentials, operation, "exponentials"), pg = try storage(logitGradient, operation, "logitGradient")
-            let pk = try storage(keyClasses, operation, "keyClasses"), pd = try storage(affinityGradient, operation, "affinityGradient")
             let classes = (0..<g.keys).map { Int(pk[$0]) }
             // Mean prototypes: key c belongs to class c, and the pass is one product per element.
             let oneKeyPerClass = g.keys == g.classes && classes.indices.allSatisfy { classes[$0] == $0 }

@@ -35,6 +35,23 @@ func validatePrototypeLogits(
     return HeadGeometry(batch: batch, keys: keys, classes: classes)
 }
 
+// MARK: Host memory
+
+extension HostBackend {
+    /// The validated sizes of a `prototypeLogits` call and the host memory of its affinity,
+    /// zero-shot logits, class offsets, exponentials and logits, in that order.
+    func prototypeLogitsOperands(
+        affinity: Tensor, zeroShotLogits: Tensor, classOffsets: Tensor, exponentials: Tensor, logits: Tensor
+    ) throws -> (HeadGeometry, HostPointer, HostPointer, HostPointer, HostPointer, HostPointer) {
+        let g = try validatePrototypeLogits(
+            affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, exponentials: exponentials, logits: logits)
+        let operation = "prototypeLogits"
+        return (g, try storage(affinity, operation, "affinity"), try storage(zeroShotLogits, operation, "zeroShotLogits"),
+                try storage(classOffsets, operation, "classOffsets"), try storage(exponentials, operation, "exponentials"),
+                try storage(logits, operation, "logits"))
+    }
+}
+
 // MARK: Plain-loop twin
 
 extension ReferenceOps {
@@ -64,12 +81,8 @@ extension ReferenceBackend {
         exponentials: Tensor, logits: Tensor
     ) throws {
         try measured("prototypeLogits") {
-            let g = try validatePrototypeLogits(
+            let (g, pa, pz, po, pe, pl) = try prototypeLogitsOperands(
                 affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, exponentials: exponentials, logits: logits)
-            let operation = "prototypeLogits"
-            let pa = try storage(affinity, operation, "affinity"), pz = try storage(zeroShotLogits, operation, "zeroShotLogits")
-            let po = try storage(classOffsets, operation, "classOffsets")
-            let pe = try storage(exponentials, operation, "exponentials"), pl = try storage(logits, operation, "logits")
             ReferenceOps.prototypeLogits(
                 affinity: pa, zeroShotLogits: pz, classOffsets: po, alpha: alpha, beta: beta,
                 exponentials: pe, logits: pl, geometry: g)
@@ -85,12 +98,8 @@ extension CPUBackend {
         exponentials: Tensor, logits: Tensor
     ) throws {
         try measured("prototypeLogits") {
-            let g = try validatePrototypeLogits(
+            let (g, pa, pz, po, pe, pl) = try prototypeLogitsOperands(
                 affinity: affinity, zeroShotLogits: zeroShotLogits, classOffsets: classOffsets, exponentials: exponentials, logits: logits)
-            let operation = "prototypeLogits"
-            let pa = try storage(affinity, operation, "affinity"), pz = try storage(zeroShotLogits, operation, "zeroShotLogits")
-            let po = try storage(classOffsets, operation, "classOffsets")
-            let pe = try storage(exponentials, operation, "exponentials"), pl = try storage(logits, operation, "logits")
             let offsets = (0...g.classes).map { Int(po[$0]) }
             // Mean prototypes: key c is class c's only key, and the class sums are the exponentials.
             let oneKeyPerClass = g.keys == g.classes && offsets.indices.allSatisfy { offsets[$0] == $0 }

@@ -24,6 +24,19 @@ func validateCrossEntropy(logits: Tensor, targets: Tensor, losses: Tensor, gradi
     return (rows, classes)
 }
 
+// MARK: Host memory
+
+extension HostBackend {
+    /// The validated sizes of a `softmaxCrossEntropy` call (rows, classes) and the host memory of
+    /// its logits, targets, losses and gradient, in that order.
+    func crossEntropyOperands(logits: Tensor, targets: Tensor, losses: Tensor, gradient: Tensor) throws -> (Int, Int, HostPointer, HostPointer, HostPointer, HostPointer) {
+        let (rows, classes) = try validateCrossEntropy(logits: logits, targets: targets, losses: losses, gradient: gradient)
+        let operation = "softmaxCrossEntropy"
+        return (rows, classes, try storage(logits, operation, "logits"), try storage(targets, operation, "targets"),
+                try storage(losses, operation, "losses"), try storage(gradient, operation, "gradient"))
+    }
+}
+
 // MARK: Plain-loop twin
 
 extension ReferenceOps {
@@ -55,10 +68,7 @@ extension ReferenceBackend {
         logits: Tensor, targets: Tensor, gradientScale: Float, losses: Tensor, gradient: Tensor
     ) throws {
         try measured("softmaxCrossEntropy") {
-            let (rows, classes) = try validateCrossEntropy(logits: logits, targets: targets, losses: losses, gradient: gradient)
-            let operation = "softmaxCrossEntropy"
-            let px = try storage(logits, operation, "logits"), pt = try storage(targets, operation, "targets")
-            let ploss = try storage(losses, operation, "losses"), pg = try storage(gradient, operation, "gradient")
+            let (rows, classes, px, pt, ploss, pg) = try crossEntropyOperands(logits: logits, targets: targets, losses: losses, gradient: gradient)
             ReferenceOps.softmaxCrossEntropy(
                 logits: px, targets: pt, gradientScale: gradientScale, losses: ploss, gradient: pg, rows: rows, classes: classes)
         }
@@ -72,10 +82,7 @@ extension CPUBackend {
         logits: Tensor, targets: Tensor, gradientScale: Float, losses: Tensor, gradient: Tensor
     ) throws {
         try measured("softmaxCrossEntropy") {
-            let (rows, classes) = try validateCrossEntropy(logits: logits, targets: targets, losses: losses, gradient: gradient)
-            let operation = "softmaxCrossEntropy"
-            let px = try storage(logits, operation, "logits"), pt = try storage(targets, operation, "targets")
-            let ploss = try storage(losses, operation, "losses"), pg = try storage(gradient, operation, "gradient")
+            let (rows, classes, px, pt, ploss, pg) = try crossEntropyOperands(logits: logits, targets: targets, losses: losses, gradient: gradient)
             parallelRows(rows, width: classes) { row in
                 let input = px + row * classes, output = pg + row * classes
                 let maximum = VectorLoops.maximum(input, count: classes)
