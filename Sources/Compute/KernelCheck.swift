@@ -16,8 +16,8 @@ public enum KernelCheck {
         public let shape: String
         let absoluteTolerance: Float
         let relativeTolerance: Float
-        /// Runs the operation on `backend`; returns its output.
-        let run: @Sendable (_ backend: any Backend, _ inputs: [[Float]]) throws -> [Float]
+        /// Runs the operation on `backend`; returns its output (`nil` for a timed case).
+        let run: (@Sendable (_ backend: any Backend, _ inputs: [[Float]]) throws -> [Float])?
         /// Shapes of the random inputs (values uniform in [-1, 1] unless `inputRange` says otherwise).
         let inputCounts: [Int]
         let inputRange: ClosedRange<Float>
@@ -25,11 +25,13 @@ public enum KernelCheck {
         let fixedInputs: (@Sendable () -> [[Float]])?
         /// What a backend must implement to run the case.
         let requirement: Requirement
+        /// For a case `kernels bench` times: its work and its set-up (`nil` for a checked case).
+        let timing: Timing?
 
         init(operation: String, shape: String, absoluteTolerance: Float, relativeTolerance: Float,
-             run: @escaping @Sendable (_ backend: any Backend, _ inputs: [[Float]]) throws -> [Float],
+             run: (@Sendable (_ backend: any Backend, _ inputs: [[Float]]) throws -> [Float])?,
              inputCounts: [Int], inputRange: ClosedRange<Float>, fixedInputs: (@Sendable () -> [[Float]])? = nil,
-             requirement: Requirement = .backend) {
+             requirement: Requirement = .backend, timing: Timing? = nil) {
             self.operation = operation
             self.shape = shape
             self.absoluteTolerance = absoluteTolerance
@@ -39,13 +41,38 @@ public enum KernelCheck {
             self.inputRange = inputRange
             self.fixedInputs = fixedInputs
             self.requirement = requirement
+            self.timing = timing
         }
 
         /// The same case, run only on backends that implement `requirement`.
         func requiring(_ requirement: Requirement) -> Case {
             Case(operation: operation, shape: shape, absoluteTolerance: absoluteTolerance, relativeTolerance: relativeTolerance,
-                 run: run, inputCounts: inputCounts, inputRange: inputRange, fixedInputs: fixedInputs, requirement: requirement)
+                 run: run, inputCounts: inputCounts, inputRange: inputRange, fixedInputs: fixedInputs, requirement: requirement,
+                 timing: timing)
         }
+    }
+
+    /// The work of one run of a timed case: what `kernels bench` divides by the median seconds.
+    public enum Work: Sendable {
+        /// Floating-point operations, reported as GFLOP/s.
+        case flops(Double)
+        /// Bytes read and written, reported as GB/s.
+        case bytes(Double)
+    }
+
+    /// How a timed case runs: its work, and its set-up, which draws the inputs from the bench's
+    /// generator, allocates the outputs and returns one run of the operation.
+    struct Timing: Sendable {
+        let work: Work
+        let setUp: @Sendable (KernelBenchmark.Context) throws -> () throws -> Void
+    }
+
+    /// A case that `kernels bench` times under the name `operation shape`, at the encoder's and
+    /// the trainer's shapes (too large for the plain-loop twin: it is not compared).
+    static func timed(_ operation: String, _ shape: String, _ work: Work,
+                      setUp: @escaping @Sendable (KernelBenchmark.Context) throws -> () throws -> Void) -> Case {
+        Case(operation: operation, shape: shape, absoluteTolerance: 0, relativeTolerance: 0, run: nil, inputCounts: [],
+             inputRange: -1...1, timing: Timing(work: work, setUp: setUp))
     }
 
     /// The protocol whose operations a case runs.
@@ -91,6 +118,9 @@ public enum KernelCheck {
         let reference = ReferenceBackend()
         var generator = SeededGenerator(seed: seed)
         return try cases.map { testCase in
+            guard let run = testCase.run else {
+                throw ComputeError.invalidArgument(operation: "kernels check", message: "\(testCase.operation) \(testCase.shape) is timed, not checked")
+            }
             let inputs = testCase.fixedInputs?() ?? testCase.inputCounts.map { generator.uniform(count: $0, in: testCase.inputRange) }
             guard testCase.requirement.isMet(by: backend) else {
                 return Result(operation: testCase.operation, shape: testCase.shape,
@@ -99,7 +129,7 @@ public enum KernelCheck {
             }
             let zones = GuardZones()
             let (expected, actual) = try GuardZones.$current.withValue(zones) {
-                (try testCase.run(reference, inputs), try testCase.run(backend, inputs))
+                (try run(reference, inputs), try run(backend, inputs))
             }
             return Result(operation: testCase.operation, shape: testCase.shape, comparison: Comparison(
                 actual: actual, expected: expected,
@@ -132,23 +162,41 @@ public enum KernelCheck {
              }, inputCounts: [rows * width] + extraCounts, inputRange: range)
     }
 
-    /// The list `upadapter kernels check` runs: every family's cases (in `Operations/`), the
+    /// Every family's cases, checked and timed, each family's in its file in `Operations/`: the
     /// memory operations, the training operations, and the training operations at the sizes and
-    /// seeds of their own tests.
-    public static let standardCases: [Case] = {
-        var cases: [Case] = []
-        cases.append(rowCase("copy", rows: 3, width: 513, atol: 0, rtol: 0) { backend, x, y, _ in
+    /// seeds of their own tests. `kernels check` and the tests run the checked ones
+    /// (`standardCases`), `kernels bench` the timed ones (`benchCases`).
+    public static let allCases: [Case] = {
+        var memoryCases: [Case] = []
+        memoryCases.append(rowCase("copy", rows: 3, width: 513, atol: 0, rtol: 0) { backend, x, y, _ in
             try backend.copy(x, to: y)
         })
-        cases.append(Case(operation: "fill", shape: "[7, 13] with 0.25", absoluteTolerance: 0, relativeTolerance: 0, run: { backend, _ in
+        memoryCases.append(Case(operation: "fill", shape: "[7, 13] with 0.25", absoluteTolerance: 0, relativeTolerance: 0, run: { backend, _ in
             let y = try poisoned(backend, [7, 13])
             try backend.fill(y, with: 0.25)
             return try backend.read(y)
         }, inputCounts: [], inputRange: -1...1))
-        return matrixProductCases + attentionCases + softmaxCases + layerNormCases + normalizeCases + elementwiseCases + layoutCases
-            + convolutionCases + poolingCases + cases
+        // The device copy: the bandwidth yardsticks the row operations are compared with, at the
+        // size of the softmax and layer-norm tensors ([3200, 768], 9.8 MB, which a large
+        // last-level cache holds) and of the activations' ([3200, 3072], 39 MB, from memory).
+        for (count, label) in [(3200 * 768, "(device copy, bandwidth yardstick)"),
+                               (3200 * 3072, "(device copy, yardstick of the activations' size)")] {
+            memoryCases.append(timed("copy", "[\(count)] \(label)", .bytes(Double(count * 8))) { context in
+                let source = try context.random([count]), destination = try context.backend.makeTensor(shape: [count])
+                return { try context.backend.copy(source, to: destination) }
+            })
+        }
+        return matrixProductCases + matrixProductBenchCases + attentionCases + attentionBenchCases + softmaxCases + softmaxBenchCases
+            + layerNormCases + layerNormBenchCases + normalizeCases + elementwiseCases + elementwiseBenchCases + layoutCases
+            + convolutionCases + convolutionBenchCases + poolingCases + poolingBenchCases + memoryCases
             + trainingCases + trainingOperationTestCases
     }()
+
+    /// The checked cases of `allCases`: the list `upadapter kernels check` runs.
+    public static let standardCases: [Case] = allCases.filter { $0.timing == nil }
+
+    /// The timed cases of `allCases`: the list `upadapter kernels bench` times.
+    public static let benchCases: [Case] = allCases.filter { $0.timing != nil }
 }
 
 /// The guard zones of the outputs a case run allocated (`KernelCheck.poisoned`): `length`

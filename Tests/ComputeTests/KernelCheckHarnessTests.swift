@@ -29,6 +29,24 @@ struct KernelCheckHarnessTests {
             #expect(!result.supported && !result.passed && result.description == "not supported", "\(result.operation) \(result.shape)")
         }
     }
+
+    @Test("kernels bench times the timed cases of the one list, under the figure names of each family, in family order")
+    func benchCasesComeFromTheList() throws {
+        let names = KernelCheck.benchCases.map { "\($0.operation) \($0.shape)" }
+        #expect(names.first == "matmul 1024x1024x1024" && names.last == "copy [9830400] (device copy, yardstick of the activations' size)")
+        #expect(names.contains("softmax [38400, 50] (64 x 12 heads x 50)") && names.contains("convolution [8, 7, 7, 512] 3x3 + bias + ReLU"))
+        #expect(KernelCheck.standardCases.allSatisfy { $0.timing == nil } && KernelCheck.benchCases.allSatisfy { $0.timing != nil })
+        #expect(KernelCheck.standardCases.count + KernelCheck.benchCases.count == KernelCheck.allCases.count)
+        let small = KernelCheck.timed("scale", "[64]", .bytes(512)) { context in
+            let x = try context.random([64]), y = try context.backend.makeTensor(shape: [64])
+            return { try context.backend.scale(x, by: 2, into: y) }
+        }
+        let figure = try KernelBenchmark.figure(of: small, KernelBenchmark.Context(backend: CPUBackend(), repeats: 1))
+        #expect(figure.name == "scale [64]" && figure.unit == "GB/s" && figure.value > 0 && figure.seconds > 0)
+        #expect(throws: ComputeError.self) {
+            try KernelBenchmark.figure(of: KernelCheck.standardCases[0], KernelBenchmark.Context(backend: CPUBackend(), repeats: 1))
+        }
+    }
 }
 
 /// Host memory and no operation: a backend that lacks the training operations.

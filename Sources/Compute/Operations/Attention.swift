@@ -162,22 +162,19 @@ extension KernelTuning {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
-    /// GFLOP/s (4 · tokens² · width per sequence) of ViT-B/32's and the text tower's attention.
-    static func attentionFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        for (name, batch, tokens, causal) in [("attention 64 x 50 tokens x 12 heads x 64", 64, 50, false),
-                                              ("attention 64 x 77 tokens x 8 heads x 64 causal", 64, 77, true)] {
-            let heads = causal ? 8 : 12, width = heads * 64
-            let qkv = try context.random([batch, tokens, 3 * width]), y = try backend.makeTensor(shape: [batch, tokens, width])
-            let seconds = try context.time { try backend.attention(qkv, heads: heads, scale: 0.125, causalMask: causal, into: y) }
-            let flops = 4.0 * Double(batch * tokens * tokens * width) / (causal ? 2 : 1)
-            figures.append(Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds))
+extension KernelCheck {
+    /// GFLOP/s (4 · tokens² · width per sequence, half with the causal mask) of ViT-B/32's and
+    /// the text tower's attention.
+    static let attentionBenchCases: [Case] = [
+        ("64 x 50 tokens x 12 heads x 64", 64, 50, false), ("64 x 77 tokens x 8 heads x 64 causal", 64, 77, true),
+    ].map { name, batch, tokens, causal in
+        let heads = causal ? 8 : 12, width = heads * 64
+        return timed("attention", name, .flops(4.0 * Double(batch * tokens * tokens * width) / (causal ? 2 : 1))) { context in
+            let qkv = try context.random([batch, tokens, 3 * width]), y = try context.backend.makeTensor(shape: [batch, tokens, width])
+            return { try context.backend.attention(qkv, heads: heads, scale: 0.125, causalMask: causal, into: y) }
         }
-        return figures
     }
 }
 

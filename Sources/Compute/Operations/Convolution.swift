@@ -196,34 +196,31 @@ extension Backend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
-    /// GB/s of the patch matrix and GFLOP/s of the whole convolution at RN50's 3×3 shapes.
-    static func convolutionFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        // RN50 at batch 8: layer1's 3×3 (56², 64 channels) and layer4's (7², 512 channels).
-        for (size, channels) in [(56, 64), (7, 512)] {
-            let g = ConvolutionGeometry(batch: 8, height: size, width: size, channels: channels, kernelSize: 3, stride: 1, padding: 1)
-            let x = try context.random([g.batch, size, size, channels])
-            let patches = try backend.makeTensor(shape: [g.batch, g.outHeight, g.outWidth, g.patchLength])
-            let weight = try context.random([channels, g.patchLength]), bias = try context.random([channels])
-            let y = try backend.makeTensor(shape: [g.batch, g.outHeight, g.outWidth, channels])
-            let label = "[8, \(size), \(size), \(channels)] 3x3"
-            let patchSeconds = try context.time {
-                try backend.convolutionPatches(x, kernelSize: 3, stride: 1, padding: 1, into: patches)
-            }
-            figures.append(Figure(name: "convolutionPatches \(label)", unit: "GB/s",
-                                  value: Double(x.count + patches.count) * 4 / patchSeconds / 1e9, seconds: patchSeconds))
-            let seconds = try context.time {
-                try backend.convolution(x, weight: weight, bias: bias, kernelSize: 3, stride: 1, padding: 1,
-                                        scratch: patches, into: y, activation: .relu)
-            }
-            figures.append(Figure(name: "convolution \(label) + bias + ReLU", unit: "GFLOP/s",
-                                  value: 2 * Double(g.rows * g.patchLength * channels) / seconds / 1e9, seconds: seconds))
-        }
-        return figures
+extension KernelCheck {
+    /// GB/s of the patch matrix and GFLOP/s of the whole convolution at RN50's 3×3 shapes, batch
+    /// 8: layer1's (56², 64 channels) and layer4's (7², 512 channels).
+    static let convolutionBenchCases: [Case] = [(56, 64), (7, 512)].flatMap { size, channels in
+        let g = ConvolutionGeometry(batch: 8, height: size, width: size, channels: channels, kernelSize: 3, stride: 1, padding: 1)
+        let label = "[8, \(size), \(size), \(channels)] 3x3"
+        let patchShape = [g.batch, g.outHeight, g.outWidth, g.patchLength]
+        return [
+            timed("convolutionPatches", label, .bytes(Double(g.batch * size * size * channels + patchShape.elementCount) * 4)) { context in
+                let x = try context.random([g.batch, size, size, channels]), patches = try context.backend.makeTensor(shape: patchShape)
+                return { try context.backend.convolutionPatches(x, kernelSize: 3, stride: 1, padding: 1, into: patches) }
+            },
+            timed("convolution", label + " + bias + ReLU", .flops(2 * Double(g.rows * g.patchLength * channels))) { context in
+                let backend = context.backend
+                let x = try context.random([g.batch, size, size, channels]), patches = try backend.makeTensor(shape: patchShape)
+                let weight = try context.random([channels, g.patchLength]), bias = try context.random([channels])
+                let y = try backend.makeTensor(shape: [g.batch, g.outHeight, g.outWidth, channels])
+                return {
+                    try backend.convolution(x, weight: weight, bias: bias, kernelSize: 3, stride: 1, padding: 1,
+                                            scratch: patches, into: y, activation: .relu)
+                }
+            },
+        ]
     }
 }
 

@@ -138,17 +138,15 @@ extension OpenCLBackend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
+extension KernelCheck {
     /// GB/s (one read, one write) of the activations over the MLP's hidden layer.
-    static func activationFigures(_ context: Context) throws -> [Figure] {
+    static let elementwiseBenchCases: [Case] = [Activation.quickGELU, .gelu].map { kind in
         let rows = 3200, width = 3072
-        let x = try context.random([rows, width]), y = try context.backend.makeTensor(shape: [rows, width])
-        return try [Activation.quickGELU, .gelu].map { kind in
-            let seconds = try context.time { try context.backend.activation(kind, x, into: y) }
-            return Figure(name: "\(kind.rawValue) [\(rows), \(width)] (64 x 50 tokens, MLP)", unit: "GB/s",
-                          value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds)
+        return timed(kind.rawValue, "[\(rows), \(width)] (64 x 50 tokens, MLP)", .bytes(Double(rows * width * 8))) { context in
+            let x = try context.random([rows, width]), y = try context.backend.makeTensor(shape: [rows, width])
+            return { try context.backend.activation(kind, x, into: y) }
         }
     }
 }

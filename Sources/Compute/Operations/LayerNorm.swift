@@ -92,22 +92,17 @@ extension OpenCLBackend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
+extension KernelCheck {
     /// GB/s (one read, one write) at the encoder's widths.
-    static func layerNormFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
-        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
-        for (name, rows, width) in [("layerNorm [3200, 768] (64 x 50 tokens)", 3200, 768), ("layerNorm [38400, 50]", 38400, 50)] {
-            let x = try random([rows, width]), y = try backend.makeTensor(shape: [rows, width])
-            let weight = try random([width]), bias = try random([width])
-            let seconds = try time { try backend.layerNorm(x, weight: weight, bias: bias, epsilon: 1e-5, into: y) }
-            figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
+    static let layerNormBenchCases: [Case] = [("[3200, 768] (64 x 50 tokens)", 3200, 768), ("[38400, 50]", 38400, 50)].map {
+        name, rows, width in
+        timed("layerNorm", name, .bytes(Double(rows * width * 8))) { context in
+            let x = try context.random([rows, width]), y = try context.backend.makeTensor(shape: [rows, width])
+            let weight = try context.random([width]), bias = try context.random([width])
+            return { try context.backend.layerNorm(x, weight: weight, bias: bias, epsilon: 1e-5, into: y) }
         }
-        return figures
     }
 }
 

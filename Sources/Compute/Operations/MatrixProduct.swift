@@ -313,33 +313,28 @@ extension OpenCLBackend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
-    /// GFLOP/s of the encoder's products: square, Q/K/V, MLP, batched attention.
-    static func matrixProductFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
-        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
+extension KernelCheck {
+    /// The encoder's and the trainer's products (`KernelBenchmark.referenceProductShapes`) and a
+    /// batched attention product, in GFLOP/s (2 · m · n · k per product).
+    static let matrixProductBenchCases: [Case] = {
         var products: [(String, [Int], [Int], [Int], MatmulOptions)] = [
-            ("matmul attention 768 x (50x64 . 64x50)", [768, 50, 64], [768, 50, 64], [768, 50, 50], MatmulOptions(transposeB: true)),
+            ("attention 768 x (50x64 . 64x50)", [768, 50, 64], [768, 50, 64], [768, 50, 50], MatmulOptions(transposeB: true)),
         ]
-        for shape in referenceProductShapes {
+        for shape in KernelBenchmark.referenceProductShapes {
             let (m, n, k) = (shape.m, shape.n, shape.k)
-            products.insert(("matmul " + shape.name, shape.transposeA ? [k, m] : [m, k], shape.transposeB ? [n, k] : [k, n], [m, n],
+            products.insert((shape.name, shape.transposeA ? [k, m] : [m, k], shape.transposeB ? [n, k] : [k, n], [m, n],
                              MatmulOptions(transposeA: shape.transposeA, transposeB: shape.transposeB)), at: products.count - 1)
         }
-        for (name, shapeA, shapeB, shapeC, options) in products {
-            let a = try random(shapeA), b = try random(shapeB), c = try backend.makeTensor(shape: shapeC)
+        return products.map { name, shapeA, shapeB, shapeC, options in
             let k = options.transposeB ? shapeB[shapeB.count - 1] : shapeB[shapeB.count - 2]
-            let flops = 2.0 * Double(shapeC.elementCount) * Double(k)
-            let seconds = try time { try backend.matmul(a, b, into: c, options: options) }
-            figures.append(Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds))
+            return timed("matmul", name, .flops(2.0 * Double(shapeC.elementCount) * Double(k))) { context in
+                let a = try context.random(shapeA), b = try context.random(shapeB), c = try context.backend.makeTensor(shape: shapeC)
+                return { try context.backend.matmul(a, b, into: c, options: options) }
+            }
         }
-
-        return figures
-    }
+    }()
 }
 
 // MARK: Check cases

@@ -107,16 +107,16 @@ extension OpenCLBackend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
+extension KernelCheck {
     /// GB/s (one read of the input, one write of the output) at RN50's stem pool shape.
-    static func poolingFigures(_ context: Context) throws -> [Figure] {
-        let x = try context.random([8, 112, 112, 64]), y = try context.backend.makeTensor(shape: [8, 56, 56, 64])
-        let seconds = try context.time { try context.backend.averagePool(x, window: 2, into: y) }
-        return [Figure(name: "averagePool [8, 112, 112, 64] window 2", unit: "GB/s",
-                       value: Double(x.count + y.count) * 4 / seconds / 1e9, seconds: seconds)]
-    }
+    static let poolingBenchCases: [Case] = [
+        timed("averagePool", "[8, 112, 112, 64] window 2", .bytes(Double(8 * 112 * 112 * 64 + 8 * 56 * 56 * 64) * 4)) { context in
+            let x = try context.random([8, 112, 112, 64]), y = try context.backend.makeTensor(shape: [8, 56, 56, 64])
+            return { try context.backend.averagePool(x, window: 2, into: y) }
+        },
+    ]
 }
 
 // MARK: Check cases

@@ -82,21 +82,16 @@ extension OpenCLBackend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
+extension KernelCheck {
     /// GB/s (one read, one write) of attention-score and wide rows.
-    static func softmaxFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
-        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
-        for (name, rows, width) in [("softmax [38400, 50] (64 x 12 heads x 50)", 38400, 50), ("softmax [3200, 768]", 3200, 768)] {
-            let x = try random([rows, width]), y = try backend.makeTensor(shape: [rows, width])
-            let seconds = try time { try backend.softmaxRows(x, into: y, scale: 0.125, causalMask: false) }
-            figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
+    static let softmaxBenchCases: [Case] = [("[38400, 50] (64 x 12 heads x 50)", 38400, 50), ("[3200, 768]", 3200, 768)].map {
+        name, rows, width in
+        timed("softmax", name, .bytes(Double(rows * width * 8))) { context in
+            let x = try context.random([rows, width]), y = try context.backend.makeTensor(shape: [rows, width])
+            return { try context.backend.softmaxRows(x, into: y, scale: 0.125, causalMask: false) }
         }
-        return figures
     }
 }
 
