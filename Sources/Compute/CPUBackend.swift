@@ -2,28 +2,13 @@ import CBLAS
 import Dispatch
 import Foundation
 
-/// Host memory for `CPUBackend` tensors.
-final class CPUStorage: TensorStorage, @unchecked Sendable {
-    // @unchecked: the pointer is written only through backend operations, whose callers
-    // order their own reads and writes, as with device memory.
-    let pointer: UnsafeMutablePointer<Float>
-    let capacity: Int
-    let owner: ObjectIdentifier
-
-    init(capacity: Int, owner: ObjectIdentifier) {
-        self.pointer = .allocate(capacity: max(capacity, 1))
-        self.capacity = capacity
-        self.owner = owner
-    }
-
-    deinit { pointer.deallocate() }
-}
-
 /// Runs every operation on the host: OpenBLAS `cblas_sgemm` for matrix products and
 /// vectorisable loops, split across cores, for the rest. The operations live with their
 /// families in `Operations/`; this file holds the memory and the parallel loops. The plain-loop
 /// twin every implementation is compared with is `ReferenceBackend`.
-public final class CPUBackend: Backend {
+public final class CPUBackend: HostBackend {
+    public let launchHook = LaunchHook()
+
     public init() {}
 
     public var name: String { "cpu" }
@@ -32,50 +17,18 @@ public final class CPUBackend: Backend {
         "CPU (\(ProcessInfo.processInfo.activeProcessorCount) cores, \(BLASInfo.current.summary))"
     }
 
-    // MARK: Memory
-
-    public func makeTensor(shape: [Int]) throws -> Tensor {
-        let count = shape.elementCount
-        guard count >= 0, count < Int.max / 8 else {
-            throw ComputeError.allocationFailed(bytes: count &* 4, device: name, reason: "size out of range")
-        }
-        return try Tensor(shape: shape, storage: CPUStorage(capacity: count, owner: ObjectIdentifier(self)))
-    }
-
-    func storage(_ tensor: Tensor, _ operation: String, _ name: String) throws -> UnsafeMutablePointer<Float> {
-        guard let storage = tensor.storage as? CPUStorage, storage.owner == ObjectIdentifier(self) else {
-            throw ComputeError.foreignTensor(operation: operation, tensor: name, backend: self.name)
-        }
-        return storage.pointer
-    }
-
-    public func write(_ values: [Float], to tensor: Tensor) throws {
-        guard values.count == tensor.count else {
-            throw ComputeError.shapeMismatch(operation: "write", tensor: "destination", expected: "\(values.count) elements", actual: tensor.shape)
-        }
-        let pointer = try storage(tensor, "write", "destination")
-        values.withUnsafeBufferPointer { pointer.update(from: $0.baseAddress!, count: values.count) }
-    }
-
-    public func read(_ tensor: Tensor) throws -> [Float] {
-        let pointer = try storage(tensor, "read", "source")
-        return Array(UnsafeBufferPointer(start: pointer, count: tensor.count))
-    }
+    // MARK: Memory (the rest is `HostBackend`'s)
 
     public func copy(_ source: Tensor, to destination: Tensor) throws {
-        try requireSameCount(source, destination, operation: "copy")
-        let from = try storage(source, "copy", "source"), to = try storage(destination, "copy", "destination")
-        // Over the cores from 1 MiB: one core's copy does not reach the memory bandwidth.
-        parallelChunks(source.count, minimumCount: 1 << 18) { range in
-            (to + range.lowerBound).update(from: from + range.lowerBound, count: range.count)
+        try measured("copy") {
+            try requireSameCount(source, destination, operation: "copy")
+            let from = try storage(source, "copy", "source"), to = try storage(destination, "copy", "destination")
+            // Over the cores from 1 MiB: one core's copy does not reach the memory bandwidth.
+            parallelChunks(source.count, minimumCount: 1 << 18) { range in
+                (to + range.lowerBound).update(from: from + range.lowerBound, count: range.count)
+            }
         }
     }
-
-    public func fill(_ tensor: Tensor, with value: Float) throws {
-        try storage(tensor, "fill", "tensor").update(repeating: value, count: tensor.count)
-    }
-
-    public func synchronize() throws {}
 
     // MARK: Operations
 

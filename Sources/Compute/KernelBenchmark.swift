@@ -53,31 +53,27 @@ public enum KernelBenchmark {
         }
     }
 
-    /// Matrix product, softmax, layer norm and copy figures at the encoder's shapes, each from
-    /// its family's file in `Operations/`.
-    /// - Parameter repeats: timed runs per figure (the median is reported).
+    /// Matrix product, attention, softmax, layer norm, activation, convolution, pooling and
+    /// copy figures at the encoder's shapes: the timed cases of the families' case lists
+    /// (`KernelCheck.benchCases`), each the median of `repeats` runs.
     public static func run(on backend: any Backend, repeats: Int = 5) throws -> [Figure] {
         let context = Context(backend: backend, repeats: repeats)
-        return try matrixProductFigures(context) + attentionFigures(context) + softmaxFigures(context) + layerNormFigures(context)
-            + activationFigures(context)
-            + convolutionFigures(context) + poolingFigures(context) + copyFigures(context)
+        return try KernelCheck.benchCases.map { try figure(of: $0, context) }
     }
 
-    /// The device copy: the bandwidth yardsticks the row operations are compared with, at the
-    /// size of the softmax and layer-norm tensors (`[3200, 768]`, 9.8 MB, which a large
-    /// last-level cache holds) and of the activations' (`[3200, 3072]`, 39 MB, from memory).
-    static func copyFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
-        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
-        for (count, name) in [(3200 * 768, "copy [2457600] (device copy, bandwidth yardstick)"),
-                              (3200 * 3072, "copy [9830400] (device copy, yardstick of the activations' size)")] {
-            let source = try random([count]), destination = try backend.makeTensor(shape: [count])
-            let copySeconds = try time { try backend.copy(source, to: destination) }
-            figures.append(Figure(name: name, unit: "GB/s", value: Double(count * 8) / copySeconds / 1e9, seconds: copySeconds))
+    /// The figure of timed case `timedCase`: its work over its median seconds.
+    /// - Throws: `ComputeError.invalidArgument` for a case that is checked, not timed.
+    static func figure(of timedCase: KernelCheck.Case, _ context: Context) throws -> Figure {
+        guard let timing = timedCase.timing else {
+            throw ComputeError.invalidArgument(operation: "kernels bench", message: "\(timedCase.operation) \(timedCase.shape) is not a timed case")
         }
-        return figures
+        let body = try timing.setUp(context)
+        let seconds = try context.time(body)
+        let name = timedCase.operation + " " + timedCase.shape
+        switch timing.work {
+        case .flops(let flops): return Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds)
+        case .bytes(let bytes): return Figure(name: name, unit: "GB/s", value: bytes / seconds / 1e9, seconds: seconds)
+        }
     }
 
     /// A product shape that `kernels bench` times on the backend and as raw `cblas_sgemm`:

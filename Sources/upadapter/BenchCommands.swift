@@ -29,68 +29,12 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
-            var backend = try modelOptions.deviceOptions.makeBackend()
-            let openCL = backend as? OpenCLBackend
-            // OpenCL is profiled from its own events and launch counters; the CPU backend, which
-            // runs synchronously anyway, through the per-operation wrapper.
-            let profiler = profile && openCL == nil ? ProfilingBackend(wrapping: backend) : nil
-            if let profiler { backend = profiler }
-            let model = try CLIPModel(directory: URL(fileURLWithPath: (modelOptions.model as NSString).expandingTildeInPath), backend: backend)
-            let vision = model.configuration.vision
-            var generator = SeededGenerator(seed: 5)
-            let pixels = generator.normal(count: batch * 3 * vision.imageSize * vision.imageSize)
-            let prompts = (0..<batch).map { "a photo of a \(["dog", "cat", "diagram", "satellite field", "person doing yoga"][$0 % 5]) number \($0)." }
-            let promptTokens = try model.tokenizer.tokenize(prompts, contextLength: model.configuration.text.maximumPositionCount)
-            // Full-length sequences (end-of-text token last), as scripts/bench_encoder_vs_torch.py
-            // gives PyTorch: the same work on both sides. Class prompts run shorter (see TextTower).
-            let context = model.configuration.text.maximumPositionCount
-            let (start, end) = (model.tokenizer.startOfTextToken, model.tokenizer.endOfTextToken)
-            let tokens = (0..<batch).map { _ in
-                [start] + (0..<(context - 2)).map { _ in Int32.random(in: 1..<min(40_000, end), using: &generator) } + [end]
-            }
-            let runs = repeats + 1  // medianSeconds runs one warm-up first
-
-            func launchProfile(warmUp: () throws -> Void, _ body: () throws -> Double) throws -> (seconds: Double, launches: LaunchProfile?) {
-                guard profile, let openCL else { return (try body(), nil) }
-                // Programs are built on first use: keep that out of the per-launch figures.
-                try warmUp()
-                try openCL.synchronize()
-                try openCL.resetKernelTimes()
-                openCL.resetLaunchStatistics()
-                openCL.collectsKernelTimes = true
-                defer { openCL.collectsKernelTimes = false }
-                let seconds = try body()
-                let statistics = openCL.launchStatistics
-                return (seconds, LaunchProfile(
-                    launchesPerBatch: Double(statistics.launches) / Double(runs),
-                    hostMicrosecondsPerLaunch: statistics.hostMicrosecondsPerLaunch,
-                    backendMicrosecondsPerLaunch: statistics.backendMicrosecondsPerLaunch,
-                    enqueueMicrosecondsPerLaunch: statistics.enqueueMicrosecondsPerLaunch,
-                    kernels: try openCL.kernelTimes()))
-            }
-
-            let (imageSeconds, imageLaunches) = try launchProfile(warmUp: { _ = try model.encodeImages(pixels: pixels) }) {
-                try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
-                    _ = try model.encodeImages(pixels: pixels)
-                }
-            }
-            let imageProfile = profiler?.entries ?? []
-            profiler?.reset()
-            let (textSeconds, textLaunches) = try launchProfile(warmUp: { _ = try model.encodeTokens(tokens) }) {
-                try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
-                    _ = try model.encodeTokens(tokens)
-                }
-            }
-            let textProfile = profiler?.entries ?? []
-            let promptSeconds = try KernelBenchmark.medianSeconds(repeats: repeats, synchronize: backend.synchronize) {
-                _ = try model.encodeTokens(promptTokens)
-            }
-            let report = EncoderBenchReport(
-                device: backend.name, deviceDescription: backend.deviceDescription, model: modelOptions.model,
-                batch: batch, imagesPerSecond: Double(batch) / imageSeconds, textsPerSecond: Double(batch) / textSeconds,
-                promptsPerSecond: Double(batch) / promptSeconds,
-                peakResidentMegabytes: peakResidentMegabytes(), threads: ProcessInfo.processInfo.activeProcessorCount,
-                imageProfile: imageProfile, textProfile: textProfile, imageLaunches: imageLaunches, textLaunches: textLaunches)
+            let backend = try modelOptions.deviceOptions.makeBackend()
+            let outcome = try EncoderBenchmark.run(
+                EncoderBenchmark.Settings(model: modelOptions.model, batch: batch, repeats: repeats, profile: profile), backend: backend)
+            let report = outcome.report, context = outcome.sequenceLength
+            let (imageProfile, textProfile) = (report.imageProfile, report.textProfile)
+            let (imageLaunches, textLaunches) = (report.imageLaunches, report.textLaunches)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -123,8 +67,8 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// Prints a per-operation time table, largest first as `ProfilingBackend.entries` orders it.
-func printProfile(_ entries: [ProfilingBackend.Entry], title: String) {
+/// Prints a per-operation time table, largest first as `OperationProfile.entries` orders it.
+func printProfile(_ entries: [OperationProfile.Entry], title: String) {
     guard !entries.isEmpty else { return }
     let total = entries.reduce(0) { $0 + $1.seconds }
     print("\(title):")
@@ -132,16 +76,6 @@ func printProfile(_ entries: [ProfilingBackend.Entry], title: String) {
         print("  " + pad(entry.operation, 28) + String(format: "%9.4f s  %5.1f%%  %6d calls", entry.seconds,
                                                       100 * entry.seconds / max(total, 1e-12), entry.calls))
     }
-}
-
-/// Launch counts and device time per kernel of one tower on OpenCL.
-struct LaunchProfile: Codable {
-    let launchesPerBatch: Double
-    let hostMicrosecondsPerLaunch: Double
-    /// The part of `hostMicrosecondsPerLaunch` spent in upadapter, and the part in `clEnqueueNDRangeKernel`.
-    let backendMicrosecondsPerLaunch: Double
-    let enqueueMicrosecondsPerLaunch: Double
-    let kernels: [OpenCLBackend.KernelTime]
 }
 
 extension BenchCommand {
@@ -176,8 +110,9 @@ extension BenchCommand {
         func run() throws {
             guard let prototypeKind = PrototypeKind(rawValue: kind) else { throw ValidationError("--kind must be mean or cache") }
             let device = try deviceOptions.makeBackend()
-            let profiler = profile && !(device is OpenCLBackend) ? ProfilingBackend(wrapping: device) : nil
-            let backend = try trainingBackend(profiler ?? device)
+            let profiler = profile && !(device is OpenCLBackend) ? OperationProfile() : nil
+            if let profiler, let host = device as? any HostBackend { host.profile = profiler }
+            let backend = try trainingBackend(device)
             let sizes = PrototypeTrainer.BenchmarkCase(rows: rows, classes: classes, dimension: dimension, batchSize: batchSize, kind: prototypeKind,
                                                        epochs: epochs)
             let seconds = try PrototypeTrainer(backend: backend).benchmarkEpoch(sizes, repeats: repeats)
@@ -191,38 +126,6 @@ extension BenchCommand {
             }
         }
     }
-}
-
-struct EncoderBenchReport: Codable {
-    let device: String
-    let deviceDescription: String
-    let model: String
-    let batch: Int
-    let imagesPerSecond: Double
-    /// Full-length token sequences: the figure compared with PyTorch.
-    let textsPerSecond: Double
-    /// Tokenized class prompts ("a photo of a dog number 3."), as zero-shot classifiers encode them.
-    let promptsPerSecond: Double
-    let peakResidentMegabytes: Double
-    let threads: Int
-    let imageProfile: [ProfilingBackend.Entry]
-    let textProfile: [ProfilingBackend.Entry]
-    let imageLaunches: LaunchProfile?
-    let textLaunches: LaunchProfile?
-}
-
-/// This process's peak resident memory in MiB: `VmHWM` of /proc/self/status, which starts afresh
-/// at `exec` (getrusage's `ru_maxrss` keeps the parent's peak across fork and exec on Linux, so a
-/// benchmark started from a large Python process would report the parent's memory).
-func peakResidentMegabytes() -> Double {
-    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-       let kibibytes = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap({ Double($0) }) {
-        return kibibytes / 1024
-    }
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024
 }
 
 extension BenchCommand {
@@ -302,7 +205,7 @@ extension BenchCommand {
             let top1 = Double(zip(predicted, data.testLabels).filter { $0 == $1 }.count) / Double(data.testLabels.count)
             let balanced = try ClassificationMetrics.balancedAccuracy(trueLabels: data.testLabels, predictedLabels: predicted)
             let padded = method.padding(toLength: max(24, method.count), withPad: " ", startingAt: 0)
-            print(padded + String(format: " %8.1f  %8.0f  %7.2f  %10.2f", seconds, peakResidentMegabytes(), 100 * top1, 100 * balanced))
+            print(padded + String(format: " %8.1f  %8.0f  %7.2f  %10.2f", seconds, ProcessMemory.peakResidentMegabytes(), 100 * top1, 100 * balanced))
         }
     }
 }

@@ -19,7 +19,7 @@ struct KernelsCommand: ParsableCommand {
 
         func run() throws {
             let backend = try deviceOptions.makeBackend()
-            var failed = 0, total = 0
+            var failed = 0, total = 0, unsupported = 0
             var runs: [any Backend] = [backend]
             if allVariants, let openCL = backend as? OpenCLBackend {
                 runs = try KernelVariants.allCombinations.map {
@@ -34,7 +34,8 @@ struct KernelsCommand: ParsableCommand {
                 let results = try KernelCheck.run(on: run, seed: seed)
                 printResults(results)
                 total += results.count
-                failed += results.filter { !$0.passed }.count
+                unsupported += results.filter { !$0.supported }.count
+                failed += results.filter { $0.supported && !$0.passed }.count
                 if let openCL = run as? OpenCLBackend { launched.formUnion(openCL.launchedKernels) }
             }
             if runs.count > 1 || backend is OpenCLBackend {
@@ -42,7 +43,7 @@ struct KernelsCommand: ParsableCommand {
                 print("kernels launched: \(launched.count) of \(KernelName.allCases.count)"
                       + (missing.isEmpty ? "" : "; not exercised by these variants: " + missing.map(\.rawValue).joined(separator: ", ")))
             }
-            print("\(total - failed) passed, \(failed) failed")
+            print("\(total - failed - unsupported) passed, \(failed) failed" + (unsupported == 0 ? "" : ", \(unsupported) not supported"))
             if failed > 0 { throw ExitCode(1) }
         }
 
@@ -51,9 +52,11 @@ struct KernelsCommand: ParsableCommand {
             let shapeWidth = max(10, results.map(\.shape.count).max() ?? 0)
             print(pad("operation", operationWidth) + "  " + pad("shape", shapeWidth) + "  max abs err   max rel err   result")
             for result in results {
-                print(pad(result.operation, operationWidth) + "  " + pad(result.shape, shapeWidth) + "  "
-                      + String(format: "%-12.3e  %-12.3e  ", result.comparison.maxAbsoluteError, result.comparison.maxRelativeError)
-                      + (result.passed ? "pass" : "FAIL: \(result.comparison)"))
+                let errors = result.supported
+                    ? String(format: "%-12.3e  %-12.3e  ", result.comparison.maxAbsoluteError, result.comparison.maxRelativeError)
+                    : pad("-", 12) + "  " + pad("-", 12) + "  "
+                print(pad(result.operation, operationWidth) + "  " + pad(result.shape, shapeWidth) + "  " + errors
+                      + (result.passed ? "pass" : result.supported ? "FAIL: \(result)" : "not supported"))
             }
         }
     }

@@ -1,12 +1,11 @@
 import ArgumentParser
 import CLIPEncoder
-import Dispatch
 import Foundation
 import Support
 
 extension BenchCommand {
     /// `upadapter bench preprocess`: decoding + CLIP preprocessing throughput on a folder of
-    /// images, the stage that bounds feature extraction once the encoder is fast.
+    /// images (`PreprocessingBenchmark` measures; this command parses and prints).
     struct PreprocessBench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "preprocess",
@@ -51,32 +50,19 @@ extension BenchCommand {
         }
 
         func run() throws {
-            let files = try Self.imageFiles(in: URL(fileURLWithPath: (folder as NSString).expandingTildeInPath))
+            let files: [URL]
+            do {
+                files = try PreprocessingBenchmark.imageFiles(in: URL(fileURLWithPath: (folder as NSString).expandingTildeInPath))
+            } catch let error as PreprocessingBenchmark.FolderError {
+                throw ValidationError(error.description)
+            }
             var configuration = PreprocessorConfiguration(shortestEdge: size, cropSize: crop)
             configuration.pipeline = PreprocessingPipeline(rawValue: preprocessing) ?? .openai
             configuration.cropRounding = cropRounding.flatMap(CenterCropRounding.init(rawValue:))
             configuration.jpegDecoding = JPEGDecoding(rawValue: jpegDecoding) ?? .full
-            let preprocessor = ImagePreprocessor(configuration: configuration)
             let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-
-            // A first pass checks every file and warms the page cache and the allocator.
-            for file in files { _ = try preprocessor.preprocess(file: file) }
-            let oneThread = try Self.medianSeconds(repeats: repeats) {
-                for file in files { _ = try preprocessor.preprocess(file: file) }
-            }
-            let decodeOnly = try Self.medianSeconds(repeats: repeats) {
-                for file in files { _ = try ImageDecoder.decode(file: file, draftSide: configuration.draftSide) }
-            }
-            let allThreads = try Self.medianSeconds(repeats: repeats) {
-                try Self.parallel(files, threads: threadCount) { _ = try preprocessor.preprocess(file: $0) }
-            }
-            let report = PreprocessBenchReport(
-                folder: folder, images: files.count, size: size, crop: crop, preprocessing: configuration.pipeline.rawValue,
-                cropRounding: configuration.effectiveCropRounding.rawValue,
-                jpegDecoding: configuration.jpegDecoding.rawValue,
-                imagesPerSecondOneThread: Double(files.count) / oneThread,
-                imagesPerSecondDecodingOnly: Double(files.count) / decodeOnly, threads: threadCount,
-                imagesPerSecondAllThreads: Double(files.count) / allThreads)
+            let report = try PreprocessingBenchmark.run(
+                files: files, folder: folder, configuration: configuration, repeats: repeats, threads: threadCount)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -89,99 +75,5 @@ extension BenchCommand {
                          report.imagesPerSecondOneThread, report.imagesPerSecondDecodingOnly))
             print(String(format: "%d threads:%@ %.1f images/s", threadCount, threadCount < 10 ? "  " : " ", report.imagesPerSecondAllThreads))
         }
-
-        /// The PNG and JPEG files directly in `folder`, sorted by name.
-        /// - Throws: `ValidationError` when the folder cannot be listed or holds no image.
-        static func imageFiles(in folder: URL) throws -> [URL] {
-            let names: [String]
-            do {
-                names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-            } catch {
-                throw ValidationError("cannot list \(folder.path): \(ReadableError.reason(error))")
-            }
-            let extensions: Set<String> = ["jpg", "jpeg", "png"]
-            let files = names.filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
-                .map { folder.appendingPathComponent($0) }
-            guard !files.isEmpty else { throw ValidationError("\(folder.path) holds no .jpg, .jpeg or .png file") }
-            return files
-        }
-
-        /// Median wall-clock seconds of `repeats` runs of `body`.
-        static func medianSeconds(repeats: Int, _ body: () throws -> Void) throws -> Double {
-            var seconds: [Double] = []
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
-                try body()
-                seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            }
-            return seconds.sorted()[seconds.count / 2]
-        }
-
-        /// Runs `body` on every file with `threads` workers taking files in turn; rethrows the
-        /// first error.
-        static func parallel(_ files: [URL], threads: Int, _ body: @escaping @Sendable (URL) throws -> Void) throws {
-            let next = AtomicCounter()
-            let failure = FirstError()
-            DispatchQueue.concurrentPerform(iterations: min(threads, files.count)) { _ in
-                while true {
-                    let index = next.increment()
-                    guard index < files.count, !failure.isSet else { return }
-                    do { try body(files[index]) } catch { failure.record(error) }
-                }
-            }
-            if let error = failure.error { throw error }
-        }
-    }
-}
-
-/// The figures of `bench preprocess --json`.
-struct PreprocessBenchReport: Codable {
-    let folder: String
-    let images: Int
-    let size: Int
-    let crop: Int
-    let preprocessing: String
-    let cropRounding: String
-    let jpegDecoding: String
-    let imagesPerSecondOneThread: Double
-    /// Reading and decoding alone, one thread: the part preprocessing cannot speed up.
-    let imagesPerSecondDecodingOnly: Double
-    let threads: Int
-    let imagesPerSecondAllThreads: Double
-}
-
-/// A counter shared by worker threads.
-private final class AtomicCounter: @unchecked Sendable {
-    // @unchecked: `value` is only touched under `lock`.
-    private let lock = NSLock()
-    private var value = 0
-
-    /// The current value, then adds one.
-    func increment() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value - 1
-    }
-}
-
-/// The first error reported by worker threads.
-private final class FirstError: @unchecked Sendable {
-    // @unchecked: `stored` is only touched under `lock`.
-    private let lock = NSLock()
-    private var stored: Error?
-
-    var isSet: Bool { error != nil }
-
-    var error: Error? {
-        lock.lock()
-        defer { lock.unlock() }
-        return stored
-    }
-
-    func record(_ error: Error) {
-        lock.lock()
-        defer { lock.unlock() }
-        if stored == nil { stored = error }
     }
 }

@@ -17,9 +17,9 @@ public enum KernelFile: String, Sendable, CaseIterable, CustomStringConvertible 
     public var kernels: [KernelName] { KernelName.allCases.filter { $0.file == self } }
 }
 
-/// Every kernel the host launches, by its name in OpenCL C. The switch in `file` is exhaustive,
-/// so a kernel added here cannot be launched from the wrong file, and `kernels check` builds and
-/// creates every one of them.
+/// Every kernel the host launches, by its name in OpenCL C. Its file is found in the embedded
+/// sources, so a kernel added here cannot be launched from the wrong file, and `kernels check`
+/// builds and creates every one of them.
 public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible {
     // attention.cl
     case attentionRows = "attention_rows"
@@ -66,22 +66,14 @@ public enum KernelName: String, Sendable, CaseIterable, CustomStringConvertible 
 
     public var description: String { rawValue }
 
-    /// The file that defines the kernel.
+    /// The file that defines the kernel, as the embedded sources declare it
+    /// (`KernelSources.declaringFiles`): each kernel's file is written once, in the file itself.
+    /// A name that no embedded file declares is a build defect that the kernel-name test reports.
     public var file: KernelFile {
-        switch self {
-        case .attentionRows, .attentionTiled: return .attention
-        case .convolutionPatches: return .convolution
-        case .averagePool: return .pooling
-        case .fillValue, .scale, .add, .quickGELU, .gelu, .relu: return .elementwise
-        case .layerNorm, .layerNormSerial: return .layerNorm
-        case .gatherRows, .permute, .copyValues, .packPanels, .imagePatches: return .layout
-        case .matmulTiled, .matmulPacked, .matmulBlocked: return .matmul
-        case .l2NormalizeRows, .l2NormalizeRowsSerial: return .normalize
-        case .copyRows, .gatherRowsIndexed, .prototypeLogits, .softmaxCrossEntropy, .prototypeAffinityGradient,
-             .adamWStep, .rowMaximum, .reduceSum:
-            return .prototypeHead
-        case .softmaxRows, .softmaxRowsSerial: return .softmax
+        guard let file = KernelSources.declaringFiles[rawValue].flatMap(KernelFile.init(rawValue:)) else {
+            preconditionFailure("kernel \(rawValue) is declared in no embedded kernel file")
         }
+        return file
     }
 
     /// The element-wise kernel of an activation.

@@ -26,4 +26,27 @@ public enum KernelSources {
         guard let text = EmbeddedKernels.sources[file] else { throw ComputeError.kernelSourceMissing(file: file) }
         return text
     }
+
+    /// Kernel name → the embedded file that declares it (`__kernel … void name(`), read once
+    /// from the embedded sources (an override folder changes kernel bodies, not where they live).
+    public static let declaringFiles: [String: String] = {
+        var files: [String: String] = [:]
+        for (file, source) in EmbeddedKernels.sources {
+            for name in declaredKernels(in: source) { files[name] = file }
+        }
+        return files
+    }()
+
+    /// The names of the kernels `source` declares, in order.
+    static func declaredKernels(in source: String) -> [String] {
+        var names: [String] = []
+        var rest = source[...]
+        while let marker = rest.range(of: "__kernel") {
+            rest = rest[marker.upperBound...]
+            guard let declaration = rest.range(of: "void") else { break }
+            let name = rest[declaration.upperBound...].drop { $0.isWhitespace }.prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if !name.isEmpty { names.append(String(name)) }
+        }
+        return names
+    }
 }

@@ -6,9 +6,9 @@
 // product (it replaces a head split, the score product, the softmax, the context product and a
 // head merge).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
-// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures, the
-// profiling wrapper, and the `kernels check` cases. Adding an operation to the family means
-// editing this file, its kernel and the `Backend` protocol.
+// `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures, and the
+// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
+// and the `Backend` protocol.
 // =================================================================================================
 
 import CBLAS
@@ -78,9 +78,11 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func attention(_ queryKeyValue: Tensor, heads: Int, scale: Float, causalMask: Bool, into y: Tensor) throws {
-        let g = try validateAttention(queryKeyValue, heads: heads, y)
-        let source = try storage(queryKeyValue, "attention", "queryKeyValue"), output = try storage(y, "attention", "y")
-        ReferenceOps.attention(source, output, geometry: g, scale: scale, causalMask: causalMask)
+        try measured("attention") {
+            let g = try validateAttention(queryKeyValue, heads: heads, y)
+            let source = try storage(queryKeyValue, "attention", "queryKeyValue"), output = try storage(y, "attention", "y")
+            ReferenceOps.attention(source, output, geometry: g, scale: scale, causalMask: causalMask)
+        }
     }
 }
 
@@ -91,31 +93,33 @@ extension CPUBackend {
     /// key and value columns of the fused product in place through BLAS leading dimensions, and
     /// the context is written straight into the head's columns of `y`.
     public func attention(_ queryKeyValue: Tensor, heads: Int, scale: Float, causalMask: Bool, into y: Tensor) throws {
-        let g = try validateAttention(queryKeyValue, heads: heads, y)
-        guard g.batch > 0, g.tokens > 0 else { return }
-        let source = try storage(queryKeyValue, "attention", "queryKeyValue"), output = try storage(y, "attention", "y")
-        _ = singleThreadedBLAS
-        let tokens = g.tokens, width = g.width, rowWidth = Int32(3 * g.width), headSize = g.headSize
-        let tasks = g.batch * g.heads
-        let perTask: (Int, UnsafeMutablePointer<Float>) -> Void = { task, scores in
-            let b = task / g.heads, h = task % g.heads
-            let query = source + b * tokens * 3 * width + h * headSize
-            let key = query + width, value = query + 2 * width
-            // scores[t][s] = scale · q_t · k_s
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(tokens), Int32(headSize), scale,
-                        query, rowWidth, key, rowWidth, 0, scores, Int32(tokens))
-            // Row t sees tokens 0 ... t under the causal mask.
-            VectorLoops.softmaxRows(scores, scores, rows: tokens, width: tokens, scale: 1, causalFrom: causalMask ? 0 : nil)
-            // y[t][h · D + i] = Σ_s p[t][s] · v_s[i]
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(headSize), Int32(tokens), 1,
-                        scores, Int32(tokens), value, rowWidth, 0, output + b * tokens * width + h * headSize, Int32(width))
-        }
-        let chunks = min(tasks, WorkerPool.threads * 2)
-        // Tasks write disjoint column blocks of y and use their own score buffer.
-        WorkerPool.run(tasks, chunks: chunks) { range in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: tokens * tokens)
-            defer { scores.deallocate() }
-            for task in range { perTask(task, scores) }
+        try measured("attention") {
+            let g = try validateAttention(queryKeyValue, heads: heads, y)
+            guard g.batch > 0, g.tokens > 0 else { return }
+            let source = try storage(queryKeyValue, "attention", "queryKeyValue"), output = try storage(y, "attention", "y")
+            _ = singleThreadedBLAS
+            let tokens = g.tokens, width = g.width, rowWidth = Int32(3 * g.width), headSize = g.headSize
+            let tasks = g.batch * g.heads
+            let perTask: (Int, UnsafeMutablePointer<Float>) -> Void = { task, scores in
+                let b = task / g.heads, h = task % g.heads
+                let query = source + b * tokens * 3 * width + h * headSize
+                let key = query + width, value = query + 2 * width
+                // scores[t][s] = scale · q_t · k_s
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(tokens), Int32(headSize), scale,
+                            query, rowWidth, key, rowWidth, 0, scores, Int32(tokens))
+                // Row t sees tokens 0 ... t under the causal mask.
+                VectorLoops.softmaxRows(scores, scores, rows: tokens, width: tokens, scale: 1, causalFrom: causalMask ? 0 : nil)
+                // y[t][h · D + i] = Σ_s p[t][s] · v_s[i]
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tokens), Int32(headSize), Int32(tokens), 1,
+                            scores, Int32(tokens), value, rowWidth, 0, output + b * tokens * width + h * headSize, Int32(width))
+            }
+            let chunks = min(tasks, WorkerPool.threads * 2)
+            // Tasks write disjoint column blocks of y and use their own score buffer.
+            WorkerPool.run(tasks, chunks: chunks) { range in
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: tokens * tokens)
+                defer { scores.deallocate() }
+                for task in range { perTask(task, scores) }
+            }
         }
     }
 }
@@ -158,30 +162,19 @@ extension KernelTuning {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
-    /// GFLOP/s (4 · tokens² · width per sequence) of ViT-B/32's and the text tower's attention.
-    static func attentionFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        for (name, batch, tokens, causal) in [("attention 64 x 50 tokens x 12 heads x 64", 64, 50, false),
-                                              ("attention 64 x 77 tokens x 8 heads x 64 causal", 64, 77, true)] {
-            let heads = causal ? 8 : 12, width = heads * 64
-            let qkv = try context.random([batch, tokens, 3 * width]), y = try backend.makeTensor(shape: [batch, tokens, width])
-            let seconds = try context.time { try backend.attention(qkv, heads: heads, scale: 0.125, causalMask: causal, into: y) }
-            let flops = 4.0 * Double(batch * tokens * tokens * width) / (causal ? 2 : 1)
-            figures.append(Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds))
+extension KernelCheck {
+    /// GFLOP/s (4 · tokens² · width per sequence, half with the causal mask) of ViT-B/32's and
+    /// the text tower's attention.
+    static let attentionBenchCases: [Case] = [
+        ("64 x 50 tokens x 12 heads x 64", 64, 50, false), ("64 x 77 tokens x 8 heads x 64 causal", 64, 77, true),
+    ].map { name, batch, tokens, causal in
+        let heads = causal ? 8 : 12, width = heads * 64
+        return timed("attention", name, .flops(4.0 * Double(batch * tokens * tokens * width) / (causal ? 2 : 1))) { context in
+            let qkv = try context.random([batch, tokens, 3 * width]), y = try context.backend.makeTensor(shape: [batch, tokens, width])
+            return { try context.backend.attention(qkv, heads: heads, scale: 0.125, causalMask: causal, into: y) }
         }
-        return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func attention(_ queryKeyValue: Tensor, heads: Int, scale: Float, causalMask: Bool, into y: Tensor) throws {
-        try measure("attention") { try base.attention(queryKeyValue, heads: heads, scale: scale, causalMask: causalMask, into: y) }
     }
 }
 

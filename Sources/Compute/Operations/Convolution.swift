@@ -5,9 +5,9 @@
 // followed by the `matmul` of MatrixProduct.swift, whose epilogue adds the bias (folded batch
 // norm), an optional residual (β = 1) and ReLU. Here, in this order: shape validation, the
 // plain-loop twin (`ReferenceOps`, run by `ReferenceBackend`), the CPU fast path, the OpenCL
-// launch, the composed `convolution` every backend shares, its `kernels bench` figures, the
-// profiling wrapper, and the `kernels check` cases. Adding an operation to the family means
-// editing this file, its kernel and the `Backend` protocol.
+// launch, the composed `convolution` every backend shares, its `kernels bench` figures, and the
+// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
+// and the `Backend` protocol.
 // =================================================================================================
 
 import Foundation
@@ -96,8 +96,10 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws {
-        let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
-        ReferenceOps.convolutionPatches(try storage(x, "convolutionPatches", "x"), try storage(y, "convolutionPatches", "output"), geometry: g)
+        try measured("convolutionPatches") {
+            let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
+            ReferenceOps.convolutionPatches(try storage(x, "convolutionPatches", "x"), try storage(y, "convolutionPatches", "output"), geometry: g)
+        }
     }
 }
 
@@ -105,21 +107,23 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws {
-        let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
-        let source = try storage(x, "convolutionPatches", "x"), target = try storage(y, "convolutionPatches", "output")
-        // One output pixel per task: each kernel tap copies one pixel's run of channels.
-        parallelRows(g.rows, width: g.patchLength) { row in
-            let ox = row % g.outWidth, oy = (row / g.outWidth) % g.outHeight, b = row / (g.outWidth * g.outHeight)
-            let output = target + row * g.patchLength
-            for ky in 0..<g.kernelSize {
-                let sy = oy * g.stride + ky - g.padding
-                for kx in 0..<g.kernelSize {
-                    let sx = ox * g.stride + kx - g.padding
-                    let tap = output + (ky * g.kernelSize + kx) * g.channels
-                    if sy >= 0, sy < g.height, sx >= 0, sx < g.width {
-                        tap.update(from: source + ((b * g.height + sy) * g.width + sx) * g.channels, count: g.channels)
-                    } else {
-                        tap.update(repeating: 0, count: g.channels)
+        try measured("convolutionPatches") {
+            let g = try validateConvolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, y)
+            let source = try storage(x, "convolutionPatches", "x"), target = try storage(y, "convolutionPatches", "output")
+            // One output pixel per task: each kernel tap copies one pixel's run of channels.
+            parallelRows(g.rows, width: g.patchLength) { row in
+                let ox = row % g.outWidth, oy = (row / g.outWidth) % g.outHeight, b = row / (g.outWidth * g.outHeight)
+                let output = target + row * g.patchLength
+                for ky in 0..<g.kernelSize {
+                    let sy = oy * g.stride + ky - g.padding
+                    for kx in 0..<g.kernelSize {
+                        let sx = ox * g.stride + kx - g.padding
+                        let tap = output + (ky * g.kernelSize + kx) * g.channels
+                        if sy >= 0, sy < g.height, sx >= 0, sx < g.width {
+                            tap.update(from: source + ((b * g.height + sy) * g.width + sx) * g.channels, count: g.channels)
+                        } else {
+                            tap.update(repeating: 0, count: g.channels)
+                        }
                     }
                 }
             }
@@ -192,42 +196,31 @@ extension Backend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
-    /// GB/s of the patch matrix and GFLOP/s of the whole convolution at RN50's 3×3 shapes.
-    static func convolutionFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        // RN50 at batch 8: layer1's 3×3 (56², 64 channels) and layer4's (7², 512 channels).
-        for (size, channels) in [(56, 64), (7, 512)] {
-            let g = ConvolutionGeometry(batch: 8, height: size, width: size, channels: channels, kernelSize: 3, stride: 1, padding: 1)
-            let x = try context.random([g.batch, size, size, channels])
-            let patches = try backend.makeTensor(shape: [g.batch, g.outHeight, g.outWidth, g.patchLength])
-            let weight = try context.random([channels, g.patchLength]), bias = try context.random([channels])
-            let y = try backend.makeTensor(shape: [g.batch, g.outHeight, g.outWidth, channels])
-            let label = "[8, \(size), \(size), \(channels)] 3x3"
-            let patchSeconds = try context.time {
-                try backend.convolutionPatches(x, kernelSize: 3, stride: 1, padding: 1, into: patches)
-            }
-            figures.append(Figure(name: "convolutionPatches \(label)", unit: "GB/s",
-                                  value: Double(x.count + patches.count) * 4 / patchSeconds / 1e9, seconds: patchSeconds))
-            let seconds = try context.time {
-                try backend.convolution(x, weight: weight, bias: bias, kernelSize: 3, stride: 1, padding: 1,
-                                        scratch: patches, into: y, activation: .relu)
-            }
-            figures.append(Figure(name: "convolution \(label) + bias + ReLU", unit: "GFLOP/s",
-                                  value: 2 * Double(g.rows * g.patchLength * channels) / seconds / 1e9, seconds: seconds))
-        }
-        return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func convolutionPatches(_ x: Tensor, kernelSize: Int, stride: Int, padding: Int, into y: Tensor) throws {
-        try measure("convolutionPatches") { try base.convolutionPatches(x, kernelSize: kernelSize, stride: stride, padding: padding, into: y) }
+extension KernelCheck {
+    /// GB/s of the patch matrix and GFLOP/s of the whole convolution at RN50's 3×3 shapes, batch
+    /// 8: layer1's (56², 64 channels) and layer4's (7², 512 channels).
+    static let convolutionBenchCases: [Case] = [(56, 64), (7, 512)].flatMap { size, channels in
+        let g = ConvolutionGeometry(batch: 8, height: size, width: size, channels: channels, kernelSize: 3, stride: 1, padding: 1)
+        let label = "[8, \(size), \(size), \(channels)] 3x3"
+        let patchShape = [g.batch, g.outHeight, g.outWidth, g.patchLength]
+        return [
+            timed("convolutionPatches", label, .bytes(Double(g.batch * size * size * channels + patchShape.elementCount) * 4)) { context in
+                let x = try context.random([g.batch, size, size, channels]), patches = try context.backend.makeTensor(shape: patchShape)
+                return { try context.backend.convolutionPatches(x, kernelSize: 3, stride: 1, padding: 1, into: patches) }
+            },
+            timed("convolution", label + " + bias + ReLU", .flops(2 * Double(g.rows * g.patchLength * channels))) { context in
+                let backend = context.backend
+                let x = try context.random([g.batch, size, size, channels]), patches = try backend.makeTensor(shape: patchShape)
+                let weight = try context.random([channels, g.patchLength]), bias = try context.random([channels])
+                let y = try backend.makeTensor(shape: [g.batch, g.outHeight, g.outWidth, channels])
+                return {
+                    try backend.convolution(x, weight: weight, bias: bias, kernelSize: 3, stride: 1, padding: 1,
+                                            scratch: patches, into: y, activation: .relu)
+                }
+            },
+        ]
     }
 }
 

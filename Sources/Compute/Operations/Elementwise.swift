@@ -4,9 +4,8 @@
 // Element-wise activation, addition (with broadcast) and scaling (`Kernels/elementwise.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
-// has some), the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// has some), and the `kernels check` cases. Adding an operation to the family means editing this
+// file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import Foundation
@@ -49,21 +48,27 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func activation(_ kind: Activation, _ x: Tensor, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "activation")
-        let px = try storage(x, "activation", "x"), py = try storage(y, "activation", "y")
-        ReferenceOps.activation(kind, px, py, count: x.count)
+        try measured(kind.rawValue) {
+            try requireSameCount(x, y, operation: "activation")
+            let px = try storage(x, "activation", "x"), py = try storage(y, "activation", "y")
+            ReferenceOps.activation(kind, px, py, count: x.count)
+        }
     }
 
     public func add(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        try validateAdd(a, b, c)
-        let pa = try storage(a, "add", "a"), pb = try storage(b, "add", "b"), pc = try storage(c, "add", "c")
-        ReferenceOps.add(pa, pb, pc, count: a.count, blockCount: b.count)
+        try measured("add") {
+            try validateAdd(a, b, c)
+            let pa = try storage(a, "add", "a"), pb = try storage(b, "add", "b"), pc = try storage(c, "add", "c")
+            ReferenceOps.add(pa, pb, pc, count: a.count, blockCount: b.count)
+        }
     }
 
     public func scale(_ x: Tensor, by factor: Float, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "scale")
-        let px = try storage(x, "scale", "x"), py = try storage(y, "scale", "y")
-        ReferenceOps.scale(px, py, count: x.count, factor: factor)
+        try measured("scale") {
+            try requireSameCount(x, y, operation: "scale")
+            let px = try storage(x, "scale", "x"), py = try storage(y, "scale", "y")
+            ReferenceOps.scale(px, py, count: x.count, factor: factor)
+        }
     }
 }
 
@@ -71,27 +76,33 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func activation(_ kind: Activation, _ x: Tensor, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "activation")
-        let px = try storage(x, "activation", "x"), py = try storage(y, "activation", "y")
-        parallelChunks(x.count) { range in
-            Self.activate(kind, px + range.lowerBound, py + range.lowerBound, count: range.count)
+        try measured(kind.rawValue) {
+            try requireSameCount(x, y, operation: "activation")
+            let px = try storage(x, "activation", "x"), py = try storage(y, "activation", "y")
+            parallelChunks(x.count) { range in
+                Self.activate(kind, px + range.lowerBound, py + range.lowerBound, count: range.count)
+            }
         }
     }
 
     public func add(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        try validateAdd(a, b, c)
-        let pa = try storage(a, "add", "a"), pb = try storage(b, "add", "b"), pc = try storage(c, "add", "c")
-        let block = b.count
-        parallelRows(a.count / block, width: block) { row in
-            let left = pa + row * block, output = pc + row * block
-            for index in 0..<block { output[index] = left[index] + pb[index] }
+        try measured("add") {
+            try validateAdd(a, b, c)
+            let pa = try storage(a, "add", "a"), pb = try storage(b, "add", "b"), pc = try storage(c, "add", "c")
+            let block = b.count
+            parallelRows(a.count / block, width: block) { row in
+                let left = pa + row * block, output = pc + row * block
+                for index in 0..<block { output[index] = left[index] + pb[index] }
+            }
         }
     }
 
     public func scale(_ x: Tensor, by factor: Float, into y: Tensor) throws {
-        try requireSameCount(x, y, operation: "scale")
-        let px = try storage(x, "scale", "x"), py = try storage(y, "scale", "y")
-        parallelChunks(x.count) { range in for index in range { py[index] = factor * px[index] } }
+        try measured("scale") {
+            try requireSameCount(x, y, operation: "scale")
+            let px = try storage(x, "scale", "x"), py = try storage(y, "scale", "y")
+            parallelChunks(x.count) { range in for index in range { py[index] = factor * px[index] } }
+        }
     }
 }
 
@@ -127,31 +138,17 @@ extension OpenCLBackend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
+extension KernelCheck {
     /// GB/s (one read, one write) of the activations over the MLP's hidden layer.
-    static func activationFigures(_ context: Context) throws -> [Figure] {
+    static let elementwiseBenchCases: [Case] = [Activation.quickGELU, .gelu].map { kind in
         let rows = 3200, width = 3072
-        let x = try context.random([rows, width]), y = try context.backend.makeTensor(shape: [rows, width])
-        return try [Activation.quickGELU, .gelu].map { kind in
-            let seconds = try context.time { try context.backend.activation(kind, x, into: y) }
-            return Figure(name: "\(kind.rawValue) [\(rows), \(width)] (64 x 50 tokens, MLP)", unit: "GB/s",
-                          value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds)
+        return timed(kind.rawValue, "[\(rows), \(width)] (64 x 50 tokens, MLP)", .bytes(Double(rows * width * 8))) { context in
+            let x = try context.random([rows, width]), y = try context.backend.makeTensor(shape: [rows, width])
+            return { try context.backend.activation(kind, x, into: y) }
         }
     }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func activation(_ kind: Activation, _ x: Tensor, into y: Tensor) throws {
-        try measure(kind.rawValue) { try base.activation(kind, x, into: y) }
-    }
-
-    public func add(_ a: Tensor, _ b: Tensor, into c: Tensor) throws { try measure("add") { try base.add(a, b, into: c) } }
-
-    public func scale(_ x: Tensor, by factor: Float, into y: Tensor) throws { try measure("scale") { try base.scale(x, by: factor, into: y) } }
 }
 
 // MARK: Check cases

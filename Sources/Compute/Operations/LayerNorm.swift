@@ -4,9 +4,8 @@
 // Layer normalisation over the last dimension (`Kernels/layer_norm.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
-// has some), the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// has some), and the `kernels check` cases. Adding an operation to the family means editing this
+// file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import Foundation
@@ -53,10 +52,12 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
-        let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
-        let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
-        ReferenceOps.layerNorm(px, weight: pw, bias: pb, py, rows: rows, width: width, epsilon: epsilon)
+        try measured("layerNorm") {
+            let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
+            let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
+            let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
+            ReferenceOps.layerNorm(px, weight: pw, bias: pb, py, rows: rows, width: width, epsilon: epsilon)
+        }
     }
 }
 
@@ -64,14 +65,16 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
-        let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
-        let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
-        parallelRows(rows, width: width) { row in
-            let input = px + row * width, output = py + row * width
-            let (mean, variance) = VectorLoops.meanAndVariance(input, count: width)
-            let inverse = 1 / (variance + epsilon).squareRoot()
-            VectorLoops.normalize(input, output, count: width, mean: mean, inverse: inverse, weight: pw, bias: pb)
+        try measured("layerNorm") {
+            let (rows, width) = try validateLayerNorm(x, weight: weight, bias: bias, y)
+            let px = try storage(x, "layerNorm", "x"), py = try storage(y, "layerNorm", "y")
+            let pw = try storage(weight, "layerNorm", "weight"), pb = try storage(bias, "layerNorm", "bias")
+            parallelRows(rows, width: width) { row in
+                let input = px + row * width, output = py + row * width
+                let (mean, variance) = VectorLoops.meanAndVariance(input, count: width)
+                let inverse = 1 / (variance + epsilon).squareRoot()
+                VectorLoops.normalize(input, output, count: width, mean: mean, inverse: inverse, weight: pw, bias: pb)
+            }
         }
     }
 }
@@ -89,31 +92,17 @@ extension OpenCLBackend {
     }
 }
 
+// MARK: Bench cases
 
-// MARK: Bench figures
-
-extension KernelBenchmark {
+extension KernelCheck {
     /// GB/s (one read, one write) at the encoder's widths.
-    static func layerNormFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
-        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
-        for (name, rows, width) in [("layerNorm [3200, 768] (64 x 50 tokens)", 3200, 768), ("layerNorm [38400, 50]", 38400, 50)] {
-            let x = try random([rows, width]), y = try backend.makeTensor(shape: [rows, width])
-            let weight = try random([width]), bias = try random([width])
-            let seconds = try time { try backend.layerNorm(x, weight: weight, bias: bias, epsilon: 1e-5, into: y) }
-            figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
+    static let layerNormBenchCases: [Case] = [("[3200, 768] (64 x 50 tokens)", 3200, 768), ("[38400, 50]", 38400, 50)].map {
+        name, rows, width in
+        timed("layerNorm", name, .bytes(Double(rows * width * 8))) { context in
+            let x = try context.random([rows, width]), y = try context.backend.makeTensor(shape: [rows, width])
+            let weight = try context.random([width]), bias = try context.random([width])
+            return { try context.backend.layerNorm(x, weight: weight, bias: bias, epsilon: 1e-5, into: y) }
         }
-        return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float, into y: Tensor) throws {
-        try measure("layerNorm") { try base.layerNorm(x, weight: weight, bias: bias, epsilon: epsilon, into: y) }
     }
 }
 

@@ -4,9 +4,8 @@
 // Data movement: row gather by host indices, axis permutation, image patches (`Kernels/layout.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
-// has some), the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// has some), and the `kernels check` cases. Adding an operation to the family means editing this
+// file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import COpenCL
@@ -110,20 +109,26 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws {
-        let g = try validateImagePatches(pixels, patchSize: patchSize, y)
-        ReferenceOps.imagePatches(try storage(pixels, "imagePatches", "pixels"), try storage(y, "imagePatches", "output"), geometry: g)
+        try measured("imagePatches") {
+            let g = try validateImagePatches(pixels, patchSize: patchSize, y)
+            ReferenceOps.imagePatches(try storage(pixels, "imagePatches", "pixels"), try storage(y, "imagePatches", "output"), geometry: g)
+        }
     }
 
     public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
-        let (_, width) = try validateGather(table, indices: indices, y)
-        let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
-        ReferenceOps.gatherRows(pt, indices: indices, py, width: width)
+        try measured("gatherRows") {
+            let (_, width) = try validateGather(table, indices: indices, y)
+            let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
+            ReferenceOps.gatherRows(pt, indices: indices, py, width: width)
+        }
     }
 
     public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
-        let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
-        let px = try storage(x, "permute", "x"), py = try storage(y, "permute", "y")
-        ReferenceOps.permute(px, py, outputShape: outputShape, inputStrides: inputStrides)
+        try measured("permute") {
+            let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
+            let px = try storage(x, "permute", "x"), py = try storage(y, "permute", "y")
+            ReferenceOps.permute(px, py, outputShape: outputShape, inputStrides: inputStrides)
+        }
     }
 }
 
@@ -131,50 +136,56 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws {
-        let g = try validateImagePatches(pixels, patchSize: patchSize, y)
-        let source = try storage(pixels, "imagePatches", "pixels"), target = try storage(y, "imagePatches", "output")
-        // One row (token) per task: patch rows are copied as runs of `patch` pixels.
-        parallelRows(g.batch * g.tokens, width: g.patchLength) { row in
-            let b = row / g.tokens, token = row % g.tokens
-            let output = target + row * g.patchLength
-            guard token > 0 else {
-                output.update(repeating: 0, count: g.patchLength)
-                return
-            }
-            let gy = (token - 1) / g.grid, gx = (token - 1) % g.grid
-            for c in 0..<g.channels {
-                for py in 0..<g.patch {
-                    let from = source + ((b * g.channels + c) * g.size + gy * g.patch + py) * g.size + gx * g.patch
-                    (output + (c * g.patch + py) * g.patch).update(from: from, count: g.patch)
+        try measured("imagePatches") {
+            let g = try validateImagePatches(pixels, patchSize: patchSize, y)
+            let source = try storage(pixels, "imagePatches", "pixels"), target = try storage(y, "imagePatches", "output")
+            // One row (token) per task: patch rows are copied as runs of `patch` pixels.
+            parallelRows(g.batch * g.tokens, width: g.patchLength) { row in
+                let b = row / g.tokens, token = row % g.tokens
+                let output = target + row * g.patchLength
+                guard token > 0 else {
+                    output.update(repeating: 0, count: g.patchLength)
+                    return
+                }
+                let gy = (token - 1) / g.grid, gx = (token - 1) % g.grid
+                for c in 0..<g.channels {
+                    for py in 0..<g.patch {
+                        let from = source + ((b * g.channels + c) * g.size + gy * g.patch + py) * g.size + gx * g.patch
+                        (output + (c * g.patch + py) * g.patch).update(from: from, count: g.patch)
+                    }
                 }
             }
         }
     }
 
     public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
-        let (_, width) = try validateGather(table, indices: indices, y)
-        let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
-        ReferenceOps.gatherRows(pt, indices: indices, py, width: width)
+        try measured("gatherRows") {
+            let (_, width) = try validateGather(table, indices: indices, y)
+            let pt = try storage(table, "gatherRows", "table"), py = try storage(y, "gatherRows", "output")
+            ReferenceOps.gatherRows(pt, indices: indices, py, width: width)
+        }
     }
 
     public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
-        let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
-        let px = try storage(x, "permute", "x"), py = try storage(y, "permute", "y")
-        if outputShape.count < 2 {
-            ReferenceOps.permute(px, py, outputShape: outputShape, inputStrides: inputStrides)
-            return
-        }
-        // Walk the output in rows of its last axis; each row is a strided read of the input.
-        let width = outputShape[outputShape.count - 1], lastStride = inputStrides[outputShape.count - 1]
-        let outer = Array(outputShape.dropLast()), outerStrides = Array(inputStrides.dropLast())
-        parallelRows(outer.elementCount, width: width) { row in
-            var remainder = row, source = 0
-            for axis in stride(from: outer.count - 1, through: 0, by: -1) {
-                source += (remainder % outer[axis]) * outerStrides[axis]
-                remainder /= outer[axis]
+        try measured("permute") {
+            let (outputShape, inputStrides) = try validatePermute(x, permutation: permutation, y)
+            let px = try storage(x, "permute", "x"), py = try storage(y, "permute", "y")
+            if outputShape.count < 2 {
+                ReferenceOps.permute(px, py, outputShape: outputShape, inputStrides: inputStrides)
+                return
             }
-            let output = py + row * width
-            for column in 0..<width { output[column] = px[source + column * lastStride] }
+            // Walk the output in rows of its last axis; each row is a strided read of the input.
+            let width = outputShape[outputShape.count - 1], lastStride = inputStrides[outputShape.count - 1]
+            let outer = Array(outputShape.dropLast()), outerStrides = Array(inputStrides.dropLast())
+            parallelRows(outer.elementCount, width: width) { row in
+                var remainder = row, source = 0
+                for axis in stride(from: outer.count - 1, through: 0, by: -1) {
+                    source += (remainder % outer[axis]) * outerStrides[axis]
+                    remainder /= outer[axis]
+                }
+                let output = py + row * width
+                for column in 0..<width { output[column] = px[source + column * lastStride] }
+            }
         }
     }
 }
@@ -195,12 +206,7 @@ extension OpenCLBackend {
     public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
         let (_, width) = try validateGather(table, indices: indices, y)
         guard !indices.isEmpty else { return }
-        var status: cl_int = 0
-        let indexBuffer = indices.withUnsafeBytes { bytes in
-            clCreateBuffer(context, cl_mem_flags(CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR), bytes.count,
-                           UnsafeMutableRawPointer(mutating: bytes.baseAddress), &status)
-        }
-        guard let indexBuffer, status == CL_SUCCESS else { throw ComputeError.openCL(call: "clCreateBuffer", status: status) }
+        let indexBuffer = try runtime.makeReadOnlyBuffer(copying: indices)
         defer { clReleaseMemObject(indexBuffer) }  // the driver keeps it alive until the kernel ran
         guard width > 0 else { return }
         // One dimension over the output's elements: GPU grids cap dimensions 1 and 2 at 65 535 groups.
@@ -220,21 +226,6 @@ extension OpenCLBackend {
         try launch(.permute, global: [roundUp(count, 64)], arguments:
             [.int(Int32(count))] + sizes.map { .int(Int32($0)) } + strides.map { .int(Int32($0)) }
             + [.buffer(try memory(x, "permute", "x")), .buffer(try memory(y, "permute", "y"))])
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func imagePatches(_ pixels: Tensor, patchSize: Int, into y: Tensor) throws {
-        try measure("imagePatches") { try base.imagePatches(pixels, patchSize: patchSize, into: y) }
-    }
-    public func gatherRows(_ table: Tensor, indices: [Int32], into y: Tensor) throws {
-        try measure("gatherRows") { try base.gatherRows(table, indices: indices, into: y) }
-    }
-
-    public func permute(_ x: Tensor, permutation: [Int], into y: Tensor) throws {
-        try measure("permute") { try base.permute(x, permutation: permutation, into: y) }
     }
 }
 

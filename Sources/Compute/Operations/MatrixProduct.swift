@@ -4,9 +4,8 @@
 // Batched matrix product with transposes, bias, β accumulation and a fused activation (`Kernels/matmul.cl`, and `pack_panels` of `Kernels/layout.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
-// has some), the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// has some), and the `kernels check` cases. Adding an operation to the family means editing this
+// file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import CBLAS
@@ -103,10 +102,12 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let geometry = try validateMatmul(a, b, bias: bias, c, options)
-        let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
-        let pbias = try bias.map { try storage($0, "matmul", "bias") }
-        ReferenceOps.matmul(pa, pb, bias: pbias.map { UnsafePointer($0) }, pc, geometry: geometry, options: options)
+        try measured("matmul" + (Array(c.shape.dropLast(2)).elementCount > 1 ? " (batched)" : "")) {
+            let geometry = try validateMatmul(a, b, bias: bias, c, options)
+            let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
+            let pbias = try bias.map { try storage($0, "matmul", "bias") }
+            ReferenceOps.matmul(pa, pb, bias: pbias.map { UnsafePointer($0) }, pc, geometry: geometry, options: options)
+        }
     }
 }
 
@@ -114,61 +115,63 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let geometry = try validateMatmul(a, b, bias: bias, c, options)
-        let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
-        let pbias = try bias.map { try storage($0, "matmul", "bias") }
-        let g = geometry
-        guard g.m > 0, g.n > 0 else { return }
-        // A shared, untransposed A over the batch is one tall product when B is shared too.
-        // One thread pool for everything: OpenBLAS runs single-threaded (its own threads spin
-        // after each call and starved the element-wise passes between products), and the
-        // products are split here into independent (matrix, row or column block) tasks.
-        _ = singleThreadedBLAS
-        let cores = WorkerPool.threads
-        let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, max(g.m, g.n))
-        // Every block packs the whole of the operand it shares with the other blocks: row blocks
-        // share op(B) (K × N), column blocks share op(A) (M × K), so split the longer side. (The
-        // trainer's [256 × 512]·[1000 × 512]ᵀ split by rows packed 2 MiB of keys on every core.)
-        let splitColumns = blocksPerMatrix > 1 && g.n > g.m
-        let tasks = g.batch * blocksPerMatrix
-        let product: (Int) -> Void = { task in
-            let batch = task / blocksPerMatrix, block = task % blocksPerMatrix
-            let side = splitColumns ? g.n : g.m
-            let first = side * block / blocksPerMatrix, count = side * (block + 1) / blocksPerMatrix - first
-            guard count > 0 else { return }
-            let (firstRow, rows) = splitColumns ? (0, g.m) : (first, count)
-            let (firstColumn, columns) = splitColumns ? (first, count) : (0, g.n)
-            let baseC = pc + batch * g.m * g.n + firstRow * g.n + firstColumn
-            if g.k == 0 {
+        try measured("matmul" + (Array(c.shape.dropLast(2)).elementCount > 1 ? " (batched)" : "")) {
+            let geometry = try validateMatmul(a, b, bias: bias, c, options)
+            let pa = try storage(a, "matmul", "A"), pb = try storage(b, "matmul", "B"), pc = try storage(c, "matmul", "C")
+            let pbias = try bias.map { try storage($0, "matmul", "bias") }
+            let g = geometry
+            guard g.m > 0, g.n > 0 else { return }
+            // A shared, untransposed A over the batch is one tall product when B is shared too.
+            // One thread pool for everything: OpenBLAS runs single-threaded (its own threads spin
+            // after each call and starved the element-wise passes between products), and the
+            // products are split here into independent (matrix, row or column block) tasks.
+            _ = singleThreadedBLAS
+            let cores = WorkerPool.threads
+            let blocksPerMatrix = g.batch >= cores || g.m * g.n * g.k < 1 << 18 ? 1 : min(cores, max(g.m, g.n))
+            // Every block packs the whole of the operand it shares with the other blocks: row blocks
+            // share op(B) (K × N), column blocks share op(A) (M × K), so split the longer side. (The
+            // trainer's [256 × 512]·[1000 × 512]ᵀ split by rows packed 2 MiB of keys on every core.)
+            let splitColumns = blocksPerMatrix > 1 && g.n > g.m
+            let tasks = g.batch * blocksPerMatrix
+            let product: (Int) -> Void = { task in
+                let batch = task / blocksPerMatrix, block = task % blocksPerMatrix
+                let side = splitColumns ? g.n : g.m
+                let first = side * block / blocksPerMatrix, count = side * (block + 1) / blocksPerMatrix - first
+                guard count > 0 else { return }
+                let (firstRow, rows) = splitColumns ? (0, g.m) : (first, count)
+                let (firstColumn, columns) = splitColumns ? (first, count) : (0, g.n)
+                let baseC = pc + batch * g.m * g.n + firstRow * g.n + firstColumn
+                if g.k == 0 {
+                    for row in 0..<rows {
+                        let line = baseC + row * g.n
+                        for column in 0..<columns { line[column] = options.beta == 0 ? 0 : options.beta * line[column] }
+                    }
+                } else {
+                    // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed;
+                    // column c of op(B) starts at column c of B, or at c·k when B is stored transposed.
+                    let baseA = pa + batch * g.strideA + (options.transposeA ? firstRow : firstRow * g.k)
+                    let baseB = pb + batch * g.strideB + (options.transposeB ? firstColumn * g.k : firstColumn)
+                    cblas_sgemm(
+                        CblasRowMajor,
+                        options.transposeA ? CblasTrans : CblasNoTrans,
+                        options.transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(rows), Int32(columns), Int32(g.k), options.alpha,
+                        baseA, Int32(options.transposeA ? g.m : g.k),
+                        baseB, Int32(options.transposeB ? g.k : g.n),
+                        options.beta, baseC, Int32(g.n))
+                }
                 for row in 0..<rows {
                     let line = baseC + row * g.n
-                    for column in 0..<columns { line[column] = options.beta == 0 ? 0 : options.beta * line[column] }
+                    if let pbias {
+                        for column in 0..<columns { line[column] += pbias[firstColumn + column] }
+                    }
+                    // The activation runs on the block this task just wrote, while it is in cache.
+                    if let kind = options.activation { Self.activate(kind, line, line, count: columns) }
                 }
-            } else {
-                // Row r of op(A) starts at r·k in A, or at column r when A is stored transposed;
-                // column c of op(B) starts at column c of B, or at c·k when B is stored transposed.
-                let baseA = pa + batch * g.strideA + (options.transposeA ? firstRow : firstRow * g.k)
-                let baseB = pb + batch * g.strideB + (options.transposeB ? firstColumn * g.k : firstColumn)
-                cblas_sgemm(
-                    CblasRowMajor,
-                    options.transposeA ? CblasTrans : CblasNoTrans,
-                    options.transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(rows), Int32(columns), Int32(g.k), options.alpha,
-                    baseA, Int32(options.transposeA ? g.m : g.k),
-                    baseB, Int32(options.transposeB ? g.k : g.n),
-                    options.beta, baseC, Int32(g.n))
             }
-            for row in 0..<rows {
-                let line = baseC + row * g.n
-                if let pbias {
-                    for column in 0..<columns { line[column] += pbias[firstColumn + column] }
-                }
-                // The activation runs on the block this task just wrote, while it is in cache.
-                if let kind = options.activation { Self.activate(kind, line, line, count: columns) }
-            }
+            // Tasks write disjoint blocks of C.
+            WorkerPool.run(tasks, product)
         }
-        // Tasks write disjoint blocks of C.
-        WorkerPool.run(tasks, product)
     }
 }
 
@@ -178,93 +181,123 @@ extension OpenCLBackend {
     public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
         let g = try validateMatmul(a, b, bias: bias, c, options)
         guard g.m > 0, g.n > 0, g.batch > 0 else { return }
-        let memoryA = try memory(a, "matmul", "A")
-        var memoryB = try memory(b, "matmul", "B"), options = options
-        let memoryC = try memory(c, "matmul", "C")
-        let memoryBias = try bias.map { try memory($0, "matmul", "bias") } ?? placeholder
-        let common: (Int32, Int32) -> [KernelArgument] = { strideA, strideB in
-            [.int(Int32(g.m)), .int(Int32(g.n)), .int(Int32(g.k)), .int(strideA), .int(strideB),
-             .float(options.alpha), .float(options.beta), .int(bias == nil ? 0 : 1)]
-        }
+        let operands = ProductOperands(
+            a: try memory(a, "matmul", "A"), b: try memory(b, "matmul", "B"), c: try memory(c, "matmul", "C"),
+            bias: try bias.map { try memory($0, "matmul", "bias") } ?? placeholder, hasBias: bias != nil)
         switch matmulVariant {
-        case .tiled, .blocked:
-            if options.transposeB, let storage = b.storage as? OpenCLStorage, storage.isConstant {
-                // A linear layer's [out, in] weight is transposed once and kept with it: the GPU
-                // kernels then read every weight row-major along N.
-                let batchB = g.strideB == 0 ? 1 : g.batch
-                let transposed = try arranged(b, .transposed(batch: batchB, rows: g.n, columns: g.k)) {
-                    let transposed = try makeTensor(shape: [batchB, g.k, g.n])
-                    try permute(try b.prefix(shape: [batchB, g.n, g.k]), permutation: [0, 2, 1], into: transposed)
-                    return transposed
-                }
-                memoryB = try memory(transposed, "matmul", "B transposed")
-                options.transposeB = false
-            }
-            let (kernel, work, tileK, preferred, smallest): (KernelName, Int, Int, Int, Int)
-            switch matmulVariant {
-            case .tiled: (kernel, work, tileK, preferred, smallest) = (.matmulTiled, tuning.matmulWork, tuning.matmulTileK, tuning.matmulTile, tuning.matmulWork)
-            case .blocked, .packed:  // vector loads need tiles of at least 4 work blocks
-                (kernel, work, tileK, preferred, smallest) = (.matmulBlocked, tuning.blockedWork, tuning.blockedTileK, tuning.blockedTile, 4 * tuning.blockedWork)
-            }
-            func defines(tile: Int) -> [KernelDefine: Int] {
-                var defines: [KernelDefine: Int] = [
-                    .tileM: tile, .tileN: tile, .tileK: tileK, .workM: work, .workN: work,
-                    .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
-                    .activation: KernelDefine.activationCode(options.activation)]
-                if kernel == .matmulBlocked { defines[.padding] = tuning.blockedPadding }
-                return defines
-            }
-            // The device's table gives the tile; a smaller one when the kernel cannot run
-            // (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
-            // A build failure counts as "does not fit" (some drivers refuse to build a required
-            // work-group size they cannot run) but is kept: when no tile fits, the last build
-            // error, with its log, is what is thrown, not a bare "no tile fits".
-            var buildFailure: ComputeError? = nil
-            guard let tile = try fitted(KernelKey(kernel, defines(tile: preferred)), { tile in
-                let threads = (tile / work) * (tile / work)
-                do {
-                    if try kernelWorkGroupSize(KernelKey(kernel, defines(tile: tile)), buildFailureFits: false) >= threads { return tile }
-                } catch let error as ComputeError {
-                    guard case .programBuildFailed = error else { throw error }
-                    buildFailure = error
-                }
-                return tile / 2 >= smallest ? tile / 2 : nil
-            }) else {
-                if let buildFailure { throw buildFailure }
-                throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of \(kernel) fits the work-group limits of \(device.name)")
-            }
-            let threads = tile / work
-            try launch(kernel, defines: defines(tile: tile),
-                       global: [roundUp(g.n, tile) / work, roundUp(g.m, tile) / work, g.batch], local: [threads, threads, 1],
-                       arguments: common(Int32(g.strideA), Int32(g.strideB)) + [.buffer(memoryA), .buffer(memoryB), .buffer(memoryBias), .buffer(memoryC)])
-        case .packed:
-            let vectorWidth = tuning.packedVectorWidth
-            let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
-            let panelWidth = vectorWidth * vectors
-            let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
-            let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
-            let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
-            // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
-            try packPanels(memoryA, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
-                           strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
-                           batch: batchA, into: packedA)
-            let (strideInner, strideOuter) = options.transposeB ? (1, g.k) : (g.n, 1)
-            // A weight's panels are packed once and kept with it.
-            let packedB = try arranged(b, .panels(inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
-                                                  strideOuter: strideOuter, batch: batchB)) {
-                let packed = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
-                try packPanels(memoryB, inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
-                               strideOuter: strideOuter, batch: batchB, into: packed)
-                return packed
-            }
-            try launch(.matmulPacked,
-                       defines: [.workM: rowsPerItem, .vectors: vectors, .vectorWidth: vectorWidth,
-                                 .activation: KernelDefine.activationCode(options.activation)],
-                       global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
-                       arguments: common(Int32(g.strideA == 0 ? 0 : packedA.count / batchA), Int32(g.strideB == 0 ? 0 : packedB.count / batchB))
-                           + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
-                              .buffer(memoryBias), .buffer(memoryC)])
+        case .tiled: try tiledProduct(.matmulTiled, g, b, operands, options)
+        case .blocked: try tiledProduct(.matmulBlocked, g, b, operands, options)
+        case .packed: try packedProduct(g, b, operands, options)
         }
+    }
+
+    /// The buffers of one product: A, B, C and the bias (`placeholder` when there is none).
+    struct ProductOperands {
+        var a: cl_mem
+        var b: cl_mem
+        let c: cl_mem
+        let bias: cl_mem
+        let hasBias: Bool
+
+        /// The arguments every matmul kernel takes before its buffers.
+        func scalars(_ g: MatmulGeometry, strideA: Int, strideB: Int, _ options: MatmulOptions) -> [KernelArgument] {
+            [.int(Int32(g.m)), .int(Int32(g.n)), .int(Int32(g.k)), .int(Int32(strideA)), .int(Int32(strideB)),
+             .float(options.alpha), .float(options.beta), .int(hasBias ? 1 : 0)]
+        }
+    }
+
+    /// `matmul_tiled` or `matmul_blocked` (the GPU-style kernels), at the largest tile of the
+    /// device's table that the device can run.
+    private func tiledProduct(
+        _ kernel: KernelName, _ g: MatmulGeometry, _ b: Tensor, _ operands: ProductOperands, _ options: MatmulOptions
+    ) throws {
+        var operands = operands, options = options
+        if options.transposeB, let storage = b.storage as? OpenCLStorage, storage.isConstant {
+            // A linear layer's [out, in] weight is transposed once and kept with it: the GPU
+            // kernels then read every weight row-major along N.
+            let batchB = g.strideB == 0 ? 1 : g.batch
+            let transposed = try arranged(b, .transposed(batch: batchB, rows: g.n, columns: g.k)) {
+                let transposed = try makeTensor(shape: [batchB, g.k, g.n])
+                try permute(try b.prefix(shape: [batchB, g.n, g.k]), permutation: [0, 2, 1], into: transposed)
+                return transposed
+            }
+            operands.b = try memory(transposed, "matmul", "B transposed")
+            options.transposeB = false
+        }
+        // Vector loads of the blocked kernel need tiles of at least 4 work blocks.
+        let (work, tileK, preferred, smallest) = kernel == .matmulTiled
+            ? (tuning.matmulWork, tuning.matmulTileK, tuning.matmulTile, tuning.matmulWork)
+            : (tuning.blockedWork, tuning.blockedTileK, tuning.blockedTile, 4 * tuning.blockedWork)
+        func defines(tile: Int) -> [KernelDefine: Int] {
+            var defines: [KernelDefine: Int] = [
+                .tileM: tile, .tileN: tile, .tileK: tileK, .workM: work, .workN: work,
+                .transposeA: options.transposeA ? 1 : 0, .transposeB: options.transposeB ? 1 : 0,
+                .activation: KernelDefine.activationCode(options.activation)]
+            if kernel == .matmulBlocked { defines[.padding] = tuning.blockedPadding }
+            return defines
+        }
+        let tile = try fittedTile(kernel, work: work, preferred: preferred, smallest: smallest, defines: defines)
+        let threads = tile / work
+        try launch(kernel, defines: defines(tile: tile),
+                   global: [roundUp(g.n, tile) / work, roundUp(g.m, tile) / work, g.batch], local: [threads, threads, 1],
+                   arguments: operands.scalars(g, strideA: g.strideA, strideB: g.strideB, options)
+                       + [.buffer(operands.a), .buffer(operands.b), .buffer(operands.bias), .buffer(operands.c)])
+    }
+
+    /// The device's table gives the tile; a smaller one when the kernel cannot run
+    /// (tile / work)² work-items per group on this device (CL_KERNEL_WORK_GROUP_SIZE).
+    /// A build failure counts as "does not fit" (some drivers refuse to build a required
+    /// work-group size they cannot run) but is kept: when no tile fits, the last build
+    /// error, with its log, is what is thrown, not a bare "no tile fits".
+    private func fittedTile(
+        _ kernel: KernelName, work: Int, preferred: Int, smallest: Int, defines: (Int) -> [KernelDefine: Int]
+    ) throws -> Int {
+        var buildFailure: ComputeError? = nil
+        guard let tile = try fitted(KernelKey(kernel, defines(preferred)), { tile in
+            let threads = (tile / work) * (tile / work)
+            do {
+                if try kernelWorkGroupSize(KernelKey(kernel, defines(tile)), buildFailureFits: false) >= threads { return tile }
+            } catch let error as ComputeError {
+                guard case .programBuildFailed = error else { throw error }
+                buildFailure = error
+            }
+            return tile / 2 >= smallest ? tile / 2 : nil
+        }) else {
+            if let buildFailure { throw buildFailure }
+            throw ComputeError.invalidArgument(operation: "matmul", message: "no tile of \(kernel) fits the work-group limits of \(device.name)")
+        }
+        return tile
+    }
+
+    /// `matmul_packed` (the CPU-style kernel) over panels of A and B packed first; a weight's
+    /// panels are packed once and kept with it.
+    private func packedProduct(_ g: MatmulGeometry, _ b: Tensor, _ operands: ProductOperands, _ options: MatmulOptions) throws {
+        let vectorWidth = tuning.packedVectorWidth
+        let rowsPerItem = vectorWidth == 16 ? 12 : (vectorWidth == 8 ? 6 : 4), vectors = 2
+        let panelWidth = vectorWidth * vectors
+        let rowPanels = (g.m + rowsPerItem - 1) / rowsPerItem, columnPanels = (g.n + panelWidth - 1) / panelWidth
+        let batchA = g.strideA == 0 ? 1 : g.batch, batchB = g.strideB == 0 ? 1 : g.batch
+        let packedA = try makeTensor(shape: [batchA, rowPanels * rowsPerItem, g.k])
+        // op(A)ᵀ is the [K][M] view of A; op(B) is the [K][N] view of B.
+        try packPanels(operands.a, inner: g.k, outer: g.m, panelWidth: rowsPerItem,
+                       strideInner: options.transposeA ? g.m : 1, strideOuter: options.transposeA ? 1 : g.k,
+                       batch: batchA, into: packedA)
+        let (strideInner, strideOuter) = options.transposeB ? (1, g.k) : (g.n, 1)
+        let packedB = try arranged(b, .panels(inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
+                                              strideOuter: strideOuter, batch: batchB)) {
+            let packed = try makeTensor(shape: [batchB, columnPanels * panelWidth, g.k])
+            try packPanels(operands.b, inner: g.k, outer: g.n, panelWidth: panelWidth, strideInner: strideInner,
+                           strideOuter: strideOuter, batch: batchB, into: packed)
+            return packed
+        }
+        try launch(.matmulPacked,
+                   defines: [.workM: rowsPerItem, .vectors: vectors, .vectorWidth: vectorWidth,
+                             .activation: KernelDefine.activationCode(options.activation)],
+                   global: [columnPanels, rowPanels, g.batch], local: [1, 1, 1],
+                   arguments: operands.scalars(g, strideA: g.strideA == 0 ? 0 : packedA.count / batchA,
+                                               strideB: g.strideB == 0 ? 0 : packedB.count / batchB, options)
+                       + [.buffer(try memory(packedA, "matmul", "packed A")), .buffer(try memory(packedB, "matmul", "packed B")),
+                          .buffer(operands.bias), .buffer(operands.c)])
     }
 
     /// Packs the `[inner][outer]` view of each batch matrix of `source` (element (k, o) at
@@ -280,44 +313,28 @@ extension OpenCLBackend {
     }
 }
 
+// MARK: Bench cases
 
-// MARK: Bench figures
-
-extension KernelBenchmark {
-    /// GFLOP/s of the encoder's products: square, Q/K/V, MLP, batched attention.
-    static func matrixProductFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
-        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
+extension KernelCheck {
+    /// The encoder's and the trainer's products (`KernelBenchmark.referenceProductShapes`) and a
+    /// batched attention product, in GFLOP/s (2 · m · n · k per product).
+    static let matrixProductBenchCases: [Case] = {
         var products: [(String, [Int], [Int], [Int], MatmulOptions)] = [
-            ("matmul attention 768 x (50x64 . 64x50)", [768, 50, 64], [768, 50, 64], [768, 50, 50], MatmulOptions(transposeB: true)),
+            ("attention 768 x (50x64 . 64x50)", [768, 50, 64], [768, 50, 64], [768, 50, 50], MatmulOptions(transposeB: true)),
         ]
-        for shape in referenceProductShapes {
+        for shape in KernelBenchmark.referenceProductShapes {
             let (m, n, k) = (shape.m, shape.n, shape.k)
-            products.insert(("matmul " + shape.name, shape.transposeA ? [k, m] : [m, k], shape.transposeB ? [n, k] : [k, n], [m, n],
+            products.insert((shape.name, shape.transposeA ? [k, m] : [m, k], shape.transposeB ? [n, k] : [k, n], [m, n],
                              MatmulOptions(transposeA: shape.transposeA, transposeB: shape.transposeB)), at: products.count - 1)
         }
-        for (name, shapeA, shapeB, shapeC, options) in products {
-            let a = try random(shapeA), b = try random(shapeB), c = try backend.makeTensor(shape: shapeC)
+        return products.map { name, shapeA, shapeB, shapeC, options in
             let k = options.transposeB ? shapeB[shapeB.count - 1] : shapeB[shapeB.count - 2]
-            let flops = 2.0 * Double(shapeC.elementCount) * Double(k)
-            let seconds = try time { try backend.matmul(a, b, into: c, options: options) }
-            figures.append(Figure(name: name, unit: "GFLOP/s", value: flops / seconds / 1e9, seconds: seconds))
+            return timed("matmul", name, .flops(2.0 * Double(shapeC.elementCount) * Double(k))) { context in
+                let a = try context.random(shapeA), b = try context.random(shapeB), c = try context.backend.makeTensor(shape: shapeC)
+                return { try context.backend.matmul(a, b, into: c, options: options) }
+            }
         }
-
-        return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func matmul(_ a: Tensor, _ b: Tensor, bias: Tensor?, into c: Tensor, options: MatmulOptions) throws {
-        let batch = Array(c.shape.dropLast(2)).elementCount
-        let label = "matmul" + (batch > 1 ? " (batched)" : "")
-        try measure(label) { try base.matmul(a, b, bias: bias, into: c, options: options) }
-    }
+    }()
 }
 
 // MARK: Check cases

@@ -4,9 +4,8 @@
 // Row L2 normalisation and cosine similarity (`Kernels/normalize.cl`, then the matrix product).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
-// has some), the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// has some), and the `kernels check` cases. Adding an operation to the family means editing this
+// file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import Foundation
@@ -59,17 +58,21 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func l2NormalizeRows(_ x: Tensor, into y: Tensor) throws {
-        let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
-        try requireSameCount(x, y, operation: "l2Normalize")
-        let px = try storage(x, "l2Normalize", "x"), py = try storage(y, "l2Normalize", "y")
-        ReferenceOps.l2NormalizeRows(px, py, rows: rows, width: width)
+        try measured("l2Normalize") {
+            let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
+            try requireSameCount(x, y, operation: "l2Normalize")
+            let px = try storage(x, "l2Normalize", "x"), py = try storage(y, "l2Normalize", "y")
+            ReferenceOps.l2NormalizeRows(px, py, rows: rows, width: width)
+        }
     }
 
     public func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        let (m, n, width) = try validateCosine(a, b, c)
-        let pa = try storage(a, "cosineSimilarity", "A"), pb = try storage(b, "cosineSimilarity", "B")
-        let pc = try storage(c, "cosineSimilarity", "C")
-        ReferenceOps.cosineSimilarity(pa, pb, pc, m: m, n: n, width: width)
+        try measured("cosineSimilarity") {
+            let (m, n, width) = try validateCosine(a, b, c)
+            let pa = try storage(a, "cosineSimilarity", "A"), pb = try storage(b, "cosineSimilarity", "B")
+            let pc = try storage(c, "cosineSimilarity", "C")
+            ReferenceOps.cosineSimilarity(pa, pb, pc, m: m, n: n, width: width)
+        }
     }
 }
 
@@ -77,27 +80,31 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func l2NormalizeRows(_ x: Tensor, into y: Tensor) throws {
-        let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
-        try requireSameCount(x, y, operation: "l2Normalize")
-        let px = try storage(x, "l2Normalize", "x"), py = try storage(y, "l2Normalize", "y")
-        parallelRows(rows, width: width) { row in
-            let input = px + row * width, output = py + row * width
-            var squares: Float = 0
-            for column in 0..<width { squares += input[column] * input[column] }
-            let inverse: Float = squares > 0 ? 1 / squares.squareRoot() : 0
-            for column in 0..<width { output[column] = input[column] * inverse }
+        try measured("l2Normalize") {
+            let (rows, width) = try rowsAndWidth(x, operation: "l2Normalize", name: "x")
+            try requireSameCount(x, y, operation: "l2Normalize")
+            let px = try storage(x, "l2Normalize", "x"), py = try storage(y, "l2Normalize", "y")
+            parallelRows(rows, width: width) { row in
+                let input = px + row * width, output = py + row * width
+                var squares: Float = 0
+                for column in 0..<width { squares += input[column] * input[column] }
+                let inverse: Float = squares > 0 ? 1 / squares.squareRoot() : 0
+                for column in 0..<width { output[column] = input[column] * inverse }
+            }
         }
     }
 
     public func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        let (m, n, width) = try validateCosine(a, b, c)
-        // Refuse foreign tensors before allocating.
-        _ = try (storage(a, "cosineSimilarity", "A"), storage(b, "cosineSimilarity", "B"), storage(c, "cosineSimilarity", "C"))
-        // Normalise copies of the rows, then one product: C = normalise(A) · normalise(B)ᵀ.
-        let normalizedA = try makeTensor(shape: [m, width]), normalizedB = try makeTensor(shape: [n, width])
-        try l2NormalizeRows(a, into: normalizedA)
-        try l2NormalizeRows(b, into: normalizedB)
-        try matmul(normalizedA, normalizedB, into: try c.reshaped([m, n]), options: MatmulOptions(transposeB: true))
+        try measured("cosineSimilarity") {
+            let (m, n, width) = try validateCosine(a, b, c)
+            // Refuse foreign tensors before allocating.
+            _ = try (storage(a, "cosineSimilarity", "A"), storage(b, "cosineSimilarity", "B"), storage(c, "cosineSimilarity", "C"))
+            // Normalise copies of the rows, then one product: C = normalise(A) · normalise(B)ᵀ.
+            let normalizedA = try makeTensor(shape: [m, width]), normalizedB = try makeTensor(shape: [n, width])
+            try l2NormalizeRows(a, into: normalizedA)
+            try l2NormalizeRows(b, into: normalizedB)
+            try matmul(normalizedA, normalizedB, into: try c.reshaped([m, n]), options: MatmulOptions(transposeB: true))
+        }
     }
 }
 
@@ -119,16 +126,6 @@ extension OpenCLBackend {
         try l2NormalizeRows(a, into: normalizedA)
         try l2NormalizeRows(b, into: normalizedB)
         try matmul(normalizedA, normalizedB, into: try c.reshaped([m, n]), options: MatmulOptions(transposeB: true))
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func l2NormalizeRows(_ x: Tensor, into y: Tensor) throws { try measure("l2Normalize") { try base.l2NormalizeRows(x, into: y) } }
-
-    public func cosineSimilarity(_ a: Tensor, _ b: Tensor, into c: Tensor) throws {
-        try measure("cosineSimilarity") { try base.cosineSimilarity(a, b, into: c) }
     }
 }
 

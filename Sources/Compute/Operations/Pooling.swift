@@ -4,9 +4,8 @@
 // Average pooling of channels-last images with window = stride (`Kernels/pooling.cl`): the ResNet
 // image tower's stem pool and the anti-aliasing pool of its strided blocks. Here, in this order:
 // shape validation, the plain-loop twin (`ReferenceOps`, run by `ReferenceBackend`), the CPU fast
-// path, the OpenCL launch, its `kernels bench` figures, the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// path, the OpenCL launch, its `kernels bench` figures, and the `kernels check` cases. Adding an
+// operation to the family means editing this file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import Foundation
@@ -62,8 +61,10 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func averagePool(_ x: Tensor, window: Int, into y: Tensor) throws {
-        let g = try validateAveragePool(x, window: window, y)
-        ReferenceOps.averagePool(try storage(x, "averagePool", "x"), try storage(y, "averagePool", "output"), geometry: g)
+        try measured("averagePool") {
+            let g = try validateAveragePool(x, window: window, y)
+            ReferenceOps.averagePool(try storage(x, "averagePool", "x"), try storage(y, "averagePool", "output"), geometry: g)
+        }
     }
 }
 
@@ -71,21 +72,23 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func averagePool(_ x: Tensor, window: Int, into y: Tensor) throws {
-        let g = try validateAveragePool(x, window: window, y)
-        let source = try storage(x, "averagePool", "x"), target = try storage(y, "averagePool", "output")
-        let inverse = 1 / Float(window * window)
-        // One output pixel per task, summing whole runs of channels.
-        parallelRows(g.batch * g.outHeight * g.outWidth, width: g.channels * window * window) { row in
-            let ox = row % g.outWidth, oy = (row / g.outWidth) % g.outHeight, b = row / (g.outWidth * g.outHeight)
-            let output = target + row * g.channels
-            output.update(repeating: 0, count: g.channels)
-            for ky in 0..<window {
-                for kx in 0..<window {
-                    let input = source + ((b * g.height + oy * window + ky) * g.width + ox * window + kx) * g.channels
-                    for c in 0..<g.channels { output[c] += input[c] }
+        try measured("averagePool") {
+            let g = try validateAveragePool(x, window: window, y)
+            let source = try storage(x, "averagePool", "x"), target = try storage(y, "averagePool", "output")
+            let inverse = 1 / Float(window * window)
+            // One output pixel per task, summing whole runs of channels.
+            parallelRows(g.batch * g.outHeight * g.outWidth, width: g.channels * window * window) { row in
+                let ox = row % g.outWidth, oy = (row / g.outWidth) % g.outHeight, b = row / (g.outWidth * g.outHeight)
+                let output = target + row * g.channels
+                output.update(repeating: 0, count: g.channels)
+                for ky in 0..<window {
+                    for kx in 0..<window {
+                        let input = source + ((b * g.height + oy * window + ky) * g.width + ox * window + kx) * g.channels
+                        for c in 0..<g.channels { output[c] += input[c] }
+                    }
                 }
+                for c in 0..<g.channels { output[c] *= inverse }
             }
-            for c in 0..<g.channels { output[c] *= inverse }
         }
     }
 }
@@ -104,24 +107,16 @@ extension OpenCLBackend {
     }
 }
 
-// MARK: Bench figures
+// MARK: Bench cases
 
-extension KernelBenchmark {
+extension KernelCheck {
     /// GB/s (one read of the input, one write of the output) at RN50's stem pool shape.
-    static func poolingFigures(_ context: Context) throws -> [Figure] {
-        let x = try context.random([8, 112, 112, 64]), y = try context.backend.makeTensor(shape: [8, 56, 56, 64])
-        let seconds = try context.time { try context.backend.averagePool(x, window: 2, into: y) }
-        return [Figure(name: "averagePool [8, 112, 112, 64] window 2", unit: "GB/s",
-                       value: Double(x.count + y.count) * 4 / seconds / 1e9, seconds: seconds)]
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func averagePool(_ x: Tensor, window: Int, into y: Tensor) throws {
-        try measure("averagePool") { try base.averagePool(x, window: window, into: y) }
-    }
+    static let poolingBenchCases: [Case] = [
+        timed("averagePool", "[8, 112, 112, 64] window 2", .bytes(Double(8 * 112 * 112 * 64 + 8 * 56 * 56 * 64) * 4)) { context in
+            let x = try context.random([8, 112, 112, 64]), y = try context.backend.makeTensor(shape: [8, 56, 56, 64])
+            return { try context.backend.averagePool(x, window: 2, into: y) }
+        },
+    ]
 }
 
 // MARK: Check cases

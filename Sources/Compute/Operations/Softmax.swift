@@ -4,9 +4,8 @@
 // Row-wise softmax of `scale · x`, optional causal mask (`Kernels/softmax.cl`).
 // Here, in this order: shape validation, the plain-loop twin (`ReferenceOps`, run by
 // `ReferenceBackend`), the CPU fast path, the OpenCL launch, its `kernels bench` figures (where it
-// has some), the profiling wrapper, and the
-// `kernels check` cases. Adding an operation to the family means editing this file, its kernel
-// and the `Backend` protocol.
+// has some), and the `kernels check` cases. Adding an operation to the family means editing this
+// file, its kernel and the `Backend` protocol.
 // =================================================================================================
 
 import Foundation
@@ -45,9 +44,11 @@ extension ReferenceOps {
 
 extension ReferenceBackend {
     public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
-        let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
-        let px = try storage(x, "softmax", "x"), py = try storage(y, "softmax", "y")
-        ReferenceOps.softmaxRows(px, py, rows: rows, width: width, scale: scale, causalMask: causalMask)
+        try measured("softmax") {
+            let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
+            let px = try storage(x, "softmax", "x"), py = try storage(y, "softmax", "y")
+            ReferenceOps.softmaxRows(px, py, rows: rows, width: width, scale: scale, causalMask: causalMask)
+        }
     }
 }
 
@@ -55,14 +56,16 @@ extension ReferenceBackend {
 
 extension CPUBackend {
     public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
-        let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
-        let px = try storage(x, "softmax", "x"), py = try storage(y, "softmax", "y")
-        // One C call per chunk of rows: the three passes of a row run back to back on it while
-        // it is in the first-level cache, without a call from Swift per row and pass.
-        parallelRowRanges(rows, width: width) { range in
-            VectorLoops.softmaxRows(
-                px + range.lowerBound * width, py + range.lowerBound * width, rows: range.count, width: width,
-                scale: scale, causalFrom: causalMask ? range.lowerBound : nil)
+        try measured("softmax") {
+            let (rows, width) = try validateSoftmax(x, y, causalMask: causalMask)
+            let px = try storage(x, "softmax", "x"), py = try storage(y, "softmax", "y")
+            // One C call per chunk of rows: the three passes of a row run back to back on it while
+            // it is in the first-level cache, without a call from Swift per row and pass.
+            parallelRowRanges(rows, width: width) { range in
+                VectorLoops.softmaxRows(
+                    px + range.lowerBound * width, py + range.lowerBound * width, rows: range.count, width: width,
+                    scale: scale, causalFrom: causalMask ? range.lowerBound : nil)
+            }
         }
     }
 }
@@ -79,30 +82,16 @@ extension OpenCLBackend {
     }
 }
 
+// MARK: Bench cases
 
-// MARK: Bench figures
-
-extension KernelBenchmark {
+extension KernelCheck {
     /// GB/s (one read, one write) of attention-score and wide rows.
-    static func softmaxFigures(_ context: Context) throws -> [Figure] {
-        let backend = context.backend
-        var figures: [Figure] = []
-        func random(_ shape: [Int]) throws -> Tensor { try context.random(shape) }
-        func time(_ body: () throws -> Void) throws -> Double { try context.time(body) }
-        for (name, rows, width) in [("softmax [38400, 50] (64 x 12 heads x 50)", 38400, 50), ("softmax [3200, 768]", 3200, 768)] {
-            let x = try random([rows, width]), y = try backend.makeTensor(shape: [rows, width])
-            let seconds = try time { try backend.softmaxRows(x, into: y, scale: 0.125, causalMask: false) }
-            figures.append(Figure(name: name, unit: "GB/s", value: Double(rows * width * 8) / seconds / 1e9, seconds: seconds))
+    static let softmaxBenchCases: [Case] = [("[38400, 50] (64 x 12 heads x 50)", 38400, 50), ("[3200, 768]", 3200, 768)].map {
+        name, rows, width in
+        timed("softmax", name, .bytes(Double(rows * width * 8))) { context in
+            let x = try context.random([rows, width]), y = try context.backend.makeTensor(shape: [rows, width])
+            return { try context.backend.softmaxRows(x, into: y, scale: 0.125, causalMask: false) }
         }
-        return figures
-    }
-}
-
-// MARK: Profiling wrapper
-
-extension ProfilingBackend {
-    public func softmaxRows(_ x: Tensor, into y: Tensor, scale: Float, causalMask: Bool) throws {
-        try measure("softmax") { try base.softmaxRows(x, into: y, scale: scale, causalMask: causalMask) }
     }
 }
 
