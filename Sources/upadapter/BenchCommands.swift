@@ -149,7 +149,7 @@ extension BenchCommand {
         @Option(help: "Gradient steps of the vision proxies (InMaP and prior transport; their recipe: 2000). Fewer steps measure memory and the cost per step at sizes where the full fit takes hours; the output names the count.")
         var proxySteps: Int = 2000
 
-        static let methodNames = ["zero_shot", "prior_transport", "inmap", "transclip_transductive", "transclip_inductive", "zlap_transductive", "zlap_inductive"]
+        static let methodNames = MethodBenchmark.methodNames
 
         func validate() throws {
             try requireOption("--pool", pool, in: 1...100_000_000)
@@ -182,30 +182,10 @@ extension BenchCommand {
             let backend = try trainingBackend(try deviceOptions.makeBackend())
             let data = try SyntheticFeatures(poolImages: pool, testImages: test, classes: classes, dimension: dimension,
                                              imbalance: imbalance, seed: UInt64(seed))
-            let zeroShot = ZeroShotModel(textClassifier: data.textClassifier, logitScale: 100)
-            let context = try AdaptationContext(
-                textClassifier: data.textClassifier, logitScale: 100, pool: data.pool,
-                zeroShotPredictions: try zeroShot.predictions(features: data.pool, backend: backend), scoringSample: [],
-                backend: backend, seed: UInt64(seed))
-            let adaptation: any AdaptationMethod = switch method {
-            case "prior_transport":
-                PriorTransportMethod(settings: { var settings = PriorTransportMethod.Settings(); settings.transport.steps = proxySteps; return settings }())
-            case "inmap":
-                InMaPMethod(settings: { var settings = InMaPMethod.Settings(); settings.steps = proxySteps; return settings }())
-            case "transclip_transductive": TransCLIPMethod(mode: .transductive)
-            case "transclip_inductive": TransCLIPMethod(mode: .inductive)
-            case "zlap_transductive": ZLaPMethod(mode: .transductive)
-            case "zlap_inductive": ZLaPMethod(mode: .inductive)
-            default: ZeroShotMethod()
-            }
-            let start = Date()
-            let outcome = try adaptation.adapt(context)
-            let predicted = try outcome.classifier.predictions(features: data.test, backend: backend).labels
-            let seconds = Date().timeIntervalSince(start)
-            let top1 = Double(zip(predicted, data.testLabels).filter { $0 == $1 }.count) / Double(data.testLabels.count)
-            let balanced = try ClassificationMetrics.balancedAccuracy(trueLabels: data.testLabels, predictedLabels: predicted)
+            let result = try MethodBenchmark.run(
+                try MethodBenchmark.method(named: method, proxySteps: proxySteps), on: data, backend: backend, seed: UInt64(seed))
             let padded = method.padding(toLength: max(24, method.count), withPad: " ", startingAt: 0)
-            print(padded + String(format: " %8.1f  %8.0f  %7.2f  %10.2f", seconds, ProcessMemory.peakResidentMegabytes(), 100 * top1, 100 * balanced))
+            print(padded + String(format: " %8.1f  %8.0f  %7.2f  %10.2f", result.seconds, ProcessMemory.peakResidentMegabytes(), 100 * result.top1, 100 * result.balancedAccuracy))
         }
     }
 }

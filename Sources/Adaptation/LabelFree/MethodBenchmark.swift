@@ -1,4 +1,5 @@
 import Compute
+import ConfidentSelector
 import Foundation
 
 /// Seeded synthetic clustered features for `upadapter bench methods`: unit class centres, images
@@ -69,5 +70,67 @@ public struct SyntheticFeatures: Sendable {
             let inverse = sum > 0 ? 1 / sum.squareRoot() : 0
             for index in start..<(start + width) { values[index] *= inverse }
         }
+    }
+}
+
+extension SyntheticFeatures {
+    /// The zero-shot logit scale of the synthetic text classifier: OpenAI CLIP's learned value,
+    /// which the published methods' temperatures assume.
+    public static let logitScale: Float = 100
+}
+
+/// One label-free method on `SyntheticFeatures`, for `upadapter bench methods`: fitted on the
+/// pool, applied to the test split, scored against the generator's classes.
+public enum MethodBenchmark {
+    /// The methods the benchmark runs, by the names `--method` takes.
+    public static let methodNames = [
+        "zero_shot", "prior_transport", "inmap", "transclip_transductive", "transclip_inductive", "zlap_transductive", "zlap_inductive",
+    ]
+
+    /// What one method achieved: seconds of the fit and the test split's assignment, accuracies in [0, 1].
+    public struct Result: Sendable {
+        public let seconds: Double
+        public let top1: Double
+        public let balancedAccuracy: Double
+    }
+
+    /// The method named `name` with its published defaults, but `proxySteps` gradient steps for
+    /// the vision proxies (InMaP and prior transport; their recipe: 2000).
+    ///
+    /// - Throws: `AdaptationError.invalidSetting` for a name outside `methodNames`.
+    public static func method(named name: String, proxySteps: Int) throws -> any AdaptationMethod {
+        switch name {
+        case "zero_shot": return ZeroShotMethod()
+        case "prior_transport":
+            var settings = PriorTransportMethod.Settings()
+            settings.transport.steps = proxySteps
+            return PriorTransportMethod(settings: settings)
+        case "inmap":
+            var settings = InMaPMethod.Settings()
+            settings.steps = proxySteps
+            return InMaPMethod(settings: settings)
+        case "transclip_transductive": return TransCLIPMethod(mode: .transductive)
+        case "transclip_inductive": return TransCLIPMethod(mode: .inductive)
+        case "zlap_transductive": return ZLaPMethod(mode: .transductive)
+        case "zlap_inductive": return ZLaPMethod(mode: .inductive)
+        default:
+            throw AdaptationError.invalidSetting(name: "method", value: name, reason: "must be one of " + methodNames.joined(separator: ", "))
+        }
+    }
+
+    /// Fits `method` on `data.pool` and assigns every test image; times both together.
+    public static func run(_ method: any AdaptationMethod, on data: SyntheticFeatures, backend: any TrainingBackend, seed: UInt64) throws -> Result {
+        let zeroShot = ZeroShotModel(textClassifier: data.textClassifier, logitScale: SyntheticFeatures.logitScale)
+        let context = try AdaptationContext(
+            textClassifier: data.textClassifier, logitScale: SyntheticFeatures.logitScale, pool: data.pool,
+            zeroShotPredictions: try zeroShot.predictions(features: data.pool, backend: backend), scoringSample: [],
+            backend: backend, seed: seed)
+        let start = Date()
+        let outcome = try method.adapt(context)
+        let predicted = try outcome.classifier.predictions(features: data.test, backend: backend).labels
+        let seconds = Date().timeIntervalSince(start)
+        let correct = zip(predicted, data.testLabels).filter { $0 == $1 }.count
+        let balanced = try ClassificationMetrics.balancedAccuracy(trueLabels: data.testLabels, predictedLabels: predicted)
+        return Result(seconds: seconds, top1: Double(correct) / Double(data.testLabels.count), balancedAccuracy: balanced)
     }
 }
