@@ -46,7 +46,7 @@ test: deps
 # The OpenCL tests run on whatever device is present (PoCL in CI) with the kernel variants its
 # table picks; here they run again with each variant family forced (UPADAPTER_KERNEL_VARIANT), so
 # the GPU-style kernels are tested on PoCL and the CPU-style ones on a GPU.
-OPENCL_TEST_SUITES = ComputeTests|CLIPEncoderTests|ConfidentSelectorTests|PrototypeTrainerTests|AdaptationTests
+OPENCL_TEST_SUITES = ComputeTests|CLIPEncoderTests|PseudoLabelingTests|PrototypeTrainerTests|AdaptationTests
 KERNEL_VARIANT_FAMILIES = gpu cpu
 
 test-variants:

@@ -11,7 +11,7 @@ let package = Package(
         .executable(name: "upadapter", targets: ["upadapter"]),
         .library(name: "Compute", targets: ["Compute"]),
         .library(name: "CLIPEncoder", targets: ["CLIPEncoder"]),
-        .library(name: "ConfidentSelector", targets: ["ConfidentSelector"]),
+        .library(name: "PseudoLabeling", targets: ["PseudoLabeling"]),
         .library(name: "PrototypeTrainer", targets: ["PrototypeTrainer"]),
         .library(name: "Adaptation", targets: ["Adaptation"]),
         .library(name: "Datasets", targets: ["Datasets"]),
@@ -63,22 +63,22 @@ let package = Package(
             name: "CLIPEncoder", dependencies: ["Compute", "CPNG", "CJPEG", "CResample", "FileIntegrity", "Support"],
             resources: [.copy("Resources/bpe_simple_vocab_16e6.txt.gz")]
         ),
-        .target(name: "ConfidentSelector", dependencies: ["Compute"]),
+        .target(name: "PseudoLabeling", dependencies: ["Compute"]),
         .target(name: "PrototypeTrainer", dependencies: ["Compute"]),
-        .target(name: "Adaptation", dependencies: ["Compute", "ConfidentSelector", "PrototypeTrainer"]),
+        .target(name: "Adaptation", dependencies: ["Compute", "PseudoLabeling", "PrototypeTrainer"]),
         // Image datasets as labeled splits: folder layouts, CoOp split files, IDX, ImageNet and its variants, class profiles.
         .target(name: "Datasets", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity", "Support"]),
         // Image features extracted once and kept on disk, keyed by model, data and preprocessing; the
         // image transforms (shifts, augmented views) applied on the way.
         .target(name: "FeatureCache", dependencies: ["Datasets", "CLIPEncoder", "Compute", "CZlib", "FileIntegrity", "Support"]),
         // A run's report: metrics.json, report.md and report.html, their tables and charts.
-        .target(name: "Reports", dependencies: ["ConfidentSelector", "FileIntegrity", "Support"]),
+        .target(name: "Reports", dependencies: ["PseudoLabeling", "FileIntegrity", "Support"]),
         // Configuration, the pipeline of a run and sweeps over runs.
         .target(
             name: "Experiments",
             dependencies: [
                 "Datasets", "FeatureCache", "Reports",
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "FileIntegrity", "Support",
+                "Compute", "CLIPEncoder", "PseudoLabeling", "PrototypeTrainer", "Adaptation", "FileIntegrity", "Support",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "upadapter",
             dependencies: [
-                "Compute", "CLIPEncoder", "ConfidentSelector", "PrototypeTrainer", "Adaptation", "Datasets", "FeatureCache", "Reports",
+                "Compute", "CLIPEncoder", "PseudoLabeling", "PrototypeTrainer", "Adaptation", "Datasets", "FeatureCache", "Reports",
                 "Experiments", "ModelHub", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -103,21 +103,21 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support", "TestSupport"]),
         .testTarget(
             name: "CLIPEncoderTests", dependencies: ["CLIPEncoder", "Compute", "FileIntegrity", "Support", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "ConfidentSelectorTests", dependencies: ["ConfidentSelector", "Compute", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "PseudoLabelingTests", dependencies: ["PseudoLabeling", "Compute", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "PrototypeTrainerTests", dependencies: ["PrototypeTrainer", "Compute", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "ConfidentSelector", "Compute", "TestSupport"],
+            name: "AdaptationTests", dependencies: ["Adaptation", "PrototypeTrainer", "PseudoLabeling", "Compute", "TestSupport"],
             exclude: ["Fixtures"]),
         .testTarget(name: "ModelHubTests", dependencies: ["ModelHub", "FileIntegrity", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "ExperimentsTests",
             dependencies: [
-                "Datasets", "FeatureCache", "Reports", "Experiments", "Compute", "CLIPEncoder", "ConfidentSelector",
+                "Datasets", "FeatureCache", "Reports", "Experiments", "Compute", "CLIPEncoder", "PseudoLabeling",
                 "PrototypeTrainer", "Adaptation", "FileIntegrity", "Support", "TestSupport",
             ],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "ConfidentSelector", "Support", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "PseudoLabeling", "Support", "TestSupport"]),
         // The command-line tool as a user runs it: the built `upadapter` binary beside the tests.
         .testTarget(
             name: "upadapterTests",

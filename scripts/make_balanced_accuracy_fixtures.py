@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Tests/ConfidentSelectorTests/Fixtures/balanced_accuracy.json: seeded label arrays and
+"""Writes Tests/PseudoLabelingTests/Fixtures/balanced_accuracy.json: seeded label arrays and
 their balanced accuracy (mean per-class recall over the classes present in the true labels),
 computed here with numpy from the definition, independently of the Swift code. The same values
 as scikit-learn's balanced_accuracy_score(y_true, y_pred) (adjusted=False).
@@ -71,7 +71,7 @@ def main():
             for name, true, predicted in cases
         ]
     }
-    path = pathlib.Path(__file__).resolve().parent.parent / "Tests/ConfidentSelectorTests/Fixtures/balanced_accuracy.json"
+    path = pathlib.Path(__file__).resolve().parent.parent / "Tests/PseudoLabelingTests/Fixtures/balanced_accuracy.json"
     path.write_text(json.dumps(fixture, separators=(",", ":")) + "\n")
     for case in fixture["cases"]:
         print(f"{case['name']}: balanced {case['balancedAccuracy']:.4f}, top-1 {case['top1Accuracy']:.4f}")

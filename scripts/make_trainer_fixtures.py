@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the fixtures of the ConfidentSelector and PrototypeTrainer tests.
+"""Writes the fixtures of the PseudoLabeling and PrototypeTrainer tests.
 
 Selector (numpy, float64 from float32 inputs): text classifier from template embeddings
 (normalise, average, normalise), zero-shot logits 100 * F W^T, softmax confidences, pseudo-labels,
@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-SELECTOR_DIR = ROOT / "Tests" / "ConfidentSelectorTests" / "Fixtures"
+SELECTOR_DIR = ROOT / "Tests" / "PseudoLabelingTests" / "Fixtures"
 TRAINER_DIR = ROOT / "Tests" / "PrototypeTrainerTests" / "Fixtures"
 
 

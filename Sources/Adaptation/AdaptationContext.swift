@@ -1,6 +1,6 @@
 import Foundation
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import PrototypeTrainer
 
 /// What every adaptation method sees: the unlabeled pool and zero-shot CLIP — never a label.

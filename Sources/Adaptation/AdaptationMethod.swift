@@ -1,5 +1,5 @@
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import PrototypeTrainer
 
 /// An adaptation method: UP-Adapter, one of its variants, or a baseline. Methods are peers:

@@ -1,5 +1,5 @@
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import PrototypeTrainer
 
 /// Builds prototypes from a pseudo-labeled selection and trains them: the step every

@@ -1,4 +1,4 @@
-import ConfidentSelector
+import PseudoLabeling
 
 /// How many pseudo-labeled images become training samples for each class.
 ///

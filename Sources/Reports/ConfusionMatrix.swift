@@ -1,4 +1,4 @@
-import ConfidentSelector
+import PseudoLabeling
 
 /// Counts of (true class, predicted class) pairs, `[classes, classes]` with rows = true class and
 /// columns = predicted class, and the accuracies read off it.

@@ -1,4 +1,4 @@
-import ConfidentSelector
+import PseudoLabeling
 
 /// What a method is, for the report: the zero-shot reference every Δ is measured against, the
 /// adapted model whose per-class gains the report ranks, or any other baseline.

@@ -1,4 +1,4 @@
-import ConfidentSelector
+import PseudoLabeling
 
 extension RunReport {
     /// Checks that the report's numbers agree with each other before anything is written:

@@ -1,6 +1,6 @@
 import Adaptation
 import ArgumentParser
-import ConfidentSelector
+import PseudoLabeling
 import CLIPEncoder
 import Compute
 import Foundation

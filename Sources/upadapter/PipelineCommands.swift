@@ -1,7 +1,7 @@
 import ArgumentParser
 import CLIPEncoder
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import Experiments
 import FeatureCache
 import Foundation

@@ -1,6 +1,6 @@
 @testable import Adaptation
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import Foundation
 import Testing
 

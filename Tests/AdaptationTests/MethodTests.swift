@@ -1,6 +1,6 @@
 import Adaptation
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import Foundation
 import PrototypeTrainer
 import TestSupport

@@ -1,5 +1,5 @@
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import Foundation
 
 /// Seeded synthetic clustered features for `upadapter bench methods`: unit class centres, images

@@ -1,4 +1,4 @@
-import ConfidentSelector
+import PseudoLabeling
 import PrototypeTrainer
 
 /// UP-Adapter with iterative self-training: round 1 is UP-Adapter on zero-shot pseudo-labels;

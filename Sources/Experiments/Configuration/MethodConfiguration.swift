@@ -1,6 +1,6 @@
 import Adaptation
 import CLIPEncoder
-import ConfidentSelector
+import PseudoLabeling
 import Datasets
 import Foundation
 import PrototypeTrainer

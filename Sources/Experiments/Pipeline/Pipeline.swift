@@ -1,7 +1,7 @@
 import Adaptation
 import CLIPEncoder
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import Datasets
 import Foundation
 import PrototypeTrainer

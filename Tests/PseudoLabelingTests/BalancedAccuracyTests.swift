@@ -1,4 +1,4 @@
-import ConfidentSelector
+import PseudoLabeling
 import Foundation
 import Testing
 

@@ -1,5 +1,5 @@
 import Compute
-import ConfidentSelector
+import PseudoLabeling
 import Foundation
 import TestSupport
 import Testing
