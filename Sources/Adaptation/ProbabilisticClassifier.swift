@@ -11,26 +11,43 @@ public protocol ProbabilisticClassifier: Sendable {
     /// The logits of `features` `[images, dim]`, `[images, classes]`; the probabilities are their
     /// row-wise softmax.
     func logits(features: HostMatrix, backend: any TrainingBackend) throws -> HostMatrix
+    /// Whether an image's logits depend on that image alone (true), so that a large set may be
+    /// scored in blocks; false for transductive classifiers, which must see the whole set at once.
+    var scoresEachImageAlone: Bool { get }
 }
 
 extension ProbabilisticClassifier {
+    public var scoresEachImageAlone: Bool { true }
+
     /// The class probabilities of `features` `[images, dim]`, `[images, classes]`.
     public func probabilities(features: HostMatrix, backend: any TrainingBackend) throws -> HostMatrix {
         try ClassProbabilities.softmax(try logits(features: features, backend: backend))
     }
 
     /// Pseudo-label (`argmax`, the lowest class on ties) and confidence (`max p`) of every image.
-    public func predictions(features: HostMatrix, backend: any TrainingBackend) throws -> ZeroShotPredictions {
-        let probabilities = try probabilities(features: features, backend: backend)
+    ///
+    /// A classifier that scores each image alone works through `features` in blocks of
+    /// `blockRows` images, so that memory beyond the features is `blockRows × classes` whatever
+    /// the count of images (an ImageNet-size pool's full probability matrix alone is
+    /// 1.28 M × 1000 floats, 5 GB); a transductive one gets the whole set in one block.
+    public func predictions(features: HostMatrix, backend: any TrainingBackend, blockRows: Int = 65_536) throws -> ZeroShotPredictions {
+        let blockRows = scoresEachImageAlone ? max(blockRows, 1) : max(features.rows, 1)
         var labels = [Int](), confidences = [Float]()
-        labels.reserveCapacity(probabilities.rows)
-        confidences.reserveCapacity(probabilities.rows)
-        for row in 0..<probabilities.rows {
-            let line = probabilities.row(row)
-            var best = line.startIndex
-            for index in line.indices where line[index] > line[best] { best = index }
-            labels.append(best - line.startIndex)
-            confidences.append(line[best])
+        labels.reserveCapacity(features.rows)
+        confidences.reserveCapacity(features.rows)
+        for start in stride(from: 0, to: features.rows, by: blockRows) {
+            let count = min(blockRows, features.rows - start)
+            let block = start == 0 && count == features.rows ? features : try HostMatrix(
+                values: Array(features.values[(start * features.columns)..<((start + count) * features.columns)]),
+                rows: count, columns: features.columns)
+            let probabilities = try probabilities(features: block, backend: backend)
+            for row in 0..<probabilities.rows {
+                let line = probabilities.row(row)
+                var best = line.startIndex
+                for index in line.indices where line[index] > line[best] { best = index }
+                labels.append(best - line.startIndex)
+                confidences.append(line[best])
+            }
         }
         return try ZeroShotPredictions(labels: labels, confidences: confidences)
     }

@@ -79,6 +79,8 @@ public struct TransductiveClassifier: ProbabilisticClassifier {
     public func logits(features: HostMatrix, backend: any TrainingBackend) throws -> HostMatrix {
         try infer(features, backend)
     }
+
+    public var scoresEachImageAlone: Bool { false }
 }
 
 extension HostMatrix {
