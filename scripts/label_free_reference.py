@@ -79,11 +79,28 @@ def mixture_prior(x, posteriors, iterations=10, floor=1e-3):
     return pi / pi.sum()
 
 
-def prior_transport(pool, text, logit_scale, steps=2000, prior_iterations=10):
+def kappa(first, second, classes):
+    """Cohen's κ of two labelings of the same images."""
+    a = np.bincount(first, minlength=classes) / len(first)
+    b = np.bincount(second, minlength=classes) / len(second)
+    chance = (a * b).sum()
+    return ((first == second).mean() - chance) / (1 - chance)
+
+
+def prior_transport(pool, text, logit_scale, steps=500, prior_iterations=10, rounds=4, keep_zero_shot_above=0.9):
+    """The default: transport to the mixture's marginal and fit proxies; keep zero-shot when its
+    labels agree with the first proxies' to κ >= keep_zero_shot_above; else `rounds - 1` more
+    rounds, each transporting from the previous proxies' cosines and refitting from the text.
+    Returns (class weights, prior, κ, kept zero-shot)."""
     cos = pool @ text.T
     prior = mixture_prior(pool, softmax(logit_scale * cos), prior_iterations)
-    labels = sharpen(sinkhorn(cos, marginal=prior))
-    return fit_proxies(pool, text, labels, steps=steps), prior
+    proxies = fit_proxies(pool, text, sharpen(sinkhorn(cos, marginal=prior)), steps=steps)
+    agreement = kappa(cos.argmax(1), (pool @ proxies.T).argmax(1), text.shape[0])
+    if keep_zero_shot_above is not None and agreement >= keep_zero_shot_above:
+        return text, prior, agreement, True
+    for _ in range(rounds - 1):
+        proxies = fit_proxies(pool, text, sharpen(sinkhorn(pool @ proxies.T, marginal=prior)), steps=steps)
+    return proxies, prior, agreement, False
 
 
 def knn(queries, keys, k, exclude_self=False):

@@ -21,6 +21,9 @@ struct LabelFreeFixture: Decodable {
     let inmap_proxies: [Float]
     let mixture_prior: [Double]
     let prior_transport_proxies: [Float]
+    let prior_transport_round_steps: Int
+    let prior_transport_rounds3_proxies: [Float]
+    let prior_transport_first_kappa: Double
     let transclip_transductive: [Float]
     let transclip_inductive: [Float]
     let zlap_transductive: [Float]
@@ -58,6 +61,12 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
     #expect(worst <= tolerance, "\(what): max error \(worst) at \(worstIndex) (got \(actual.isEmpty ? .nan : actual[worstIndex]), expected \(expected.isEmpty ? .nan : expected[worstIndex]))", sourceLocation: sourceLocation)
 }
 
+/// Fails unless some element of `actual` differs from `other` by more than `margin`.
+func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    let largest = zip(actual, other).map { abs($0 - $1) }.max() ?? 0
+    #expect(largest > margin, "\(what): the two differ by at most \(largest)", sourceLocation: sourceLocation)
+}
+
 @Suite struct LabelFreeMethodTests {
     @Test("Sinkhorn labels equal the reference, with the uniform and a given marginal; their column means follow it")
     func sinkhorn() throws {
@@ -81,11 +90,50 @@ func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ wha
         expectClose(classifier.proxies.values, fixture.inmap_proxies, tolerance: 2e-3, "InMaP proxies")
     }
 
+    @Test("Later rounds transport from the previous proxies and refit them; they and the first round's κ equal the reference's",
+          arguments: try AdaptationBackends.all.map { BackendCase($0) })
+    func priorTransportRounds(_ backendCase: BackendCase) throws {
+        let fixture = try LabelFreeFixture.load()
+        var settings = PriorTransportMethod.Settings()
+        settings.transport.steps = fixture.prior_transport_round_steps
+        settings.rounds = 3
+        settings.keepZeroShotAbove = nil
+        let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
+        let adapter = try #require(outcome.adapter)
+        expectClose(adapter.textClassifier.values, fixture.prior_transport_rounds3_proxies, tolerance: 2e-3, "proxies after 3 rounds")
+        let agreement = try #require(outcome.classMarginal?.agreement)
+        #expect(abs(agreement - fixture.prior_transport_first_kappa) < 1e-9, "κ \(agreement), reference \(fixture.prior_transport_first_kappa)")
+        // One round differs from three: the rounds did something.
+        expectFar(adapter.textClassifier.values, fixture.prior_transport_proxies, "3 rounds against 1")
+    }
+
+    @Test("At or above keep_zero_shot_above the adapter keeps zero-shot CLIP, just below it adapts", arguments: try AdaptationBackends.all.map { BackendCase($0) })
+    func priorTransportKeepsZeroShot(_ backendCase: BackendCase) throws {
+        let fixture = try LabelFreeFixture.load()
+        let context = try fixture.context(backend: backendCase.backend)
+        var settings = PriorTransportMethod.Settings()
+        settings.transport.steps = fixture.prior_transport_round_steps
+        settings.rounds = 3
+        settings.keepZeroShotAbove = fixture.prior_transport_first_kappa - 1e-6
+        let kept = try PriorTransportMethod(settings: settings).adapt(context)
+        let keptAdapter = try #require(kept.adapter)
+        #expect(keptAdapter.textClassifier.values == fixture.text)
+        let test = try fixture.testMatrix
+        let zeroShot = try ZeroShotModel(textClassifier: try fixture.textMatrix, logitScale: fixture.logit_scale).predictions(features: test, backend: backendCase.backend)
+        #expect(try keptAdapter.predictions(features: test, backend: backendCase.backend).labels == zeroShot.labels)
+        #expect(kept.notes.contains { $0.contains("keeps zero-shot CLIP") })
+        settings.keepZeroShotAbove = fixture.prior_transport_first_kappa + 1e-6
+        let adapted = try #require(try PriorTransportMethod(settings: settings).adapt(context).adapter)
+        expectClose(adapted.textClassifier.values, fixture.prior_transport_rounds3_proxies, tolerance: 2e-3, "proxies just below the threshold")
+    }
+
     @Test("the mixture's class marginal and the prior-aware transport proxies equal the reference's", arguments: try AdaptationBackends.all.map { BackendCase($0) })
     func priorTransport(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
         var settings = PriorTransportMethod.Settings()
         settings.transport.steps = fixture.steps
+        settings.rounds = 1
+        settings.keepZeroShotAbove = nil
         let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
         let prior = try #require(outcome.classMarginal?.shares)
         expectClose(prior.map(Float.init), fixture.mixture_prior.map(Float.init), tolerance: 2e-3, "estimated class marginal")

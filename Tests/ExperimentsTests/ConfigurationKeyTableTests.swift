@@ -97,8 +97,7 @@ struct ConfigurationKeyTableTests {
     @Test("The label-free methods' and the trainer's own defaults are the table's")
     func libraryDefaultsAgree() {
         typealias LabelFree = ConfigurationKeys.LabelFree
-        let transport = TransportProxySettings()
-        for keys in [LabelFree.inMaP, LabelFree.priorTransport] {
+        for (keys, transport) in [(LabelFree.inMaP, TransportProxySettings()), (LabelFree.priorTransport, PriorTransportMethod.Settings().transport)] {
             #expect(Float(keys.sinkhornTemperature.defaultValue) == transport.sinkhornTemperature)
             #expect(keys.sinkhornIterations.defaultValue == transport.sinkhornIterations)
             #expect(Float(keys.oneHotThreshold.defaultValue) == transport.oneHotThreshold)
@@ -108,6 +107,8 @@ struct ConfigurationKeyTableTests {
             #expect(keys.poolSample.defaultValue == transport.poolSample)
         }
         #expect(LabelFree.priorIterations.defaultValue == PriorTransportMethod.Settings().priorIterations)
+        #expect(LabelFree.priorTransportRounds.defaultValue == PriorTransportMethod.Settings().rounds)
+        #expect(LabelFree.keepZeroShotAbove.defaultValue == PriorTransportMethod.Settings().keepZeroShotAbove)
         let transCLIP = TransCLIPMethod.Settings()
         #expect(Float(LabelFree.transCLIPLambda.defaultValue) == transCLIP.lambda)
         #expect(LabelFree.transCLIPNeighbours.defaultValue == transCLIP.neighbours)

@@ -8,8 +8,12 @@ import PrototypeTrainer
 ///
 /// 1. the pool's class marginal is estimated from its cluster structure (`ClassPriorEstimate`);
 /// 2. Sinkhorn pseudo-labels whose class totals follow that estimate, sharpened to one-hot where
-///    they are confident;
-/// 3. class proxies in the image space fitted to them from the text classifier.
+///    they are confident, and class proxies in the image space fitted to them from the text
+///    classifier;
+/// 3. when zero-shot's labels of the pool already agree with the first proxies' (Cohen's κ at or
+///    above `keepZeroShotAbove`), no shift is left to adapt to: the adapter keeps zero-shot CLIP;
+/// 4. otherwise `rounds − 1` more rounds: the labels are transported again from the previous
+///    proxies' cosines (not the text classifier's), and the proxies refitted from the text classifier.
 ///
 /// The proxies are the adapter's prototypes: `adapter.safetensors` holds them as both the class
 /// weights and the prototypes with α = 0, so `predict` reproduces the row exactly. No label is read.
@@ -17,8 +21,18 @@ public struct PriorTransportMethod: AdaptationMethod {
     public struct Settings: Sendable, Equatable {
         /// EM iterations of the marginal's mixture.
         public var priorIterations: Int = 10
-        /// The labels and proxies (InMaP's recipe, to the estimated marginal).
-        public var transport = TransportProxySettings()
+        /// Rounds of transport labels and proxy fits; each round fits `transport.steps` steps.
+        public var rounds: Int = 4
+        /// Cohen's κ of zero-shot's and the first proxies' labels of the pool at or above which the
+        /// adapter keeps zero-shot CLIP; nil: always adapt.
+        public var keepZeroShotAbove: Double? = 0.9
+        /// The labels and proxies of each round (InMaP's recipe, to the estimated marginal,
+        /// `rounds × steps` = InMaP's 2000 steps).
+        public var transport: TransportProxySettings = {
+            var settings = TransportProxySettings()
+            settings.steps = 500
+            return settings
+        }()
 
         public init() {}
     }
@@ -40,23 +54,41 @@ public struct PriorTransportMethod: AdaptationMethod {
             try HostMatrix(values: similarities.values.map { $0 * context.logitScale }, rows: similarities.rows, columns: similarities.columns))
         let prior = try ClassPriorEstimate(iterations: settings.priorIterations).estimate(features, features: sample.features, posteriors: posteriors)
         context.log("\(name): estimated class shares " + prior.map { String(format: "%.3f", $0) }.joined(separator: " "))
-        let proxies = try settings.transport.proxies(features: features, similarities: similarities, marginal: prior, method: name, context: context)
-        let adapter = try AdaptedClassifier(
-            textClassifier: proxies, prototypes: try Prototypes(kind: .mean, keys: proxies, keyClasses: Array(0..<proxies.rows), classCount: proxies.rows),
-            head: HeadParameters(alpha: 0, beta: 1), logitScale: 1 / settings.transport.proxyTemperature)
-        let adaptedLabels = try ProxyClassifier(proxies: proxies, temperature: settings.transport.proxyTemperature)
+        var proxies = try settings.transport.proxies(features: features, similarities: similarities, marginal: prior, method: name, context: context)
+        let firstLabels = try ProxyClassifier(proxies: proxies, temperature: settings.transport.proxyTemperature)
             .predictions(features: sample.features, backend: context.backend).labels
         let marginal = ClassMarginalEstimate(
-            shares: prior, zeroShotLabels: sample.positions.map { context.zeroShotPredictions.labels[$0] }, adaptedLabels: adaptedLabels)
+            shares: prior, zeroShotLabels: sample.positions.map { context.zeroShotPredictions.labels[$0] }, adaptedLabels: firstLabels)
         if let warning = marginal.warning { context.warn(warning) }
+        let keepsZeroShot = settings.keepZeroShotAbove.map { marginal.agreement >= $0 } ?? false
+        if keepsZeroShot {
+            context.log(String(format: "\(name): zero-shot's labels of the pool agree with the proxies' (κ %.3f ≥ %.2f): keeping zero-shot CLIP",
+                               marginal.agreement, settings.keepZeroShotAbove ?? 0))
+        } else {
+            for round in 1..<max(settings.rounds, 1) {
+                context.log("\(name): round \(round + 1) of \(settings.rounds)")
+                proxies = try settings.transport.proxies(
+                    features: features, similarities: try features.timesTransposed(proxies), marginal: prior, method: name, context: context)
+            }
+        }
+        let weights = keepsZeroShot ? context.textClassifier : proxies
+        let adapter = try AdaptedClassifier(
+            textClassifier: weights, prototypes: try Prototypes(kind: .mean, keys: weights, keyClasses: Array(0..<weights.rows), classCount: weights.rows),
+            head: HeadParameters(alpha: 0, beta: 1), logitScale: keepsZeroShot ? context.logitScale : 1 / settings.transport.proxyTemperature)
+        return AdaptationOutcome(classifier: adapter, adapter: adapter, notes: sample.notes + notes(prior: prior, marginal: marginal, keepsZeroShot: keepsZeroShot),
+                                 classMarginal: marginal)
+    }
+
+    /// The report's lines on this run.
+    private func notes(prior: [Double], marginal: ClassMarginalEstimate, keepsZeroShot: Bool) -> [String] {
         let largest = prior.max() ?? 0, smallest = prior.min() ?? 0
-        return AdaptationOutcome(
-            classifier: adapter, adapter: adapter,
-            notes: sample.notes + [
-                String(format: "estimated class marginal: largest share %.3f, smallest %.3f (ratio %.1f)", largest, smallest, largest / max(smallest, 1e-12)),
-            ] + settings.transport.notes(marginal: "the estimated") + [
-                "the proxies are stored as the adapter's class weights and prototypes with α 0",
-                String(format: "agreement of zero-shot's and these labels of the pool: Cohen's κ %.3f", marginal.agreement),
-            ], classMarginal: marginal)
+        let outcome = keepsZeroShot
+            ? [String(format: "zero-shot's labels of the pool agree with the first proxies' (κ %.3f, at or above %.2f): no shift left to adapt to, "
+                      + "the adapter keeps zero-shot CLIP", marginal.agreement, settings.keepZeroShotAbove ?? 0)]
+            : ["\(settings.rounds) rounds: each transports the labels from the previous round's proxies and refits them from the text classifier",
+               "the proxies are stored as the adapter's class weights and prototypes with α 0"]
+        return [String(format: "estimated class marginal: largest share %.3f, smallest %.3f (ratio %.1f)", largest, smallest, largest / max(smallest, 1e-12))]
+            + settings.transport.notes(marginal: "the estimated") + outcome
+            + [String(format: "agreement of zero-shot's and the first proxies' labels of the pool: Cohen's κ %.3f", marginal.agreement)]
     }
 }

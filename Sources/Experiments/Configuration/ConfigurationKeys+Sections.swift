@@ -108,7 +108,8 @@ extension ConfigurationKeys {
             let steps: ConfigurationKey<Int>
             let poolSample: ConfigurationKey<Int>
 
-            init(section: String) {
+            /// - Parameter steps: the default of `steps` (InMaP: 2000 in one fit; `prior_transport`: 500 in each of 4 rounds).
+            init(section: String, steps defaultSteps: Int = 2000) {
                 sinkhornTemperature = ConfigurationKey("\(section).sinkhorn_temperature", default: 0.01, range: .openBelow(0, 10),
                                                        doc: "τ of the Sinkhorn pseudo-labels.")
                 sinkhornIterations = ConfigurationKey("\(section).sinkhorn_iterations", default: 20, range: .integers(0, 10_000),
@@ -119,7 +120,7 @@ extension ConfigurationKeys {
                                                     doc: "τ of the proxies' softmax.")
                 learningRate = ConfigurationKey("\(section).learning_rate", default: 10, range: .openBelow(0, 1000),
                                                 doc: "Initial step of the full-batch fit.")
-                steps = ConfigurationKey("\(section).steps", default: 2000, range: .integers(0, 1_000_000), doc: "Full-batch gradient steps.")
+                steps = ConfigurationKey("\(section).steps", default: defaultSteps, range: .integers(0, 1_000_000), doc: "Full-batch gradient steps (of each round).")
                 poolSample = LabelFree.poolSample(section)
             }
 
@@ -140,7 +141,13 @@ extension ConfigurationKeys {
         }
 
         static let inMaP = TransportKeys(section: "inmap")
-        static let priorTransport = TransportKeys(section: "prior_transport")
+        static let priorTransport = TransportKeys(section: "prior_transport", steps: 500)
+        static let priorTransportRounds = ConfigurationKey<Int>(
+            "prior_transport.rounds", default: 4, range: .integers(1, 100),
+            doc: "Rounds of transport labels and proxy fits; each after the first transports from the previous proxies.")
+        static let keepZeroShotAbove = ConfigurationKey<Double?>(
+            "prior_transport.keep_zero_shot_above", default: 0.9, range: .closed(0, 1),
+            doc: "Cohen's κ of zero-shot's and the first proxies' labels at or above which zero-shot is kept; null: always adapt.")
         static let priorIterations = ConfigurationKey<Int>(
             "prior_transport.prior_iterations", default: 10, range: .integers(0, 1000), doc: "EM iterations of the class-marginal mixture.")
 
@@ -174,7 +181,7 @@ extension ConfigurationKeys {
         static let zLaPPoolSample = poolSample("zlap")
 
         static var keys: [ConfigurationKeyDescription] {
-            [priorIterations.description] + priorTransport.keys + inMaP.keys
+            [priorIterations.description, priorTransportRounds.description, keepZeroShotAbove.description] + priorTransport.keys + inMaP.keys
                 + [transCLIPModes, transCLIPLambda.description, transCLIPNeighbours.description, transCLIPOuterIterations.description,
                    transCLIPAssignmentSteps.description, transCLIPInitialImagesPerClass.description, transCLIPLogitScale.description,
                    transCLIPPoolSample.description]

@@ -17,16 +17,20 @@ extension ExperimentConfiguration {
         .section(transportProxyPairs(settings, Keys.inMaP))
     }
 
-    /// `prior_transport`: the estimated class marginal, then InMaP's labels and proxies.
+    /// `prior_transport`: the estimated class marginal, then rounds of InMaP's labels and proxies.
     static func readPriorTransport(_ reader: ConfigurationReader) -> PriorTransportMethod.Settings {
         var settings = PriorTransportMethod.Settings()
         settings.priorIterations = reader.value(Keys.priorIterations)
+        settings.rounds = reader.value(Keys.priorTransportRounds)
+        settings.keepZeroShotAbove = reader.value(Keys.keepZeroShotAbove)
         settings.transport = readTransportProxies(reader, Keys.priorTransport)
         return settings
     }
 
     static func priorTransportNode(_ settings: PriorTransportMethod.Settings) -> ConfigurationNode {
-        .section([Keys.priorIterations.entry(settings.priorIterations)] + transportProxyPairs(settings.transport, Keys.priorTransport))
+        .section([Keys.priorIterations.entry(settings.priorIterations), Keys.priorTransportRounds.entry(settings.rounds),
+                  Keys.keepZeroShotAbove.entry(settings.keepZeroShotAbove)]
+                 + transportProxyPairs(settings.transport, Keys.priorTransport))
     }
 
     /// `transclip`: TransCLIP-ZS, one row per mode.
