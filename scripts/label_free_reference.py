@@ -87,7 +87,7 @@ def kappa(first, second, classes):
     return ((first == second).mean() - chance) / (1 - chance)
 
 
-def prior_transport(pool, text, logit_scale, steps=500, prior_iterations=10, rounds=4, keep_zero_shot_above=0.9):
+def prior_transport(pool, text, logit_scale, steps=500, prior_iterations=10, rounds=8, keep_zero_shot_above=0.9):
     """The default: transport to the mixture's marginal and fit proxies; keep zero-shot when its
     labels agree with the first proxies' to κ >= keep_zero_shot_above; else `rounds - 1` more
     rounds, each transporting from the previous proxies' cosines and refitting from the text.

@@ -146,7 +146,7 @@ extension BenchCommand {
         @Option(help: "Seed of the features.") var seed: Int = 1
         @Option(help: "Run only this method (zero_shot, prior_transport, inmap, transclip_transductive, transclip_inductive, zlap_transductive, zlap_inductive); otherwise each in its own process.")
         var method: String?
-        @Option(help: "Gradient steps of the vision proxies (InMaP and prior transport; their recipe: 2000). Fewer steps measure memory and the cost per step at sizes where the full fit takes hours; the output names the count.")
+        @Option(help: "Gradient steps of InMaP's vision proxies (its recipe: 2000); each of prior transport's 8 rounds takes a quarter of them (its recipe: 500). Fewer steps measure memory and the cost per step at sizes where the full fit takes hours; the output names the count.")
         var proxySteps: Int = 2000
 
         static let methodNames = MethodBenchmark.methodNames

@@ -95,7 +95,8 @@ public enum MethodBenchmark {
     }
 
     /// The method named `name` with its published defaults, but `proxySteps` gradient steps for
-    /// the vision proxies (InMaP and prior transport; their recipe: 2000).
+    /// InMaP's vision proxies (its recipe: 2000), and the same fraction of its recipe for each of
+    /// prior transport's rounds (its recipe: 8 rounds × 500 steps; `proxySteps` 20 gives 8 × 5).
     ///
     /// - Throws: `AdaptationError.invalidSetting` for a name outside `methodNames`.
     public static func method(named name: String, proxySteps: Int) throws -> any AdaptationMethod {
@@ -103,7 +104,7 @@ public enum MethodBenchmark {
         case "zero_shot": return ZeroShotMethod()
         case "prior_transport":
             var settings = PriorTransportMethod.Settings()
-            settings.transport.steps = proxySteps
+            settings.transport.steps = max(1, proxySteps * settings.transport.steps / InMaPMethod.Settings().steps)
             return PriorTransportMethod(settings: settings)
         case "inmap":
             var settings = InMaPMethod.Settings()

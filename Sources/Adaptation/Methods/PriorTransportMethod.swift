@@ -22,12 +22,12 @@ public struct PriorTransportMethod: AdaptationMethod {
         /// EM iterations of the marginal's mixture.
         public var priorIterations: Int = 10
         /// Rounds of transport labels and proxy fits; each round fits `transport.steps` steps.
-        public var rounds: Int = 4
+        public var rounds: Int = 8
         /// Cohen's κ of zero-shot's and the first proxies' labels of the pool at or above which the
         /// adapter keeps zero-shot CLIP; nil: always adapt.
         public var keepZeroShotAbove: Double? = 0.9
         /// The labels and proxies of each round (InMaP's recipe, to the estimated marginal,
-        /// `rounds × steps` = InMaP's 2000 steps).
+        /// 8 rounds × 500 steps: twice InMaP's 2000 steps).
         public var transport: TransportProxySettings = {
             var settings = TransportProxySettings()
             settings.steps = 500

@@ -108,7 +108,7 @@ extension ConfigurationKeys {
             let steps: ConfigurationKey<Int>
             let poolSample: ConfigurationKey<Int>
 
-            /// - Parameter steps: the default of `steps` (InMaP: 2000 in one fit; `prior_transport`: 500 in each of 4 rounds).
+            /// - Parameter steps: the default of `steps` (InMaP: 2000 in one fit; `prior_transport`: 500 in each of 8 rounds).
             init(section: String, steps defaultSteps: Int = 2000) {
                 sinkhornTemperature = ConfigurationKey("\(section).sinkhorn_temperature", default: 0.01, range: .openBelow(0, 10),
                                                        doc: "τ of the Sinkhorn pseudo-labels.")
@@ -143,7 +143,7 @@ extension ConfigurationKeys {
         static let inMaP = TransportKeys(section: "inmap")
         static let priorTransport = TransportKeys(section: "prior_transport", steps: 500)
         static let priorTransportRounds = ConfigurationKey<Int>(
-            "prior_transport.rounds", default: 4, range: .integers(1, 100),
+            "prior_transport.rounds", default: 8, range: .integers(1, 100),
             doc: "Rounds of transport labels and proxy fits; each after the first transports from the previous proxies.")
         static let keepZeroShotAbove = ConfigurationKey<Double?>(
             "prior_transport.keep_zero_shot_above", default: 0.9, range: .closed(0, 1),
