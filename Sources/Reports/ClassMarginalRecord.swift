@@ -12,12 +12,15 @@ public struct ClassMarginalRecord: Codable, Sendable, Equatable {
     public var agreement: Double?
     /// The warning the run printed about the collection, if any.
     public var warning: String?
+    /// What the method did with the agreement, when it changed its course (e.g. kept zero-shot).
+    public var decision: String?
 
-    public init(method: String, estimatedShares: [Double], zeroShotShares: [Double], agreement: Double?, warning: String?) {
+    public init(method: String, estimatedShares: [Double], zeroShotShares: [Double], agreement: Double?, warning: String?, decision: String? = nil) {
         self.method = method
         self.estimatedShares = estimatedShares
         self.zeroShotShares = zeroShotShares
         self.agreement = agreement
         self.warning = warning
+        self.decision = decision
     }
 }

@@ -126,6 +126,7 @@ struct ReportDocument {
                 + "shares of zero-shot CLIP's predictions of the same images. Zero-shot's shares mix the collection's real class "
                 + "sizes with its own biases; a class it over-predicts under a shift is not a large class.\(agreement)"))
         blocks.append(.chart(.classMarginal))
+        if let decision = record.decision { blocks.append(.statement(decision)) }
     }
 
     private mutating func addSelection(_ report: RunReport) {

@@ -122,8 +122,11 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
         let zeroShot = try ZeroShotModel(textClassifier: try fixture.textMatrix, logitScale: fixture.logit_scale).predictions(features: test, backend: backendCase.backend)
         #expect(try keptAdapter.predictions(features: test, backend: backendCase.backend).labels == zeroShot.labels)
         #expect(kept.notes.contains { $0.contains("keeps zero-shot CLIP") })
+        #expect(kept.classMarginal?.decision?.contains("keeps zero-shot CLIP") == true)
         settings.keepZeroShotAbove = fixture.prior_transport_first_kappa + 1e-6
-        let adapted = try #require(try PriorTransportMethod(settings: settings).adapt(context).adapter)
+        let adaptedOutcome = try PriorTransportMethod(settings: settings).adapt(context)
+        #expect(adaptedOutcome.classMarginal?.decision == nil)
+        let adapted = try #require(adaptedOutcome.adapter)
         expectClose(adapted.textClassifier.values, fixture.prior_transport_rounds3_proxies, tolerance: 2e-3, "proxies just below the threshold")
     }
 

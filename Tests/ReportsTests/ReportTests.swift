@@ -195,7 +195,7 @@ struct ReportTests {
 
     // MARK: Files
 
-    @Test("the class-marginal record round-trips through metrics.json and shows its section, warning and chart")
+    @Test("the class-marginal record round-trips through metrics.json and shows its section, warning, decision and chart")
     func classMarginal() throws {
         let folder = try TemporaryFolder()
         var report = try SyntheticRun.report()
@@ -203,13 +203,15 @@ struct ReportTests {
         let estimated = (0..<classes).map { Double($0 + 1) / Double(classes * (classes + 1) / 2) }
         report.classMarginal = ClassMarginalRecord(
             method: "UP-Adapter, prior-aware transport proxies", estimatedShares: estimated,
-            zeroShotShares: [Double](repeating: 1 / Double(classes), count: classes), agreement: 0.07, warning: "the collection looks misread")
+            zeroShotShares: [Double](repeating: 1 / Double(classes), count: classes), agreement: 0.07, warning: "the collection looks misread",
+            decision: "the adapter keeps zero-shot CLIP")
         let runFolder = folder.url.appendingPathComponent("run", isDirectory: true)
         try RunReportWriter.write(report, to: runFolder)
         #expect(try RunReport.load(metricsFile: runFolder.appendingPathComponent("metrics.json")) == report)
         let markdown = try text("report.md", in: runFolder), html = try text("report.html", in: runFolder)
         #expect(markdown.contains("## Class sizes of the unlabeled pool") && markdown.contains("Warning: the collection looks misread"))
         #expect(markdown.contains("Cohen's κ): 0.07"))
+        #expect(markdown.contains("the adapter keeps zero-shot CLIP") && html.contains("the adapter keeps zero-shot CLIP"))
         #expect(html.contains("Class shares of the pool: estimated and predicted by zero-shot"))
         // Without a record: no section.
         let plain = folder.url.appendingPathComponent("plain", isDirectory: true)

@@ -8,6 +8,8 @@ public struct ClassMarginalEstimate: Sendable, Equatable {
     public let agreement: Double
     /// Set when `agreement` is below `ClassMarginalEstimate.misreadThreshold`.
     public let warning: String?
+    /// What the method did with the agreement, when it changed the method's course (e.g. kept zero-shot).
+    public var decision: String?
 
     /// κ below which the run warns that zero-shot CLIP misreads the collection. Chosen on the
     /// development and demo shifts (docs/method-study.md): κ is 0.66–0.98 where zero-shot reads

@@ -57,13 +57,16 @@ public struct PriorTransportMethod: AdaptationMethod {
         var proxies = try settings.transport.proxies(features: features, similarities: similarities, marginal: prior, method: name, context: context)
         let firstLabels = try ProxyClassifier(proxies: proxies, temperature: settings.transport.proxyTemperature)
             .predictions(features: sample.features, backend: context.backend).labels
-        let marginal = ClassMarginalEstimate(
+        var marginal = ClassMarginalEstimate(
             shares: prior, zeroShotLabels: sample.positions.map { context.zeroShotPredictions.labels[$0] }, adaptedLabels: firstLabels)
         if let warning = marginal.warning { context.warn(warning) }
         let keepsZeroShot = settings.keepZeroShotAbove.map { marginal.agreement >= $0 } ?? false
         if keepsZeroShot {
-            context.log(String(format: "\(name): zero-shot's labels of the pool agree with the proxies' (κ %.3f ≥ %.2f): keeping zero-shot CLIP",
-                               marginal.agreement, settings.keepZeroShotAbove ?? 0))
+            marginal.decision = String(
+                format: "Zero-shot's labels of the pool agree with the first transport proxies' (κ %.2f, at or above prior_transport.keep_zero_shot_above %.2f): "
+                    + "the pool's clusters confirm what zero-shot reads, so no shift is left to adapt to and the adapter keeps zero-shot CLIP.",
+                marginal.agreement, settings.keepZeroShotAbove ?? 0)
+            context.log("\(name): " + (marginal.decision ?? ""))
         } else {
             for round in 1..<max(settings.rounds, 1) {
                 context.log("\(name): round \(round + 1) of \(settings.rounds)")

@@ -285,7 +285,7 @@ public struct Pipeline: Sendable {
         let total = max(Double(zeroShot.labels.count), 1)
         return ClassMarginalRecord(
             method: entry.method.name, estimatedShares: estimate.shares, zeroShotShares: counts.map { $0 / total },
-            agreement: estimate.agreement, warning: estimate.warning)
+            agreement: estimate.agreement, warning: estimate.warning, decision: estimate.decision)
     }
 
     /// The report's line on the class profile: the profile and the images each split kept per class.
