@@ -87,10 +87,18 @@ def kappa(first, second, classes):
     return ((first == second).mean() - chance) / (1 - chance)
 
 
-def prior_transport(pool, text, logit_scale, steps=500, prior_iterations=10, rounds=8, keep_zero_shot_above=0.9):
+def transport_rounds(pool, text, proxies, marginal, rounds, steps):
+    """Rounds 2..rounds: labels transported from the previous proxies' cosines, proxies refitted from the text."""
+    for _ in range(rounds - 1):
+        proxies = fit_proxies(pool, text, sharpen(sinkhorn(pool @ proxies.T, marginal=marginal)), steps=steps)
+    return proxies
+
+
+def prior_transport(pool, text, logit_scale, steps=500, prior_iterations=10, rounds=8, keep_zero_shot_above=0.9, hedge_uniform=True):
     """The default: transport to the mixture's marginal and fit proxies; keep zero-shot when its
     labels agree with the first proxies' to κ >= keep_zero_shot_above; else `rounds - 1` more
-    rounds, each transporting from the previous proxies' cosines and refitting from the text.
+    rounds, each transporting from the previous proxies' cosines and refitting from the text;
+    with hedge_uniform, the same rounds to a uniform marginal, and the mean of the two proxy sets.
     Returns (class weights, prior, κ, kept zero-shot)."""
     cos = pool @ text.T
     prior = mixture_prior(pool, softmax(logit_scale * cos), prior_iterations)
@@ -98,8 +106,10 @@ def prior_transport(pool, text, logit_scale, steps=500, prior_iterations=10, rou
     agreement = kappa(cos.argmax(1), (pool @ proxies.T).argmax(1), text.shape[0])
     if keep_zero_shot_above is not None and agreement >= keep_zero_shot_above:
         return text, prior, agreement, True
-    for _ in range(rounds - 1):
-        proxies = fit_proxies(pool, text, sharpen(sinkhorn(pool @ proxies.T, marginal=prior)), steps=steps)
+    proxies = transport_rounds(pool, text, proxies, prior, rounds, steps)
+    if hedge_uniform:
+        uniform = transport_rounds(pool, text, fit_proxies(pool, text, sharpen(sinkhorn(cos)), steps=steps), None, rounds, steps)
+        proxies = (proxies + uniform) / 2
     return proxies, prior, agreement, False
 
 

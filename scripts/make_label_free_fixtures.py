@@ -33,8 +33,9 @@ steps = 300
 labels = ref.sharpen(ref.sinkhorn(pool @ text.T))
 marginal = np.array([0.4, 0.25, 0.15, 0.12, 0.08])
 inmap = ref.fit_proxies(pool, text, labels, steps=steps)
-transport, prior, _, _ = ref.prior_transport(pool, text, scale, steps=steps, rounds=1, keep_zero_shot_above=None)
-rounds_transport, _, first_kappa, _ = ref.prior_transport(pool, text, scale, steps=steps // 3, rounds=3, keep_zero_shot_above=None)
+transport, prior, _, _ = ref.prior_transport(pool, text, scale, steps=steps, rounds=1, keep_zero_shot_above=None, hedge_uniform=False)
+rounds_transport, _, first_kappa, _ = ref.prior_transport(pool, text, scale, steps=steps // 3, rounds=3, keep_zero_shot_above=None, hedge_uniform=False)
+hedged_transport, _, _, _ = ref.prior_transport(pool, text, scale, steps=steps // 3, rounds=3, keep_zero_shot_above=None, hedge_uniform=True)
 tz, _, _ = ref.transclip_fit(test, text, scale)
 fixture = {
     'classes': classes, 'dim': dim, 'logit_scale': scale, 'steps': steps,
@@ -49,6 +50,7 @@ fixture = {
     'prior_transport_round_steps': steps // 3,
     'prior_transport_rounds3_proxies': rounds_transport.ravel().tolist(),
     'prior_transport_first_kappa': float(first_kappa),
+    'prior_transport_hedged_proxies': hedged_transport.ravel().tolist(),
     'transclip_transductive': tz.ravel().tolist(),
     'transclip_inductive': ref.transclip_inductive(pool, text, test, scale).ravel().tolist(),
     'zlap_transductive': ref.zlap_transductive(test, text).ravel().tolist(),
@@ -61,5 +63,5 @@ fixture = {k: ([0.0 if isinstance(x, float) and abs(x) < 1e-30 else x for x in v
 with open(out, 'w') as f:
     json.dump(fixture, f)
 acc = lambda s: (s.argmax(1) == test_labels).mean() * 100
-print(f'wrote {out}: zero-shot {acc(test @ text.T):.1f}%, InMaP {acc(test @ inmap.T):.1f}%, transport {acc(test @ transport.T):.1f}% (3 rounds {acc(test @ rounds_transport.T):.1f}%, first κ {first_kappa:.3f}), '
+print(f'wrote {out}: zero-shot {acc(test @ text.T):.1f}%, InMaP {acc(test @ inmap.T):.1f}%, transport {acc(test @ transport.T):.1f}% (3 rounds {acc(test @ rounds_transport.T):.1f}%, hedged {acc(test @ hedged_transport.T):.1f}%, first κ {first_kappa:.3f}), '
       f'TransCLIP {acc(tz):.1f}%, ZLaP {acc(ref.zlap_transductive(test, text)):.1f}%; prior {np.round(prior, 3)} (true {np.round(counts_pool / counts_pool.sum(), 3)})')

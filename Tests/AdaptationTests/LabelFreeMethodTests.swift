@@ -24,6 +24,7 @@ struct LabelFreeFixture: Decodable {
     let prior_transport_round_steps: Int
     let prior_transport_rounds3_proxies: [Float]
     let prior_transport_first_kappa: Double
+    let prior_transport_hedged_proxies: [Float]
     let transclip_transductive: [Float]
     let transclip_inductive: [Float]
     let zlap_transductive: [Float]
@@ -98,6 +99,7 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
         settings.transport.steps = fixture.prior_transport_round_steps
         settings.rounds = 3
         settings.keepZeroShotAbove = nil
+        settings.hedgeUniform = false
         let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
         let adapter = try #require(outcome.adapter)
         expectClose(adapter.textClassifier.values, fixture.prior_transport_rounds3_proxies, tolerance: 2e-3, "proxies after 3 rounds")
@@ -105,6 +107,21 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
         #expect(abs(agreement - fixture.prior_transport_first_kappa) < 1e-9, "κ \(agreement), reference \(fixture.prior_transport_first_kappa)")
         // One round differs from three: the rounds did something.
         expectFar(adapter.textClassifier.values, fixture.prior_transport_proxies, "3 rounds against 1")
+    }
+
+    @Test("The hedge averages the rounds to the estimated marginal and to a uniform one, as the reference does", arguments: try AdaptationBackends.all.map { BackendCase($0) })
+    func priorTransportHedge(_ backendCase: BackendCase) throws {
+        let fixture = try LabelFreeFixture.load()
+        var settings = PriorTransportMethod.Settings()
+        settings.transport.steps = fixture.prior_transport_round_steps
+        settings.rounds = 3
+        settings.keepZeroShotAbove = nil
+        settings.hedgeUniform = true
+        let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
+        let adapter = try #require(outcome.adapter)
+        expectClose(adapter.textClassifier.values, fixture.prior_transport_hedged_proxies, tolerance: 2e-3, "hedged class weights")
+        expectFar(adapter.textClassifier.values, fixture.prior_transport_rounds3_proxies, "hedged against the estimated marginal's rounds alone")
+        #expect(outcome.notes.contains { $0.contains("uniform class marginal") })
     }
 
     @Test("At or above keep_zero_shot_above the adapter keeps zero-shot CLIP, just below it adapts", arguments: try AdaptationBackends.all.map { BackendCase($0) })
@@ -115,6 +132,7 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
         settings.transport.steps = fixture.prior_transport_round_steps
         settings.rounds = 3
         settings.keepZeroShotAbove = fixture.prior_transport_first_kappa - 1e-6
+        settings.hedgeUniform = false
         let kept = try PriorTransportMethod(settings: settings).adapt(context)
         let keptAdapter = try #require(kept.adapter)
         #expect(keptAdapter.textClassifier.values == fixture.text)
@@ -137,6 +155,7 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
         settings.transport.steps = fixture.steps
         settings.rounds = 1
         settings.keepZeroShotAbove = nil
+        settings.hedgeUniform = false
         let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
         let prior = try #require(outcome.classMarginal?.shares)
         expectClose(prior.map(Float.init), fixture.mixture_prior.map(Float.init), tolerance: 2e-3, "estimated class marginal")

@@ -109,6 +109,7 @@ struct ConfigurationKeyTableTests {
         #expect(LabelFree.priorIterations.defaultValue == PriorTransportMethod.Settings().priorIterations)
         #expect(LabelFree.priorTransportRounds.defaultValue == PriorTransportMethod.Settings().rounds)
         #expect(LabelFree.keepZeroShotAbove.defaultValue == PriorTransportMethod.Settings().keepZeroShotAbove)
+        #expect(LabelFree.hedgeUniform.defaultValue == PriorTransportMethod.Settings().hedgeUniform)
         let transCLIP = TransCLIPMethod.Settings()
         #expect(Float(LabelFree.transCLIPLambda.defaultValue) == transCLIP.lambda)
         #expect(LabelFree.transCLIPNeighbours.defaultValue == transCLIP.neighbours)

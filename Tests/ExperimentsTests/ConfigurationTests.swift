@@ -469,7 +469,7 @@ struct ConfigurationParsingTests {
                     "batch_size: 256", "learning_rate: 0.001", "weight_decay: 0.01", "epsilon: 0.0001", "seed: 1",
                     "self_training:", "rounds: 4", "pool_share: 0.5", "criterion: fixed",
                     "methods:", "primary_method: null",
-                    "prior_transport:", "prior_iterations: 10", "keep_zero_shot_above: 0.9", "steps: 500", "inmap:", "sinkhorn_temperature: 0.01", "proxy_temperature: 0.04", "steps: 2000",
+                    "prior_transport:", "prior_iterations: 10", "hedge_uniform: false", "keep_zero_shot_above: 0.9", "steps: 500", "inmap:", "sinkhorn_temperature: 0.01", "proxy_temperature: 0.04", "steps: 2000",
                     "transclip:", "modes: [transductive, inductive]", "lambda: 1.0", "zlap:", "gamma: 5.0", "alpha: 0.3",
                     "baselines:", "supervised_shots: [1, 2, 4, 8, 16]",
                     "supervised_finetune: true", "device: auto", "cache_dir:", "runs_dir:", "extraction:", "batch_size: 64"] {

@@ -26,6 +26,11 @@ public struct PriorTransportMethod: AdaptationMethod {
         /// Cohen's κ of zero-shot's and the first proxies' labels of the pool at or above which the
         /// adapter keeps zero-shot CLIP; nil: always adapt.
         public var keepZeroShotAbove: Double? = 0.9
+        /// Also fit proxies through the same rounds to a uniform marginal (InMaP's) and average the
+        /// two sets: the adapter's logits are the mean of both proxies' logits, a hedge between the
+        /// estimated class sizes and equal ones. Off by default: on the development shifts it gained
+        /// on the balanced ones and lost on the long tails (docs/method-study.md).
+        public var hedgeUniform: Bool = false
         /// The labels and proxies of each round (InMaP's recipe, to the estimated marginal,
         /// 8 rounds × 500 steps: twice InMaP's 2000 steps).
         public var transport: TransportProxySettings = {
@@ -68,10 +73,13 @@ public struct PriorTransportMethod: AdaptationMethod {
                 marginal.agreement, settings.keepZeroShotAbove ?? 0)
             context.log("\(name): " + (marginal.decision ?? ""))
         } else {
-            for round in 1..<max(settings.rounds, 1) {
-                context.log("\(name): round \(round + 1) of \(settings.rounds)")
-                proxies = try settings.transport.proxies(
-                    features: features, similarities: try features.timesTransposed(proxies), marginal: prior, method: name, context: context)
+            proxies = try laterRounds(from: proxies, marginal: prior, features: features, context: context)
+            if settings.hedgeUniform {
+                context.log("\(name): the same rounds to a uniform class marginal")
+                let uniform = try laterRounds(
+                    from: try settings.transport.proxies(features: features, similarities: similarities, marginal: nil, method: name, context: context),
+                    marginal: nil, features: features, context: context)
+                proxies = try HostMatrix(values: zip(proxies.values, uniform.values).map { ($0 + $1) / 2 }, rows: proxies.rows, columns: proxies.columns)
             }
         }
         let weights = keepsZeroShot ? context.textClassifier : proxies
@@ -82,14 +90,29 @@ public struct PriorTransportMethod: AdaptationMethod {
                                  classMarginal: marginal)
     }
 
+    /// Rounds 2…`rounds`: labels transported to `marginal` (uniform when nil) from the previous
+    /// proxies' cosines, proxies refitted from the text classifier.
+    private func laterRounds(from first: HostMatrix, marginal: [Double]?, features: DeviceMatrix, context: AdaptationContext) throws -> HostMatrix {
+        var proxies = first
+        for round in 1..<max(settings.rounds, 1) {
+            context.log("\(name): round \(round + 1) of \(settings.rounds)")
+            proxies = try settings.transport.proxies(
+                features: features, similarities: try features.timesTransposed(proxies), marginal: marginal, method: name, context: context)
+        }
+        return proxies
+    }
+
     /// The report's lines on this run.
     private func notes(prior: [Double], marginal: ClassMarginalEstimate, keepsZeroShot: Bool) -> [String] {
         let largest = prior.max() ?? 0, smallest = prior.min() ?? 0
         let outcome = keepsZeroShot
             ? [String(format: "zero-shot's labels of the pool agree with the first proxies' (κ %.3f, at or above %.2f): no shift left to adapt to, "
                       + "the adapter keeps zero-shot CLIP", marginal.agreement, settings.keepZeroShotAbove ?? 0)]
-            : ["\(settings.rounds) rounds: each transports the labels from the previous round's proxies and refits them from the text classifier",
-               "the proxies are stored as the adapter's class weights and prototypes with α 0"]
+            : ["\(settings.rounds) rounds: each transports the labels from the previous round's proxies and refits them from the text classifier"]
+                + (settings.hedgeUniform
+                    ? ["the same rounds to a uniform class marginal; the adapter's class weights are the mean of the two proxy sets (the mean of their logits)"]
+                    : [])
+                + ["the proxies are stored as the adapter's class weights and prototypes with α 0"]
         return [String(format: "estimated class marginal: largest share %.3f, smallest %.3f (ratio %.1f)", largest, smallest, largest / max(smallest, 1e-12))]
             + settings.transport.notes(marginal: "the estimated") + outcome
             + [String(format: "agreement of zero-shot's and the first proxies' labels of the pool: Cohen's κ %.3f", marginal.agreement)]

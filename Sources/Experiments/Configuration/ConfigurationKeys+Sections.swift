@@ -145,6 +145,9 @@ extension ConfigurationKeys {
         static let priorTransportRounds = ConfigurationKey<Int>(
             "prior_transport.rounds", default: 8, range: .integers(1, 100),
             doc: "Rounds of transport labels and proxy fits; each after the first transports from the previous proxies.")
+        static let hedgeUniform = ConfigurationKey<Bool>(
+            "prior_transport.hedge_uniform", default: false,
+            doc: "Also fit the rounds to a uniform marginal and average the two proxy sets (the mean of their logits).")
         static let keepZeroShotAbove = ConfigurationKey<Double?>(
             "prior_transport.keep_zero_shot_above", default: 0.9, range: .closed(0, 1),
             doc: "Cohen's κ of zero-shot's and the first proxies' labels at or above which zero-shot is kept; null: always adapt.")
@@ -181,7 +184,7 @@ extension ConfigurationKeys {
         static let zLaPPoolSample = poolSample("zlap")
 
         static var keys: [ConfigurationKeyDescription] {
-            [priorIterations.description, priorTransportRounds.description, keepZeroShotAbove.description] + priorTransport.keys + inMaP.keys
+            [priorIterations.description, priorTransportRounds.description, hedgeUniform.description, keepZeroShotAbove.description] + priorTransport.keys + inMaP.keys
                 + [transCLIPModes, transCLIPLambda.description, transCLIPNeighbours.description, transCLIPOuterIterations.description,
                    transCLIPAssignmentSteps.description, transCLIPInitialImagesPerClass.description, transCLIPLogitScale.description,
                    transCLIPPoolSample.description]

@@ -22,6 +22,7 @@ extension ExperimentConfiguration {
         var settings = PriorTransportMethod.Settings()
         settings.priorIterations = reader.value(Keys.priorIterations)
         settings.rounds = reader.value(Keys.priorTransportRounds)
+        settings.hedgeUniform = reader.value(Keys.hedgeUniform)
         settings.keepZeroShotAbove = reader.value(Keys.keepZeroShotAbove)
         settings.transport = readTransportProxies(reader, Keys.priorTransport)
         return settings
@@ -29,6 +30,7 @@ extension ExperimentConfiguration {
 
     static func priorTransportNode(_ settings: PriorTransportMethod.Settings) -> ConfigurationNode {
         .section([Keys.priorIterations.entry(settings.priorIterations), Keys.priorTransportRounds.entry(settings.rounds),
+                  Keys.hedgeUniform.entry(settings.hedgeUniform),
                   Keys.keepZeroShotAbove.entry(settings.keepZeroShotAbove)]
                  + transportProxyPairs(settings.transport, Keys.priorTransport))
     }
