@@ -13,7 +13,9 @@ import PrototypeTrainer
 /// 3. when zero-shot's labels of the pool already agree with the first proxies' (Cohen's κ at or
 ///    above `keepZeroShotAbove`), no shift is left to adapt to: the adapter keeps zero-shot CLIP;
 /// 4. otherwise `rounds − 1` more rounds: the labels are transported again from the previous
-///    proxies' cosines (not the text classifier's), and the proxies refitted from the text classifier.
+///    proxies' cosines (not the text classifier's), and the proxies refitted from the text classifier;
+/// 5. with `hedgeUniform`, the same rounds once more to a uniform marginal, and the mean of the two
+///    proxy sets.
 ///
 /// The proxies are the adapter's prototypes: `adapter.safetensors` holds them as both the class
 /// weights and the prototypes with α = 0, so `predict` reproduces the row exactly. No label is read.
