@@ -88,8 +88,7 @@ public struct PriorTransportMethod: AdaptationMethod {
         let adapter = try AdaptedClassifier(
             textClassifier: weights, prototypes: try Prototypes(kind: .mean, keys: weights, keyClasses: Array(0..<weights.rows), classCount: weights.rows),
             head: HeadParameters(alpha: 0, beta: 1), logitScale: keepsZeroShot ? context.logitScale : 1 / settings.transport.proxyTemperature)
-        return AdaptationOutcome(classifier: adapter, adapter: adapter, notes: sample.notes + notes(prior: prior, marginal: marginal, keepsZeroShot: keepsZeroShot),
-                                 classMarginal: marginal)
+        return AdaptationOutcome(classifier: adapter, adapter: adapter, notes: sample.notes + notes(prior: prior, marginal: marginal), classMarginal: marginal)
     }
 
     /// Rounds 2…`rounds`: labels transported to `marginal` (uniform when nil) from the previous
@@ -105,12 +104,10 @@ public struct PriorTransportMethod: AdaptationMethod {
     }
 
     /// The report's lines on this run.
-    private func notes(prior: [Double], marginal: ClassMarginalEstimate, keepsZeroShot: Bool) -> [String] {
+    private func notes(prior: [Double], marginal: ClassMarginalEstimate) -> [String] {
         let largest = prior.max() ?? 0, smallest = prior.min() ?? 0
-        let outcome = keepsZeroShot
-            ? [String(format: "zero-shot's labels of the pool agree with the first proxies' (κ %.3f, at or above %.2f): no shift left to adapt to, "
-                      + "the adapter keeps zero-shot CLIP", marginal.agreement, settings.keepZeroShotAbove ?? 0)]
-            : ["\(settings.rounds) rounds: each transports the labels from the previous round's proxies and refits them from the text classifier"]
+        let outcome = marginal.decision.map { [$0] }
+            ?? ["\(settings.rounds) rounds: each transports the labels from the previous round's proxies and refits them from the text classifier"]
                 + (settings.hedgeUniform
                     ? ["the same rounds to a uniform class marginal; the adapter's class weights are the mean of the two proxy sets (the mean of their logits)"]
                     : [])
