@@ -42,6 +42,17 @@ struct LabelFreeFixture: Decodable {
     var testMatrix: HostMatrix { get throws { try HostMatrix(values: test, rows: test.count / dim, columns: dim) } }
     var textMatrix: HostMatrix { get throws { try HostMatrix(values: text, rows: classes, columns: dim) } }
 
+    /// The default's settings with the fixture's step counts: `rounds` rounds (of `steps`, else
+    /// the fixture's per-round steps), a zero-shot threshold (nil: always adapt) and the hedge.
+    func priorTransportSettings(rounds: Int, steps: Int? = nil, keepZeroShotAbove: Double? = nil, hedgeUniform: Bool = false) -> PriorTransportMethod.Settings {
+        var settings = PriorTransportMethod.Settings()
+        settings.transport.steps = steps ?? prior_transport_round_steps
+        settings.rounds = rounds
+        settings.keepZeroShotAbove = keepZeroShotAbove
+        settings.hedgeUniform = hedgeUniform
+        return settings
+    }
+
     func context(backend: any TrainingBackend) throws -> AdaptationContext {
         let zeroShot = ZeroShotModel(textClassifier: try textMatrix, logitScale: logit_scale)
         return try AdaptationContext(
@@ -95,11 +106,7 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
           arguments: try AdaptationBackends.all.map { BackendCase($0) })
     func priorTransportRounds(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
-        var settings = PriorTransportMethod.Settings()
-        settings.transport.steps = fixture.prior_transport_round_steps
-        settings.rounds = 3
-        settings.keepZeroShotAbove = nil
-        settings.hedgeUniform = false
+        let settings = fixture.priorTransportSettings(rounds: 3)
         let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
         let adapter = try #require(outcome.adapter)
         expectClose(adapter.textClassifier.values, fixture.prior_transport_rounds3_proxies, tolerance: 2e-3, "proxies after 3 rounds")
@@ -112,11 +119,7 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
     @Test("The hedge averages the rounds to the estimated marginal and to a uniform one, as the reference does", arguments: try AdaptationBackends.all.map { BackendCase($0) })
     func priorTransportHedge(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
-        var settings = PriorTransportMethod.Settings()
-        settings.transport.steps = fixture.prior_transport_round_steps
-        settings.rounds = 3
-        settings.keepZeroShotAbove = nil
-        settings.hedgeUniform = true
+        let settings = fixture.priorTransportSettings(rounds: 3, hedgeUniform: true)
         let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
         let adapter = try #require(outcome.adapter)
         expectClose(adapter.textClassifier.values, fixture.prior_transport_hedged_proxies, tolerance: 2e-3, "hedged class weights")
@@ -128,11 +131,7 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
     func priorTransportKeepsZeroShot(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
         let context = try fixture.context(backend: backendCase.backend)
-        var settings = PriorTransportMethod.Settings()
-        settings.transport.steps = fixture.prior_transport_round_steps
-        settings.rounds = 3
-        settings.keepZeroShotAbove = fixture.prior_transport_first_kappa - 1e-6
-        settings.hedgeUniform = false
+        var settings = fixture.priorTransportSettings(rounds: 3, keepZeroShotAbove: fixture.prior_transport_first_kappa - 1e-6)
         let kept = try PriorTransportMethod(settings: settings).adapt(context)
         let keptAdapter = try #require(kept.adapter)
         #expect(keptAdapter.textClassifier.values == fixture.text)
@@ -151,11 +150,7 @@ func expectFar(_ actual: [Float], _ other: [Float], margin: Float = 1e-2, _ what
     @Test("the mixture's class marginal and the prior-aware transport proxies equal the reference's", arguments: try AdaptationBackends.all.map { BackendCase($0) })
     func priorTransport(_ backendCase: BackendCase) throws {
         let fixture = try LabelFreeFixture.load()
-        var settings = PriorTransportMethod.Settings()
-        settings.transport.steps = fixture.steps
-        settings.rounds = 1
-        settings.keepZeroShotAbove = nil
-        settings.hedgeUniform = false
+        let settings = fixture.priorTransportSettings(rounds: 1, steps: fixture.steps)
         let outcome = try PriorTransportMethod(settings: settings).adapt(try fixture.context(backend: backendCase.backend))
         let prior = try #require(outcome.classMarginal?.shares)
         expectClose(prior.map(Float.init), fixture.mixture_prior.map(Float.init), tolerance: 2e-3, "estimated class marginal")
